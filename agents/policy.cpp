@@ -1,0 +1,180 @@
+#include "agents/policy.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "envs/errors.h"
+
+namespace metarl::agents {
+
+namespace F = torch::nn::functional;
+
+std::string to_string(Activation activation) {
+  return activation == Activation::kRelu ? "relu" : "tanh";
+}
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::kRelu;
+  if (name == "tanh") return Activation::kTanh;
+  throw UsageError("activation '" + name + "' is not one of: relu, tanh");
+}
+
+bool is_task_batched(const ParameterList& params) {
+  // The first tensor is always the first layer's weight: [out, in] or [T, out, in].
+  return !params.empty() && params.front().dim() == 3;
+}
+
+ParameterList expand_to_tasks(const ParameterList& params, int64_t num_tasks) {
+  ParameterList out;
+  out.reserve(params.size());
+  for (const auto& p : params) {
+    std::vector<int64_t> shape{num_tasks};
+    shape.insert(shape.end(), p.sizes().begin(), p.sizes().end());
+    out.push_back(p.unsqueeze(0).expand(shape));
+  }
+  return out;
+}
+
+ParameterList detach(const ParameterList& params) {
+  ParameterList out;
+  out.reserve(params.size());
+  for (const auto& p : params) out.push_back(p.detach());
+  return out;
+}
+
+torch::Tensor mlp_forward(const torch::Tensor& input, const ParameterList& params, size_t num_layers,
+                          Activation activation) {
+  const bool batched = is_task_batched(params);
+  torch::Tensor h = input;
+  for (size_t layer = 0; layer < num_layers; ++layer) {
+    const auto& weight = params[2 * layer];
+    const auto& bias = params[2 * layer + 1];
+    if (batched) {
+      // h [T, N, in] · Wᵀ [T, in, out] + b [T, 1, out] → [T, N, out]
+      h = torch::baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2));
+    } else {
+      h = F::linear(h, weight, bias);
+    }
+    if (layer + 1 < num_layers) h = activation == Activation::kRelu ? torch::relu(h) : torch::tanh(h);
+  }
+  return h;
+}
+
+namespace {
+
+// Observations [T, d1, ..., obs_dim] → [T, N, obs_dim] for the batched forward.
+torch::Tensor flatten_task_rows(const torch::Tensor& observations) {
+  return observations.reshape({observations.size(0), -1, observations.size(-1)});
+}
+
+// Output rows [T, N, k] back to the observations' leading shape [T, d1, ..., k].
+torch::Tensor unflatten_task_rows(const torch::Tensor& rows, const torch::Tensor& observations) {
+  std::vector<int64_t> shape(observations.sizes().begin(), observations.sizes().end() - 1);
+  shape.push_back(rows.size(-1));
+  return rows.reshape(shape);
+}
+
+}  // namespace
+
+GaussianMlpPolicy::GaussianMlpPolicy(int observation_dim, int action_dim, Options options)
+    : observation_dim_(observation_dim), action_dim_(action_dim), options_(std::move(options)) {
+  if (observation_dim <= 0 || action_dim <= 0) {
+    throw std::invalid_argument("GaussianMlpPolicy: observation and action sizes must be positive");
+  }
+  for (auto size : options_.hidden_sizes) {
+    if (size <= 0) throw UsageError("hidden_sizes: every layer size must be positive, got " + std::to_string(size));
+  }
+}
+
+std::string GaussianMlpPolicy::architecture() const {
+  std::ostringstream out;
+  out << "gaussian-mlp obs=" << observation_dim_ << " act=" << action_dim_ << " hidden=";
+  for (size_t i = 0; i < options_.hidden_sizes.size(); ++i) out << (i ? "x" : "") << options_.hidden_sizes[i];
+  out << " activation=" << to_string(options_.activation);
+  return out.str();
+}
+
+std::vector<ParameterSpec> GaussianMlpPolicy::parameter_specs() const {
+  std::vector<ParameterSpec> specs;
+  int64_t in = observation_dim_;
+  for (size_t layer = 0; layer < num_layers(); ++layer) {
+    const int64_t out = layer + 1 < num_layers() ? options_.hidden_sizes[layer] : action_dim_;
+    const std::string prefix = "layer" + std::to_string(layer);
+    specs.push_back({prefix + ".weight", {out, in}});
+    specs.push_back({prefix + ".bias", {out}});
+    in = out;
+  }
+  specs.push_back({"log_std", {action_dim_}});
+  return specs;
+}
+
+ParameterList GaussianMlpPolicy::initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const {
+  // Xavier-uniform weights and zero biases (as pytorch-maml-rl), drawn in double on
+  // the CPU from a private generator so the result depends on the seed alone.
+  at::Generator generator = at::detail::createCPUGenerator(seed);
+  ParameterList params;
+  for (const auto& spec : parameter_specs()) {
+    torch::Tensor value;
+    if (spec.name == "log_std") {
+      value = torch::full(spec.shape, options_.init_log_std, torch::kDouble);
+    } else if (spec.shape.size() == 2) {
+      const double bound = std::sqrt(6.0 / static_cast<double>(spec.shape[0] + spec.shape[1]));
+      value = torch::empty(spec.shape, torch::kDouble).uniform_(-bound, bound, generator);
+    } else {
+      value = torch::zeros(spec.shape, torch::kDouble);
+    }
+    params.push_back(value.to(options));
+  }
+  return params;
+}
+
+torch::Tensor GaussianMlpPolicy::mean(const torch::Tensor& observations, const ParameterList& params) const {
+  if (!is_task_batched(params)) return mlp_forward(observations, params, num_layers(), options_.activation);
+  auto rows = mlp_forward(flatten_task_rows(observations), params, num_layers(), options_.activation);
+  return unflatten_task_rows(rows, observations);
+}
+
+torch::Tensor GaussianMlpPolicy::log_std(const torch::Tensor& observations, const ParameterList& params) const {
+  const auto& log_std = params.back();
+  if (!is_task_batched(params)) return log_std;
+  // [T, A] → [T, 1, ..., 1, A] to broadcast against [T, d1, ..., A].
+  std::vector<int64_t> shape(static_cast<size_t>(observations.dim()), 1);
+  shape.front() = log_std.size(0);
+  shape.back() = log_std.size(1);
+  return log_std.reshape(shape);
+}
+
+torch::Tensor GaussianMlpPolicy::log_prob(const torch::Tensor& observations, const torch::Tensor& actions,
+                                          const ParameterList& params) const {
+  const auto mu = mean(observations, params);
+  const auto log_sigma = log_std(observations, params);
+  const auto z = (actions - mu) * torch::exp(-log_sigma);
+  const double half_log_two_pi = 0.5 * std::log(2.0 * M_PI);
+  return (-0.5 * z.square() - log_sigma - half_log_two_pi).sum(-1);
+}
+
+torch::Tensor GaussianMlpPolicy::kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
+                                               const ParameterList& new_params) const {
+  const auto mu_old = mean(observations, old_params);
+  const auto mu_new = mean(observations, new_params);
+  const auto log_sigma_old = log_std(observations, old_params);
+  const auto log_sigma_new = log_std(observations, new_params);
+  const auto var_old = torch::exp(2.0 * log_sigma_old);
+  const auto var_new = torch::exp(2.0 * log_sigma_new);
+  return (log_sigma_new - log_sigma_old + (var_old + (mu_old - mu_new).square()) / (2.0 * var_new) - 0.5).sum(-1);
+}
+
+torch::Tensor GaussianMlpPolicy::sample(const torch::Tensor& observations, const ParameterList& params,
+                                        at::Generator& generator) const {
+  torch::NoGradGuard no_grad;
+  const auto cpu_float = torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCPU);
+  const auto mu = mean(observations, params).to(cpu_float);
+  const auto sigma = torch::exp(log_std(observations, params)).to(cpu_float);
+  const auto noise = at::randn(mu.sizes(), generator, cpu_float);
+  return (mu + sigma * noise).contiguous();
+}
+
+}  // namespace metarl::agents

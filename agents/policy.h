@@ -1,0 +1,110 @@
+#pragma once
+// Policies whose forward is a pure function of observations and an explicit
+// parameter list, so that adapted parameters θ' = θ − α ⊙ g are just another list
+// and gradients flow through them. (Module::clone() was rejected for adaptation:
+// it copies under no-grad and cuts the meta-gradient.)
+//
+// Two parameter layouts, told apart by the rank of the first weight:
+//   shared        W [out, in],    b [out],    log_std [A];    obs [..., obs_dim]
+//   task-batched  W [T, out, in], b [T, out], log_std [T, A]; obs [T, N, obs_dim]
+// The task-batched forward computes all T tasks' policies with batched matrix
+// products (baddbmm) in one graph: this is what makes per-task adaptation fast.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace metarl::agents {
+
+using ParameterList = std::vector<torch::Tensor>;
+
+struct ParameterSpec {
+  std::string name;             // e.g. "layer0.weight"
+  std::vector<int64_t> shape;   // shared layout
+};
+
+enum class Activation { kRelu, kTanh };
+std::string to_string(Activation activation);
+// Throws UsageError naming the value and the choices.
+Activation parse_activation(const std::string& name);
+
+// A multilayer perceptron as a pure function: layers = [W0, b0, W1, b1, ...],
+// activation between layers, none after the last. Shared or task-batched layout.
+torch::Tensor mlp_forward(const torch::Tensor& input, const ParameterList& params, size_t num_layers,
+                          Activation activation);
+
+// True when the parameter list carries a leading task dimension.
+bool is_task_batched(const ParameterList& params);
+// Every parameter expanded to [T, ...] (a view: no copy, gradients flow back to the
+// shared tensors, summed over tasks).
+ParameterList expand_to_tasks(const ParameterList& params, int64_t num_tasks);
+ParameterList detach(const ParameterList& params);
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+
+  virtual int observation_dim() const = 0;
+  virtual int action_dim() const = 0;
+  // A one-line description of the architecture, stored in checkpoints and compared
+  // when one is loaded.
+  virtual std::string architecture() const = 0;
+  virtual std::vector<ParameterSpec> parameter_specs() const = 0;
+  // Freshly initialised parameters (shared layout), deterministic in `seed`.
+  virtual ParameterList initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const = 0;
+
+  // log π(action | observation), summed over action components: [...] for
+  // observations [..., obs_dim] and actions [..., action_dim].
+  virtual torch::Tensor log_prob(const torch::Tensor& observations, const torch::Tensor& actions,
+                                 const ParameterList& params) const = 0;
+  // KL(π_old ‖ π_new) per observation, [...]; for trust regions and diagnostics.
+  virtual torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
+                                      const ParameterList& new_params) const = 0;
+  // Actions for observations, drawn on the CPU from `generator` (so a seed pins a
+  // rollout whatever the device): [..., action_dim] float32 on the CPU.
+  virtual torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
+                               at::Generator& generator) const = 0;
+};
+
+// Gaussian MLP policy with a learned, state-independent log standard deviation:
+// a ~ N(μ_θ(s), diag(exp(2·log_std))). Parameters: [W0, b0, ..., Wn, bn, log_std].
+class GaussianMlpPolicy final : public Policy {
+ public:
+  struct Options {
+    std::vector<int64_t> hidden_sizes{100, 100};
+    Activation activation = Activation::kRelu;
+    double init_log_std = 0.0;  // log σ at initialisation; 0 → σ = 1 as in MAML
+  };
+
+  GaussianMlpPolicy(int observation_dim, int action_dim, Options options);
+
+  int observation_dim() const override { return observation_dim_; }
+  int action_dim() const override { return action_dim_; }
+  std::string architecture() const override;
+  std::vector<ParameterSpec> parameter_specs() const override;
+  ParameterList initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const override;
+  torch::Tensor log_prob(const torch::Tensor& observations, const torch::Tensor& actions,
+                         const ParameterList& params) const override;
+  torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
+                              const ParameterList& new_params) const override;
+  torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
+                       at::Generator& generator) const override;
+
+  // μ_θ(s): [..., action_dim].
+  torch::Tensor mean(const torch::Tensor& observations, const ParameterList& params) const;
+  // log σ broadcastable against mean(): [1.., action_dim] (shared) or [T, 1, A].
+  torch::Tensor log_std(const torch::Tensor& observations, const ParameterList& params) const;
+
+  const Options& options() const { return options_; }
+  size_t num_layers() const { return options_.hidden_sizes.size() + 1; }
+
+ private:
+  int observation_dim_;
+  int action_dim_;
+  Options options_;
+};
+
+}  // namespace metarl::agents

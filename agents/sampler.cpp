@@ -1,0 +1,90 @@
+#include "agents/sampler.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace metarl::agents {
+
+Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
+                 torch::Device device, std::uint64_t seed)
+    : env_(env),
+      policy_(policy),
+      num_tasks_(num_tasks),
+      rollouts_per_task_(rollouts_per_task),
+      horizon_(horizon),
+      device_(device),
+      generator_(at::detail::createCPUGenerator(seed)) {
+  if (num_tasks <= 0 || rollouts_per_task <= 0 || horizon <= 0) {
+    throw std::invalid_argument("Sampler: tasks, rollouts and horizon must be positive");
+  }
+  if (env.batch_size() != num_tasks * rollouts_per_task) {
+    throw std::invalid_argument("Sampler: environment batch " + std::to_string(env.batch_size()) + " != " +
+                                std::to_string(num_tasks) + " tasks x " + std::to_string(rollouts_per_task) +
+                                " rollouts");
+  }
+  const auto& spec = env.spec();
+  if (policy.observation_dim() != spec.observation_dim || policy.action_dim() != spec.action_dim) {
+    throw std::invalid_argument("Sampler: policy sizes (obs " + std::to_string(policy.observation_dim()) + ", act " +
+                                std::to_string(policy.action_dim()) + ") do not match environment '" + spec.name +
+                                "' (obs " + std::to_string(spec.observation_dim) + ", act " +
+                                std::to_string(spec.action_dim) + ")");
+  }
+  const int64_t rows = env.batch_size();
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  observations_ = torch::empty({horizon, rows, spec.observation_dim}, f32);
+  actions_ = torch::empty({horizon, rows, spec.action_dim}, f32);
+  rewards_ = torch::empty({horizon, rows}, f32);
+  mask_ = torch::empty({horizon, rows}, f32);
+}
+
+Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch& tasks) {
+  if (tasks.num_tasks != num_tasks_) {
+    throw std::invalid_argument("Sampler::sample: got " + std::to_string(tasks.num_tasks) + " tasks, expected " +
+                                std::to_string(num_tasks_));
+  }
+  torch::NoGradGuard no_grad;
+  env_.set_tasks(tasks);
+  env_.reset();
+
+  const int rows = env_.batch_size();
+  const int obs_dim = env_.spec().observation_dim;
+  const int act_dim = env_.spec().action_dim;
+  const size_t obs_bytes = sizeof(float) * static_cast<size_t>(rows) * obs_dim;
+  const size_t act_bytes = sizeof(float) * static_cast<size_t>(rows) * act_dim;
+  std::vector<std::uint8_t> alive(static_cast<size_t>(rows), 1);
+
+  for (int t = 0; t < horizon_; ++t) {
+    float* obs_t = observations_[t].data_ptr<float>();
+    std::memcpy(obs_t, env_.observations(), obs_bytes);
+    // [T, R, obs_dim] view of the staged observations; no copy on the CPU.
+    const auto policy_input = observations_[t].view({num_tasks_, rollouts_per_task_, obs_dim}).to(device_);
+    const auto actions = policy_.sample(policy_input, params, generator_);
+    float* act_t = actions_[t].data_ptr<float>();
+    std::memcpy(act_t, actions.data_ptr<float>(), act_bytes);
+
+    env_.step(act_t);
+    float* reward_t = rewards_[t].data_ptr<float>();
+    float* mask_t = mask_[t].data_ptr<float>();
+    const float* reward = env_.rewards();
+    for (int r = 0; r < rows; ++r) {
+      mask_t[r] = alive[r];
+      reward_t[r] = alive[r] ? reward[r] : 0.0f;
+      if (env_.done(r)) alive[r] = 0;
+    }
+  }
+
+  // Time-major [H, B, ...] → [T, R, H, ...] (permute + contiguous is the one copy).
+  auto to_task_major = [&](const torch::Tensor& staged) {
+    std::vector<int64_t> shape{horizon_, num_tasks_, rollouts_per_task_};
+    for (int64_t d = 2; d < staged.dim(); ++d) shape.push_back(staged.size(d));
+    std::vector<int64_t> order{1, 2, 0};
+    for (int64_t d = 3; d < static_cast<int64_t>(shape.size()); ++d) order.push_back(d);
+    return staged.view(shape).permute(order).contiguous().to(device_);
+  };
+  return {to_task_major(observations_), to_task_major(actions_), to_task_major(rewards_), to_task_major(mask_)};
+}
+
+}  // namespace metarl::agents

@@ -1,0 +1,50 @@
+#pragma once
+// Rollouts of T tasks × R rollouts in lockstep on one batched environment of
+// B = T·R rows (row t·R + r is rollout r of task t). The policy runs on the chosen
+// device; the environment steps on the CPU; actions are drawn on the CPU from the
+// sampler's own generator, so a seed pins every rollout.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "agents/policy.h"
+#include "agents/trajectories.h"
+#include "envs/batched_env.h"
+
+namespace metarl::agents {
+
+class Sampler {
+ public:
+  // Throws std::invalid_argument when env.batch_size() != num_tasks · rollouts, or
+  // the policy's sizes do not match the environment's.
+  Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
+          torch::Device device, std::uint64_t seed);
+
+  // Sets `tasks` (T rows) on the environment, resets it and rolls out H steps with
+  // `params`: shared (every task acts with the same policy) or task-batched [T, …]
+  // (each task with its own adapted policy). No graph is recorded. The result lives
+  // on the sampler's device.
+  Trajectories sample(const ParameterList& params, const envs::TaskBatch& tasks);
+
+  at::Generator& generator() { return generator_; }
+  int num_tasks() const { return num_tasks_; }
+  int rollouts_per_task() const { return rollouts_per_task_; }
+  int horizon() const { return horizon_; }
+
+ private:
+  envs::BatchedEnv& env_;
+  const Policy& policy_;
+  int num_tasks_;
+  int rollouts_per_task_;
+  int horizon_;
+  torch::Device device_;
+  at::Generator generator_;
+  // Time-major CPU staging buffers, reused across calls: [H, B, ...].
+  torch::Tensor observations_;
+  torch::Tensor actions_;
+  torch::Tensor rewards_;
+  torch::Tensor mask_;
+};
+
+}  // namespace metarl::agents

@@ -1,0 +1,33 @@
+// metarl: the command line. Subcommands live one per file (envs.cpp, train.cpp,
+// eval.cpp); this file registers them and owns the one try/catch that turns errors
+// into messages and exit codes: 0 success, 2 usage errors, 1 runtime failures.
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "apps/commands.h"
+#include "envs/errors.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"metarl: meta-reinforcement learning (Meta-SGD, MAML) in C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "metarl 0.1.0");
+  metarl::apps::add_envs_command(app);
+  metarl::apps::add_train_command(app);
+  metarl::apps::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version requests exit 0; every other parse error is a usage error.
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const metarl::UsageError& e) {
+    std::cerr << "metarl: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "metarl: failed: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

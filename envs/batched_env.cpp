@@ -1,0 +1,101 @@
+#include "envs/batched_env.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "envs/errors.h"
+
+namespace metarl::envs {
+
+void EnvSpec::validate() const {
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument("environment spec '" + name + "': " + what);
+  };
+  if (name.empty()) fail("empty name");
+  if (observation_dim <= 0) fail("observation_dim must be positive, got " + std::to_string(observation_dim));
+  if (action_dim <= 0) fail("action_dim must be positive, got " + std::to_string(action_dim));
+  if (max_episode_steps <= 0) fail("max_episode_steps must be positive, got " + std::to_string(max_episode_steps));
+  if (discrete_actions) {
+    if (action_dim != 1) fail("discrete environments take action_dim 1, got " + std::to_string(action_dim));
+    if (num_actions < 2) fail("num_actions must be at least 2, got " + std::to_string(num_actions));
+  } else if (static_cast<int>(action_low.size()) != action_dim ||
+             static_cast<int>(action_high.size()) != action_dim) {
+    fail("action_low/action_high must have action_dim entries");
+  }
+  if (static_cast<int>(observation_low.size()) != observation_dim ||
+      static_cast<int>(observation_high.size()) != observation_dim) {
+    fail("observation_low/observation_high must have observation_dim entries");
+  }
+}
+
+BatchedEnv::BatchedEnv(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed_value)
+    : spec_(std::move(spec)), tasks_(std::move(tasks)), batch_size_(batch_size),
+      num_task_parameters_(tasks_.num_parameters()) {
+  spec_.validate();
+  if (batch_size <= 0) {
+    throw UsageError("environment '" + spec_.name + "': batch size must be positive, got " +
+                     std::to_string(batch_size));
+  }
+  const auto rows = static_cast<size_t>(batch_size);
+  row_rngs_.resize(rows);
+  task_values_ = tasks_.defaults(batch_size).values;
+  observations_.assign(rows * spec_.observation_dim, 0.0f);
+  final_observations_.assign(rows * spec_.observation_dim, 0.0f);
+  rewards_.assign(rows, 0.0f);
+  terminated_.assign(rows, 0);
+  truncated_.assign(rows, 0);
+  elapsed_steps_.assign(rows, 0);
+  seed(seed_value);
+}
+
+void BatchedEnv::seed(std::uint64_t seed_value) {
+  for (int r = 0; r < batch_size_; ++r) row_rngs_[r].reseed(derive_seed(seed_value, static_cast<std::uint64_t>(r)));
+}
+
+void BatchedEnv::set_tasks(const TaskBatch& tasks) {
+  if (tasks.num_parameters != num_task_parameters_) {
+    throw std::invalid_argument("environment '" + spec_.name + "': tasks have " +
+                                std::to_string(tasks.num_parameters) + " parameters, expected " +
+                                std::to_string(num_task_parameters_));
+  }
+  if (tasks.num_tasks <= 0 || batch_size_ % tasks.num_tasks != 0) {
+    throw std::invalid_argument("environment '" + spec_.name + "': " + std::to_string(tasks.num_tasks) +
+                                " tasks do not divide the batch of " + std::to_string(batch_size_));
+  }
+  const int rows_per_task = batch_size_ / tasks.num_tasks;
+  for (int r = 0; r < batch_size_; ++r) set_task(r, tasks.task(r / rows_per_task));
+}
+
+void BatchedEnv::set_task(int row, const double* task) {
+  std::copy(task, task + num_task_parameters_, task_values_.begin() + static_cast<size_t>(row) * num_task_parameters_);
+  task_changed(row);
+}
+
+void BatchedEnv::reset() {
+  for (int r = 0; r < batch_size_; ++r) {
+    elapsed_steps_[r] = 0;
+    reset_row(r, row_rngs_[r]);
+  }
+  std::fill(rewards_.begin(), rewards_.end(), 0.0f);
+  std::fill(terminated_.begin(), terminated_.end(), 0);
+  std::fill(truncated_.begin(), truncated_.end(), 0);
+  was_reset_ = true;
+}
+
+void BatchedEnv::step(const float* actions) {
+  if (!was_reset_) throw std::logic_error("environment '" + spec_.name + "': step() before reset()");
+  step_rows(actions);
+  const int obs_dim = spec_.observation_dim;
+  for (int r = 0; r < batch_size_; ++r) {
+    ++elapsed_steps_[r];
+    truncated_[r] = elapsed_steps_[r] >= spec_.max_episode_steps;
+    if (terminated_[r] || truncated_[r]) {
+      const float* last = observations_.data() + static_cast<size_t>(r) * obs_dim;
+      std::copy(last, last + obs_dim, final_observations_.begin() + static_cast<size_t>(r) * obs_dim);
+      elapsed_steps_[r] = 0;
+      reset_row(r, row_rngs_[r]);
+    }
+  }
+}
+
+}  // namespace metarl::envs

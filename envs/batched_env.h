@@ -1,0 +1,120 @@
+#pragma once
+// The batched environment base. B copies of one environment step in lockstep, each
+// with its own task (one row of task parameters). The base owns what every
+// environment shares — observation/reward/flag buffers, elapsed steps, truncation,
+// automatic reset, per-row random streams — and a derived environment implements
+// only its raw transition (reset_row, step_rows) over struct-of-arrays state.
+//
+// Conventions (Gymnasium's vocabulary):
+//  - terminated: the MDP reached a terminal state; truncated: the time limit
+//    (spec().max_episode_steps) was hit. They are independent; both may be true.
+//  - Automatic reset happens within step(): a row whose episode ended on this step
+//    reports that step's reward and flags, its last observation is copied to
+//    final_observations(), and observations() already holds the first observation
+//    of its next episode. The row's task never changes on reset.
+//  - Seeding: row r draws from its own stream derive_seed(seed, r), so a rollout
+//    depends only on the seed, never on the batch being split across threads.
+//  - Actions: [B, action_dim] float32, row-major. Discrete environments take
+//    action_dim = 1 and the action index stored as a float.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "envs/rng.h"
+#include "envs/task_distribution.h"
+
+namespace metarl::envs {
+
+struct EnvSpec {
+  std::string name;
+  std::string description;
+  int observation_dim = 0;
+  int action_dim = 0;
+  bool discrete_actions = false;
+  int num_actions = 0;  // discrete only
+  // Continuous: the box the environment clips actions to. Discrete: unused.
+  std::vector<float> action_low;
+  std::vector<float> action_high;
+  // Bounds of each observation component (may be ±infinity).
+  std::vector<float> observation_low;
+  std::vector<float> observation_high;
+  int max_episode_steps = 0;
+
+  // Throws std::invalid_argument naming the first inconsistent field.
+  void validate() const;
+};
+
+class BatchedEnv {
+ public:
+  // Throws UsageError when batch_size is not positive.
+  BatchedEnv(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed);
+  virtual ~BatchedEnv() = default;
+  BatchedEnv(const BatchedEnv&) = delete;
+  BatchedEnv& operator=(const BatchedEnv&) = delete;
+
+  const EnvSpec& spec() const { return spec_; }
+  const TaskDistribution& task_distribution() const { return tasks_; }
+  int batch_size() const { return batch_size_; }
+
+  // Sets the task of every row. `tasks` holds either B rows, or T rows with B a
+  // multiple of T, in which case task t goes to rows [t·B/T, (t+1)·B/T) — the
+  // T tasks × R rollouts layout of the sampler.
+  void set_tasks(const TaskBatch& tasks);
+  void set_task(int row, const double* task);
+  const double* task(int row) const { return task_values_.data() + static_cast<size_t>(row) * num_task_parameters_; }
+
+  // Restarts the random streams: row r continues from derive_seed(seed, r).
+  void seed(std::uint64_t seed);
+  // Starts a new episode in every row (tasks are kept).
+  void reset();
+  // Advances every row by one step; see the conventions above.
+  void step(const float* actions);
+
+  // [B, observation_dim] float32; valid until the next step() or reset(). A torch
+  // tensor can view it without a copy (torch::from_blob).
+  const float* observations() const { return observations_.data(); }
+  // [B, observation_dim]: for rows with done(r), the last observation of the
+  // episode that ended on the latest step; stale for other rows.
+  const float* final_observations() const { return final_observations_.data(); }
+  const float* rewards() const { return rewards_.data(); }             // [B]
+  const std::uint8_t* terminated() const { return terminated_.data(); }  // [B], 0/1
+  const std::uint8_t* truncated() const { return truncated_.data(); }    // [B], 0/1
+  const std::int32_t* elapsed_steps() const { return elapsed_steps_.data(); }  // [B]
+  bool done(int row) const { return terminated_[row] || truncated_[row]; }
+
+ protected:
+  // Start a new episode in `row`: set its state from `rng` (the row's own stream) and
+  // the row's task, and write its observation.
+  virtual void reset_row(int row, Rng& rng) = 0;
+  // Advance every row: update state, write observations, rewards and terminated.
+  // Actions are [B, action_dim]. Must not touch truncated or elapsed steps.
+  virtual void step_rows(const float* actions) = 0;
+  // Called after a row's task changed, for environments that cache derived values.
+  virtual void task_changed(int /*row*/) {}
+
+  float* observation_row(int row) { return observations_.data() + static_cast<size_t>(row) * spec_.observation_dim; }
+  float* reward_buffer() { return rewards_.data(); }
+  std::uint8_t* terminated_buffer() { return terminated_.data(); }
+  double task_value(int row, int parameter) const {
+    return task_values_[static_cast<size_t>(row) * num_task_parameters_ + parameter];
+  }
+
+ private:
+  EnvSpec spec_;
+  TaskDistribution tasks_;
+  int batch_size_;
+  int num_task_parameters_;
+  bool was_reset_ = false;
+  std::vector<Rng> row_rngs_;
+  std::vector<double> task_values_;  // [B, P]
+  std::vector<float> observations_;
+  std::vector<float> final_observations_;
+  std::vector<float> rewards_;
+  std::vector<std::uint8_t> terminated_;
+  std::vector<std::uint8_t> truncated_;
+  std::vector<std::int32_t> elapsed_steps_;
+};
+
+}  // namespace metarl::envs

@@ -1,0 +1,75 @@
+#include "envs/point_nav.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace metarl::envs {
+
+EnvSpec PointNav::make_spec() {
+  EnvSpec spec;
+  spec.name = "point-nav";
+  spec.description =
+      "MAML/Meta-SGD 2D navigation. Observation: position (x, y). Action: velocity, clipped to "
+      "[-0.1, 0.1] per axis. Reward: -distance to the goal. Terminated within 0.01 of the goal "
+      "on both axes; truncated at 100 steps.";
+  spec.observation_dim = 2;
+  spec.action_dim = 2;
+  spec.action_low = {-kMaxSpeed, -kMaxSpeed};
+  spec.action_high = {kMaxSpeed, kMaxSpeed};
+  const float inf = std::numeric_limits<float>::infinity();
+  spec.observation_low = {-inf, -inf};
+  spec.observation_high = {inf, inf};
+  spec.max_episode_steps = kMaxEpisodeSteps;
+  return spec;
+}
+
+TaskDistribution PointNav::make_task_distribution() {
+  auto goal = [](const char* name, const char* axis) {
+    TaskParameter p;
+    p.name = name;
+    p.unit = "position units";
+    p.description = std::string("goal ") + axis + " coordinate (the start is the origin)";
+    p.default_value = 0.0;
+    p.train_low = -kTrainGoalBound;
+    p.train_high = kTrainGoalBound;
+    p.heldout_low = -kHeldOutGoalBound;
+    p.heldout_high = kHeldOutGoalBound;
+    return p;
+  };
+  return TaskDistribution({goal("goal_x", "x"), goal("goal_y", "y")});
+}
+
+PointNav::PointNav(int batch_size, std::uint64_t seed)
+    : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed),
+      x_(static_cast<size_t>(batch_size), 0.0f),
+      y_(static_cast<size_t>(batch_size), 0.0f) {}
+
+void PointNav::reset_row(int row, Rng& /*rng: the start is deterministic*/) {
+  x_[row] = 0.0f;
+  y_[row] = 0.0f;
+  float* obs = observation_row(row);
+  obs[0] = 0.0f;
+  obs[1] = 0.0f;
+}
+
+void PointNav::step_rows(const float* actions) {
+  float* reward = reward_buffer();
+  std::uint8_t* terminated = terminated_buffer();
+  const int rows = batch_size();
+  for (int r = 0; r < rows; ++r) {
+    const float vx = std::clamp(actions[2 * r], -kMaxSpeed, kMaxSpeed);
+    const float vy = std::clamp(actions[2 * r + 1], -kMaxSpeed, kMaxSpeed);
+    x_[r] += vx;
+    y_[r] += vy;
+    const double dx = static_cast<double>(x_[r]) - task_value(r, 0);
+    const double dy = static_cast<double>(y_[r]) - task_value(r, 1);
+    reward[r] = static_cast<float>(-std::sqrt(dx * dx + dy * dy));
+    terminated[r] = std::abs(dx) < kGoalTolerance && std::abs(dy) < kGoalTolerance;
+    float* obs = observation_row(r);
+    obs[0] = x_[r];
+    obs[1] = y_[r];
+  }
+}
+
+}  // namespace metarl::envs

@@ -1,0 +1,44 @@
+#pragma once
+// point-nav: the 2D navigation benchmark of MAML (Finn et al., 2017, §5.3) and
+// Meta-SGD (Li et al., 2017). Ported from Finn's maml_rl
+// maml_examples/point_env_randgoal.py, as adapted in pytorch-maml-rl
+// maml_rl/envs/navigation.py (Navigation2DEnv):
+//   state: position (x, y), starts at (0, 0); observation = position;
+//   action: velocity, each component clipped to [-0.1, 0.1], added to the position;
+//   reward: -‖position − goal‖ (Euclidean, after the move);
+//   terminated: |x − gx| < 0.01 and |y − gy| < 0.01 after the move;
+//   truncated: after 100 steps.
+// Tasks: goal uniform in [−0.5, 0.5]² for training (the papers'); held-out goals
+// lie in the ring 0.5 < max(|gx|, |gy|) ≤ 0.7, which no training run sees.
+
+#include <cstdint>
+#include <vector>
+
+#include "envs/batched_env.h"
+
+namespace metarl::envs {
+
+class PointNav final : public BatchedEnv {
+ public:
+  static constexpr float kMaxSpeed = 0.1f;          // per-step |action| bound, position units
+  static constexpr double kGoalTolerance = 0.01;    // per-axis termination radius
+  static constexpr int kMaxEpisodeSteps = 100;
+  static constexpr double kTrainGoalBound = 0.5;    // train goals in [−0.5, 0.5]²
+  static constexpr double kHeldOutGoalBound = 0.7;  // held-out goals reach ±0.7
+
+  PointNav(int batch_size, std::uint64_t seed);
+
+  static EnvSpec make_spec();
+  static TaskDistribution make_task_distribution();
+
+ protected:
+  void reset_row(int row, Rng& rng) override;
+  void step_rows(const float* actions) override;
+
+ private:
+  // Struct-of-arrays episode state, float32 like the reference. [B]
+  std::vector<float> x_;
+  std::vector<float> y_;
+};
+
+}  // namespace metarl::envs

@@ -1,0 +1,96 @@
+#include "envs/registry.h"
+
+#include <stdexcept>
+
+#include "envs/errors.h"
+#include "envs/point_nav.h"
+
+namespace metarl::envs {
+
+EnvRegistry& EnvRegistry::global() {
+  // Built-ins are added on first use rather than by static registration objects,
+  // which a static link may drop and whose initialisation order is unspecified.
+  static EnvRegistry registry = [] {
+    EnvRegistry r;
+    register_builtin_envs(r);
+    return r;
+  }();
+  return registry;
+}
+
+void EnvRegistry::add(EnvEntry entry) {
+  if (entry.name.empty()) throw std::invalid_argument("environment registration: empty name");
+  if (!entry.make) throw std::invalid_argument("environment '" + entry.name + "': registration without a factory");
+  if (entries_.count(entry.name)) {
+    throw std::invalid_argument("environment '" + entry.name + "' is already registered");
+  }
+  const std::string name = entry.name;
+  entries_.emplace(name, std::move(entry));
+}
+
+const EnvEntry* EnvRegistry::find(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> EnvRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
+  return out;
+}
+
+std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch_size, std::uint64_t seed) const {
+  const EnvEntry* entry = find(name);
+  if (!entry) {
+    std::string known;
+    for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+    throw UsageError("unknown environment '" + name + "'; known environments: " + known);
+  }
+  return entry->make(batch_size, seed);
+}
+
+void register_builtin_envs(EnvRegistry& registry) {
+  registry.add({"point-nav", "MAML/Meta-SGD 2D navigation: reach a goal point, reward -distance",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<PointNav>(batch_size, seed); }});
+}
+
+}  // namespace metarl::envs
+
+namespace metarl::envs {
+
+std::string describe_environment(const std::string& name, const EnvRegistry& registry) {
+  const auto env = registry.make(name, 1, 0);
+  const EnvSpec& spec = env->spec();
+  const TaskDistribution& tasks = env->task_distribution();
+  std::string out = spec.name + "\n  " + spec.description + "\n";
+  char line[512];
+  if (spec.discrete_actions) {
+    std::snprintf(line, sizeof(line), "  observation %d, action: one of %d, time limit %d steps\n",
+                  spec.observation_dim, spec.num_actions, spec.max_episode_steps);
+  } else {
+    std::snprintf(line, sizeof(line), "  observation %d, action %d continuous, time limit %d steps\n",
+                  spec.observation_dim, spec.action_dim, spec.max_episode_steps);
+  }
+  out += line;
+  std::snprintf(line, sizeof(line), "  %-18s %-16s %9s %22s %22s\n", "task parameter", "unit", "default",
+                "train range", "held-out range");
+  out += line;
+  for (const auto& p : tasks.parameters()) {
+    char train[64];
+    char heldout[64];
+    std::snprintf(train, sizeof(train), "[%g, %g]", p.train_low, p.train_high);
+    std::snprintf(heldout, sizeof(heldout), "[%g, %g]", p.heldout_low, p.heldout_high);
+    std::snprintf(line, sizeof(line), "  %-18s %-16s %9g %22s %22s\n", p.name.c_str(), p.unit.c_str(),
+                  p.default_value, train, heldout);
+    out += line;
+    out += "      " + p.description + "\n";
+  }
+  out += tasks.has_heldout()
+             ? "  splits: train and test draw uniformly from the training ranges (test on its own seed stream);\n"
+               "          heldout draws from the held-out ranges and rejects every task inside all training\n"
+               "          ranges, so each held-out task has a parameter no training run saw.\n"
+             : "  splits: train and test draw from the training ranges; this environment has no held-out tasks.\n";
+  return out;
+}
+
+}  // namespace metarl::envs

@@ -1,0 +1,52 @@
+#pragma once
+// Environments by name. `metarl train --env NAME` looks names up here, so built-in
+// and plugged-in environments are found the same way.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "envs/batched_env.h"
+
+namespace metarl::envs {
+
+using EnvFactory = std::function<std::unique_ptr<BatchedEnv>(int batch_size, std::uint64_t seed)>;
+
+struct EnvEntry {
+  std::string name;
+  std::string summary;  // one line for `metarl envs`
+  EnvFactory make;
+};
+
+class EnvRegistry {
+ public:
+  // The process-wide registry, holding the built-in environments.
+  static EnvRegistry& global();
+
+  // Throws std::invalid_argument when the name is taken or the factory is empty.
+  void add(EnvEntry entry);
+  // nullptr when unknown.
+  const EnvEntry* find(const std::string& name) const;
+  std::vector<std::string> names() const;  // sorted
+  // Throws UsageError naming the known environments when `name` is unknown.
+  std::unique_ptr<BatchedEnv> make(const std::string& name, int batch_size, std::uint64_t seed) const;
+
+ private:
+  std::map<std::string, EnvEntry> entries_;
+};
+
+// Adds point-nav and the other environments shipped with metarl.
+void register_builtin_envs(EnvRegistry& registry);
+
+}  // namespace metarl::envs
+
+namespace metarl::envs {
+
+// A human-readable description of one environment: spec, task parameters with
+// units, training and held-out ranges, and what the held-out split means.
+std::string describe_environment(const std::string& name, const EnvRegistry& registry = EnvRegistry::global());
+
+}  // namespace metarl::envs

@@ -1,0 +1,74 @@
+#pragma once
+// Task distributions: a task is a vector of named physical parameters (goal
+// position, masses, ...). Each parameter has a training range and a wider
+// held-out range. Three splits:
+//   train    what training samples: uniform over the training ranges;
+//   test     fresh tasks from the same training distribution, drawn by the caller
+//            from a separate seed stream (the papers' evaluation protocol);
+//   heldout  extrapolation: uniform over the held-out box, rejecting every task that
+//            lies inside the training box, so each held-out task has at least one
+//            parameter outside its training range and no training run ever sees it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "envs/rng.h"
+
+namespace metarl::envs {
+
+enum class Split { kTrain, kTest, kHeldOut };
+
+std::string to_string(Split split);
+// Parses "train", "test" or "heldout"; throws UsageError naming the value otherwise.
+Split parse_split(const std::string& name);
+// A stream tag for derive_seed(): the test split never reuses the train stream.
+std::uint64_t split_stream(Split split);
+
+struct TaskParameter {
+  std::string name;         // e.g. "goal_x"
+  std::string unit;         // e.g. "m"
+  std::string description;  // what it changes in the problem
+  double default_value = 0.0;
+  double train_low = 0.0;  // training range, inclusive
+  double train_high = 0.0;
+  double heldout_low = 0.0;  // held-out box; contains the training range
+  double heldout_high = 0.0;
+};
+
+// n tasks × P parameters, row-major.
+struct TaskBatch {
+  int num_tasks = 0;
+  int num_parameters = 0;
+  std::vector<double> values;  // [num_tasks, num_parameters]
+
+  const double* task(int index) const { return values.data() + index * num_parameters; }
+  double at(int index, int parameter) const { return values[index * num_parameters + parameter]; }
+};
+
+class TaskDistribution {
+ public:
+  // Throws std::invalid_argument when a range is empty or a held-out range does not
+  // contain its training range.
+  explicit TaskDistribution(std::vector<TaskParameter> parameters);
+
+  const std::vector<TaskParameter>& parameters() const { return parameters_; }
+  int num_parameters() const { return static_cast<int>(parameters_.size()); }
+  // Index of a parameter by name, or -1.
+  int index_of(const std::string& name) const;
+
+  // Draws n tasks of a split. `train` and `test` sample the same distribution (the
+  // caller gives `test` its own stream); `heldout` as described above.
+  TaskBatch sample(int n, Split split, Rng& rng) const;
+  // n copies of the default task.
+  TaskBatch defaults(int n) const;
+
+  bool in_training_range(const double* task) const;
+  // False when the held-out box equals the training box (no held-out tasks exist).
+  bool has_heldout() const;
+
+ private:
+  std::vector<TaskParameter> parameters_;
+};
+
+}  // namespace metarl::envs

@@ -1,0 +1,143 @@
+#include "meta/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "envs/errors.h"
+
+namespace metarl::meta {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 && !directory) throw std::runtime_error("fsync '" + path + "' failed: " + std::strerror(errno));
+}
+
+std::string parent_directory(const std::string& path) {
+  const auto parent = fs::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+}  // namespace
+
+void publish_atomically(const std::string& path, const std::function<void(const std::string&)>& write_to) {
+  // The temporary sits in the same directory, so rename() stays on one file system.
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  try {
+    write_to(temporary);
+    fsync_path(temporary, false);
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      throw std::runtime_error("cannot rename '" + temporary + "' to '" + path + "': " + std::strerror(errno));
+    }
+  } catch (...) {
+    std::remove(temporary.c_str());
+    throw;
+  }
+  fsync_path(parent_directory(path), true);
+}
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  publish_atomically(path, [&](const std::string& temporary) {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write '" + temporary + "'");
+  });
+}
+
+std::string resolve_checkpoint_path(const std::string& run_dir_or_file) {
+  std::error_code ec;
+  if (fs::is_directory(run_dir_or_file, ec)) return (fs::path(run_dir_or_file) / kCheckpointFile).string();
+  return run_dir_or_file;
+}
+
+void save_checkpoint(const std::string& path, const CheckpointData& data,
+                     const std::function<void(torch::serialize::OutputArchive&)>& extra) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
+  archive.write("config_yaml", c10::IValue(data.config_yaml));
+  archive.write("env", c10::IValue(data.env));
+  archive.write("algo", c10::IValue(data.algo));
+  archive.write("architecture", c10::IValue(data.architecture));
+  archive.write("iteration", c10::IValue(data.iteration));
+  archive.write("num_parameters", c10::IValue(static_cast<int64_t>(data.theta.size())));
+  for (size_t i = 0; i < data.theta.size(); ++i) {
+    archive.write("theta." + std::to_string(i), data.theta[i].detach().cpu());
+    archive.write("alpha." + std::to_string(i), data.alpha[i].detach().cpu());
+  }
+  if (extra) extra(archive);
+  publish_atomically(path, [&](const std::string& temporary) { archive.save_to(temporary); });
+}
+
+CheckpointData load_checkpoint(const std::string& run_dir_or_file,
+                               const std::function<void(torch::serialize::InputArchive&)>& extra) {
+  const std::string path = resolve_checkpoint_path(run_dir_or_file);
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    throw UsageError("checkpoint '" + path + "' does not exist (expected a run directory from `metarl train --out` "
+                     "or a checkpoint file)");
+  }
+  auto fail = [&](const std::string& why) -> UsageError {
+    return UsageError("checkpoint '" + path + "' is not a usable metarl checkpoint: " + why);
+  };
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, torch::kCPU);
+  } catch (const std::exception& e) {
+    throw fail(std::string("cannot read it (truncated or corrupted?): ") + e.what());
+  }
+  auto read_string = [&](const char* key) {
+    c10::IValue value;
+    if (!archive.try_read(key, value) || !value.isString()) throw fail(std::string("missing entry '") + key + "'");
+    return value.toStringRef();
+  };
+  auto read_int = [&](const char* key) {
+    c10::IValue value;
+    if (!archive.try_read(key, value) || !value.isInt()) throw fail(std::string("missing entry '") + key + "'");
+    return value.toInt();
+  };
+  const std::string format = read_string("format");
+  if (format != kCheckpointFormat) {
+    throw fail("format '" + format + "', this metarl reads '" + kCheckpointFormat + "'");
+  }
+  CheckpointData data;
+  data.config_yaml = read_string("config_yaml");
+  data.env = read_string("env");
+  data.algo = read_string("algo");
+  data.architecture = read_string("architecture");
+  data.iteration = read_int("iteration");
+  const int64_t count = read_int("num_parameters");
+  if (count <= 0 || count > 4096) throw fail("implausible parameter count " + std::to_string(count));
+  for (int64_t i = 0; i < count; ++i) {
+    torch::Tensor theta;
+    torch::Tensor alpha;
+    if (!archive.try_read("theta." + std::to_string(i), theta) || !archive.try_read("alpha." + std::to_string(i), alpha)) {
+      throw fail("missing parameter tensor " + std::to_string(i));
+    }
+    data.theta.push_back(theta);
+    data.alpha.push_back(alpha);
+  }
+  if (extra) {
+    try {
+      extra(archive);
+    } catch (const c10::Error& e) {
+      throw fail(std::string("incomplete training state: ") + e.what_without_backtrace());
+    }
+  }
+  return data;
+}
+
+}  // namespace metarl::meta

@@ -1,0 +1,51 @@
+#pragma once
+// Checkpoints: θ, α, the outer optimiser's state, random-number states, the
+// iteration and the effective config, in one torch archive. Every file metarl
+// writes into a run directory goes through write_file_atomically (temporary file,
+// fsync, rename, fsync of the directory), so a crash leaves either the old file
+// or the new one, never half of one.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "agents/policy.h"
+
+namespace metarl::meta {
+
+inline constexpr const char* kCheckpointFormat = "metarl-checkpoint-1";
+inline constexpr const char* kCheckpointFile = "checkpoint.pt";
+inline constexpr const char* kConfigFile = "config.yaml";
+inline constexpr const char* kMetricsFile = "metrics.csv";
+
+// Writes `contents` to `path` atomically.
+void write_file_atomically(const std::string& path, const std::string& contents);
+// Calls `write_to(temporary_path)` and then publishes it at `path` atomically.
+void publish_atomically(const std::string& path, const std::function<void(const std::string&)>& write_to);
+
+struct CheckpointData {
+  std::string config_yaml;   // the effective TrainConfig (to_yaml)
+  std::string env;
+  std::string algo;
+  std::string architecture;  // Policy::architecture()
+  std::int64_t iteration = 0;  // meta-iterations completed
+  agents::ParameterList theta;
+  agents::ParameterList alpha;
+};
+
+// `extra` may add more entries (optimiser and RNG states) to the archive.
+void save_checkpoint(const std::string& path, const CheckpointData& data,
+                     const std::function<void(torch::serialize::OutputArchive&)>& extra = {});
+
+// Accepts a run directory or a checkpoint file. Throws UsageError when it is
+// missing, unreadable, truncated or not a metarl checkpoint. Tensors load on the CPU.
+// `extra` may read more entries.
+CheckpointData load_checkpoint(const std::string& run_dir_or_file,
+                               const std::function<void(torch::serialize::InputArchive&)>& extra = {});
+
+// RUN_DIR/checkpoint.pt for a directory, the path itself for a file.
+std::string resolve_checkpoint_path(const std::string& run_dir_or_file);
+
+}  // namespace metarl::meta

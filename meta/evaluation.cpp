@@ -1,0 +1,207 @@
+#include "meta/evaluation.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "agents/sampler.h"
+#include "envs/errors.h"
+#include "envs/registry.h"
+#include "meta/checkpoint.h"
+#include "meta/config.h"
+#include "meta/meta_learner.h"
+#include "meta/runtime.h"
+#include "meta/trainer.h"
+
+namespace metarl::meta {
+
+using agents::ParameterList;
+
+void EvalOptions::validate() const {
+  auto positive = [](const char* name, long long value, long long max) {
+    if (value <= 0 || value > max) {
+      throw UsageError(std::string("--") + name + " " + std::to_string(value) + ": expected an integer in [1, " +
+                       std::to_string(max) + "]");
+    }
+  };
+  positive("tasks", tasks, 100000);
+  positive("rollouts", rollouts, 100000);
+  if (steps < 0 || steps > 100) throw UsageError("--steps " + std::to_string(steps) + ": expected an integer in [0, 100]");
+  if (static_cast<long long>(tasks) * rollouts > 10'000'000) {
+    throw UsageError("--tasks x --rollouts = " + std::to_string(static_cast<long long>(tasks) * rollouts) +
+                     " environment rows; at most 10000000 fit one batch");
+  }
+  envs::parse_split(split);
+}
+
+void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {
+  const double n = static_cast<double>(values.size());
+  mean = 0.0;
+  for (double v : values) mean += v;
+  mean /= n;
+  if (values.size() < 2) {
+    ci95 = 0.0;
+    return;
+  }
+  double sum_squares = 0.0;
+  for (double v : values) sum_squares += (v - mean) * (v - mean);
+  ci95 = 1.96 * std::sqrt(sum_squares / (n - 1.0)) / std::sqrt(n);
+}
+
+EvalReport evaluate(const EvalOptions& options) {
+  options.validate();
+  const envs::Split split = envs::parse_split(options.split);
+  const CheckpointData checkpoint = load_checkpoint(options.checkpoint);
+
+  TrainConfig config;
+  try {
+    load_config_yaml(config, checkpoint.config_yaml, "checkpoint config");
+  } catch (const UsageError& e) {
+    throw UsageError("checkpoint '" + options.checkpoint + "' holds a config this metarl cannot read: " + e.what());
+  }
+  const torch::Device device = resolve_device(options.device);
+  configure_threads(options.threads);
+
+  const int rows = options.tasks * options.rollouts;
+  auto env = envs::EnvRegistry::global().make(checkpoint.env, rows, derive_seed(options.seed, 3));
+  auto policy = make_policy(config, env->spec());
+  if (policy->architecture() != checkpoint.architecture) {
+    throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: it holds a '" +
+                     checkpoint.architecture + "' policy, its config builds '" + policy->architecture() + "'");
+  }
+  const auto specs = policy->parameter_specs();
+  if (specs.size() != checkpoint.theta.size()) {
+    throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: " +
+                     std::to_string(checkpoint.theta.size()) + " parameter tensors, the policy has " +
+                     std::to_string(specs.size()));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (checkpoint.theta[i].sizes() != c10::IntArrayRef(specs[i].shape)) {
+      throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: parameter '" + specs[i].name +
+                       "' has the wrong shape");
+    }
+  }
+
+  const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  MetaLearner learner(policy, parse_algorithm(checkpoint.algo), config.inner_lr, 0, tensor_options);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      learner.theta()[i].copy_(checkpoint.theta[i].to(tensor_options));
+      learner.alpha()[i].copy_(checkpoint.alpha[i].to(tensor_options));
+    }
+  }
+
+  Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
+  const auto tasks = env->task_distribution().sample(options.tasks, split, task_rng);
+  agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(config, env->spec()),
+                          device, derive_seed(options.seed, 2));
+  const auto advantages = advantage_options(config);
+
+  MethodCurve curve;
+  curve.name = checkpoint.algo;
+  ParameterList params = agents::detach(learner.theta());
+  for (int step = 0; step <= options.steps; ++step) {
+    const auto trajectories = sampler.sample(params, tasks);
+    // Per-task mean return over its rollouts: [T].
+    const auto per_task = trajectories.episode_returns().mean(1).to(torch::kCPU, torch::kDouble).contiguous();
+    std::vector<double> returns(per_task.data_ptr<double>(), per_task.data_ptr<double>() + options.tasks);
+    double mean = 0.0;
+    double ci = 0.0;
+    mean_and_ci95(returns, mean, ci);
+    curve.mean.push_back(mean);
+    curve.ci95.push_back(ci);
+    curve.task_returns.push_back(std::move(returns));
+    if (step < options.steps) {
+      params = agents::detach(learner.adapt_step(params, trajectories, advantages, /*create_graph=*/false));
+    }
+  }
+
+  EvalReport report;
+  report.env = checkpoint.env;
+  report.split = options.split;
+  report.tasks = options.tasks;
+  report.rollouts = options.rollouts;
+  for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
+  report.methods.push_back(std::move(curve));
+  return report;
+}
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";  // JSON has no NaN or infinity
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+template <typename T, typename Format>
+std::string json_array(const std::vector<T>& values, Format format) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format(values[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string report_json(const EvalReport& report) {
+  std::ostringstream out;
+  out << "{\"env\": " << json_string(report.env) << ", \"split\": " << json_string(report.split)
+      << ", \"tasks\": " << report.tasks << ", \"rollouts\": " << report.rollouts
+      << ", \"steps\": " << json_array(report.steps, [](int s) { return std::to_string(s); }) << ", \"methods\": {";
+  for (size_t m = 0; m < report.methods.size(); ++m) {
+    const auto& method = report.methods[m];
+    out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
+        << ", \"ci95\": " << json_array(method.ci95, json_number) << "}";
+  }
+  out << "}}";
+  return out.str();
+}
+
+std::string report_table(const EvalReport& report) {
+  std::ostringstream out;
+  out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
+      << " rollouts; mean return ± 95% CI after each number of adaptation steps\n";
+  char cell[64];
+  std::snprintf(cell, sizeof(cell), "%-12s", "method");
+  out << cell;
+  for (int step : report.steps) {
+    std::snprintf(cell, sizeof(cell), " %18s", ("step " + std::to_string(step)).c_str());
+    out << cell;
+  }
+  out << "\n";
+  for (const auto& method : report.methods) {
+    std::snprintf(cell, sizeof(cell), "%-12s", method.name.c_str());
+    out << cell;
+    for (size_t i = 0; i < method.mean.size(); ++i) {
+      std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", method.mean[i], method.ci95[i]);
+      out << cell;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace metarl::meta

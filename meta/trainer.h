@@ -1,0 +1,87 @@
+#pragma once
+// Meta-training: one meta-iteration samples T training tasks, rolls out θ on each,
+// adapts all tasks at once (k inner steps, each on fresh rollouts of the current
+// adapted policies), rolls out the adapted policies, and updates θ and α on the
+// meta-objective with the outer optimiser. run_training() wraps it into a run
+// directory with config.yaml, metrics.csv and checkpoint.pt.
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agents/advantages.h"
+#include "agents/policy.h"
+#include "agents/sampler.h"
+#include "envs/batched_env.h"
+#include "envs/rng.h"
+#include "meta/config.h"
+#include "meta/meta_learner.h"
+
+namespace metarl::meta {
+
+struct IterationMetrics {
+  int iteration = 0;          // 1-based
+  double return_before = 0;   // mean undiscounted episode return before adaptation
+  double return_after = 0;    // ... after the last adaptation step
+  double meta_loss = 0;
+  double alpha_mean = 0;      // Meta-SGD: over every entry of α; MAML: the fixed α
+  double alpha_min = 0;
+  double alpha_max = 0;
+  double seconds = 0;         // wall-clock time of the iteration
+
+  static std::string csv_header();
+  std::string csv_row() const;
+};
+
+// Builds the policy a config describes for an environment.
+std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec);
+agents::AdvantageOptions advantage_options(const TrainConfig& config);
+// The rollout length: config.horizon, or the environment's time limit when 0.
+int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
+
+class MetaTrainer {
+ public:
+  // Validates the config against the environment and device; throws UsageError.
+  explicit MetaTrainer(TrainConfig config);
+
+  const TrainConfig& config() const { return config_; }
+  int iterations_done() const { return iteration_; }
+  MetaLearner& learner() { return *learner_; }
+  const MetaLearner& learner() const { return *learner_; }
+  const envs::BatchedEnv& env() const { return *env_; }
+
+  // One meta-iteration. Throws std::runtime_error when the meta-loss or the
+  // returns are not finite, before θ and α are touched.
+  IterationMetrics run_iteration();
+
+  void save_checkpoint(const std::string& path) const;
+
+ private:
+  TrainConfig config_;
+  torch::Device device_;
+  std::unique_ptr<envs::BatchedEnv> env_;
+  std::shared_ptr<agents::Policy> policy_;
+  std::unique_ptr<MetaLearner> learner_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<agents::Sampler> sampler_;
+  agents::AdvantageOptions advantages_;
+  Rng task_rng_;
+  int iteration_ = 0;
+};
+
+// "iter 12/300 | return before -45.21 after -20.33 | alpha 0.1012 [0.0931, 0.1101] | 0.31 s/it | ETA 1m31s"
+std::string format_progress(const IterationMetrics& metrics, int total_iterations, double mean_seconds);
+
+struct TrainRunOptions {
+  std::string out_dir;
+  bool force = false;  // overwrite a directory that already holds a run
+  std::function<void(const IterationMetrics&)> on_iteration;
+};
+
+// Trains config.iterations meta-iterations into options.out_dir. Throws UsageError
+// (before anything is written) for a bad config or an occupied run directory.
+void run_training(const TrainConfig& config, const TrainRunOptions& options);
+
+}  // namespace metarl::meta

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of metarl from Debian packages.
+# Safe to run twice: apt-get install is idempotent, and nothing is downloaded
+# outside apt. Uses sudo only when not already root.
+set -euo pipefail
+
+packages=(
+  cmake g++ make ninja-build ccache pkg-config
+  libtorch-dev
+  # Without OpenBLAS, Debian's LibTorch calls the reference BLAS (~10x slower).
+  libopenblas0-pthread
+  libbox2d-dev libeigen3-dev libcli11-dev libgtest-dev
+  libyaml-cpp-dev libspdlog-dev
+)
+
+if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

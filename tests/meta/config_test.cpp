@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "envs/errors.h"
+#include "meta/config.h"
+
+namespace metarl::meta {
+namespace {
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, EffectiveConfigReadsBackToTheSameConfig) {
+  TrainConfig config;
+  config.algo = "maml";
+  config.inner_lr = 0.05;
+  config.hidden_sizes = {64, 32, 16};
+  config.first_order = true;
+  config.seed = 123456789012345ULL;
+  config.gamma = 0.995;
+  TrainConfig read_back;
+  load_config_yaml(read_back, to_yaml(config), "test");
+  EXPECT_EQ(to_yaml(read_back), to_yaml(config));
+  EXPECT_EQ(read_back.hidden_sizes, (std::vector<std::int64_t>{64, 32, 16}));
+  EXPECT_EQ(read_back.seed, 123456789012345ULL);
+  EXPECT_DOUBLE_EQ(read_back.gamma, 0.995);
+  EXPECT_NE(to_yaml(config).find("inner_lr: 0.05\n"), std::string::npos);
+}
+
+TEST(Config, UnknownKeysAreErrorsWithASuggestion) {
+  TrainConfig config;
+  const auto message = error_of([&] { load_config_yaml(config, "iteratons: 5\n", "run.yaml"); });
+  EXPECT_NE(message.find("run.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find("'iteratons'"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'iterations'"), std::string::npos) << message;
+  EXPECT_NE(error_of([&] { apply_override(config, "meta-batch=4"); }).find("'meta_batch'"), std::string::npos);
+}
+
+TEST(Config, WrongTypesAndOutOfRangeValuesNameTheKeyValueAndRange) {
+  TrainConfig config;
+  auto message = error_of([&] { load_config_yaml(config, "iterations: many\n", "f.yaml"); });
+  EXPECT_NE(message.find("'iterations'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'many'"), std::string::npos) << message;
+  EXPECT_NE(message.find("integer in [1,"), std::string::npos) << message;
+  message = error_of([&] { set_config_value(config, "meta_batch", "0"); });
+  EXPECT_NE(message.find("'0'"), std::string::npos) << message;
+  message = error_of([&] { set_config_value(config, "gamma", "1.5"); });
+  EXPECT_NE(message.find("[0, 1]"), std::string::npos) << message;
+  message = error_of([&] { set_config_value(config, "algo", "reptile"); });
+  EXPECT_NE(message.find("meta-sgd maml"), std::string::npos) << message;
+  EXPECT_NE(error_of([&] { set_config_value(config, "hidden_sizes", "100,abc"); }).find("hidden_sizes"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { set_config_value(config, "rollouts", "1e12"); }).find("rollouts"), std::string::npos);
+  EXPECT_NE(error_of([&] { set_config_value(config, "device", "tpu"); }).find("cpu, cuda or cuda:N"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { set_config_value(config, "first_order", "maybe"); }).find("true or false"),
+            std::string::npos);
+}
+
+TEST(Config, MalformedOrMisshapenYamlIsAnError) {
+  TrainConfig config;
+  EXPECT_NE(error_of([&] { load_config_yaml(config, "iterations: [1, 2\n", "bad.yaml"); }).find("malformed YAML"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config_yaml(config, "- a\n- b\n", "list.yaml"); }).find("mapping"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config_yaml(config, "algo:\n  name: maml\n", "nested.yaml"); }).find("'algo'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config_file(config, "/nonexistent/metarl.yaml"); }).find("cannot be read"),
+            std::string::npos);
+  load_config_yaml(config, "", "empty.yaml");  // an empty file changes nothing
+  EXPECT_EQ(to_yaml(config), to_yaml(TrainConfig{}));
+}
+
+TEST(Config, OverridesAndListsApply) {
+  TrainConfig config;
+  apply_override(config, "inner_steps=3");
+  apply_override(config, "hidden_sizes=[32, 32]");
+  load_config_yaml(config, "hidden_sizes: [64, 8]\nnormalize_advantages: false\n", "f.yaml");
+  EXPECT_EQ(config.inner_steps, 3);
+  EXPECT_EQ(config.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
+  EXPECT_FALSE(config.normalize_advantages);
+  EXPECT_NE(error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace metarl::meta
