@@ -30,7 +30,7 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--steps", eval.steps, "Adaptation steps k (returns after 0..k)")->capture_default_str();
   command->add_option("--seed", eval.seed, "Evaluation seed (tasks and rollouts)")->capture_default_str();
   command->add_option("--device", eval.device, "cpu, cuda or cuda:N")->capture_default_str();
-  command->add_option("--threads", eval.threads, "Torch intra-op threads; 0 = one per core")->capture_default_str();
+  command->add_option("--threads", eval.threads, "Torch intra-op threads (0 = one per core; 1 is fastest at small sizes)")->capture_default_str();
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
     const auto report = meta::evaluate(options->eval);

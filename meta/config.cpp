@@ -162,7 +162,10 @@ std::vector<ConfigKey> make_keys() {
                           0.0, 1e3));
   keys.push_back(bool_key("first_order", "drop the second-order terms of the meta-gradient", &TrainConfig::first_order));
   keys.push_back(choice_key("optimizer", "outer optimiser over θ and α", &TrainConfig::optimizer, {"adam"}));
-  keys.push_back(real_key("outer_lr", "outer (Adam) step size", &TrainConfig::outer_lr, 1e-8, 10.0));
+  keys.push_back(real_key("outer_lr", "outer (Adam) step size at the first iteration", &TrainConfig::outer_lr, 1e-8,
+                          10.0));
+  keys.push_back(choice_key("outer_lr_decay", "outer step-size schedule over the run: none, or linear/cosine decay to 0",
+                            &TrainConfig::outer_lr_decay, {"none", "linear", "cosine"}));
   keys.push_back(layer_sizes_key("hidden_sizes", "policy hidden layer sizes, e.g. 100,100", &TrainConfig::hidden_sizes));
   keys.push_back(choice_key("activation", "hidden-layer activation", &TrainConfig::activation, {"relu", "tanh"}));
   keys.push_back(real_key("init_log_std", "initial log standard deviation of the Gaussian policy",
@@ -186,7 +189,7 @@ std::vector<ConfigKey> make_keys() {
                     c.device = text;
                   },
                   [](const TrainConfig& c) { return c.device; }});
-  keys.push_back(int_key("threads", "torch intra-op threads; 0 = one per core", &TrainConfig::threads, 0, 1024));
+  keys.push_back(int_key("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &TrainConfig::threads, 0, 1024));
   keys.push_back(int_key("checkpoint_every", "iterations between checkpoints", &TrainConfig::checkpoint_every, 1,
                          kMaxCount));
   return keys;

@@ -22,7 +22,8 @@ struct TrainConfig {
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient
   std::string optimizer = "adam";      // outer optimiser
-  double outer_lr = 0.01;              // Adam step size for θ and α
+  double outer_lr = 0.01;              // Adam step size for θ and α at the first iteration
+  std::string outer_lr_decay = "none"; // none | linear | cosine: decay to 0 over `iterations`
   std::vector<std::int64_t> hidden_sizes{100, 100};
   std::string activation = "relu";     // relu | tanh
   double init_log_std = 0.0;           // initial log σ of the Gaussian policy
@@ -31,7 +32,10 @@ struct TrainConfig {
   bool normalize_advantages = true;
   std::uint64_t seed = 1;
   std::string device = "cpu";          // cpu | cuda | cuda:N
-  int threads = 0;                     // torch intra-op threads; 0 → one per core
+  // Torch intra-op threads; 0 → one per core. 1 by default: at the paper's sizes a
+  // meta-iteration took 0.50 s with 1 thread and 0.88 s with 2 on the 2-core
+  // reference machine (OpenMP hand-offs dominate these small ops; docs/benchmarks.md).
+  int threads = 1;
   int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
 };
 

@@ -18,7 +18,7 @@ struct EvalOptions {
   int steps = 3;            // adaptation steps k: returns are reported for 0..k
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts)
   std::string device = "cpu";
-  int threads = 0;
+  int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
 
   // Throws UsageError naming the option and value.
   void validate() const;

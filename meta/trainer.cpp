@@ -47,6 +47,13 @@ std::string IterationMetrics::csv_row() const {
   return row;
 }
 
+double outer_learning_rate(const TrainConfig& config, int iteration) {
+  const double progress = static_cast<double>(iteration) / config.iterations;  // in [0, 1)
+  if (config.outer_lr_decay == "linear") return config.outer_lr * (1.0 - progress);
+  if (config.outer_lr_decay == "cosine") return config.outer_lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+  return config.outer_lr;
+}
+
 std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec) {
   if (spec.discrete_actions) {
     throw UsageError("environment '" + spec.name + "' has discrete actions; no discrete policy is available yet");
@@ -115,6 +122,10 @@ IterationMetrics MetaTrainer::run_iteration() {
     throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
                              ": meta-loss " + std::to_string(metrics.meta_loss) + ", returns " +
                              std::to_string(metrics.return_before) + " / " + std::to_string(metrics.return_after));
+  }
+  const double learning_rate = outer_learning_rate(config_, iteration_);
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
   }
   optimizer_->zero_grad();
   loss.backward();

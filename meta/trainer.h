@@ -35,6 +35,10 @@ struct IterationMetrics {
   std::string csv_row() const;
 };
 
+// The outer step size for meta-iteration `iteration` (0-based) of config.iterations
+// under config.outer_lr_decay.
+double outer_learning_rate(const TrainConfig& config, int iteration);
+
 // Builds the policy a config describes for an environment.
 std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec);
 agents::AdvantageOptions advantage_options(const TrainConfig& config);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -158,6 +159,21 @@ TEST_F(TempDir, BrokenCheckpointsAreUsageErrors) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("incompatible"), std::string::npos) << e.what();
   }
+}
+
+TEST(Training, OuterLearningRateSchedules) {
+  TrainConfig config;
+  config.iterations = 100;
+  config.outer_lr = 0.01;
+  EXPECT_DOUBLE_EQ(outer_learning_rate(config, 50), 0.01);
+  config.outer_lr_decay = "linear";
+  EXPECT_DOUBLE_EQ(outer_learning_rate(config, 0), 0.01);
+  EXPECT_DOUBLE_EQ(outer_learning_rate(config, 25), 0.0075);
+  EXPECT_NEAR(outer_learning_rate(config, 99), 0.0001, 1e-15);
+  config.outer_lr_decay = "cosine";
+  EXPECT_DOUBLE_EQ(outer_learning_rate(config, 0), 0.01);
+  EXPECT_NEAR(outer_learning_rate(config, 50), 0.005, 1e-15);
+  EXPECT_NEAR(outer_learning_rate(config, 25), 0.005 * (1 + std::sqrt(0.5)), 1e-15);
 }
 
 TEST(Training, AbsurdSizesAndUnknownNamesAreRejectedUpFront) {
