@@ -9,18 +9,12 @@
 #include "agents/policy.h"
 #include "agents/sampler.h"
 #include "envs/point_nav.h"
+#include "tests/support/test_support.h"
 
 namespace metarl::agents {
 namespace {
 
-envs::TaskBatch goals(std::vector<std::pair<double, double>> xy) {
-  envs::TaskBatch batch{static_cast<int>(xy.size()), 2, {}};
-  for (auto [x, y] : xy) {
-    batch.values.push_back(x);
-    batch.values.push_back(y);
-  }
-  return batch;
-}
+using metarl::testing::goal_tasks;
 
 class SamplerTest : public ::testing::Test {
  protected:
@@ -31,7 +25,7 @@ class SamplerTest : public ::testing::Test {
 TEST_F(SamplerTest, ShapesAndTheTaskOfEachRow) {
   Sampler sampler(env, policy, 3, 4, 10, torch::kCPU, 5);
   const auto params = policy.initial_parameters(0, torch::kFloat32);
-  const auto tasks = goals({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
+  const auto tasks = goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
   const auto batch = sampler.sample(params, tasks);
   EXPECT_EQ(batch.observations.sizes(), (std::vector<int64_t>{3, 4, 10, 2}));
   EXPECT_EQ(batch.actions.sizes(), (std::vector<int64_t>{3, 4, 10, 2}));
@@ -57,7 +51,7 @@ TEST_F(SamplerTest, StepsAfterTerminationAreMaskedOut) {
   params[params.size() - 2] = torch::full({2}, 50.0f);  // output bias
   params.back() = torch::full({2}, -20.0f);             // log σ
   Sampler sampler(env, policy, 3, 4, 6, torch::kCPU, 5);
-  const auto batch = sampler.sample(params, goals({{0.1, 0.1}, {0.1, 0.1}, {0.5, -0.5}}));
+  const auto batch = sampler.sample(params, goal_tasks({{0.1, 0.1}, {0.1, 0.1}, {0.5, -0.5}}));
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(batch.mask[0][r][0].item<float>(), 1.0f);
     EXPECT_EQ(batch.mask[0][r].sum().item<float>(), 1.0f);
@@ -69,7 +63,7 @@ TEST_F(SamplerTest, StepsAfterTerminationAreMaskedOut) {
 
 TEST_F(SamplerTest, SameSeedSameRolloutsAndPerTaskParametersAreUsed) {
   const auto params = policy.initial_parameters(0, torch::kFloat32);
-  const auto tasks = goals({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
+  const auto tasks = goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
   Sampler a(env, policy, 3, 4, 10, torch::kCPU, 5);
   const auto first = a.sample(params, tasks);
   envs::PointNav other_env(12, 0);

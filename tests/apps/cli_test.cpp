@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -31,16 +33,8 @@ Result run_metarl(const std::string& arguments) {
   return result;
 }
 
-class Cli : public ::testing::Test {
+class Cli : public metarl::testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("metarl_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& contents) {
     const auto path = (dir_ / name).string();
     std::ofstream(path) << contents;
@@ -60,7 +54,6 @@ class Cli : public ::testing::Test {
         << arguments << "\nexpected '" << expected_text << "' in:\n" << result.output;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(Cli, EnvsListsPointNavWithItsRanges) {

@@ -11,18 +11,12 @@
 #include "envs/errors.h"
 #include "envs/point_nav.h"
 #include "envs/registry.h"
+#include "tests/support/test_support.h"
 
 namespace metarl::envs {
 namespace {
 
-TaskBatch goals(std::vector<std::pair<double, double>> xy) {
-  TaskBatch batch{static_cast<int>(xy.size()), 2, {}};
-  for (auto [x, y] : xy) {
-    batch.values.push_back(x);
-    batch.values.push_back(y);
-  }
-  return batch;
-}
+using metarl::testing::goal_tasks;
 
 TEST(PointNav, SpecMatchesTheBenchmark) {
   PointNav env(1, 0);
@@ -42,7 +36,7 @@ TEST(PointNav, SpecMatchesTheBenchmark) {
 
 TEST(PointNav, StartsAtTheOriginAndMovesByTheAction) {
   PointNav env(1, 0);
-  env.set_tasks(goals({{0.3, -0.2}}));
+  env.set_tasks(goal_tasks({{0.3, -0.2}}));
   env.reset();
   EXPECT_EQ(env.observations()[0], 0.0f);
   EXPECT_EQ(env.observations()[1], 0.0f);
@@ -63,7 +57,7 @@ TEST(PointNav, StartsAtTheOriginAndMovesByTheAction) {
 
 TEST(PointNav, ClipsEachActionComponentToPointOne) {
   PointNav env(1, 0);
-  env.set_tasks(goals({{0.5, 0.5}}));
+  env.set_tasks(goal_tasks({{0.5, 0.5}}));
   env.reset();
   const float action[2] = {0.7f, -3.0f};
   env.step(action);
@@ -77,7 +71,7 @@ TEST(PointNav, ClipsEachActionComponentToPointOne) {
 TEST(PointNav, TerminatesOnlyWithinPointZeroOneOnBothAxes) {
   // Row 0: |dx| = |dy| = 0.005 → terminated. Row 1: |dx| = 0.011 → not. Row 2: |dy| = 0.011 → not.
   PointNav env(3, 0);
-  env.set_tasks(goals({{0.1, 0.1}, {0.1, 0.1}, {0.1, 0.1}}));
+  env.set_tasks(goal_tasks({{0.1, 0.1}, {0.1, 0.1}, {0.1, 0.1}}));
   env.reset();
   const float actions[6] = {0.095f, 0.095f, 0.089f, 0.1f, 0.1f, 0.089f};
   env.step(actions);
@@ -88,7 +82,7 @@ TEST(PointNav, TerminatesOnlyWithinPointZeroOneOnBothAxes) {
 
 TEST(PointNav, TruncatesAtOneHundredSteps) {
   PointNav env(1, 0);
-  env.set_tasks(goals({{0.5, 0.5}}));
+  env.set_tasks(goal_tasks({{0.5, 0.5}}));
   env.reset();
   const float still[2] = {0.0f, 0.0f};
   for (int t = 1; t < 100; ++t) {
@@ -104,7 +98,7 @@ TEST(PointNav, TruncatesAtOneHundredSteps) {
 
 TEST(PointNav, NaturalEndOnTheLastStepSetsBothFlags) {
   PointNav env(1, 0);
-  env.set_tasks(goals({{0.05, 0.0}}));
+  env.set_tasks(goal_tasks({{0.05, 0.0}}));
   env.reset();
   const float still[2] = {0.0f, 0.0f};
   for (int t = 1; t < 100; ++t) env.step(still);
@@ -117,7 +111,7 @@ TEST(PointNav, NaturalEndOnTheLastStepSetsBothFlags) {
 
 TEST(PointNav, AutoResetKeepsTheTaskAndReportsTheFinalObservation) {
   PointNav env(1, 0);
-  env.set_tasks(goals({{0.1, -0.1}}));
+  env.set_tasks(goal_tasks({{0.1, -0.1}}));
   env.reset();
   const float reach[2] = {0.1f, -0.1f};
   env.step(reach);
@@ -135,8 +129,8 @@ TEST(PointNav, AutoResetKeepsTheTaskAndReportsTheFinalObservation) {
 TEST(PointNav, ChangingOneRowsTaskChangesOnlyThatRow) {
   PointNav a(3, 7);
   PointNav b(3, 7);
-  a.set_tasks(goals({{0.2, 0.2}, {-0.3, 0.1}, {0.4, -0.4}}));
-  b.set_tasks(goals({{0.2, 0.2}, {-0.3, 0.1}, {0.4, -0.4}}));
+  a.set_tasks(goal_tasks({{0.2, 0.2}, {-0.3, 0.1}, {0.4, -0.4}}));
+  b.set_tasks(goal_tasks({{0.2, 0.2}, {-0.3, 0.1}, {0.4, -0.4}}));
   const double other_goal[2] = {0.0, -0.45};
   b.set_task(1, other_goal);
   a.reset();
@@ -151,9 +145,9 @@ TEST(PointNav, ChangingOneRowsTaskChangesOnlyThatRow) {
 
 TEST(PointNav, SetTasksSpreadsTasksOverRolloutRows) {
   PointNav env(6, 0);
-  env.set_tasks(goals({{0.1, 0.2}, {0.3, 0.4}}));  // 2 tasks × 3 rollouts
+  env.set_tasks(goal_tasks({{0.1, 0.2}, {0.3, 0.4}}));  // 2 tasks × 3 rollouts
   for (int row = 0; row < 6; ++row) EXPECT_DOUBLE_EQ(env.task(row)[0], row < 3 ? 0.1 : 0.3);
-  EXPECT_THROW(env.set_tasks(goals({{0.1, 0.2}, {0.3, 0.4}, {0.1, 0.1}, {0.0, 0.0}})), std::invalid_argument);
+  EXPECT_THROW(env.set_tasks(goal_tasks({{0.1, 0.2}, {0.3, 0.4}, {0.1, 0.1}, {0.0, 0.0}})), std::invalid_argument);
 }
 
 TEST(PointNav, RejectsNonPositiveBatchAndStepBeforeReset) {

@@ -13,6 +13,7 @@
 #include "meta/checkpoint.h"
 #include "meta/evaluation.h"
 #include "meta/trainer.h"
+#include "tests/support/test_support.h"
 
 namespace metarl::meta {
 namespace {
@@ -32,16 +33,7 @@ TrainConfig small_config() {
   return config;
 }
 
-class TempDir : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("metarl_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+using TrainingOnDisk = metarl::testing::ScratchDirTest;
 
 TEST(Training, ShortRunRaisesThePostAdaptationReturn) {
   MetaTrainer trainer(small_config());
@@ -73,7 +65,7 @@ TEST(Training, SameSeedSameMetrics) {
   }
 }
 
-TEST_F(TempDir, RunDirectoryCheckpointAndEvaluation) {
+TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
   auto config = small_config();
   TrainRunOptions run;
   run.out_dir = dir_.string();
@@ -120,8 +112,7 @@ TEST_F(TempDir, RunDirectoryCheckpointAndEvaluation) {
   EXPECT_NE(json.find("\"meta-sgd\": {\"mean\": ["), std::string::npos) << json;
 }
 
-TEST_F(TempDir, BrokenCheckpointsAreUsageErrors) {
-  fs::create_directories(dir_);
+TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   EXPECT_THROW(load_checkpoint((dir_ / "missing").string()), UsageError);
   {
     std::ofstream garbage(dir_ / "garbage.pt");
