@@ -1,12 +1,14 @@
 // `metarl eval`: the return after 0, 1, …, k adaptation steps on fresh tasks, mean
 // and 95% confidence interval; a table, or one JSON object with --json.
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "apps/commands.h"
 #include "meta/evaluation.h"
+#include "meta/progress.h"
 
 namespace metarl::apps {
 
@@ -14,6 +16,7 @@ namespace {
 struct EvalCommandOptions {
   meta::EvalOptions eval;
   bool json = false;
+  bool quiet = false;
 };
 }  // namespace
 
@@ -32,8 +35,15 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--device", eval.device, "cpu, cuda or cuda:N")->capture_default_str();
   command->add_option("--threads", eval.threads, "Torch intra-op threads (0 = one per core; 1 is fastest at small sizes)")->capture_default_str();
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
+  command->add_flag("-q,--quiet", options->quiet, "No progress lines");
   command->callback([options] {
-    const auto report = meta::evaluate(options->eval);
+    meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet);
+    const auto report = meta::evaluate(options->eval, [&](int step, int steps, double mean_return) {
+      char status[128];
+      std::snprintf(status, sizeof(status), "adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
+      progress.update(status);
+    });
+    progress.finish();
     std::cout << (options->json ? meta::report_json(report) + "\n" : meta::report_table(report)) << std::flush;
   });
 }

@@ -1,6 +1,7 @@
 // metarl: the command line. Subcommands live one per file (envs.cpp, train.cpp,
 // eval.cpp); this file registers them and owns the one try/catch that turns errors
-// into messages and exit codes: 0 success, 2 usage errors, 1 runtime failures.
+// into messages and exit codes: 0 success, 2 usage errors, 1 runtime failures,
+// 128 + signal when SIGINT/SIGTERM stopped a run (after saving its checkpoint).
 
 #include <CLI/CLI.hpp>
 
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Help and version requests exit 0; every other parse error is a usage error.
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const metarl::Interrupted& e) {
+    std::cerr << "metarl: " << e.what() << "\n";
+    return 128 + e.signal_number();
   } catch (const metarl::UsageError& e) {
     std::cerr << "metarl: error: " << e.what() << "\n";
     return 2;

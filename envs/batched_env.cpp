@@ -52,6 +52,26 @@ void BatchedEnv::seed(std::uint64_t seed_value) {
   for (int r = 0; r < batch_size_; ++r) row_rngs_[r].reseed(derive_seed(seed_value, static_cast<std::uint64_t>(r)));
 }
 
+std::vector<std::uint64_t> BatchedEnv::rng_states() const {
+  std::vector<std::uint64_t> states;
+  states.reserve(row_rngs_.size() * 4);
+  for (const auto& rng : row_rngs_) {
+    const auto state = rng.state();
+    states.insert(states.end(), state.begin(), state.end());
+  }
+  return states;
+}
+
+void BatchedEnv::set_rng_states(const std::vector<std::uint64_t>& states) {
+  if (states.size() != row_rngs_.size() * 4) {
+    throw std::invalid_argument("environment '" + spec_.name + "': " + std::to_string(states.size()) +
+                                " random-state words for " + std::to_string(row_rngs_.size()) + " rows");
+  }
+  for (size_t r = 0; r < row_rngs_.size(); ++r) {
+    row_rngs_[r].set_state({states[4 * r], states[4 * r + 1], states[4 * r + 2], states[4 * r + 3]});
+  }
+}
+
 void BatchedEnv::set_tasks(const TaskBatch& tasks) {
   if (tasks.num_parameters != num_task_parameters_) {
     throw std::invalid_argument("environment '" + spec_.name + "': tasks have " +

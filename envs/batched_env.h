@@ -67,6 +67,10 @@ class BatchedEnv {
 
   // Restarts the random streams: row r continues from derive_seed(seed, r).
   void seed(std::uint64_t seed);
+  // Every row's random-stream state, [B × 4] words, for checkpoints.
+  std::vector<std::uint64_t> rng_states() const;
+  // Restores rng_states(); throws std::invalid_argument on a size mismatch.
+  void set_rng_states(const std::vector<std::uint64_t>& states);
   // Starts a new episode in every row (tasks are kept).
   void reset();
   // Advances every row by one step; see the conventions above.

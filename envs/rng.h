@@ -5,6 +5,7 @@
 // with std::uniform_real_distribution was rejected: the distribution's output is
 // implementation-defined, so a seed would not pin a rollout across standard libraries.
 
+#include <array>
 #include <cstdint>
 
 namespace metarl {
@@ -45,6 +46,13 @@ class Rng {
     state_[2] ^= t;
     state_[3] = rotl(state_[3], 45);
     return result;
+  }
+
+  // The full generator state, for checkpoints: set_state(state()) continues the
+  // stream exactly where it was.
+  std::array<std::uint64_t, 4> state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+  void set_state(const std::array<std::uint64_t, 4>& state) {
+    for (int i = 0; i < 4; ++i) state_[i] = state[i];
   }
 
   // Uniform in [0, 1) with 53 random bits.

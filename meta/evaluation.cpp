@@ -48,7 +48,8 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
   ci95 = 1.96 * std::sqrt(sum_squares / (n - 1.0)) / std::sqrt(n);
 }
 
-EvalReport evaluate(const EvalOptions& options) {
+EvalReport evaluate(const EvalOptions& options,
+                    const std::function<void(int step, int steps, double mean_return)>& on_step) {
   options.validate();
   const envs::Split split = envs::parse_split(options.split);
   const CheckpointData checkpoint = load_checkpoint(options.checkpoint);
@@ -112,6 +113,7 @@ EvalReport evaluate(const EvalOptions& options) {
     curve.mean.push_back(mean);
     curve.ci95.push_back(ci);
     curve.task_returns.push_back(std::move(returns));
+    if (on_step) on_step(step, options.steps, mean);
     if (step < options.steps) {
       params = agents::detach(learner.adapt_step(params, trajectories, advantages, /*create_graph=*/false));
     }

@@ -5,6 +5,7 @@
 // provide the data for the next adaptation step.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,10 @@ struct EvalReport {
   std::vector<MethodCurve> methods;
 };
 
-// Evaluates the checkpoint. Throws UsageError for a missing or incompatible checkpoint.
-EvalReport evaluate(const EvalOptions& options);
+// Evaluates the checkpoint; `on_step(step, steps, mean_return)` after each step's
+// rollouts. Throws UsageError for a missing or incompatible checkpoint.
+EvalReport evaluate(const EvalOptions& options,
+                    const std::function<void(int step, int steps, double mean_return)>& on_step = {});
 
 // Mean and 95% CI half-width (normal approximation) of `values`; CI 0 for one value.
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95);

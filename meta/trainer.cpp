@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,6 +26,32 @@ constexpr std::uint64_t kEnvStream = 3;
 // Rows of one batched environment; beyond this a typo (10^12 tasks) would only
 // surface as an allocation failure.
 constexpr long long kMaxEnvRows = 10'000'000;
+
+bool all_finite(const ParameterList& tensors) {
+  for (const auto& t : tensors) {
+    if (t.defined() && !torch::isfinite(t).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+[[noreturn]] void diverged(int iteration, const std::string& what) {
+  throw std::runtime_error("training diverged at iteration " + std::to_string(iteration) + ": " + what +
+                           " is not finite (NaN or infinity); the last checkpoint holds the last good state");
+}
+
+// Random-number words ↔ int64 tensors (bit-for-bit) for the checkpoint archive.
+torch::Tensor words_to_tensor(const std::vector<std::uint64_t>& words) {
+  auto tensor = torch::empty({static_cast<int64_t>(words.size())}, torch::kInt64);
+  std::memcpy(tensor.data_ptr<int64_t>(), words.data(), words.size() * sizeof(std::uint64_t));
+  return tensor;
+}
+
+std::vector<std::uint64_t> tensor_to_words(const torch::Tensor& tensor) {
+  const auto contiguous = tensor.to(torch::kInt64).contiguous();
+  std::vector<std::uint64_t> words(static_cast<size_t>(contiguous.numel()));
+  std::memcpy(words.data(), contiguous.data_ptr<int64_t>(), words.size() * sizeof(std::uint64_t));
+  return words;
+}
 
 std::string format_duration(double seconds) {
   const long long total = static_cast<long long>(std::llround(std::max(0.0, seconds)));
@@ -104,6 +131,9 @@ IterationMetrics MetaTrainer::run_iteration() {
   IterationMetrics metrics;
   metrics.iteration = iteration_ + 1;
 
+  if (!all_finite(learner_->theta())) diverged(metrics.iteration, "theta (the policy's initial parameters)");
+  if (!all_finite(learner_->alpha())) diverged(metrics.iteration, "alpha (the inner step sizes)");
+
   const auto tasks = env_->task_distribution().sample(config_.meta_batch, envs::Split::kTrain, task_rng_);
   auto trajectories = sampler_->sample(agents::detach(learner_->theta()), tasks);
   metrics.return_before = trajectories.episode_returns().mean().item<double>();
@@ -115,20 +145,21 @@ IterationMetrics MetaTrainer::run_iteration() {
   }
   metrics.return_after = trajectories.episode_returns().mean().item<double>();
 
+  if (!std::isfinite(metrics.return_before)) diverged(metrics.iteration, "the return before adaptation");
+  if (!std::isfinite(metrics.return_after)) diverged(metrics.iteration, "the return after adaptation");
+
   const auto loss = learner_->meta_loss(params, trajectories, advantages_);
   metrics.meta_loss = loss.item<double>();
-  if (!std::isfinite(metrics.meta_loss) || !std::isfinite(metrics.return_before) ||
-      !std::isfinite(metrics.return_after)) {
-    throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
-                             ": meta-loss " + std::to_string(metrics.meta_loss) + ", returns " +
-                             std::to_string(metrics.return_before) + " / " + std::to_string(metrics.return_after));
-  }
+  if (!std::isfinite(metrics.meta_loss)) diverged(metrics.iteration, "the meta-loss");
   const double learning_rate = outer_learning_rate(config_, iteration_);
   for (auto& group : optimizer_->param_groups()) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
   }
   optimizer_->zero_grad();
   loss.backward();
+  ParameterList gradients;
+  for (const auto& p : learner_->meta_parameters()) gradients.push_back(p.grad());
+  if (!all_finite(gradients)) diverged(metrics.iteration, "the meta-gradient");
   optimizer_->step();
   ++iteration_;
 
@@ -160,7 +191,60 @@ void MetaTrainer::save_checkpoint(const std::string& path) const {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer_->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
+    archive.write("sampler_rng", sampler_->generator().get_state());
+    const auto task_state = task_rng_.state();
+    archive.write("task_rng", words_to_tensor({task_state.begin(), task_state.end()}));
+    archive.write("env_rngs", words_to_tensor(env_->rng_states()));
   });
+}
+
+void MetaTrainer::restore(const std::string& checkpoint_path) {
+  torch::serialize::InputArchive optimizer_archive;
+  torch::Tensor sampler_state;
+  torch::Tensor task_state;
+  torch::Tensor env_states;
+  const CheckpointData data = load_checkpoint(checkpoint_path, [&](torch::serialize::InputArchive& archive) {
+    archive.read("optimizer", optimizer_archive);
+    archive.read("sampler_rng", sampler_state);
+    archive.read("task_rng", task_state);
+    archive.read("env_rngs", env_states);
+  });
+  auto incompatible = [&](const std::string& why) {
+    return UsageError("checkpoint '" + checkpoint_path + "' does not belong to this run: " + why);
+  };
+  if (data.env != config_.env) throw incompatible("environment '" + data.env + "', the config says '" + config_.env + "'");
+  if (data.algo != config_.algo) throw incompatible("algorithm '" + data.algo + "', the config says '" + config_.algo + "'");
+  if (data.architecture != policy_->architecture()) {
+    throw incompatible("policy '" + data.architecture + "', the config builds '" + policy_->architecture() + "'");
+  }
+  if (data.theta.size() != learner_->theta().size()) throw incompatible("parameter count differs");
+  for (size_t i = 0; i < data.theta.size(); ++i) {
+    if (data.theta[i].sizes() != learner_->theta()[i].sizes() || data.alpha[i].sizes() != learner_->alpha()[i].sizes()) {
+      throw incompatible("parameter " + std::to_string(i) + " has another shape");
+    }
+  }
+  const auto words = tensor_to_words(task_state);
+  if (words.size() != 4) throw incompatible("malformed task random state");
+  try {
+    env_->set_rng_states(tensor_to_words(env_states));
+  } catch (const std::invalid_argument& e) {
+    throw incompatible(e.what());
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < data.theta.size(); ++i) {
+      learner_->theta()[i].copy_(data.theta[i]);
+      learner_->alpha()[i].copy_(data.alpha[i]);
+    }
+  }
+  try {
+    optimizer_->load(optimizer_archive);
+    sampler_->generator().set_state(sampler_state);
+  } catch (const c10::Error& e) {
+    throw incompatible(std::string("optimiser or sampler state does not fit: ") + e.what_without_backtrace());
+  }
+  task_rng_.set_state({words[0], words[1], words[2], words[3]});
+  iteration_ = static_cast<int>(data.iteration);
 }
 
 std::string format_progress(const IterationMetrics& m, int total_iterations, double mean_seconds) {
@@ -173,43 +257,88 @@ std::string format_progress(const IterationMetrics& m, int total_iterations, dou
   return line;
 }
 
+TrainConfig resumed_config(const std::string& run_dir) {
+  const CheckpointData data = load_checkpoint(run_dir);
+  TrainConfig config;
+  load_config_yaml(config, data.config_yaml, "config of checkpoint '" + resolve_checkpoint_path(run_dir) + "'");
+  return config;
+}
+
+namespace {
+
+// metrics.csv of a resumed run: the header and the rows of the iterations the
+// checkpoint covers; rows written after it (the work a crash lost) are dropped.
+void truncate_metrics(const fs::path& metrics_path, int iterations_kept) {
+  std::ifstream in(metrics_path);
+  std::string kept = IterationMetrics::csv_header() + "\n";
+  std::string line;
+  std::getline(in, line);  // header
+  int rows = 0;
+  while (rows < iterations_kept && std::getline(in, line)) {
+    kept += line + "\n";
+    ++rows;
+  }
+  write_file_atomically(metrics_path.string(), kept);
+}
+
+// Temporary files of an atomic write that a crash interrupted.
+void remove_stale_temporaries(const fs::path& run_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace
+
 void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   if (options.out_dir.empty()) throw UsageError("--out: a run directory is required");
-  // Everything that can reject the config happens before the run directory exists.
+  // Everything that can reject the config happens before the run directory is touched.
   MetaTrainer trainer(config);
   configure_threads(config.threads);
 
   const fs::path run_dir(options.out_dir);
-  std::error_code ec;
-  if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
-    throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");
-  }
-  for (const char* file : {kCheckpointFile, kMetricsFile}) {
-    if (fs::exists(run_dir / file, ec) && !options.force) {
-      throw UsageError("--out '" + options.out_dir + "' already holds a run (" + file +
-                       "); choose another directory or pass --force to overwrite it");
-    }
-  }
-  fs::create_directories(run_dir, ec);
-  if (ec) throw std::runtime_error("cannot create run directory '" + options.out_dir + "': " + ec.message());
-
-  write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
-  // metrics.csv grows one complete line per iteration, flushed at once, so a crash
-  // loses at most the line being written; the checkpoint says how far the run got.
-  std::ofstream metrics_file(run_dir / kMetricsFile, std::ios::trunc);
-  if (!metrics_file) throw std::runtime_error("cannot write '" + (run_dir / kMetricsFile).string() + "'");
-  metrics_file << IterationMetrics::csv_header() << '\n' << std::flush;
-
+  const fs::path metrics_path = run_dir / kMetricsFile;
   const std::string checkpoint_path = (run_dir / kCheckpointFile).string();
-  double total_seconds = 0.0;
-  for (int i = 0; i < config.iterations; ++i) {
-    const IterationMetrics metrics = trainer.run_iteration();
-    total_seconds += metrics.seconds;
-    metrics_file << metrics.csv_row() << '\n' << std::flush;
-    if (trainer.iterations_done() % config.checkpoint_every == 0 || i + 1 == config.iterations) {
-      trainer.save_checkpoint(checkpoint_path);
+  std::error_code ec;
+  if (options.resume) {
+    trainer.restore(checkpoint_path);
+    remove_stale_temporaries(run_dir);
+    truncate_metrics(metrics_path, trainer.iterations_done());
+  } else {
+    if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
+      throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");
     }
-    if (options.on_iteration) options.on_iteration(metrics);
+    for (const char* file : {kCheckpointFile, kMetricsFile}) {
+      if (fs::exists(run_dir / file, ec) && !options.force) {
+        throw UsageError("--out '" + options.out_dir + "' already holds a run (" + file +
+                         "); resume it with --resume, choose another directory, or pass --force to overwrite it");
+      }
+    }
+    fs::create_directories(run_dir, ec);
+    if (ec) throw std::runtime_error("cannot create run directory '" + options.out_dir + "': " + ec.message());
+    write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
+    write_file_atomically(metrics_path.string(), IterationMetrics::csv_header() + "\n");
+  }
+
+  // metrics.csv grows one complete line per iteration, flushed at once (one write),
+  // so a crash loses at most the line being written; the checkpoint says how far
+  // the run got, and a resume drops the rows after it.
+  std::ofstream metrics_file(metrics_path, std::ios::app);
+  if (!metrics_file) throw std::runtime_error("cannot write '" + metrics_path.string() + "'");
+  while (trainer.iterations_done() < config.iterations) {
+    const IterationMetrics metrics = trainer.run_iteration();
+    metrics_file << metrics.csv_row() + "\n" << std::flush;
+    const bool last = trainer.iterations_done() == config.iterations;
+    const int stop_signal = options.stop_requested ? options.stop_requested() : 0;
+    const bool checkpointed = trainer.iterations_done() % config.checkpoint_every == 0 || last || stop_signal != 0;
+    if (checkpointed) trainer.save_checkpoint(checkpoint_path);
+    if (options.on_iteration) options.on_iteration(metrics, trainer);
+    if (stop_signal != 0 && !last) {
+      throw Interrupted(stop_signal, "stopped by signal " + std::to_string(stop_signal) + " after iteration " +
+                                         std::to_string(trainer.iterations_done()) + "; checkpoint saved, resume with "
+                                         "`metarl train --resume " + options.out_dir + "`");
+    }
   }
 }
 

@@ -56,11 +56,17 @@ class MetaTrainer {
   const MetaLearner& learner() const { return *learner_; }
   const envs::BatchedEnv& env() const { return *env_; }
 
-  // One meta-iteration. Throws std::runtime_error when the meta-loss or the
-  // returns are not finite, before θ and α are touched.
+  // One meta-iteration. Throws std::runtime_error naming what diverged (θ, α,
+  // returns, meta-loss, meta-gradient) when something is not finite; the outer
+  // step is never applied with a non-finite gradient.
   IterationMetrics run_iteration();
 
+  // θ, α, the optimiser state, every random-number state and the iteration count.
   void save_checkpoint(const std::string& path) const;
+  // Continues from a checkpoint written by a trainer with the same config: the
+  // following iterations are the ones the original run would have made. Throws
+  // UsageError when the checkpoint is unreadable or belongs to another run shape.
+  void restore(const std::string& checkpoint_path);
 
  private:
   TrainConfig config_;
@@ -80,12 +86,23 @@ std::string format_progress(const IterationMetrics& metrics, int total_iteration
 
 struct TrainRunOptions {
   std::string out_dir;
-  bool force = false;  // overwrite a directory that already holds a run
-  std::function<void(const IterationMetrics&)> on_iteration;
+  bool force = false;   // overwrite a directory that already holds a run
+  bool resume = false;  // continue the run in out_dir from its checkpoint
+  // Polled after every iteration; a non-zero signal number stops the run after a
+  // checkpoint, with Interrupted.
+  std::function<int()> stop_requested;
+  // Called after every iteration (after its checkpoint, if one was due).
+  std::function<void(const IterationMetrics&, MetaTrainer&)> on_iteration;
 };
 
-// Trains config.iterations meta-iterations into options.out_dir. Throws UsageError
-// (before anything is written) for a bad config or an occupied run directory.
+// Trains into options.out_dir until config.iterations meta-iterations are done.
+// Throws UsageError (before anything is written) for a bad config or an occupied run
+// directory, Interrupted when stop_requested fired, std::runtime_error on divergence
+// (the last good checkpoint stays in place).
 void run_training(const TrainConfig& config, const TrainRunOptions& options);
+
+// The config of the run in `run_dir`, read from its checkpoint (the config that run
+// was started with). Throws UsageError when there is no readable checkpoint.
+TrainConfig resumed_config(const std::string& run_dir);
 
 }  // namespace metarl::meta

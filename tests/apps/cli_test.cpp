@@ -2,9 +2,16 @@
 // a message naming the problem; a tiny train + eval round trip exits 0.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <sstream>
+#include <thread>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,8 +28,9 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-Result run_metarl(const std::string& arguments) {
-  const std::string command = std::string(METARL_CLI_PATH) + " " + arguments + " 2>&1";
+// stdout and stderr together, or stdout alone (stderr discarded).
+Result run_metarl(const std::string& arguments, bool stdout_only = false) {
+  const std::string command = std::string(METARL_CLI_PATH) + " " + arguments + (stdout_only ? " 2>/dev/null" : " 2>&1");
   Result result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -31,6 +39,47 @@ Result run_metarl(const std::string& arguments) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Starts metarl in the background with stdout/stderr to `log`; returns its pid.
+pid_t spawn_metarl(const std::vector<std::string>& arguments, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stdout);
+    ::dup2(::fileno(stdout), STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(METARL_CLI_PATH)};
+    for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(METARL_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : -1;
+}
+
+// Lines of a file (metrics.csv grows while we read it).
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// Polls until metrics.csv has more than `rows` data rows (or 60 s pass).
+bool wait_for_rows(const fs::path& metrics, size_t rows) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (lines_of(metrics).size() > rows + 1) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 class Cli : public metarl::testing::ScratchDirTest {
@@ -128,12 +177,83 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
   EXPECT_NE(again.output.find("hidden_sizes: [8]"), std::string::npos) << again.output;
 
   const Result eval = run_metarl("eval --checkpoint " + (dir_ / "run").string() +
-                                 " --split heldout --tasks 3 --rollouts 2 --steps 2 --threads 1 --json");
+                                 " --split heldout --tasks 3 --rollouts 2 --steps 2 --threads 1 --json",
+                                 /*stdout_only=*/true);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  // stdout is exactly one JSON object (progress goes to stderr).
   EXPECT_EQ(eval.output.rfind("{\"env\": \"point-nav\", \"split\": \"heldout\"", 0), 0u) << eval.output;
+  EXPECT_EQ(eval.output.find('\n'), eval.output.size() - 1) << eval.output;
   EXPECT_NE(eval.output.find("\"steps\": [0, 1, 2]"), std::string::npos) << eval.output;
   EXPECT_NE(eval.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << eval.output;
   expect_usage_error("eval --checkpoint " + (dir_ / "run").string() + " --split validation", "split 'validation'");
+}
+
+TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
+  const fs::path run = dir_ / "run";
+  const fs::path metrics = run / "metrics.csv";
+  const std::vector<std::string> train{"train", "--iterations", "100000", "--meta-batch", "2", "--rollouts", "2",
+                                       "--horizon", "10", "--hidden-sizes", "8", "--checkpoint-every", "3",
+                                       "--out", run.string()};
+  const pid_t first = spawn_metarl(train, (dir_ / "first.log").string());
+  ASSERT_TRUE(wait_for_rows(metrics, 10)) << "no progress";
+  ::kill(first, SIGKILL);
+  EXPECT_EQ(wait_exit_code(first), 1000 + SIGKILL);
+
+  // Every file is whole: the config reads back, the checkpoint evaluates, and every
+  // metrics row has all 8 columns.
+  EXPECT_EQ(run_metarl("train --config " + (run / "config.yaml").string() + " --print-config").exit_code, 0);
+  const Result eval = run_metarl("eval --checkpoint " + run.string() + " --tasks 2 --rollouts 2 --steps 1 --json");
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+  const auto rows_before = lines_of(metrics);
+  for (const auto& row : rows_before) EXPECT_EQ(std::count(row.begin(), row.end(), ','), 7) << row;
+
+  // Resume, let it make progress, then SIGTERM: it saves and exits with 128 + 15.
+  const pid_t second = spawn_metarl({"train", "--resume", run.string()}, (dir_ / "second.log").string());
+  ASSERT_TRUE(wait_for_rows(metrics, rows_before.size() + 5)) << "resumed run made no progress";
+  ::kill(second, SIGTERM);
+  EXPECT_EQ(wait_exit_code(second), 128 + SIGTERM);
+  std::ifstream log(dir_ / "second.log");
+  const std::string second_log((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(second_log.find("resuming meta-sgd"), std::string::npos) << second_log;
+  EXPECT_NE(second_log.find("--resume " + run.string()), std::string::npos) << second_log;
+
+  // The checkpoint covers exactly the rows in metrics.csv.
+  const auto rows_after = lines_of(metrics);
+  const Result loads = run_metarl("eval --checkpoint " + run.string() + " --tasks 1 --rollouts 1 --steps 0 --json");
+  ASSERT_EQ(loads.exit_code, 0) << loads.output;
+  const std::string last_row = rows_after.back();
+  const int last_iteration = std::stoi(last_row.substr(0, last_row.find(',')));
+  EXPECT_EQ(static_cast<int>(rows_after.size()) - 1, last_iteration);
+  EXPECT_GT(last_iteration, static_cast<int>(rows_before.size()) - 1);
+  for (const auto& entry : fs::directory_iterator(run)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+  expect_usage_error("train --resume " + run.string() + " --iterations 5", "--resume continues a run");
+  expect_usage_error("train --resume " + (dir_ / "nothing").string(), "does not exist");
+}
+
+TEST_F(Cli, ProgressIsOneRewrittenLineOnATerminalAndPlainLinesOtherwise) {
+  // `script` runs the command on a pseudo-terminal.
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "util-linux script is not installed";
+  const std::string command = std::string(METARL_CLI_PATH) + " " + tiny_train("--iterations 3");
+  const Result on_terminal = [&] {
+    Result r;
+    FILE* pipe = ::popen(("script -qec '" + command + "' /dev/null").c_str(), "r");
+    std::array<char, 4096> buffer{};
+    while (std::fgets(buffer.data(), buffer.size(), pipe)) r.output += buffer.data();
+    r.exit_code = WEXITSTATUS(::pclose(pipe));
+    return r;
+  }();
+  EXPECT_EQ(on_terminal.exit_code, 0) << on_terminal.output;
+  EXPECT_NE(on_terminal.output.find("\r\033[2Kiter 3/3"), std::string::npos) << on_terminal.output;
+  fs::remove_all(dir_ / "run");
+  const Result piped = run_metarl(tiny_train("--iterations 3"));
+  EXPECT_EQ(piped.output.find('\r'), std::string::npos);
+  EXPECT_NE(piped.output.find("] iter 3/3"), std::string::npos) << piped.output;
+  fs::remove_all(dir_ / "run");
+  const Result quiet = run_metarl(tiny_train("--iterations 3 --quiet"));
+  EXPECT_EQ(quiet.exit_code, 0);
+  EXPECT_EQ(quiet.output.find("iter "), std::string::npos) << quiet.output;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
@@ -70,7 +71,7 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
   TrainRunOptions run;
   run.out_dir = dir_.string();
   int calls = 0;
-  run.on_iteration = [&](const IterationMetrics&) { ++calls; };
+  run.on_iteration = [&](const IterationMetrics&, MetaTrainer&) { ++calls; };
   run_training(config, run);
   EXPECT_EQ(calls, config.iterations);
   for (const char* file : {kCheckpointFile, kConfigFile, kMetricsFile}) EXPECT_TRUE(fs::exists(dir_ / file)) << file;
@@ -150,6 +151,124 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("incompatible"), std::string::npos) << e.what();
   }
+}
+
+// metrics.csv without its `seconds` column (wall-clock time differs between runs).
+std::vector<std::string> metrics_without_seconds(const fs::path& run_dir) {
+  std::ifstream in(run_dir / kMetricsFile);
+  std::vector<std::string> rows;
+  std::string line;
+  while (std::getline(in, line)) rows.push_back(line.substr(0, line.rfind(',')));
+  return rows;
+}
+
+TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
+  auto config = small_config();
+  config.iterations = 7;
+  config.checkpoint_every = 3;
+  config.outer_lr_decay = "linear";
+  TrainRunOptions straight;
+  straight.out_dir = (dir_ / "straight").string();
+  run_training(config, straight);
+
+  TrainRunOptions interrupted;
+  interrupted.out_dir = (dir_ / "interrupted").string();
+  int iterations_seen = 0;
+  interrupted.on_iteration = [&](const IterationMetrics&, MetaTrainer&) { ++iterations_seen; };
+  interrupted.stop_requested = [&] { return iterations_seen + 1 == 4 ? 15 : 0; };  // SIGTERM during iteration 4
+  try {
+    run_training(config, interrupted);
+    FAIL() << "expected Interrupted";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal_number(), 15);
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(load_checkpoint(interrupted.out_dir).iteration, 4);  // saved on the way out, off the 3-step grid
+  // Simulate lost work: a row written after the checkpoint must be dropped on resume.
+  std::ofstream(dir_ / "interrupted" / kMetricsFile, std::ios::app) << "5,1,2,3,4,5,6,7\n";
+
+  TrainRunOptions resumed;
+  resumed.out_dir = interrupted.out_dir;
+  resumed.resume = true;
+  run_training(resumed_config(resumed.out_dir), resumed);
+
+  const auto expected = metrics_without_seconds(dir_ / "straight");
+  ASSERT_EQ(expected.size(), 8u);
+  EXPECT_EQ(metrics_without_seconds(dir_ / "interrupted"), expected);
+  const auto a = load_checkpoint(straight.out_dir);
+  const auto b = load_checkpoint(resumed.out_dir);
+  for (size_t i = 0; i < a.theta.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a.theta[i], b.theta[i])) << "theta " << i;
+    EXPECT_TRUE(torch::equal(a.alpha[i], b.alpha[i])) << "alpha " << i;
+  }
+}
+
+TEST_F(TrainingOnDisk, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  auto config = small_config();
+  config.iterations = 10;
+  config.checkpoint_every = 2;
+  TrainRunOptions run;
+  run.out_dir = dir_.string();
+  run.on_iteration = [](const IterationMetrics& m, MetaTrainer& trainer) {
+    if (m.iteration == 3) {
+      torch::NoGradGuard no_grad;
+      trainer.learner().theta()[2].view({-1})[5] = std::numeric_limits<float>::quiet_NaN();
+    }
+  };
+  try {
+    run_training(config, run);
+    FAIL() << "expected divergence";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("iteration 4"), std::string::npos) << message;
+    EXPECT_NE(message.find("theta"), std::string::npos) << message;
+  }
+  const auto checkpoint = load_checkpoint(dir_.string());
+  EXPECT_EQ(checkpoint.iteration, 2);
+  for (const auto& t : checkpoint.theta) EXPECT_TRUE(torch::isfinite(t).all().item<bool>());
+
+  MetaTrainer trainer(config);
+  trainer.learner().alpha()[0].data().fill_(std::numeric_limits<float>::infinity());
+  try {
+    trainer.run_iteration();
+    FAIL() << "expected divergence";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
+  auto config = small_config();
+  MetaTrainer trainer(config);
+  const auto path = (dir_ / "run.pt").string();
+  trainer.save_checkpoint(path);
+
+  auto wider = config;
+  wider.hidden_sizes = {16, 16};
+  MetaTrainer other(wider);
+  try {
+    other.restore(path);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not belong"), std::string::npos) << e.what();
+  }
+
+  auto data = load_checkpoint(path);
+  data.env = "cartpole-from-a-plugin";
+  fs::create_directories(dir_ / "foreign");
+  save_checkpoint((dir_ / "foreign" / kCheckpointFile).string(), data);
+  EvalOptions eval;
+  eval.checkpoint = (dir_ / "foreign").string();
+  try {
+    evaluate(eval);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("cartpole-from-a-plugin"), std::string::npos) << e.what();
+  }
+  // A checkpoint without the training state cannot be resumed.
+  fs::create_directories(dir_ / "bare");
+  save_checkpoint((dir_ / "bare" / kCheckpointFile).string(), load_checkpoint(path));
+  EXPECT_THROW(MetaTrainer(config).restore((dir_ / "bare" / kCheckpointFile).string()), UsageError);
 }
 
 TEST(Training, OuterLearningRateSchedules) {
