@@ -1,5 +1,6 @@
 // `metarl eval`: the return after 0, 1, …, k adaptation steps on fresh tasks, mean
-// and 95% confidence interval; a table, or one JSON object with --json.
+// and 95% confidence interval; a table, or one JSON object with --json. Every
+// evaluation key is also a flag and a YAML key (--config, --set, --print-config).
 
 #include <cstdio>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/config_flags.h"
 #include "meta/evaluation.h"
 #include "meta/progress.h"
 
@@ -14,7 +16,7 @@ namespace metarl::apps {
 
 namespace {
 struct EvalCommandOptions {
-  meta::EvalOptions eval;
+  ConfigFlags<meta::EvalOptions> config{meta::eval_config_schema()};
   bool json = false;
   bool quiet = false;
 };
@@ -22,23 +24,18 @@ struct EvalCommandOptions {
 
 void add_eval_command(CLI::App& app) {
   auto options = std::make_shared<EvalCommandOptions>();
-  auto& eval = options->eval;
   CLI::App* command = app.add_subcommand("eval", "Measure adaptation on fresh tasks: return after 0..k steps");
-  command->add_option("--checkpoint", eval.checkpoint, "Run directory (or checkpoint file) from `metarl train`")
-      ->required();
-  command->add_option("--split", eval.split, "Tasks to adapt to: train, test (fresh training-range tasks) or heldout")
-      ->capture_default_str();
-  command->add_option("--tasks", eval.tasks, "Number of tasks")->capture_default_str();
-  command->add_option("--rollouts", eval.rollouts, "Rollouts per task and adaptation step")->capture_default_str();
-  command->add_option("--steps", eval.steps, "Adaptation steps k (returns after 0..k)")->capture_default_str();
-  command->add_option("--seed", eval.seed, "Evaluation seed (tasks and rollouts)")->capture_default_str();
-  command->add_option("--device", eval.device, "cpu, cuda or cuda:N")->capture_default_str();
-  command->add_option("--threads", eval.threads, "Torch intra-op threads (0 = one per core; 1 is fastest at small sizes)")->capture_default_str();
+  options->config.add_to(*command);
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
-  command->callback([options] {
+  command->callback([options, command] {
+    const meta::EvalOptions eval = options->config.effective(*command);
+    if (options->config.print_config()) {
+      std::cout << options->config.to_yaml(eval);
+      return;
+    }
     meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet);
-    const auto report = meta::evaluate(options->eval, [&](int step, int steps, double mean_return) {
+    const auto report = meta::evaluate(eval, [&](int step, int steps, double mean_return) {
       char status[128];
       std::snprintf(status, sizeof(status), "adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
       progress.update(status);

@@ -1,13 +1,12 @@
 #pragma once
-// Training configuration. One table of keys (train_config_keys()) drives every way
-// a value gets in or out: YAML files, `--set key=value`, the generated command-line
-// flags, validation, and the effective config saved in the run directory. A key
-// added to the table is therefore available everywhere at once.
+// Training configuration and its schema (see config_schema.h): the table of keys
+// behind YAML files, `--set`, the `metarl train` flags and the saved config.yaml.
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
+
+#include "meta/config_schema.h"
 
 namespace metarl::meta {
 
@@ -39,21 +38,8 @@ struct TrainConfig {
   int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
 };
 
-struct ConfigKey {
-  std::string name;   // snake_case, as in YAML; the CLI flag is --name-with-dashes
-  std::string help;   // with units and the allowed values
-  bool is_flag = false;  // a boolean: the CLI takes --name without a value
-  // Parses and range-checks `value`, then stores it. Throws UsageError naming the
-  // key, the value and what was expected.
-  std::function<void(TrainConfig&, const std::string& value)> set;
-  std::function<std::string(const TrainConfig&)> get;
-};
-
-const std::vector<ConfigKey>& train_config_keys();
-// nullptr when unknown.
-const ConfigKey* find_train_config_key(const std::string& name);
-// The closest known key by edit distance, or "" when none is close.
-std::string suggest_train_config_key(const std::string& unknown);
+const ConfigSchema<TrainConfig>& train_config_schema();
+const std::vector<ConfigKey<TrainConfig>>& train_config_keys();
 
 // Sets one key; throws UsageError for an unknown key (with a suggestion) or a bad value.
 void set_config_value(TrainConfig& config, const std::string& key, const std::string& value);

@@ -17,21 +17,32 @@ namespace metarl::meta {
 
 using agents::ParameterList;
 
+const ConfigSchema<EvalOptions>& eval_config_schema() {
+  using E = EvalOptions;
+  static const ConfigSchema<EvalOptions> schema(
+      "evaluation config",
+      {name_key<E>("checkpoint", "run directory (or checkpoint file) from `metarl train`", &E::checkpoint),
+       choice_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout", &E::split,
+                     {"train", "test", "heldout"}),
+       int_key<E>("tasks", "number of tasks", &E::tasks, 1, 100000),
+       int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
+       int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
+       seed_key<E>("seed", "evaluation seed (tasks and rollouts)", &E::seed),
+       device_key<E>("device", "cpu, cuda or cuda:N", &E::device),
+       int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
+                  1024)});
+  return schema;
+}
+
 void EvalOptions::validate() const {
-  auto positive = [](const char* name, long long value, long long max) {
-    if (value <= 0 || value > max) {
-      throw UsageError(std::string("--") + name + " " + std::to_string(value) + ": expected an integer in [1, " +
-                       std::to_string(max) + "]");
-    }
-  };
-  positive("tasks", tasks, 100000);
-  positive("rollouts", rollouts, 100000);
-  if (steps < 0 || steps > 100) throw UsageError("--steps " + std::to_string(steps) + ": expected an integer in [0, 100]");
+  if (checkpoint.empty()) throw UsageError("--checkpoint (or `checkpoint:` in --config) is required");
+  // Every field through its key's parser: the ranges live in the schema alone.
+  EvalOptions checked;
+  for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
   if (static_cast<long long>(tasks) * rollouts > 10'000'000) {
     throw UsageError("--tasks x --rollouts = " + std::to_string(static_cast<long long>(tasks) * rollouts) +
                      " environment rows; at most 10000000 fit one batch");
   }
-  envs::parse_split(split);
 }
 
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {

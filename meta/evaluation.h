@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "meta/config_schema.h"
+
 namespace metarl::meta {
 
 struct EvalOptions {
@@ -24,6 +26,9 @@ struct EvalOptions {
   // Throws UsageError naming the option and value.
   void validate() const;
 };
+
+// The keys of EvalOptions: YAML (`metarl eval --config`), --set and the flags.
+const ConfigSchema<EvalOptions>& eval_config_schema();
 
 struct MethodCurve {
   std::string name;                  // e.g. "meta-sgd"

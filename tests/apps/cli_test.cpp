@@ -125,8 +125,8 @@ TEST_F(Cli, NonPositiveCounts) {
   expect_usage_error(tiny_train("--meta-batch -3"), "'meta_batch'");
   expect_usage_error(tiny_train("--rollouts 0"), "'rollouts': value '0'");
   expect_usage_error(tiny_train("--inner-steps 0"), "'inner_steps'");
-  expect_usage_error("eval --checkpoint " + dir_.string() + " --tasks 0", "--tasks 0");
-  expect_usage_error("eval --checkpoint " + dir_.string() + " --rollouts -1", "--rollouts -1");
+  expect_usage_error("eval --checkpoint " + dir_.string() + " --tasks 0", "'tasks': value '0'");
+  expect_usage_error("eval --checkpoint " + dir_.string() + " --rollouts -1", "'rollouts': value '-1'");
 }
 
 TEST_F(Cli, AbsurdSizes) {
@@ -185,7 +185,20 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
   EXPECT_EQ(eval.output.find('\n'), eval.output.size() - 1) << eval.output;
   EXPECT_NE(eval.output.find("\"steps\": [0, 1, 2]"), std::string::npos) << eval.output;
   EXPECT_NE(eval.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << eval.output;
-  expect_usage_error("eval --checkpoint " + (dir_ / "run").string() + " --split validation", "split 'validation'");
+  expect_usage_error("eval --checkpoint " + (dir_ / "run").string() + " --split validation", "'split': value 'validation'");
+
+  // Evaluation options from YAML, with flags on top; --print-config reads back.
+  const std::string eval_yaml = write("eval.yaml", "checkpoint: " + (dir_ / "run").string() +
+                                                       "\nsplit: test\ntasks: 2\nrollouts: 2\nsteps: 1\n");
+  const Result printed = run_metarl("eval --config " + eval_yaml + " --steps 0 --print-config");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  EXPECT_NE(printed.output.find("steps: 0\n"), std::string::npos) << printed.output;
+  EXPECT_NE(printed.output.find("split: test\n"), std::string::npos) << printed.output;
+  const std::string printed_yaml = write("printed.yaml", printed.output);
+  const Result from_file = run_metarl("eval --config " + printed_yaml + " --json", /*stdout_only=*/true);
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
+  EXPECT_NE(from_file.output.find("\"steps\": [0]"), std::string::npos) << from_file.output;
+  expect_usage_error("eval --config " + write("typo.yaml", "checkpiont: x\n"), "did you mean 'checkpoint'");
 }
 
 TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {

@@ -4,6 +4,7 @@
 
 #include "envs/errors.h"
 #include "meta/config.h"
+#include "meta/evaluation.h"
 
 namespace metarl::meta {
 namespace {
@@ -87,6 +88,24 @@ TEST(Config, OverridesAndListsApply) {
   EXPECT_EQ(config.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
   EXPECT_FALSE(config.normalize_advantages);
   EXPECT_NE(error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
+}
+
+TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
+  const auto& schema = eval_config_schema();
+  EvalOptions options;
+  schema.load_yaml(options, "checkpoint: runs/nav\nsplit: heldout\ntasks: 12\nsteps: 2\n", "eval.yaml");
+  EXPECT_EQ(options.checkpoint, "runs/nav");
+  EXPECT_EQ(options.split, "heldout");
+  EXPECT_EQ(options.tasks, 12);
+  EvalOptions read_back;
+  schema.load_yaml(read_back, schema.to_yaml(options), "printed");
+  EXPECT_EQ(schema.to_yaml(read_back), schema.to_yaml(options));
+  EXPECT_NE(error_of([&] { schema.load_yaml(options, "split: validation\n", "e.yaml"); }).find("train test heldout"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { schema.apply_override(options, "taks=3"); }).find("did you mean 'tasks'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { schema.set(options, "steps", "101"); }).find("[0, 100]"), std::string::npos);
+  EXPECT_NE(error_of([] { EvalOptions{}.validate(); }).find("--checkpoint"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,83 @@
+#pragma once
+// The command-line face of a config schema, shared by `train` and `eval`: one flag
+// per key (meta_batch → --meta-batch; booleans as --name / --no-name), --config FILE,
+// --set key=value and --print-config. Values apply in the order: defaults, --config,
+// flags, --set; a flag given twice keeps its last value.
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "meta/config_schema.h"
+
+namespace metarl::apps {
+
+inline std::string flag_name(std::string key) {
+  std::replace(key.begin(), key.end(), '_', '-');
+  return "--" + key;
+}
+
+template <typename Config>
+class ConfigFlags {
+ public:
+  explicit ConfigFlags(const meta::ConfigSchema<Config>& schema) : schema_(schema) {}
+
+  // Registers the flags on `command`; this object must outlive the parse.
+  void add_to(CLI::App& command) {
+    command.add_option("--config", config_file_, "YAML file of config keys")->check(CLI::ExistingFile);
+    command.add_option("--set", overrides_, "Override a config key: --set key=value (repeatable)");
+    command.add_flag("--print-config", print_config_, "Print the effective config as YAML and exit");
+    for (const auto& key : schema_.keys()) {
+      const std::string flag = flag_name(key.name);
+      if (key.is_flag) {
+        bool_values_[key.name] = false;
+        command.add_flag(flag + ",!--no-" + flag.substr(2), bool_values_[key.name], key.help);
+      } else {
+        values_[key.name] = "";
+        command.add_option(flag, values_[key.name], key.help)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
+    }
+  }
+
+  // Every config source the user gave (--config, --set, key flags), by name.
+  std::vector<std::string> given(const CLI::App& command) const {
+    std::vector<std::string> names;
+    if (!config_file_.empty()) names.push_back("--config");
+    if (!overrides_.empty()) names.push_back("--set");
+    for (const auto& key : schema_.keys()) {
+      if (given_flag(command, key)) names.push_back(flag_name(key.name));
+    }
+    return names;
+  }
+
+  Config effective(const CLI::App& command, Config config = Config{}) const {
+    if (!config_file_.empty()) schema_.load_file(config, config_file_);
+    for (const auto& key : schema_.keys()) {
+      if (!given_flag(command, key)) continue;
+      key.set(config, key.is_flag ? (bool_values_.at(key.name) ? "true" : "false") : values_.at(key.name));
+    }
+    for (const auto& assignment : overrides_) schema_.apply_override(config, assignment);
+    return config;
+  }
+
+  bool print_config() const { return print_config_; }
+  std::string to_yaml(const Config& config) const { return schema_.to_yaml(config); }
+
+ private:
+  static bool given_flag(const CLI::App& command, const meta::ConfigKey<Config>& key) {
+    const std::string flag = flag_name(key.name);
+    return command.count(flag) > 0 || (key.is_flag && command.count("--no-" + flag.substr(2)) > 0);
+  }
+
+  const meta::ConfigSchema<Config>& schema_;
+  std::string config_file_;
+  std::vector<std::string> overrides_;
+  bool print_config_ = false;
+  std::map<std::string, std::string> values_;  // key → value given as a flag
+  std::map<std::string, bool> bool_values_;    // key → value of a boolean flag
+};
+
+}  // namespace metarl::apps

@@ -1,0 +1,212 @@
+#include "meta/config_schema.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace metarl::meta {
+
+namespace {
+
+[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& expected) {
+  throw UsageError("config key '" + key + "': value '" + value + "' is invalid; expected " + expected);
+}
+
+std::string trim_impl(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+long long parse_integer(const std::string& key, const std::string& value, long long low, long long high) {
+  const std::string expected = "an integer in [" + std::to_string(low) + ", " + std::to_string(high) + "]";
+  const std::string text = trim_impl(value);
+  if (text.empty()) bad_value(key, value, expected);
+  char* end = nullptr;
+  errno = 0;
+  const long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (errno == ERANGE || *end != '\0' || parsed < low || parsed > high) bad_value(key, value, expected);
+  return parsed;
+}
+
+double parse_real(const std::string& key, const std::string& value, double low, double high) {
+  std::ostringstream expected;
+  expected << "a number in [" << low << ", " << high << "]";
+  const std::string text = trim_impl(value);
+  if (text.empty()) bad_value(key, value, expected.str());
+  char* end = nullptr;
+  errno = 0;
+  const double parsed = std::strtod(text.c_str(), &end);
+  if (errno == ERANGE || *end != '\0' || !std::isfinite(parsed) || parsed < low || parsed > high) {
+    bad_value(key, value, expected.str());
+  }
+  return parsed;
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  const std::string text = trim_impl(value);
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  bad_value(key, value, "true or false");
+}
+
+// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01).
+std::string format_real(double value) {
+  for (int precision = 1; precision < std::numeric_limits<double>::max_digits10; ++precision) {
+    std::ostringstream out;
+    out.precision(precision);
+    out << value;
+    if (std::strtod(out.str().c_str(), nullptr) == value) return out.str();
+  }
+  std::ostringstream out;
+  out.precision(std::numeric_limits<double>::max_digits10);
+  out << value;
+  return out.str();
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+
+}  // namespace
+
+namespace config_values {
+
+long long parse_integer(const std::string& key, const std::string& value, long long low, long long high) {
+  return meta::parse_integer(key, value, low, high);
+}
+double parse_real(const std::string& key, const std::string& value, double low, double high) {
+  return meta::parse_real(key, value, low, high);
+}
+bool parse_bool(const std::string& key, const std::string& value) { return meta::parse_bool(key, value); }
+std::string format_real(double value) { return meta::format_real(value); }
+
+std::string parse_choice(const std::string& key, const std::string& value, const std::vector<std::string>& choices) {
+  const std::string text = trim_impl(value);
+  if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+    std::string expected = "one of:";
+    for (const auto& choice : choices) expected += " " + choice;
+    bad_value(key, value, expected);
+  }
+  return text;
+}
+
+std::string parse_name(const std::string& key, const std::string& value) {
+  const std::string text = trim_impl(value);
+  if (text.empty()) bad_value(key, value, "a non-empty name");
+  return text;
+}
+
+std::string parse_device(const std::string& key, const std::string& value) {
+  const std::string text = trim_impl(value);
+  const bool cuda_index = text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
+                          text.find_first_not_of("0123456789", 5) == std::string::npos;
+  if (text != "cpu" && text != "cuda" && !cuda_index) bad_value(key, value, "cpu, cuda or cuda:N");
+  return text;
+}
+
+// "100,100", "[100, 100]" or "100 100" → {100, 100}.
+std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::string& value) {
+  std::string text = value;
+  std::replace_if(text.begin(), text.end(), [](char ch) { return ch == ',' || ch == '[' || ch == ']'; }, ' ');
+  std::istringstream in(text);
+  std::vector<std::int64_t> sizes;
+  std::string item;
+  const std::string expected = "a list of 1 to 8 layer sizes in [1, 4096], e.g. 100,100";
+  while (in >> item) {
+    try {
+      sizes.push_back(meta::parse_integer(key, item, 1, 4096));
+    } catch (const UsageError&) {
+      bad_value(key, value, expected);
+    }
+  }
+  if (sizes.empty() || sizes.size() > 8) bad_value(key, value, expected);
+  return sizes;
+}
+
+std::string format_layer_sizes(const std::vector<std::int64_t>& sizes) {
+  std::string out = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
+  return out + "]";
+}
+
+}  // namespace config_values
+
+namespace config_detail {
+
+std::string trim(const std::string& s) { return trim_impl(s); }
+
+std::string closest_name(const std::string& unknown, const std::vector<std::string>& names) {
+  std::string normalized = unknown;
+  std::replace(normalized.begin(), normalized.end(), '-', '_');
+  std::string best;
+  size_t best_distance = std::max<size_t>(3, normalized.size() / 3) + 1;
+  for (const auto& name : names) {
+    const size_t d = edit_distance(normalized, name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  }
+  return best;
+}
+
+void for_each_yaml_entry(const std::string& yaml_text, const std::string& origin,
+                         const std::function<void(const std::string&, const std::string&)>& apply) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(origin + ": malformed YAML: " + e.what());
+  }
+  if (root.IsNull()) return;  // an empty file changes nothing
+  if (!root.IsMap()) throw UsageError(origin + ": expected a mapping of config keys to values");
+  for (const auto& item : root) {
+    const std::string key = item.first.as<std::string>();
+    const YAML::Node& node = item.second;
+    std::string value;
+    if (node.IsScalar()) {
+      value = node.Scalar();
+    } else if (node.IsSequence()) {
+      for (const auto& element : node) {
+        if (!element.IsScalar()) throw UsageError(origin + ": key '" + key + "': nested lists are not allowed");
+        value += (value.empty() ? "" : ",") + element.Scalar();
+      }
+    } else {
+      throw UsageError(origin + ": key '" + key + "': expected a value, got " +
+                       (node.IsMap() ? "a mapping" : "nothing"));
+    }
+    apply(key, value);
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("config file '" + path + "' cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace config_detail
+
+}  // namespace metarl::meta

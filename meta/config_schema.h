@@ -1,0 +1,187 @@
+#pragma once
+// Config schemas: one table of keys per config struct drives every way a value gets
+// in or out — YAML files, `--set key=value`, the generated command-line flags,
+// validation, and the effective config printed or saved. A key added to a table is
+// available everywhere at once. Errors are UsageError naming the key, the value and
+// what was expected.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "envs/errors.h"
+
+namespace metarl::meta {
+
+template <typename Config>
+struct ConfigKey {
+  std::string name;      // snake_case, as in YAML; the CLI flag is --name-with-dashes
+  std::string help;      // with units and the allowed values
+  bool is_flag = false;  // a boolean: the CLI takes --name / --no-name without a value
+  // Parses and range-checks `value`, then stores it.
+  std::function<void(Config&, const std::string& value)> set;
+  std::function<std::string(const Config&)> get;
+};
+
+// Value parsing shared by every schema; each throws UsageError naming `key`.
+namespace config_values {
+long long parse_integer(const std::string& key, const std::string& value, long long low, long long high);
+double parse_real(const std::string& key, const std::string& value, double low, double high);
+bool parse_bool(const std::string& key, const std::string& value);
+std::string parse_choice(const std::string& key, const std::string& value, const std::vector<std::string>& choices);
+std::string parse_name(const std::string& key, const std::string& value);
+std::string parse_device(const std::string& key, const std::string& value);
+std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::string& value);
+// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01).
+std::string format_real(double value);
+std::string format_layer_sizes(const std::vector<std::int64_t>& sizes);
+}  // namespace config_values
+
+// Schema-independent pieces, defined once in config_schema.cpp.
+namespace config_detail {
+// Calls apply(key, value) for each entry of a YAML mapping; sequences of scalars
+// arrive comma-joined. UsageError (naming `origin`) for malformed YAML or shapes.
+void for_each_yaml_entry(const std::string& yaml_text, const std::string& origin,
+                         const std::function<void(const std::string&, const std::string&)>& apply);
+std::string read_text_file(const std::string& path);
+// The closest of `names` to `unknown` by edit distance, or "" when none is close.
+std::string closest_name(const std::string& unknown, const std::vector<std::string>& names);
+std::string trim(const std::string& s);
+}  // namespace config_detail
+
+template <typename Config>
+class ConfigSchema {
+ public:
+  ConfigSchema(std::string what, std::vector<ConfigKey<Config>> keys) : what_(std::move(what)), keys_(std::move(keys)) {}
+
+  const std::vector<ConfigKey<Config>>& keys() const { return keys_; }
+
+  const ConfigKey<Config>* find(const std::string& name) const {
+    for (const auto& key : keys_) {
+      if (key.name == name) return &key;
+    }
+    return nullptr;
+  }
+
+  std::string suggest(const std::string& unknown) const {
+    std::vector<std::string> names;
+    for (const auto& key : keys_) names.push_back(key.name);
+    return config_detail::closest_name(unknown, names);
+  }
+
+  // Sets one key; UsageError for an unknown key (with a suggestion) or a bad value.
+  void set(Config& config, const std::string& key, const std::string& value) const {
+    const auto* entry = find(key);
+    if (!entry) {
+      const std::string suggestion = suggest(key);
+      throw UsageError("unknown " + what_ + " key '" + key + "'" +
+                       (suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)"));
+    }
+    entry->set(config, value);
+  }
+
+  // "key=value", as given to --set.
+  void apply_override(Config& config, const std::string& assignment) const {
+    const auto equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw UsageError("--set '" + assignment + "': expected key=value");
+    }
+    set(config, config_detail::trim(assignment.substr(0, equals)), assignment.substr(equals + 1));
+  }
+
+  // Applies every key of a YAML mapping on top of `config`; `origin` names the source.
+  void load_yaml(Config& config, const std::string& yaml_text, const std::string& origin) const {
+    config_detail::for_each_yaml_entry(yaml_text, origin, [&](const std::string& key, const std::string& value) {
+      try {
+        set(config, key, value);
+      } catch (const UsageError& e) {
+        throw UsageError(origin + ": " + e.what());
+      }
+    });
+  }
+
+  void load_file(Config& config, const std::string& path) const {
+    load_yaml(config, config_detail::read_text_file(path), path);
+  }
+
+  // The config as YAML; load_yaml() reads it back to the same config.
+  std::string to_yaml(const Config& config) const {
+    std::string out = "# metarl effective " + what_ + "; `--config` reads it back.\n";
+    for (const auto& key : keys_) out += key.name + ": " + key.get(config) + "\n";
+    return out;
+  }
+
+ private:
+  std::string what_;
+  std::vector<ConfigKey<Config>> keys_;
+};
+
+// Key makers: each binds a config field to its parser and range.
+template <typename Config>
+ConfigKey<Config> int_key(const std::string& name, std::string help, int Config::*field, int low, int high) {
+  return {name, std::move(help), false,
+          [name, field, low, high](Config& c, const std::string& v) {
+            c.*field = static_cast<int>(config_values::parse_integer(name, v, low, high));
+          },
+          [field](const Config& c) { return std::to_string(c.*field); }};
+}
+
+template <typename Config>
+ConfigKey<Config> seed_key(const std::string& name, std::string help, std::uint64_t Config::*field) {
+  return {name, std::move(help), false,
+          [name, field](Config& c, const std::string& v) {
+            c.*field = static_cast<std::uint64_t>(config_values::parse_integer(name, v, 0, INT64_MAX));
+          },
+          [field](const Config& c) { return std::to_string(c.*field); }};
+}
+
+template <typename Config>
+ConfigKey<Config> real_key(const std::string& name, std::string help, double Config::*field, double low, double high) {
+  return {name, std::move(help), false,
+          [name, field, low, high](Config& c, const std::string& v) {
+            c.*field = config_values::parse_real(name, v, low, high);
+          },
+          [field](const Config& c) { return config_values::format_real(c.*field); }};
+}
+
+template <typename Config>
+ConfigKey<Config> bool_key(const std::string& name, std::string help, bool Config::*field) {
+  return {name, std::move(help), true,
+          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_bool(name, v); },
+          [field](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
+template <typename Config>
+ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*field,
+                             std::vector<std::string> choices) {
+  return {name, std::move(help), false,
+          [name, field, choices](Config& c, const std::string& v) {
+            c.*field = config_values::parse_choice(name, v, choices);
+          },
+          [field](const Config& c) { return c.*field; }};
+}
+
+template <typename Config>
+ConfigKey<Config> name_key(const std::string& name, std::string help, std::string Config::*field) {
+  return {name, std::move(help), false,
+          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_name(name, v); },
+          [field](const Config& c) { return c.*field; }};
+}
+
+template <typename Config>
+ConfigKey<Config> device_key(const std::string& name, std::string help, std::string Config::*field) {
+  return {name, std::move(help), false,
+          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_device(name, v); },
+          [field](const Config& c) { return c.*field; }};
+}
+
+template <typename Config>
+ConfigKey<Config> layer_sizes_key(const std::string& name, std::string help,
+                                  std::vector<std::int64_t> Config::*field) {
+  return {name, std::move(help), false,
+          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_layer_sizes(name, v); },
+          [field](const Config& c) { return config_values::format_layer_sizes(c.*field); }};
+}
+
+}  // namespace metarl::meta
