@@ -10,5 +10,6 @@ namespace metarl::apps {
 void add_envs_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace metarl::apps

@@ -1,8 +1,10 @@
 // `metarl eval`: the return after 0, 1, …, k adaptation steps on fresh tasks, mean
 // and 95% confidence interval; a table, or one JSON object with --json. Every
 // evaluation key is also a flag and a YAML key (--config, --set, --print-config).
+// The report is also saved as RUN_DIR/eval_<split>.json for `metarl plot`.
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,6 +12,7 @@
 #include "apps/commands.h"
 #include "apps/config_flags.h"
 #include "meta/evaluation.h"
+#include "meta/plots.h"
 #include "meta/progress.h"
 
 namespace metarl::apps {
@@ -42,6 +45,11 @@ void add_eval_command(CLI::App& app) {
     });
     progress.finish();
     std::cout << (options->json ? meta::report_json(report) + "\n" : meta::report_table(report)) << std::flush;
+    // Kept beside the run for `metarl plot`.
+    if (std::filesystem::is_directory(eval.checkpoint)) {
+      meta::save_eval_report(eval.checkpoint, report);
+      progress.message("saved " + meta::eval_report_path(eval.checkpoint, report.split));
+    }
   });
 }
 

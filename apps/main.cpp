@@ -1,5 +1,5 @@
 // metarl: the command line. Subcommands live one per file (envs.cpp, train.cpp,
-// eval.cpp); this file registers them and owns the one try/catch that turns errors
+// eval.cpp, plot.cpp); this file registers them and owns the one try/catch that turns errors
 // into messages and exit codes: 0 success, 2 usage errors, 1 runtime failures,
 // 128 + signal when SIGINT/SIGTERM stopped a run (after saving its checkpoint).
 
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   metarl::apps::add_envs_command(app);
   metarl::apps::add_train_command(app);
   metarl::apps::add_eval_command(app);
+  metarl::apps::add_plot_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

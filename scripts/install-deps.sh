@@ -11,6 +11,8 @@ packages=(
   libopenblas0-pthread
   libbox2d-dev libeigen3-dev libcli11-dev libgtest-dev
   libyaml-cpp-dev libspdlog-dev
+  # rsvg-convert: the tests render `metarl plot`'s SVG files to PNG to check them.
+  librsvg2-bin
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi

@@ -199,6 +199,16 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
   ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
   EXPECT_NE(from_file.output.find("\"steps\": [0]"), std::string::npos) << from_file.output;
   expect_usage_error("eval --config " + write("typo.yaml", "checkpiont: x\n"), "did you mean 'checkpoint'");
+
+  // eval kept its reports in the run directory; plot draws them.
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "eval_heldout.json"));
+  const Result plot = run_metarl("plot " + (dir_ / "run").string(), /*stdout_only=*/true);
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  for (const char* image : {"learning_curve.svg", "adaptation_heldout.svg", "adaptation_test.svg", "alpha.svg"}) {
+    EXPECT_NE(plot.output.find(image), std::string::npos) << plot.output;
+    EXPECT_TRUE(fs::exists(dir_ / "run" / "plots" / image)) << image;
+  }
+  expect_usage_error("plot " + (dir_ / "nowhere").string(), "holds no run");
 }
 
 TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
