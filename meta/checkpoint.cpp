@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "envs/errors.h"
@@ -29,6 +30,30 @@ void fsync_path(const std::string& path, bool directory) {
 std::string parent_directory(const std::string& path) {
   const auto parent = fs::path(path).parent_path();
   return parent.empty() ? "." : parent.string();
+}
+
+// The checkpoint container: magic, version, payload length, payload checksum.
+constexpr char kContainerMagic[8] = {'M', 'E', 'T', 'A', 'R', 'L', 'C', 'K'};
+constexpr std::uint64_t kContainerVersion = 1;
+constexpr size_t kContainerHeaderBytes = 8 + 3 * sizeof(std::uint64_t);
+
+std::uint64_t fnv1a64(const char* data, size_t size) {
+  std::uint64_t hash = 0xCBF29CE484222325ULL;
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<unsigned char>(data[i]);
+    hash *= 0x100000001B3ULL;
+  }
+  return hash;
+}
+
+void append_u64(std::string& out, std::uint64_t value) {
+  for (int byte = 0; byte < 8; ++byte) out.push_back(static_cast<char>((value >> (8 * byte)) & 0xFF));  // little-endian
+}
+
+std::uint64_t read_u64(const char* in) {
+  std::uint64_t value = 0;
+  for (int byte = 0; byte < 8; ++byte) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[byte])) << (8 * byte);
+  return value;
 }
 
 }  // namespace
@@ -79,7 +104,15 @@ void save_checkpoint(const std::string& path, const CheckpointData& data,
     archive.write("alpha." + std::to_string(i), data.alpha[i].detach().cpu());
   }
   if (extra) extra(archive);
-  publish_atomically(path, [&](const std::string& temporary) { archive.save_to(temporary); });
+  std::ostringstream payload_stream;
+  archive.save_to(payload_stream);
+  const std::string payload = payload_stream.str();
+  std::string contents(kContainerMagic, sizeof(kContainerMagic));
+  append_u64(contents, kContainerVersion);
+  append_u64(contents, payload.size());
+  append_u64(contents, fnv1a64(payload.data(), payload.size()));
+  contents += payload;
+  write_file_atomically(path, contents);
 }
 
 CheckpointData load_checkpoint(const std::string& run_dir_or_file,
@@ -93,11 +126,35 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
   auto fail = [&](const std::string& why) -> UsageError {
     return UsageError("checkpoint '" + path + "' is not a usable metarl checkpoint: " + why);
   };
+  std::string contents;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) throw fail("cannot read the file");
+    contents = buffer.str();
+  }
+  if (contents.size() < kContainerHeaderBytes || contents.compare(0, 8, kContainerMagic, 8) != 0) {
+    throw fail("it does not start with a metarl checkpoint header");
+  }
+  const std::uint64_t version = read_u64(contents.data() + 8);
+  const std::uint64_t length = read_u64(contents.data() + 16);
+  const std::uint64_t checksum = read_u64(contents.data() + 24);
+  if (version != kContainerVersion) {
+    throw fail("container version " + std::to_string(version) + ", this metarl reads " +
+               std::to_string(kContainerVersion));
+  }
+  if (length != contents.size() - kContainerHeaderBytes) {
+    throw fail("truncated: " + std::to_string(contents.size() - kContainerHeaderBytes) + " of " +
+               std::to_string(length) + " bytes");
+  }
+  const char* payload = contents.data() + kContainerHeaderBytes;
+  if (fnv1a64(payload, length) != checksum) throw fail("checksum mismatch: the file is corrupted");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path, torch::kCPU);
+    archive.load_from(payload, length, torch::kCPU);
   } catch (const std::exception& e) {
-    throw fail(std::string("cannot read it (truncated or corrupted?): ") + e.what());
+    throw fail(std::string("cannot parse it: ") + e.what());
   }
   auto read_string = [&](const char* key) {
     c10::IValue value;

@@ -1,6 +1,10 @@
 #pragma once
 // Checkpoints: θ, α, the outer optimiser's state, random-number states, the
-// iteration and the effective config, in one torch archive. Every file metarl
+// iteration and the effective config, in one torch archive. The archive is wrapped
+// in a container — magic "METARLCK", format version, payload length and a 64-bit
+// FNV-1a checksum of the payload — verified before torch parses anything: torch's
+// own zip reader loads a file with flipped bytes inside a tensor without complaint,
+// which would be a silently wrong policy. Every file metarl
 // writes into a run directory goes through write_file_atomically (temporary file,
 // fsync, rename, fsync of the directory), so a crash leaves either the old file
 // or the new one, never half of one.

@@ -126,10 +126,32 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   const auto path = (dir_ / "good.pt").string();
   trainer.save_checkpoint(path);
   EXPECT_NO_THROW(load_checkpoint(path));
-  // Truncate it to half its size.
-  const auto size = fs::file_size(path);
-  fs::resize_file(path, size / 2);
-  EXPECT_THROW(load_checkpoint(path), UsageError);
+  // Flip 16 bytes in the middle (inside tensor data): torch alone would load it.
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    const auto middle = static_cast<std::streamoff>(fs::file_size(path) / 2);
+    std::string bytes(16, '\0');
+    file.seekg(middle);
+    file.read(bytes.data(), 16);
+    for (auto& b : bytes) b = static_cast<char>(~b);
+    file.seekp(middle);
+    file.write(bytes.data(), 16);
+  }
+  try {
+    load_checkpoint(path);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch"), std::string::npos) << e.what();
+  }
+  // Truncate a good one to half its size.
+  trainer.save_checkpoint(path);
+  fs::resize_file(path, fs::file_size(path) / 2);
+  try {
+    load_checkpoint(path);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
 
   // A checkpoint whose parameters do not fit the architecture its config builds.
   CheckpointData mismatched;
