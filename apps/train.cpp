@@ -4,6 +4,7 @@
 // kills at once (the last checkpoint stays valid: it is written atomically).
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
