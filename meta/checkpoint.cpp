@@ -83,6 +83,30 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   });
 }
 
+void load_parameters(const CheckpointData& data, const std::string& path, MetaLearner& learner) {
+  auto incompatible = [&](const std::string& why) {
+    return UsageError("checkpoint '" + path + "' is incompatible: " + why);
+  };
+  const std::string architecture = learner.policy().architecture();
+  if (data.architecture != architecture) {
+    throw incompatible("it holds a '" + data.architecture + "' policy, the config builds '" + architecture + "'");
+  }
+  if (data.theta.size() != learner.theta().size() || data.alpha.size() != learner.alpha().size()) {
+    throw incompatible(std::to_string(data.theta.size()) + " parameter tensors, the policy has " +
+                       std::to_string(learner.theta().size()));
+  }
+  for (size_t i = 0; i < data.theta.size(); ++i) {
+    if (data.theta[i].sizes() != learner.theta()[i].sizes() || data.alpha[i].sizes() != learner.alpha()[i].sizes()) {
+      throw incompatible("parameter " + std::to_string(i) + " (theta or alpha) has another shape");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < data.theta.size(); ++i) {
+    learner.theta()[i].copy_(data.theta[i]);
+    learner.alpha()[i].copy_(data.alpha[i]);
+  }
+}
+
 std::string resolve_checkpoint_path(const std::string& run_dir_or_file) {
   std::error_code ec;
   if (fs::is_directory(run_dir_or_file, ec)) return (fs::path(run_dir_or_file) / kCheckpointFile).string();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "agents/policy.h"
+#include "meta/meta_learner.h"
 
 namespace metarl::meta {
 
@@ -48,6 +49,11 @@ void save_checkpoint(const std::string& path, const CheckpointData& data,
 // `extra` may read more entries.
 CheckpointData load_checkpoint(const std::string& run_dir_or_file,
                                const std::function<void(torch::serialize::InputArchive&)>& extra = {});
+
+// Copies the checkpoint's θ and α into `learner` after checking that they fit: the
+// same policy architecture, tensor count and shapes (θ's and α's). Throws UsageError
+// "checkpoint '<path>' is incompatible: ..." otherwise.
+void load_parameters(const CheckpointData& data, const std::string& path, MetaLearner& learner);
 
 // RUN_DIR/checkpoint.pt for a directory, the path itself for a file.
 std::string resolve_checkpoint_path(const std::string& run_dir_or_file);

@@ -39,10 +39,7 @@ void EvalOptions::validate() const {
   // Every field through its key's parser: the ranges live in the schema alone.
   EvalOptions checked;
   for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
-  if (static_cast<long long>(tasks) * rollouts > 10'000'000) {
-    throw UsageError("--tasks x --rollouts = " + std::to_string(static_cast<long long>(tasks) * rollouts) +
-                     " environment rows; at most 10000000 fit one batch");
-  }
+  check_environment_rows(tasks, rollouts, "--tasks x --rollouts");
 }
 
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {
@@ -75,39 +72,16 @@ EvalReport evaluate(const EvalOptions& options,
   configure_threads(options.threads);
 
   const int rows = options.tasks * options.rollouts;
-  auto env = envs::EnvRegistry::global().make(checkpoint.env, rows, derive_seed(options.seed, 3));
+  auto env = envs::EnvRegistry::global().make(checkpoint.env, rows, derive_seed(options.seed, kEnvStream));
   auto policy = make_policy(config, env->spec());
-  if (policy->architecture() != checkpoint.architecture) {
-    throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: it holds a '" +
-                     checkpoint.architecture + "' policy, its config builds '" + policy->architecture() + "'");
-  }
-  const auto specs = policy->parameter_specs();
-  if (specs.size() != checkpoint.theta.size()) {
-    throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: " +
-                     std::to_string(checkpoint.theta.size()) + " parameter tensors, the policy has " +
-                     std::to_string(specs.size()));
-  }
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (checkpoint.theta[i].sizes() != c10::IntArrayRef(specs[i].shape)) {
-      throw UsageError("checkpoint '" + options.checkpoint + "' is incompatible: parameter '" + specs[i].name +
-                       "' has the wrong shape");
-    }
-  }
-
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   MetaLearner learner(policy, parse_algorithm(checkpoint.algo), config.inner_lr, 0, tensor_options);
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < specs.size(); ++i) {
-      learner.theta()[i].copy_(checkpoint.theta[i].to(tensor_options));
-      learner.alpha()[i].copy_(checkpoint.alpha[i].to(tensor_options));
-    }
-  }
+  load_parameters(checkpoint, resolve_checkpoint_path(options.checkpoint), learner);
 
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto tasks = env->task_distribution().sample(options.tasks, split, task_rng);
   agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(config, env->spec()),
-                          device, derive_seed(options.seed, 2));
+                          device, derive_seed(options.seed, kSamplerStream));
   const auto advantages = advantage_options(config);
 
   MethodCurve curve;

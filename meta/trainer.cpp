@@ -19,13 +19,6 @@ namespace fs = std::filesystem;
 using agents::ParameterList;
 
 namespace {
-// Seed streams: each consumer of randomness gets its own, derived from the seed.
-constexpr std::uint64_t kPolicyInitStream = 1;
-constexpr std::uint64_t kSamplerStream = 2;
-constexpr std::uint64_t kEnvStream = 3;
-// Rows of one batched environment; beyond this a typo (10^12 tasks) would only
-// surface as an allocation failure.
-constexpr long long kMaxEnvRows = 10'000'000;
 
 bool all_finite(const ParameterList& tensors) {
   for (const auto& t : tensors) {
@@ -74,6 +67,15 @@ std::string IterationMetrics::csv_row() const {
   return row;
 }
 
+void check_environment_rows(long long tasks, long long rollouts_per_task, const std::string& what) {
+  constexpr long long kMaxEnvRows = 10'000'000;
+  const long long rows = tasks * rollouts_per_task;
+  if (rows > kMaxEnvRows) {
+    throw UsageError(what + " = " + std::to_string(rows) + " environment rows; at most " +
+                     std::to_string(kMaxEnvRows) + " fit one batch");
+  }
+}
+
 double outer_learning_rate(const TrainConfig& config, int iteration) {
   const double progress = static_cast<double>(iteration) / config.iterations;  // in [0, 1)
   if (config.outer_lr_decay == "linear") return config.outer_lr * (1.0 - progress);
@@ -106,13 +108,10 @@ int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
 
 MetaTrainer::MetaTrainer(TrainConfig config)
     : config_(std::move(config)), device_(resolve_device(config_.device)), task_rng_(0) {
-  const long long rows = static_cast<long long>(config_.meta_batch) * config_.rollouts;
-  if (rows > kMaxEnvRows) {
-    throw UsageError("meta_batch x rollouts = " + std::to_string(rows) + " environment rows; at most " +
-                     std::to_string(kMaxEnvRows) + " fit one batch");
-  }
+  check_environment_rows(config_.meta_batch, config_.rollouts, "meta_batch x rollouts");
+  const int rows = config_.meta_batch * config_.rollouts;
   const Algorithm algorithm = parse_algorithm(config_.algo);
-  env_ = envs::EnvRegistry::global().make(config_.env, static_cast<int>(rows), derive_seed(config_.seed, kEnvStream));
+  env_ = envs::EnvRegistry::global().make(config_.env, rows, derive_seed(config_.seed, kEnvStream));
   policy_ = make_policy(config_, env_->spec());
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   learner_ = std::make_unique<MetaLearner>(policy_, algorithm, config_.inner_lr,
@@ -214,29 +213,13 @@ void MetaTrainer::restore(const std::string& checkpoint_path) {
   };
   if (data.env != config_.env) throw incompatible("environment '" + data.env + "', the config says '" + config_.env + "'");
   if (data.algo != config_.algo) throw incompatible("algorithm '" + data.algo + "', the config says '" + config_.algo + "'");
-  if (data.architecture != policy_->architecture()) {
-    throw incompatible("policy '" + data.architecture + "', the config builds '" + policy_->architecture() + "'");
-  }
-  if (data.theta.size() != learner_->theta().size()) throw incompatible("parameter count differs");
-  for (size_t i = 0; i < data.theta.size(); ++i) {
-    if (data.theta[i].sizes() != learner_->theta()[i].sizes() || data.alpha[i].sizes() != learner_->alpha()[i].sizes()) {
-      throw incompatible("parameter " + std::to_string(i) + " has another shape");
-    }
-  }
   const auto words = tensor_to_words(task_state);
   if (words.size() != 4) throw incompatible("malformed task random state");
-  try {
-    env_->set_rng_states(tensor_to_words(env_states));
-  } catch (const std::invalid_argument& e) {
-    throw incompatible(e.what());
-  }
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < data.theta.size(); ++i) {
-      learner_->theta()[i].copy_(data.theta[i]);
-      learner_->alpha()[i].copy_(data.alpha[i]);
-    }
-  }
+  const auto env_words = tensor_to_words(env_states);
+  if (env_words.size() != 4 * static_cast<size_t>(env_->batch_size())) throw incompatible("environment random states");
+  // Every check above and in load_parameters runs before any state changes.
+  load_parameters(data, checkpoint_path, *learner_);
+  env_->set_rng_states(env_words);
   try {
     optimizer_->load(optimizer_archive);
     sampler_->generator().set_state(sampler_state);

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,17 @@ struct IterationMetrics {
   static std::string csv_header();
   std::string csv_row() const;
 };
+
+// Seed streams: each consumer of randomness draws from derive_seed(seed, stream), for
+// training and evaluation alike.
+inline constexpr std::uint64_t kPolicyInitStream = 1;
+inline constexpr std::uint64_t kSamplerStream = 2;
+inline constexpr std::uint64_t kEnvStream = 3;
+
+// Throws UsageError when tasks × rollouts rows exceed what one batched environment
+// holds (10^7): beyond that a typo (10^12 tasks) would only surface as an
+// allocation failure. `what` names the options, e.g. "meta_batch x rollouts".
+void check_environment_rows(long long tasks, long long rollouts_per_task, const std::string& what);
 
 // The outer step size for meta-iteration `iteration` (0-based) of config.iterations
 // under config.outer_lr_decay.

@@ -272,8 +272,11 @@ TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
     other.restore(path);
     FAIL() << "expected UsageError";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("does not belong"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is incompatible"), std::string::npos) << e.what();
   }
+  auto maml = config;
+  maml.algo = "maml";
+  EXPECT_THROW(MetaTrainer(maml).restore(path), UsageError);  // another algorithm
 
   auto data = load_checkpoint(path);
   data.env = "cartpole-from-a-plugin";
