@@ -41,6 +41,9 @@ struct EnvSpec {
   std::vector<float> observation_low;
   std::vector<float> observation_high;
   int max_episode_steps = 0;
+  // True when reset_row ignores its random stream (point-nav always starts at the
+  // origin). The conformance suite checks the declaration both ways.
+  bool deterministic_reset = false;
 
   // Throws std::invalid_argument naming the first inconsistent field.
   void validate() const;

@@ -21,6 +21,7 @@ EnvSpec PointNav::make_spec() {
   spec.observation_low = {-inf, -inf};
   spec.observation_high = {inf, inf};
   spec.max_episode_steps = kMaxEpisodeSteps;
+  spec.deterministic_reset = true;
   return spec;
 }
 

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "envs/errors.h"
+#include "envs/pendulum.h"
 #include "envs/point_nav.h"
 
 namespace metarl::envs {
@@ -52,6 +53,8 @@ std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch
 void register_builtin_envs(EnvRegistry& registry) {
   registry.add({"point-nav", "MAML/Meta-SGD 2D navigation: reach a goal point, reward -distance",
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<PointNav>(batch_size, seed); }});
+  registry.add({"pendulum", "Gymnasium Pendulum-v1 swing-up; tasks vary mass, length, gravity, max torque, target angle",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<Pendulum>(batch_size, seed); }});
 }
 
 }  // namespace metarl::envs

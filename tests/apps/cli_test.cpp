@@ -115,7 +115,7 @@ TEST_F(Cli, EnvsListsPointNavWithItsRanges) {
 }
 
 TEST_F(Cli, UnknownEnvironmentListsTheKnownOnes) {
-  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: point-nav");
+  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: pendulum, point-nav");
 }
 
 TEST_F(Cli, UnknownAlgorithm) { expect_usage_error(tiny_train("--algo reptile"), "'algo': value 'reptile'"); }
