@@ -58,11 +58,16 @@ std::uint64_t read_u64(const char* in) {
 
 }  // namespace
 
-void publish_atomically(const std::string& path, const std::function<void(const std::string&)>& write_to) {
+void write_file_atomically(const std::string& path, const std::string& contents) {
   // The temporary sits in the same directory, so rename() stays on one file system.
   const std::string temporary = path + ".tmp." + std::to_string(::getpid());
   try {
-    write_to(temporary);
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out << contents;
+      out.close();
+      if (!out) throw std::runtime_error("cannot write '" + temporary + "'");
+    }
     fsync_path(temporary, false);
     if (std::rename(temporary.c_str(), path.c_str()) != 0) {
       throw std::runtime_error("cannot rename '" + temporary + "' to '" + path + "': " + std::strerror(errno));
@@ -72,15 +77,6 @@ void publish_atomically(const std::string& path, const std::function<void(const 
     throw;
   }
   fsync_path(parent_directory(path), true);
-}
-
-void write_file_atomically(const std::string& path, const std::string& contents) {
-  publish_atomically(path, [&](const std::string& temporary) {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write '" + temporary + "'");
-  });
 }
 
 void load_parameters(const CheckpointData& data, const std::string& path, MetaLearner& learner) {

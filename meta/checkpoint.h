@@ -25,10 +25,9 @@ inline constexpr const char* kCheckpointFile = "checkpoint.pt";
 inline constexpr const char* kConfigFile = "config.yaml";
 inline constexpr const char* kMetricsFile = "metrics.csv";
 
-// Writes `contents` to `path` atomically.
+// Writes `contents` to `path` atomically: temporary file, fsync, rename, fsync of
+// the directory.
 void write_file_atomically(const std::string& path, const std::string& contents);
-// Calls `write_to(temporary_path)` and then publishes it at `path` atomically.
-void publish_atomically(const std::string& path, const std::function<void(const std::string&)>& write_to);
 
 struct CheckpointData {
   std::string config_yaml;   // the effective TrainConfig (to_yaml)

@@ -25,12 +25,11 @@ namespace fs = std::filesystem;
 
 struct Result {
   int exit_code = -1;
-  std::string output;  // stdout and stderr together
+  std::string output;
 };
 
-// stdout and stderr together, or stdout alone (stderr discarded).
-Result run_metarl(const std::string& arguments, bool stdout_only = false) {
-  const std::string command = std::string(METARL_CLI_PATH) + " " + arguments + (stdout_only ? " 2>/dev/null" : " 2>&1");
+// Runs a shell command line; its stdout and exit code.
+Result run_shell(const std::string& command) {
   Result result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -39,6 +38,11 @@ Result run_metarl(const std::string& arguments, bool stdout_only = false) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// metarl's stdout and stderr together, or stdout alone (stderr discarded).
+Result run_metarl(const std::string& arguments, bool stdout_only = false) {
+  return run_shell(std::string(METARL_CLI_PATH) + " " + arguments + (stdout_only ? " 2>/dev/null" : " 2>&1"));
 }
 
 // Starts metarl in the background with stdout/stderr to `log`; returns its pid.
@@ -259,14 +263,7 @@ TEST_F(Cli, ProgressIsOneRewrittenLineOnATerminalAndPlainLinesOtherwise) {
   // `script` runs the command on a pseudo-terminal.
   if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "util-linux script is not installed";
   const std::string command = std::string(METARL_CLI_PATH) + " " + tiny_train("--iterations 3");
-  const Result on_terminal = [&] {
-    Result r;
-    FILE* pipe = ::popen(("script -qec '" + command + "' /dev/null").c_str(), "r");
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), buffer.size(), pipe)) r.output += buffer.data();
-    r.exit_code = WEXITSTATUS(::pclose(pipe));
-    return r;
-  }();
+  const Result on_terminal = run_shell("script -qec '" + command + "' /dev/null");
   EXPECT_EQ(on_terminal.exit_code, 0) << on_terminal.output;
   EXPECT_NE(on_terminal.output.find("\r\033[2Kiter 3/3"), std::string::npos) << on_terminal.output;
   fs::remove_all(dir_ / "run");
