@@ -42,7 +42,9 @@ torch::Tensor normalize_per_task(const torch::Tensor& advantages, const torch::T
 torch::Tensor compute_advantages(const Trajectories& trajectories, const AdvantageOptions& options) {
   torch::NoGradGuard no_grad;
   const auto returns = discounted_returns(trajectories.rewards, trajectories.mask, options.gamma);
-  const auto values = LinearFeatureBaseline(options.baseline_ridge).fit_predict(trajectories, returns);
+  const auto values = options.use_baseline
+                          ? LinearFeatureBaseline(options.baseline_ridge).fit_predict(trajectories, returns)
+                          : torch::zeros_like(returns);
   auto advantages =
       generalized_advantages(trajectories.rewards, values, trajectories.mask, options.gamma, options.gae_lambda);
   if (options.normalize) advantages = normalize_per_task(advantages, trajectories.mask);

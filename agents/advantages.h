@@ -17,6 +17,9 @@ struct AdvantageOptions {
   double gae_lambda = 1.0;   // 1 → Monte-Carlo return minus baseline (MAML's choice)
   bool normalize = true;     // per task: zero mean, unit std over valid steps
   double baseline_ridge = 1e-5;
+  // false → no baseline (V = 0, so advantages are the discounted returns): the
+  // estimator tests need REINFORCE exactly, without a baseline fitted on the same batch.
+  bool use_baseline = true;
 };
 
 // out[..., t] = Σ_{j ≥ t} discount^(j−t) · x[..., j], for x [..., H].

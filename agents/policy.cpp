@@ -77,50 +77,45 @@ torch::Tensor unflatten_task_rows(const torch::Tensor& rows, const torch::Tensor
   return rows.reshape(shape);
 }
 
-}  // namespace
-
-GaussianMlpPolicy::GaussianMlpPolicy(int observation_dim, int action_dim, Options options)
-    : observation_dim_(observation_dim), action_dim_(action_dim), options_(std::move(options)) {
-  if (observation_dim <= 0 || action_dim <= 0) {
-    throw std::invalid_argument("GaussianMlpPolicy: observation and action sizes must be positive");
-  }
-  for (auto size : options_.hidden_sizes) {
+void check_hidden_sizes(const std::vector<int64_t>& hidden_sizes) {
+  for (auto size : hidden_sizes) {
     if (size <= 0) throw UsageError("hidden_sizes: every layer size must be positive, got " + std::to_string(size));
   }
 }
 
-std::string GaussianMlpPolicy::architecture() const {
+std::string describe_mlp(const char* kind, int observation_dim, const char* output, int output_size,
+                         const MlpOptions& options) {
   std::ostringstream out;
-  out << "gaussian-mlp obs=" << observation_dim_ << " act=" << action_dim_ << " hidden=";
-  for (size_t i = 0; i < options_.hidden_sizes.size(); ++i) out << (i ? "x" : "") << options_.hidden_sizes[i];
-  out << " activation=" << to_string(options_.activation);
+  out << kind << " obs=" << observation_dim << " " << output << "=" << output_size << " hidden=";
+  for (size_t i = 0; i < options.hidden_sizes.size(); ++i) out << (i ? "x" : "") << options.hidden_sizes[i];
+  out << " activation=" << to_string(options.activation);
   return out.str();
 }
 
-std::vector<ParameterSpec> GaussianMlpPolicy::parameter_specs() const {
+}  // namespace
+
+std::vector<ParameterSpec> mlp_parameter_specs(int64_t input_size, const std::vector<int64_t>& hidden_sizes,
+                                               int64_t output_size) {
   std::vector<ParameterSpec> specs;
-  int64_t in = observation_dim_;
-  for (size_t layer = 0; layer < num_layers(); ++layer) {
-    const int64_t out = layer + 1 < num_layers() ? options_.hidden_sizes[layer] : action_dim_;
+  int64_t in = input_size;
+  const size_t layers = hidden_sizes.size() + 1;
+  for (size_t layer = 0; layer < layers; ++layer) {
+    const int64_t out = layer + 1 < layers ? hidden_sizes[layer] : output_size;
     const std::string prefix = "layer" + std::to_string(layer);
     specs.push_back({prefix + ".weight", {out, in}});
     specs.push_back({prefix + ".bias", {out}});
     in = out;
   }
-  specs.push_back({"log_std", {action_dim_}});
   return specs;
 }
 
-ParameterList GaussianMlpPolicy::initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const {
-  // Xavier-uniform weights and zero biases (as pytorch-maml-rl), drawn in double on
-  // the CPU from a private generator so the result depends on the seed alone.
+ParameterList initial_mlp_parameters(const std::vector<ParameterSpec>& specs, std::uint64_t seed,
+                                     const torch::TensorOptions& options) {
   at::Generator generator = at::detail::createCPUGenerator(seed);
   ParameterList params;
-  for (const auto& spec : parameter_specs()) {
+  for (const auto& spec : specs) {
     torch::Tensor value;
-    if (spec.name == "log_std") {
-      value = torch::full(spec.shape, options_.init_log_std, torch::kDouble);
-    } else if (spec.shape.size() == 2) {
+    if (spec.shape.size() == 2) {
       const double bound = std::sqrt(6.0 / static_cast<double>(spec.shape[0] + spec.shape[1]));
       value = torch::empty(spec.shape, torch::kDouble).uniform_(-bound, bound, generator);
     } else {
@@ -131,10 +126,39 @@ ParameterList GaussianMlpPolicy::initial_parameters(std::uint64_t seed, const to
   return params;
 }
 
-torch::Tensor GaussianMlpPolicy::mean(const torch::Tensor& observations, const ParameterList& params) const {
-  if (!is_task_batched(params)) return mlp_forward(observations, params, num_layers(), options_.activation);
-  auto rows = mlp_forward(flatten_task_rows(observations), params, num_layers(), options_.activation);
+torch::Tensor mlp_apply(const torch::Tensor& observations, const ParameterList& params, size_t num_layers,
+                        Activation activation) {
+  if (!is_task_batched(params)) return mlp_forward(observations, params, num_layers, activation);
+  auto rows = mlp_forward(flatten_task_rows(observations), params, num_layers, activation);
   return unflatten_task_rows(rows, observations);
+}
+
+GaussianMlpPolicy::GaussianMlpPolicy(int observation_dim, int action_dim, Options options)
+    : observation_dim_(observation_dim), action_dim_(action_dim), options_(std::move(options)) {
+  if (observation_dim <= 0 || action_dim <= 0) {
+    throw std::invalid_argument("GaussianMlpPolicy: observation and action sizes must be positive");
+  }
+  check_hidden_sizes(options_.hidden_sizes);
+}
+
+std::string GaussianMlpPolicy::architecture() const {
+  return describe_mlp("gaussian-mlp", observation_dim_, "act", action_dim_, options_);
+}
+
+std::vector<ParameterSpec> GaussianMlpPolicy::parameter_specs() const {
+  auto specs = mlp_parameter_specs(observation_dim_, options_.hidden_sizes, action_dim_);
+  specs.push_back({"log_std", {action_dim_}});
+  return specs;
+}
+
+ParameterList GaussianMlpPolicy::initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const {
+  auto params = initial_mlp_parameters(parameter_specs(), seed, options);
+  params.back().fill_(options_.init_log_std);  // log_std: a vector, initialised to zeros above
+  return params;
+}
+
+torch::Tensor GaussianMlpPolicy::mean(const torch::Tensor& observations, const ParameterList& params) const {
+  return mlp_apply(observations, params, num_layers(), options_.activation);
 }
 
 torch::Tensor GaussianMlpPolicy::log_std(const torch::Tensor& observations, const ParameterList& params) const {
@@ -175,6 +199,62 @@ torch::Tensor GaussianMlpPolicy::sample(const torch::Tensor& observations, const
   const auto sigma = torch::exp(log_std(observations, params)).to(cpu_float);
   const auto noise = at::randn(mu.sizes(), generator, cpu_float);
   return (mu + sigma * noise).contiguous();
+}
+
+CategoricalMlpPolicy::CategoricalMlpPolicy(int observation_dim, int num_actions, Options options)
+    : observation_dim_(observation_dim), num_actions_(num_actions), options_(std::move(options)) {
+  if (observation_dim <= 0 || num_actions < 2) {
+    throw std::invalid_argument("CategoricalMlpPolicy: needs a positive observation size and at least 2 actions");
+  }
+  check_hidden_sizes(options_.hidden_sizes);
+}
+
+std::string CategoricalMlpPolicy::architecture() const {
+  return describe_mlp("categorical-mlp", observation_dim_, "actions", num_actions_, options_);
+}
+
+std::vector<ParameterSpec> CategoricalMlpPolicy::parameter_specs() const {
+  return mlp_parameter_specs(observation_dim_, options_.hidden_sizes, num_actions_);
+}
+
+ParameterList CategoricalMlpPolicy::initial_parameters(std::uint64_t seed,
+                                                       const torch::TensorOptions& options) const {
+  return initial_mlp_parameters(parameter_specs(), seed, options);
+}
+
+torch::Tensor CategoricalMlpPolicy::log_probabilities(const torch::Tensor& observations,
+                                                      const ParameterList& params) const {
+  return torch::log_softmax(mlp_apply(observations, params, num_layers(), options_.activation), -1);
+}
+
+torch::Tensor CategoricalMlpPolicy::log_prob(const torch::Tensor& observations, const torch::Tensor& actions,
+                                             const ParameterList& params) const {
+  // actions [..., 1] hold indices as floats (exact for any realistic action count).
+  const auto index = actions.to(torch::kLong);
+  return log_probabilities(observations, params).gather(-1, index).squeeze(-1);
+}
+
+torch::Tensor CategoricalMlpPolicy::kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
+                                                  const ParameterList& new_params) const {
+  const auto log_p_old = log_probabilities(observations, old_params);
+  const auto log_p_new = log_probabilities(observations, new_params);
+  return (torch::exp(log_p_old) * (log_p_old - log_p_new)).sum(-1);
+}
+
+torch::Tensor CategoricalMlpPolicy::sample(const torch::Tensor& observations, const ParameterList& params,
+                                           at::Generator& generator) const {
+  torch::NoGradGuard no_grad;
+  // Inverse-CDF sampling from one uniform per row, drawn on the CPU from `generator`
+  // (torch::multinomial would draw on the policy's device).
+  const auto probabilities =
+      torch::exp(log_probabilities(observations, params)).to(torch::TensorOptions().dtype(torch::kDouble).device(torch::kCPU));
+  const auto cdf = probabilities.cumsum(-1);
+  std::vector<int64_t> shape(cdf.sizes().begin(), cdf.sizes().end() - 1);
+  shape.push_back(1);
+  const auto u = at::rand(shape, generator, torch::TensorOptions().dtype(torch::kDouble)) * cdf.narrow(-1, num_actions_ - 1, 1);
+  // Index of the first cumulative probability above u, clamped against rounding.
+  const auto index = (cdf <= u).sum(-1, /*keepdim=*/true).clamp_max(num_actions_ - 1);
+  return index.to(torch::kFloat32).contiguous();
 }
 
 }  // namespace metarl::agents

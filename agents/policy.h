@@ -69,15 +69,31 @@ class Policy {
                                at::Generator& generator) const = 0;
 };
 
+// Shapes of an MLP's layers [W0 [h0, in], b0 [h0], ..., Wn [out, h_{n-1}], bn [out]],
+// named "layer<i>.weight" / "layer<i>.bias".
+std::vector<ParameterSpec> mlp_parameter_specs(int64_t input_size, const std::vector<int64_t>& hidden_sizes,
+                                               int64_t output_size);
+// Xavier-uniform matrices and zero vectors (as pytorch-maml-rl), drawn in double on
+// the CPU from a generator seeded with `seed`, in spec order, so the values depend on
+// the seed alone; then converted to `options`.
+ParameterList initial_mlp_parameters(const std::vector<ParameterSpec>& specs, std::uint64_t seed,
+                                     const torch::TensorOptions& options);
+// mlp_forward over observations [..., obs_dim] (shared parameters) or [T, ..., obs_dim]
+// (task-batched): [..., out] / [T, ..., out].
+torch::Tensor mlp_apply(const torch::Tensor& observations, const ParameterList& params, size_t num_layers,
+                        Activation activation);
+
+struct MlpOptions {
+  std::vector<int64_t> hidden_sizes{100, 100};
+  Activation activation = Activation::kRelu;
+  double init_log_std = 0.0;  // Gaussian only: log σ at initialisation; 0 → σ = 1 as in MAML
+};
+
 // Gaussian MLP policy with a learned, state-independent log standard deviation:
 // a ~ N(μ_θ(s), diag(exp(2·log_std))). Parameters: [W0, b0, ..., Wn, bn, log_std].
 class GaussianMlpPolicy final : public Policy {
  public:
-  struct Options {
-    std::vector<int64_t> hidden_sizes{100, 100};
-    Activation activation = Activation::kRelu;
-    double init_log_std = 0.0;  // log σ at initialisation; 0 → σ = 1 as in MAML
-  };
+  using Options = MlpOptions;
 
   GaussianMlpPolicy(int observation_dim, int action_dim, Options options);
 
@@ -104,6 +120,38 @@ class GaussianMlpPolicy final : public Policy {
  private:
   int observation_dim_;
   int action_dim_;
+  Options options_;
+};
+
+// Categorical MLP policy for discrete actions: π(a | s) = softmax(f_θ(s))_a over
+// `num_actions` logits. Parameters: [W0, b0, ..., Wn, bn]. As the environments
+// expect, an action is one component holding the index as a float: action_dim() = 1.
+class CategoricalMlpPolicy final : public Policy {
+ public:
+  using Options = MlpOptions;  // init_log_std is unused
+
+  CategoricalMlpPolicy(int observation_dim, int num_actions, Options options);
+
+  int observation_dim() const override { return observation_dim_; }
+  int action_dim() const override { return 1; }
+  int num_actions() const { return num_actions_; }
+  std::string architecture() const override;
+  std::vector<ParameterSpec> parameter_specs() const override;
+  ParameterList initial_parameters(std::uint64_t seed, const torch::TensorOptions& options) const override;
+  torch::Tensor log_prob(const torch::Tensor& observations, const torch::Tensor& actions,
+                         const ParameterList& params) const override;
+  torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
+                              const ParameterList& new_params) const override;
+  torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
+                       at::Generator& generator) const override;
+
+  // log softmax of the logits: [..., num_actions].
+  torch::Tensor log_probabilities(const torch::Tensor& observations, const ParameterList& params) const;
+  size_t num_layers() const { return options_.hidden_sizes.size() + 1; }
+
+ private:
+  int observation_dim_;
+  int num_actions_;
   Options options_;
 };
 

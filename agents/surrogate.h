@@ -3,7 +3,32 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace metarl::agents {
+
+// How the inner (adaptation) objective is written. All three have the same value of
+// the gradient — the policy-gradient estimate Σ_t ∇log π(a_t|s_t) Â_t — and differ in
+// their second derivatives, which is what the meta-gradient differentiates through
+// θ' = θ − α ⊙ ∇L(θ):
+//   plain  Σ_t log π_t · Â_t. Its Hessian keeps only Σ_t ∇²log π_t · Â_t and drops
+//          the score terms of the sampling distribution: biased (ProMP, Rothfuss et
+//          al. 2018, §4), though it is what most implementations differentiate.
+//   dice   Σ_t (□(a_≤t) − □(a_<t)) · Â_t with the magic box □(S) = exp(Σ_S log π −
+//          ⊥Σ_S log π) (DiCE, Foerster et al. 2018, in the advantage form of Loaded
+//          DiCE, Farquhar et al. 2019). Its Hessian adds Σ_t Â_t (s_t s_tᵀ + s_t S_<tᵀ
+//          + S_<t s_tᵀ), s_t = ∇log π_t, S_<t = Σ_{t'<t} s_t': unbiased.
+//   lvc    Σ_t □(a_t) · Â_t = Σ_t π_t/⊥π_t · Â_t (ProMP eq. 9): keeps s_t s_tᵀ and
+//          drops the cross-time terms; biased, with much lower variance than dice.
+enum class Estimator { kPlain, kDice, kLvc };
+std::string to_string(Estimator estimator);
+// "plain", "dice" or "lvc"; throws UsageError naming the value otherwise.
+Estimator parse_estimator(const std::string& name);
+
+// The inner loss −objective / Σ mask per task: [T] for log_probs, advantages and
+// mask [T, R, H]. Advantages are constants (detached).
+torch::Tensor inner_objective_loss(const torch::Tensor& log_probs, const torch::Tensor& advantages,
+                                   const torch::Tensor& mask, Estimator estimator);
 
 // REINFORCE with a baseline: L_t = −Σ mask · log π · A / Σ mask, one value per
 // task: [T] for inputs [T, R, H]. Its gradient is the policy-gradient estimate.

@@ -11,5 +11,7 @@ void add_envs_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_check_env_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace metarl::apps

@@ -2,7 +2,8 @@
 // The command-line face of a config schema, shared by `train` and `eval`: one flag
 // per key (meta_batch → --meta-batch; booleans as --name / --no-name), --config FILE,
 // --set key=value and --print-config. Values apply in the order: defaults, --config,
-// flags, --set; a flag given twice keeps its last value.
+// flags, --set; a flag given twice keeps its last value. A list key may also take
+// positional arguments (`metarl eval RUN_DIR ...`), which count as its flag.
 
 #include <CLI/CLI.hpp>
 
@@ -42,11 +43,20 @@ class ConfigFlags {
     }
   }
 
+  // Positional arguments that give the list key `key` (comma-joined, as a YAML list
+  // arrives) at flag precedence; `name` is their placeholder in --help (RUN_DIR).
+  void add_positional(CLI::App& command, const std::string& name, const std::string& key, const std::string& help) {
+    positional_name_ = name;
+    positional_key_ = key;
+    command.add_option(name, positional_values_, help);
+  }
+
   // Every config source the user gave (--config, --set, key flags), by name.
   std::vector<std::string> given(const CLI::App& command) const {
     std::vector<std::string> names;
     if (!config_file_.empty()) names.push_back("--config");
     if (!overrides_.empty()) names.push_back("--set");
+    if (!positional_values_.empty()) names.push_back(positional_name_);
     for (const auto& key : schema_.keys()) {
       if (given_flag(command, key)) names.push_back(flag_name(key.name));
     }
@@ -58,6 +68,16 @@ class ConfigFlags {
     for (const auto& key : schema_.keys()) {
       if (!given_flag(command, key)) continue;
       key.set(config, key.is_flag ? (bool_values_.at(key.name) ? "true" : "false") : values_.at(key.name));
+    }
+    if (!positional_values_.empty()) {
+      const auto* key = schema_.find(positional_key_);
+      if (given_flag(command, *key)) {
+        throw UsageError(positional_name_ + " arguments and " + flag_name(key->name) +
+                         " both give the " + key->name + " list; use one of them");
+      }
+      std::string joined;
+      for (const auto& value : positional_values_) joined += (joined.empty() ? "" : ",") + value;
+      key->set(config, joined);
     }
     for (const auto& assignment : overrides_) schema_.apply_override(config, assignment);
     return config;
@@ -78,6 +98,9 @@ class ConfigFlags {
   bool print_config_ = false;
   std::map<std::string, std::string> values_;  // key → value given as a flag
   std::map<std::string, bool> bool_values_;    // key → value of a boolean flag
+  std::string positional_name_;                // e.g. RUN_DIR; "" without positional arguments
+  std::string positional_key_;
+  std::vector<std::string> positional_values_;
 };
 
 }  // namespace metarl::apps

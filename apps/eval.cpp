@@ -1,7 +1,9 @@
-// `metarl eval`: the return after 0, 1, …, k adaptation steps on fresh tasks, mean
-// and 95% confidence interval; a table, or one JSON object with --json. Every
-// evaluation key is also a flag and a YAML key (--config, --set, --print-config).
-// The report is also saved as RUN_DIR/eval_<split>.json for `metarl plot`.
+// `metarl eval RUN_DIR [RUN_DIR ...] [--random]`: the return after 0, 1, …, k
+// adaptation steps on fresh tasks, mean and 95% confidence interval, one row per
+// method (each run, then the random baseline), all on the same tasks and random
+// numbers; a table, or one JSON object with --json. Every evaluation key is also a
+// flag and a YAML key (--config, --set, --print-config). The report is also saved
+// as RUN_DIR/eval_<split>.json in every run directory, for `metarl plot`.
 
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +31,9 @@ void add_eval_command(CLI::App& app) {
   auto options = std::make_shared<EvalCommandOptions>();
   CLI::App* command = app.add_subcommand("eval", "Measure adaptation on fresh tasks: return after 0..k steps");
   options->config.add_to(*command);
+  options->config.add_positional(*command, "RUN_DIR", "checkpoint",
+                                 "Runs to compare (run directories or checkpoint files), in table order; "
+                                 "instead of --checkpoint");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
   command->callback([options, command] {
@@ -38,17 +43,20 @@ void add_eval_command(CLI::App& app) {
       return;
     }
     meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet);
-    const auto report = meta::evaluate(eval, [&](int step, int steps, double mean_return) {
-      char status[128];
-      std::snprintf(status, sizeof(status), "adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
-      progress.update(status);
-    });
+    const auto report =
+        meta::evaluate(eval, [&](const std::string& method, int step, int steps, double mean_return) {
+          char status[96];
+          std::snprintf(status, sizeof(status), ": adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
+          progress.update(method + status);
+        });
     progress.finish();
     std::cout << (options->json ? meta::report_json(report) + "\n" : meta::report_table(report)) << std::flush;
-    // Kept beside the run for `metarl plot`.
-    if (std::filesystem::is_directory(eval.checkpoint)) {
-      meta::save_eval_report(eval.checkpoint, report);
-      progress.message("saved " + meta::eval_report_path(eval.checkpoint, report.split));
+    // Kept beside every run for `metarl plot`, the whole comparison in each: a run's
+    // adaptation plot then shows the baselines it was measured against.
+    for (const auto& run : eval.checkpoints) {
+      if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
+      meta::save_eval_report(run, report);
+      progress.message("saved " + meta::eval_report_path(run, report.split));
     }
   });
 }

@@ -1,5 +1,6 @@
 // metarl: the command line. Subcommands live one per file (envs.cpp, train.cpp,
-// eval.cpp, plot.cpp); this file registers them and owns the one try/catch that turns errors
+// eval.cpp, plot.cpp, check_env.cpp, bench.cpp); this file registers them, loads plug-ins
+// (--plugin, before the subcommand) and owns the one try/catch that turns errors
 // into messages and exit codes: 0 success, 2 usage errors, 1 runtime failures,
 // 128 + signal when SIGINT/SIGTERM stopped a run (after saving its checkpoint).
 
@@ -7,18 +8,34 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "envs/errors.h"
+#include "envs/plugin.h"
+#include "envs/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"metarl: meta-reinforcement learning (Meta-SGD, MAML) in C++"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "metarl 0.1.0");
+  app.set_version_flag("--version", "metarl " METARL_VERSION);
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "Load the environments a plug-in shared library registers (repeatable; before the subcommand)")
+      ->type_name("LIB")
+      ->allow_extra_args(false);
+  // After parsing and before any subcommand runs, so that every subcommand (envs,
+  // train, eval, plot, check-env) finds the plug-ins' environments by name.
+  app.parse_complete_callback([&plugins] {
+    for (const auto& path : plugins) metarl::envs::load_plugin(path);
+  });
   metarl::apps::add_envs_command(app);
   metarl::apps::add_train_command(app);
   metarl::apps::add_eval_command(app);
   metarl::apps::add_plot_command(app);
+  metarl::apps::add_check_env_command(app);
+  metarl::apps::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,8 @@
 # Shared settings for every metarl target.
 
+# CMAKE_INSTALL_INCLUDEDIR and friends, for the install interface below.
+include(GNUInstallDirs)
+
 set(METARL_WARNING_FLAGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
 if(METARL_WARNINGS_AS_ERRORS)
   list(APPEND METARL_WARNING_FLAGS -Werror)
@@ -20,8 +23,16 @@ function(metarl_target target)
     set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
     target_compile_options(${target} PRIVATE -fPIC)
   endif()
+  # Sources include "envs/registry.h"; installed headers keep that spelling under
+  # include/metarl/ (cmake/metarl_install.cmake), so outside code writes the same.
   target_include_directories(${target} PUBLIC
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/metarl>)
+  if(NOT target_type STREQUAL "EXECUTABLE")
+    # The public headers need C++17 (inline variables, among others); an outside
+    # project linking a metarl library gets at least that.
+    target_compile_features(${target} PUBLIC cxx_std_17)
+  endif()
   if(ARG_TORCH)
     target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
     if(METARL_USE_PCH)

@@ -105,14 +105,25 @@ void BatchedEnv::reset() {
 void BatchedEnv::step(const float* actions) {
   if (!was_reset_) throw std::logic_error("environment '" + spec_.name + "': step() before reset()");
   step_rows(actions);
+  // Locals, not members: a byte store to truncated_ may alias anything, so through
+  // the members every row would reload spec_ and the vectors' data pointers. Two
+  // passes: the time limit for every row (vectorises), then the rows whose episode
+  // ended; each row's own outcome is the same as one pass would give.
+  const int rows = batch_size_;
   const int obs_dim = spec_.observation_dim;
-  for (int r = 0; r < batch_size_; ++r) {
-    ++elapsed_steps_[r];
-    truncated_[r] = elapsed_steps_[r] >= spec_.max_episode_steps;
-    if (terminated_[r] || truncated_[r]) {
+  const std::int32_t limit = spec_.max_episode_steps;
+  std::int32_t* elapsed = elapsed_steps_.data();
+  std::uint8_t* truncated = truncated_.data();
+  const std::uint8_t* terminated = terminated_.data();
+  for (int r = 0; r < rows; ++r) {
+    ++elapsed[r];
+    truncated[r] = elapsed[r] >= limit;
+  }
+  for (int r = 0; r < rows; ++r) {
+    if (terminated[r] | truncated[r]) {
       const float* last = observations_.data() + static_cast<size_t>(r) * obs_dim;
       std::copy(last, last + obs_dim, final_observations_.begin() + static_cast<size_t>(r) * obs_dim);
-      elapsed_steps_[r] = 0;
+      elapsed[r] = 0;
       reset_row(r, row_rngs_[r]);
     }
   }

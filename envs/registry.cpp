@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "envs/box2d_nav.h"
+#include "envs/cartpole.h"
 #include "envs/errors.h"
 #include "envs/pendulum.h"
 #include "envs/point_nav.h"
@@ -29,6 +31,13 @@ void EnvRegistry::add(EnvEntry entry) {
   entries_.emplace(name, std::move(entry));
 }
 
+void EnvRegistry::merge(EnvRegistry&& other) {
+  for (const auto& [name, entry] : other.entries_) {
+    if (entries_.count(name)) throw std::invalid_argument("environment '" + name + "' is already registered");
+  }
+  entries_.merge(other.entries_);
+}
+
 const EnvEntry* EnvRegistry::find(const std::string& name) const {
   auto it = entries_.find(name);
   return it == entries_.end() ? nullptr : &it->second;
@@ -45,7 +54,8 @@ std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch
   if (!entry) {
     std::string known;
     for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
-    throw UsageError("unknown environment '" + name + "'; known environments: " + known);
+    throw UsageError("unknown environment '" + name + "'; known environments: " + known +
+                     " (a plug-in's environments are known once it is loaded: metarl --plugin LIB ...)");
   }
   return entry->make(batch_size, seed);
 }
@@ -55,6 +65,13 @@ void register_builtin_envs(EnvRegistry& registry) {
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<PointNav>(batch_size, seed); }});
   registry.add({"pendulum", "Gymnasium Pendulum-v1 swing-up; tasks vary mass, length, gravity, max torque, target angle",
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<Pendulum>(batch_size, seed); }});
+  registry.add({"box2d-nav",
+                "Box2D disc robot pushed by a 2D force to a goal past obstacles; tasks vary goal, layout, mass, "
+                "friction, damping",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<Box2DNav>(batch_size, seed); }});
+  registry.add({"cartpole",
+                "Gymnasium CartPole-v1, discrete pushes; tasks vary pole, masses, gravity, force, a target position",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<CartPole>(batch_size, seed); }});
 }
 
 }  // namespace metarl::envs

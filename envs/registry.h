@@ -28,6 +28,10 @@ class EnvRegistry {
 
   // Throws std::invalid_argument when the name is taken or the factory is empty.
   void add(EnvEntry entry);
+  // Moves every entry of `other` here, all or nothing: throws std::invalid_argument
+  // naming the first name both hold, and then changes neither. The plug-in loader
+  // (envs/plugin.h) lets a plug-in register into a scratch registry, then merges it.
+  void merge(EnvRegistry&& other);
   // nullptr when unknown.
   const EnvEntry* find(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted

@@ -9,8 +9,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
   constexpr int kMaxCount = 1'000'000;
   std::vector<ConfigKey<C>> keys;
   keys.push_back(name_key<C>("env", "environment name (see `metarl envs`)", &TrainConfig::env));
-  keys.push_back(choice_key<C>("algo", "meta-learner: meta-sgd (learned per-parameter step α) or maml (fixed scalar α)",
-                            &TrainConfig::algo, {"meta-sgd", "maml"}));
+  keys.push_back(choice_key<C>("algo",
+                               "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
+                               "gradient on the whole task distribution, the baseline)",
+                               &TrainConfig::algo, {"meta-sgd", "maml", "pretrained"}));
   keys.push_back(int_key<C>("iterations", "meta-iterations to run", &TrainConfig::iterations, 1, kMaxCount));
   keys.push_back(int_key<C>("meta_batch", "tasks per meta-iteration (T)", &TrainConfig::meta_batch, 1, 100000));
   keys.push_back(int_key<C>("rollouts", "rollouts per task and adaptation step (R)", &TrainConfig::rollouts, 1, 100000));
@@ -20,11 +22,24 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &TrainConfig::inner_lr,
                           0.0, 1e3));
   keys.push_back(bool_key<C>("first_order", "drop the second-order terms of the meta-gradient", &TrainConfig::first_order));
-  keys.push_back(choice_key<C>("optimizer", "outer optimiser over θ and α", &TrainConfig::optimizer, {"adam"}));
+  keys.push_back(choice_key<C>("estimator",
+                               "inner-loss form, which sets the meta-gradient's second-order terms: plain (biased), "
+                               "dice (unbiased) or lvc (low variance)",
+                               &TrainConfig::estimator, {"plain", "dice", "lvc"}));
+  keys.push_back(choice_key<C>("optimizer", "outer optimiser over θ and α: adam or trpo", &TrainConfig::optimizer,
+                               {"adam", "trpo"}));
   keys.push_back(real_key<C>("outer_lr", "outer (Adam) step size at the first iteration", &TrainConfig::outer_lr, 1e-8,
                           10.0));
   keys.push_back(choice_key<C>("outer_lr_decay", "outer step-size schedule over the run: none, or linear/cosine decay to 0",
                             &TrainConfig::outer_lr_decay, {"none", "linear", "cosine"}));
+  keys.push_back(real_key<C>("max_kl", "TRPO trust region: largest mean KL between old and new adapted policies",
+                             &TrainConfig::max_kl, 1e-8, 10.0));
+  keys.push_back(int_key<C>("cg_iterations", "TRPO conjugate-gradient iterations", &TrainConfig::cg_iterations, 1, 1000));
+  keys.push_back(real_key<C>("cg_damping", "TRPO damping added to the KL Hessian", &TrainConfig::cg_damping, 0.0, 10.0));
+  keys.push_back(int_key<C>("line_search_steps", "TRPO backtracking line-search steps", &TrainConfig::line_search_steps, 1,
+                            1000));
+  keys.push_back(real_key<C>("line_search_ratio", "TRPO line-search shrink factor per step",
+                             &TrainConfig::line_search_ratio, 0.01, 0.99));
   keys.push_back(layer_sizes_key<C>("hidden_sizes", "policy hidden layer sizes, e.g. 100,100", &TrainConfig::hidden_sizes));
   keys.push_back(choice_key<C>("activation", "hidden-layer activation", &TrainConfig::activation, {"relu", "tanh"}));
   keys.push_back(real_key<C>("init_log_std", "initial log standard deviation of the Gaussian policy",

@@ -12,7 +12,7 @@ namespace metarl::meta {
 
 struct TrainConfig {
   std::string env = "point-nav";
-  std::string algo = "meta-sgd";       // meta-sgd | maml
+  std::string algo = "meta-sgd";       // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T
   int rollouts = 20;                   // rollouts per task and adaptation step, R
@@ -20,8 +20,15 @@ struct TrainConfig {
   int inner_steps = 1;                 // adaptation steps k
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient
-  std::string optimizer = "adam";      // outer optimiser
+  std::string estimator = "lvc";       // inner-loss form: plain | dice | lvc (agents/surrogate.h)
+  std::string optimizer = "adam";      // outer optimiser: adam | trpo
   double outer_lr = 0.01;              // Adam step size for θ and α at the first iteration
+  // TRPO (optimizer: trpo), defaults of MAML and pytorch-maml-rl.
+  double max_kl = 0.01;                // trust region: mean KL(π'_old ‖ π'_new) on post-adaptation states
+  int cg_iterations = 10;              // conjugate-gradient iterations for H⁻¹g
+  double cg_damping = 1e-5;            // H + damping·I
+  int line_search_steps = 15;          // backtracking steps before giving up on the iteration
+  double line_search_ratio = 0.8;      // step shrink factor per backtracking step
   std::string outer_lr_decay = "none"; // none | linear | cosine: decay to 0 over `iterations`
   std::vector<std::int64_t> hidden_sizes{100, 100};
   std::string activation = "relu";     // relu | tanh

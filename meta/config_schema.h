@@ -108,7 +108,12 @@ class ConfigSchema {
   // The config as YAML; load_yaml() reads it back to the same config.
   std::string to_yaml(const Config& config) const {
     std::string out = "# metarl effective " + what_ + "; `--config` reads it back.\n";
-    for (const auto& key : keys_) out += key.name + ": " + key.get(config) + "\n";
+    for (const auto& key : keys_) {
+      // An empty value (an optional name) is written as "": a bare `key:` would read
+      // back as YAML null, which is not a value.
+      const std::string value = key.get(config);
+      out += key.name + ": " + (value.empty() ? "\"\"" : value) + "\n";
+    }
     return out;
   }
 

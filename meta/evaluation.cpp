@@ -1,7 +1,11 @@
 #include "meta/evaluation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "agents/sampler.h"
@@ -15,19 +19,109 @@
 
 namespace metarl::meta {
 
+namespace fs = std::filesystem;
 using agents::ParameterList;
+
+namespace {
+
+[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& expected) {
+  throw UsageError("config key '" + key + "': value '" + value + "' is invalid; expected " + expected);
+}
+
+// "a,b" or "[a, b]" → {"a", "b"}; "" or "[]" → {}. YAML lists reach a key
+// comma-joined (config_detail::for_each_yaml_entry), so items cannot hold commas.
+std::vector<std::string> split_list(const std::string& value) {
+  std::string text = config_detail::trim(value);
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  std::vector<std::string> items;
+  if (config_detail::trim(text).empty()) return items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(config_detail::trim(item));
+  if (text.back() == ',') items.emplace_back();  // getline drops a trailing empty item
+  return items;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out + "]";
+}
+
+// One key for one or several runs. A second key (`checkpoints`) for the same field
+// was rejected: --print-config would write the runs twice.
+ConfigKey<EvalOptions> checkpoints_key() {
+  const std::string name = "checkpoint";
+  return {name,
+          "run directories (or checkpoint files) to compare: one, or a list [runs/a, runs/b]; on the command line "
+          "also RUN_DIR arguments",
+          false,
+          [name](EvalOptions& options, const std::string& value) {
+            auto runs = split_list(value);
+            for (const auto& run : runs) {
+              if (run.empty()) bad_value(name, value, "run directories separated by commas, e.g. runs/a,runs/b");
+            }
+            options.checkpoints = std::move(runs);
+          },
+          // One run prints as a plain path, as before lists were accepted.
+          [](const EvalOptions& options) {
+            return options.checkpoints.size() == 1 ? options.checkpoints.front() : join_list(options.checkpoints);
+          }};
+}
+
+ConfigKey<EvalOptions> step_sizes_key() {
+  const std::string name = "step_sizes";
+  return {name,
+          "inner step size per adaptation step for maml, pretrained and random, e.g. 0.1,0.05 (step j uses entry j, "
+          "the last repeats); empty = each run's trained inner_lr; meta-sgd always uses its learned alpha",
+          false,
+          [name](EvalOptions& options, const std::string& value) {
+            std::vector<double> sizes;
+            const auto items = split_list(value);
+            for (size_t i = 0; i < items.size(); ++i) {
+              const std::string expected = "step sizes in (0, 1000], e.g. 0.1,0.05 ([] for each run's trained "
+                                           "inner_lr); entry " + std::to_string(i + 1) + " is '" + items[i] + "'";
+              double size = 0.0;
+              try {
+                size = config_values::parse_real(name, items[i], 0.0, 1e3);
+              } catch (const UsageError&) {
+                bad_value(name, value, expected);
+              }
+              if (!(size > 0.0)) bad_value(name, value, expected);
+              sizes.push_back(size);
+            }
+            options.step_sizes = std::move(sizes);
+          },
+          [](const EvalOptions& options) {
+            std::vector<std::string> items;
+            for (double size : options.step_sizes) items.push_back(config_values::format_real(size));
+            return join_list(items);
+          }};
+}
+
+}  // namespace
 
 const ConfigSchema<EvalOptions>& eval_config_schema() {
   using E = EvalOptions;
   static const ConfigSchema<EvalOptions> schema(
       "evaluation config",
-      {name_key<E>("checkpoint", "run directory (or checkpoint file) from `metarl train`", &E::checkpoint),
+      {checkpoints_key(),
+       bool_key<E>("random", "add the random-initialisation baseline (the first run's architecture, or 2x100 relu "
+                             "on --env without a run)",
+                   &E::random),
+       seed_key<E>("random_seed", "seed of the random baseline's parameters (those a training run with this seed "
+                                  "starts from)",
+                   &E::random_seed),
+       // Optional, so not a name_key (which refuses ""): empty means the runs' environment.
+       {"env", "environment; empty = the runs' own (then checked against it); required by random without a run",
+        false, [](E& options, const std::string& value) { options.env = config_detail::trim(value); },
+        [](const E& options) { return options.env; }},
+       step_sizes_key(),
        choice_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout", &E::split,
                      {"train", "test", "heldout"}),
        int_key<E>("tasks", "number of tasks", &E::tasks, 1, 100000),
        int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
        int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
-       seed_key<E>("seed", "evaluation seed (tasks and rollouts)", &E::seed),
+       seed_key<E>("seed", "evaluation seed (tasks and rollouts; the same for every method)", &E::seed),
        device_key<E>("device", "cpu, cuda or cuda:N", &E::device),
        int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
                   1024)});
@@ -35,11 +129,24 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
 }
 
 void EvalOptions::validate() const {
-  if (checkpoint.empty()) throw UsageError("--checkpoint (or `checkpoint:` in --config) is required");
+  if (checkpoints.empty() && !random) {
+    throw UsageError("nothing to evaluate: give RUN_DIR arguments (or --checkpoint, `checkpoint:` in --config), "
+                     "and/or --random");
+  }
+  if (checkpoints.empty() && env.empty()) {
+    throw UsageError("--random without a run needs --env NAME (`env:` in --config): the environment of the random "
+                     "policy, which then has the default architecture (2x100 relu)");
+  }
   // Every field through its key's parser: the ranges live in the schema alone.
   EvalOptions checked;
   for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
   check_environment_rows(tasks, rollouts, "--tasks x --rollouts");
+}
+
+double scheduled_step_size(const std::vector<double>& schedule, int step, double trained) {
+  if (schedule.empty()) return trained;
+  const size_t index = static_cast<size_t>(std::max(step, 1) - 1);
+  return schedule[std::min(index, schedule.size() - 1)];
 }
 
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {
@@ -56,36 +163,117 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
   ci95 = 1.96 * std::sqrt(sum_squares / (n - 1.0)) / std::sqrt(n);
 }
 
-EvalReport evaluate(const EvalOptions& options,
-                    const std::function<void(int step, int steps, double mean_return)>& on_step) {
-  options.validate();
-  const envs::Split split = envs::parse_split(options.split);
-  const CheckpointData checkpoint = load_checkpoint(options.checkpoint);
+namespace {
 
+// One method of a comparison: where its θ and α come from and how it adapts.
+struct ComparedMethod {
+  std::string run;  // as given; "" for the random baseline
+  std::string name;
+  Algorithm algorithm = Algorithm::kRandom;
+  // Builds the policy and gives the horizon, the advantage options and the trained
+  // inner_lr (the random baseline borrows the first run's, or the defaults).
   TrainConfig config;
-  try {
-    load_config_yaml(config, checkpoint.config_yaml, "checkpoint config");
-  } catch (const UsageError& e) {
-    throw UsageError("checkpoint '" + options.checkpoint + "' holds a config this metarl cannot read: " + e.what());
-  }
-  const torch::Device device = resolve_device(options.device);
-  configure_threads(options.threads);
+  std::optional<CheckpointData> checkpoint;  // θ and α; none for the random baseline
+};
 
+// "runs/seed2/" → "runs/seed2": the run as the user named it, for method names.
+std::string shown_run(std::string run) {
+  while (run.size() > 1 && run.back() == '/') run.pop_back();
+  return run;
+}
+
+ComparedMethod load_run(const std::string& run) {
+  ComparedMethod method;
+  method.run = run;
+  method.checkpoint = load_checkpoint(run);
+  try {
+    load_config_yaml(method.config, method.checkpoint->config_yaml, "checkpoint config");
+    method.algorithm = parse_algorithm(method.checkpoint->algo);
+  } catch (const UsageError& e) {
+    throw UsageError("checkpoint '" + run + "' holds a config this metarl cannot read: " + e.what());
+  }
+  return method;
+}
+
+// Throws UsageError unless the runs are distinct and share one environment (the
+// one options.env names, if any).
+void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOptions& options) {
+  std::map<std::string, std::string> seen;  // checkpoint file, canonical → run as given
+  for (const auto& method : runs) {
+    std::error_code ec;
+    fs::path file = fs::weakly_canonical(resolve_checkpoint_path(method.run), ec);
+    if (ec) file = fs::path(resolve_checkpoint_path(method.run)).lexically_normal();
+    const auto [previous, inserted] = seen.emplace(file.string(), method.run);
+    if (!inserted) {
+      throw UsageError("run '" + method.run + "' is given twice (also as '" + previous->second +
+                       "'); each run is one method of the comparison");
+    }
+  }
+  const auto& first = runs.front();
+  for (const auto& method : runs) {
+    if (!options.env.empty() && method.checkpoint->env != options.env) {
+      throw UsageError("run '" + method.run + "' was trained on environment '" + method.checkpoint->env +
+                       "', but --env (`env:`) is '" + options.env + "'");
+    }
+    if (method.checkpoint->env != first.checkpoint->env) {
+      throw UsageError("runs '" + first.run + "' (environment '" + first.checkpoint->env + "') and '" + method.run +
+                       "' (environment '" + method.checkpoint->env +
+                       "') were trained on different environments; only runs of one environment can be compared");
+    }
+  }
+}
+
+// Throws UsageError unless every method rolls out for the same horizon: returns
+// summed over different horizons are not comparable.
+void check_horizons(const std::vector<ComparedMethod>& methods, const envs::EnvSpec& spec) {
+  const int horizon = effective_horizon(methods.front().config, spec);
+  for (const auto& method : methods) {
+    const int other = effective_horizon(method.config, spec);
+    if (other != horizon) {
+      throw UsageError("runs '" + methods.front().run + "' (horizon " + std::to_string(horizon) + ") and '" +
+                       method.run + "' (horizon " + std::to_string(other) +
+                       ") roll out for different horizons; their returns are not comparable");
+    }
+  }
+}
+
+// The algorithm, and where two methods share one, the run as given (or the random
+// baseline's seed), so that every name in the report is unique.
+void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_seed) {
+  std::map<std::string, int> count;
+  for (const auto& method : methods) ++count[to_string(method.algorithm)];
+  for (auto& method : methods) {
+    method.name = to_string(method.algorithm);
+    if (count[method.name] > 1) {
+      method.name += " (" + (method.run.empty() ? "random_seed " + std::to_string(random_seed) : shown_run(method.run)) +
+                     ")";
+    }
+  }
+}
+
+// The adaptation curve of one method. Everything random (environment rows, tasks,
+// actions) is built here from options.seed alone: common random numbers across
+// methods, and the same numbers whether a method is evaluated alone or with others.
+MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& env_name, const EvalOptions& options,
+                             envs::Split split, const torch::Device& device, const EvalProgress& on_step) {
   const int rows = options.tasks * options.rollouts;
-  auto env = envs::EnvRegistry::global().make(checkpoint.env, rows, derive_seed(options.seed, kEnvStream));
-  auto policy = make_policy(config, env->spec());
+  auto env = envs::EnvRegistry::global().make(env_name, rows, derive_seed(options.seed, kEnvStream));
+  auto policy = make_policy(method.config, env->spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  MetaLearner learner(policy, parse_algorithm(checkpoint.algo), config.inner_lr, 0, tensor_options);
-  load_parameters(checkpoint, resolve_checkpoint_path(options.checkpoint), learner);
+  // The seed matters for the random baseline only: a run's θ and α replace it.
+  MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
+                      derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
+  if (method.checkpoint) load_parameters(*method.checkpoint, resolve_checkpoint_path(method.run), learner);
 
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto tasks = env->task_distribution().sample(options.tasks, split, task_rng);
-  agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(config, env->spec()),
+  agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(method.config, env->spec()),
                           device, derive_seed(options.seed, kSamplerStream));
-  const auto advantages = advantage_options(config);
+  // Each method adapts with the advantage estimate it was trained with.
+  const auto advantages = advantage_options(method.config);
 
   MethodCurve curve;
-  curve.name = checkpoint.algo;
+  curve.name = method.name;
   ParameterList params = agents::detach(learner.theta());
   for (int step = 0; step <= options.steps; ++step) {
     const auto trajectories = sampler.sample(params, tasks);
@@ -98,19 +286,53 @@ EvalReport evaluate(const EvalOptions& options,
     curve.mean.push_back(mean);
     curve.ci95.push_back(ci);
     curve.task_returns.push_back(std::move(returns));
-    if (on_step) on_step(step, options.steps, mean);
-    if (step < options.steps) {
-      params = agents::detach(learner.adapt_step(params, trajectories, advantages, /*create_graph=*/false));
+    if (on_step) on_step(curve.name, step, options.steps, mean);
+    if (step == options.steps) break;
+    // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
+    if (!learner.learns_alpha() && !options.step_sizes.empty()) {
+      torch::NoGradGuard no_grad;
+      for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
     }
+    params = agents::detach(learner.adapt_step(params, trajectories, advantages, /*create_graph=*/false));
   }
+  return curve;
+}
+
+}  // namespace
+
+EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
+  options.validate();
+  const envs::Split split = envs::parse_split(options.split);
+
+  // Every run is loaded and checked before the first rollout.
+  std::vector<ComparedMethod> methods;
+  for (const auto& run : options.checkpoints) methods.push_back(load_run(run));
+  if (!methods.empty()) check_runs_comparable(methods, options);
+  const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
+  if (options.random) {
+    ComparedMethod random;
+    if (methods.empty()) {
+      random.config.env = env_name;  // otherwise TrainConfig's defaults: 2x100 relu, inner_lr 0.1
+    } else {
+      random.config = methods.front().config;
+    }
+    methods.push_back(std::move(random));
+  }
+  const auto spec = envs::EnvRegistry::global().make(env_name, 1, 0)->spec();
+  check_horizons(methods, spec);
+  name_methods(methods, options.random_seed);
+  const torch::Device device = resolve_device(options.device);
+  configure_threads(options.threads);
 
   EvalReport report;
-  report.env = checkpoint.env;
+  report.env = env_name;
   report.split = options.split;
   report.tasks = options.tasks;
   report.rollouts = options.rollouts;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
-  report.methods.push_back(std::move(curve));
+  for (const auto& method : methods) {
+    report.methods.push_back(adaptation_curve(method, env_name, options, split, device, on_step));
+  }
   return report;
 }
 
@@ -171,17 +393,18 @@ std::string report_table(const EvalReport& report) {
   std::ostringstream out;
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
       << " rollouts; mean return ± 95% CI after each number of adaptation steps\n";
+  // The method column fits the longest name ("meta-sgd (runs/seed2)").
+  int width = 12;
+  for (const auto& method : report.methods) width = std::max(width, static_cast<int>(method.name.size()));
   char cell[64];
-  std::snprintf(cell, sizeof(cell), "%-12s", "method");
-  out << cell;
+  out << std::string("method") + std::string(static_cast<size_t>(width) - 6, ' ');
   for (int step : report.steps) {
     std::snprintf(cell, sizeof(cell), " %18s", ("step " + std::to_string(step)).c_str());
     out << cell;
   }
   out << "\n";
   for (const auto& method : report.methods) {
-    std::snprintf(cell, sizeof(cell), "%-12s", method.name.c_str());
-    out << cell;
+    out << method.name << std::string(static_cast<size_t>(width) - method.name.size(), ' ');
     for (size_t i = 0; i < method.mean.size(); ++i) {
       std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", method.mean[i], method.ci95[i]);
       out << cell;

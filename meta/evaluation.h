@@ -3,6 +3,12 @@
 // adaptation steps, mean and 95% confidence interval over tasks. The protocol of
 // MAML and Meta-SGD: each step's rollouts both measure the current policy and
 // provide the data for the next adaptation step.
+//
+// Several methods (runs, and the random-initialisation baseline) are compared on
+// common random numbers: each gets a freshly built environment, task sample and
+// sampler, all seeded from EvalOptions::seed alone, so a method's numbers are the
+// same whether it is evaluated alone or beside others, and the differences between
+// methods are not sampling noise of different task sets.
 
 #include <cstdint>
 #include <functional>
@@ -14,16 +20,34 @@
 namespace metarl::meta {
 
 struct EvalOptions {
-  std::string checkpoint;   // run directory or checkpoint file
+  // Runs to compare, in report order: run directories or checkpoint files from
+  // `metarl train`. They must share one environment and one rollout horizon.
+  std::vector<std::string> checkpoints;
+  // Adds the random-initialisation baseline (after the runs): the policy the first
+  // run's config builds (architecture, horizon, advantages), or with no run a
+  // default TrainConfig (2×100 ReLU) on `env`, with θ = its initial parameters.
+  bool random = false;
+  // θ of the random baseline is the initialisation a training run with this seed
+  // starts from (derive_seed(random_seed, kPolicyInitStream)).
+  std::uint64_t random_seed = 1;
+  // "" → the runs' environment. Given, every run must have been trained on it; the
+  // random baseline without a run needs it.
+  std::string env;
+  // Inner step sizes of the fixed-α methods (maml, pretrained, random): adaptation
+  // step j = 1, 2, … uses entry j−1 and the last entry repeats, e.g. {0.1, 0.05}
+  // (MAML's evaluation). Empty → each run's trained inner_lr (random: the first
+  // run's inner_lr, or 0.1 without a run). Meta-SGD always adapts with its learned
+  // α, which this schedule never touches.
+  std::vector<double> step_sizes;
   std::string split = "test";  // train | test | heldout
   int tasks = 40;
   int rollouts = 40;        // per task and adaptation step
   int steps = 3;            // adaptation steps k: returns are reported for 0..k
-  std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts)
+  std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   std::string device = "cpu";
   int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
 
-  // Throws UsageError naming the option and value.
+  // Throws UsageError naming the option and value, or saying what is missing.
   void validate() const;
 };
 
@@ -31,7 +55,9 @@ struct EvalOptions {
 const ConfigSchema<EvalOptions>& eval_config_schema();
 
 struct MethodCurve {
-  std::string name;                  // e.g. "meta-sgd"
+  // The algorithm ("meta-sgd", "maml", "pretrained", "random"), followed by the run
+  // as given, e.g. "meta-sgd (runs/seed2)", when two methods share an algorithm.
+  std::string name;
   std::vector<double> mean;          // [k+1] mean over tasks of the per-task mean return
   std::vector<double> ci95;          // [k+1] half-width: 1.96 · sample std / √tasks
   std::vector<std::vector<double>> task_returns;  // [k+1][tasks]
@@ -46,10 +72,18 @@ struct EvalReport {
   std::vector<MethodCurve> methods;
 };
 
-// Evaluates the checkpoint; `on_step(step, steps, mean_return)` after each step's
-// rollouts. Throws UsageError for a missing or incompatible checkpoint.
-EvalReport evaluate(const EvalOptions& options,
-                    const std::function<void(int step, int steps, double mean_return)>& on_step = {});
+// `on_step(method, step, steps, mean_return)` after each step's rollouts.
+using EvalProgress = std::function<void(const std::string& method, int step, int steps, double mean_return)>;
+
+// Evaluates every run of options.checkpoints, then the random baseline when asked
+// for; report.methods keeps that order. Every run is loaded and checked before any
+// rollout: throws UsageError for a missing or incompatible checkpoint, runs of
+// different environments or horizons, or a run given twice.
+EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {});
+
+// The inner step size of adaptation step `step` (1-based) under `schedule`, or
+// `trained` when the schedule is empty.
+double scheduled_step_size(const std::vector<double>& schedule, int step, double trained);
 
 // Mean and 95% CI half-width (normal approximation) of `values`; CI 0 for one value.
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95);

@@ -8,17 +8,26 @@ namespace metarl::meta {
 
 using agents::ParameterList;
 
-std::string to_string(Algorithm algorithm) { return algorithm == Algorithm::kMetaSgd ? "meta-sgd" : "maml"; }
+std::string to_string(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kMetaSgd: return "meta-sgd";
+    case Algorithm::kMaml: return "maml";
+    case Algorithm::kPretrained: return "pretrained";
+    case Algorithm::kRandom: return "random";
+  }
+  return "unknown";
+}
 
 Algorithm parse_algorithm(const std::string& name) {
-  if (name == "meta-sgd") return Algorithm::kMetaSgd;
-  if (name == "maml") return Algorithm::kMaml;
-  throw UsageError("algorithm '" + name + "' is not one of: meta-sgd, maml");
+  for (auto algorithm : {Algorithm::kMetaSgd, Algorithm::kMaml, Algorithm::kPretrained, Algorithm::kRandom}) {
+    if (name == to_string(algorithm)) return algorithm;
+  }
+  throw UsageError("algorithm '" + name + "' is not one of: meta-sgd, maml, pretrained, random");
 }
 
 MetaLearner::MetaLearner(std::shared_ptr<const agents::Policy> policy, Algorithm algorithm, double inner_lr,
-                         std::uint64_t seed, const torch::TensorOptions& options)
-    : policy_(std::move(policy)), algorithm_(algorithm) {
+                         std::uint64_t seed, const torch::TensorOptions& options, agents::Estimator estimator)
+    : policy_(std::move(policy)), algorithm_(algorithm), estimator_(estimator) {
   theta_ = policy_->initial_parameters(seed, options);
   for (auto& p : theta_) {
     p.requires_grad_(true);
@@ -40,7 +49,16 @@ torch::Tensor MetaLearner::inner_loss(const ParameterList& params, const agents:
                                       const agents::AdvantageOptions& advantage_options) const {
   const auto advantages = agents::compute_advantages(trajectories, advantage_options);
   const auto log_probs = policy_->log_prob(trajectories.observations, trajectories.actions, params);
-  return agents::reinforce_loss(log_probs, advantages, trajectories.mask);
+  return agents::inner_objective_loss(log_probs, advantages, trajectories.mask, estimator_);
+}
+
+ParameterList MetaLearner::inner_gradients(const ParameterList& batched_inputs, const agents::Trajectories& trajectories,
+                                          const agents::AdvantageOptions& advantage_options, bool create_graph) const {
+  // Σ_t L_t: slice t of the gradient with respect to the [T, …] inputs is ∇L_t.
+  const auto loss = inner_loss(batched_inputs, trajectories, advantage_options).sum();
+  agents::GradOptions grad_options;
+  grad_options.create_graph = create_graph;
+  return agents::gradients(loss, batched_inputs, grad_options);
 }
 
 ParameterList MetaLearner::adapt_step(const ParameterList& params, const agents::Trajectories& trajectories,
@@ -51,11 +69,7 @@ ParameterList MetaLearner::adapt_step(const ParameterList& params, const agents:
   for (const auto& p : params) inputs.push_back(p.requires_grad() ? p : p.detach().requires_grad_(true));
   const ParameterList batched = agents::is_task_batched(inputs) ? inputs : agents::expand_to_tasks(inputs, tasks);
 
-  // Σ_t L_t: slice t of the gradient with respect to the [T, …] inputs is ∇L_t.
-  const auto loss = inner_loss(batched, trajectories, advantage_options).sum();
-  agents::GradOptions grad_options;
-  grad_options.create_graph = create_graph;
-  const auto grads = agents::gradients(loss, batched, grad_options);
+  const auto grads = inner_gradients(batched, trajectories, advantage_options, create_graph);
 
   ParameterList adapted;
   adapted.reserve(batched.size());
@@ -67,7 +81,81 @@ ParameterList MetaLearner::adapt_step(const ParameterList& params, const agents:
 
 torch::Tensor MetaLearner::meta_loss(const ParameterList& adapted, const agents::Trajectories& validation,
                                      const agents::AdvantageOptions& advantage_options) const {
-  return inner_loss(adapted, validation, advantage_options).mean();
+  // The outer loss is differentiated once (in θ' and through it): plain REINFORCE.
+  const auto advantages = agents::compute_advantages(validation, advantage_options);
+  const auto log_probs = policy_->log_prob(validation.observations, validation.actions, adapted);
+  return agents::reinforce_loss(log_probs, advantages, validation.mask).mean();
+}
+
+LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
+                                           const std::vector<agents::Trajectories>& inner_batches,
+                                           const agents::AdvantageOptions& advantage_options)
+    : learner_(learner) {
+  if (inner_batches.empty()) throw std::invalid_argument("LinearizedAdaptation: no inner steps");
+  const int64_t tasks = inner_batches.front().num_tasks();
+  ParameterList theta;
+  for (const auto& p : learner.theta()) theta.push_back(p.detach().requires_grad_(true));
+  ParameterList current = agents::expand_to_tasks(theta, tasks);
+  for (const auto& batch : inner_batches) {
+    Step step;
+    step.input = current;
+    step.gradient = learner.inner_gradients(step.input, batch, advantage_options, /*create_graph=*/true);
+    ParameterList next;
+    for (size_t i = 0; i < current.size(); ++i) {
+      next.push_back((current[i] - learner.alpha()[i].detach() * step.gradient[i]).detach().requires_grad_(true));
+    }
+    steps_.push_back(std::move(step));
+    current = std::move(next);
+  }
+  adapted_ = agents::detach(current);
+}
+
+ParameterList LinearizedAdaptation::hessian_product(const Step& step, const ParameterList& w) const {
+  torch::Tensor g_dot_w;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const auto term = (step.gradient[i] * w[i]).sum();
+    g_dot_w = g_dot_w.defined() ? g_dot_w + term : term;
+  }
+  agents::GradOptions keep;
+  keep.retain_graph = true;
+  return agents::detach(agents::gradients(g_dot_w, step.input, keep));
+}
+
+ParameterList LinearizedAdaptation::forward(const ParameterList& v_theta, const ParameterList& v_alpha) const {
+  const int64_t tasks = adapted_.front().size(0);
+  ParameterList w = agents::expand_to_tasks(v_theta, tasks);
+  for (const auto& step : steps_) {
+    const auto hw = hessian_product(step, w);
+    ParameterList next;
+    for (size_t i = 0; i < w.size(); ++i) {
+      auto out = w[i] - learner_.alpha()[i].detach() * hw[i];
+      if (!v_alpha.empty()) out = out - v_alpha[i] * step.gradient[i].detach();
+      next.push_back(out);
+    }
+    w = std::move(next);
+  }
+  return w;
+}
+
+std::pair<ParameterList, ParameterList> LinearizedAdaptation::transposed(const ParameterList& u_adapted) const {
+  ParameterList u = u_adapted;
+  ParameterList u_alpha;
+  const bool learned_alpha = learner_.learns_alpha();
+  if (learned_alpha) {
+    for (const auto& a : learner_.alpha()) u_alpha.push_back(torch::zeros_like(a).detach());
+  }
+  for (auto step = steps_.rbegin(); step != steps_.rend(); ++step) {
+    ParameterList scaled;
+    for (size_t i = 0; i < u.size(); ++i) {
+      if (learned_alpha) u_alpha[i] = u_alpha[i] - (u[i] * step->gradient[i].detach()).sum(0);
+      scaled.push_back(learner_.alpha()[i].detach() * u[i]);
+    }
+    const auto h_scaled = hessian_product(*step, scaled);
+    for (size_t i = 0; i < u.size(); ++i) u[i] = u[i] - h_scaled[i];
+  }
+  ParameterList u_theta;
+  for (const auto& x : u) u_theta.push_back(x.sum(0));
+  return {u_theta, u_alpha};
 }
 
 }  // namespace metarl::meta

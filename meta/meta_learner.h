@@ -13,40 +13,60 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agents/advantages.h"
 #include "agents/policy.h"
+#include "agents/surrogate.h"
 #include "agents/trajectories.h"
 
 namespace metarl::meta {
 
-enum class Algorithm { kMetaSgd, kMaml };
+// kPretrained and kRandom are the baselines every evaluation compares against: one
+// policy trained by policy gradient on the whole task distribution (no adaptation
+// in training), and a random initialisation (no training at all). Both adapt at
+// evaluation like MAML: plain policy-gradient steps with a fixed scalar step size.
+enum class Algorithm { kMetaSgd, kMaml, kPretrained, kRandom };
 std::string to_string(Algorithm algorithm);
-// "meta-sgd" or "maml"; throws UsageError naming the value otherwise.
+// "meta-sgd", "maml", "pretrained" or "random"; throws UsageError naming the value otherwise.
 Algorithm parse_algorithm(const std::string& name);
 
 class MetaLearner {
  public:
-  // θ from policy.initial_parameters(seed); α initialised to `inner_lr`.
+  // θ from policy.initial_parameters(seed); α initialised to `inner_lr`. The
+  // estimator shapes the inner loss's second derivatives (agents/surrogate.h); plain
+  // is the one whose meta-gradient is the exact derivative for fixed rollouts.
   MetaLearner(std::shared_ptr<const agents::Policy> policy, Algorithm algorithm, double inner_lr,
-              std::uint64_t seed, const torch::TensorOptions& options);
+              std::uint64_t seed, const torch::TensorOptions& options,
+              agents::Estimator estimator = agents::Estimator::kPlain);
 
   const agents::Policy& policy() const { return *policy_; }
   Algorithm algorithm() const { return algorithm_; }
   bool learns_alpha() const { return algorithm_ == Algorithm::kMetaSgd; }
+  agents::Estimator estimator() const { return estimator_; }
 
   // Leaf tensors, requires_grad. θ: the policy's parameter shapes.
   agents::ParameterList& theta() { return theta_; }
   const agents::ParameterList& theta() const { return theta_; }
-  // Meta-SGD: leaves of θ's shapes, requires_grad. MAML: 0-dim constants.
+  // Meta-SGD: leaves of θ's shapes, requires_grad. Others: 0-dim constants.
   agents::ParameterList& alpha() { return alpha_; }
   const agents::ParameterList& alpha() const { return alpha_; }
+  // True when training adapts to each task before the outer step (not for pretrained).
+  bool adapts_in_training() const { return algorithm_ == Algorithm::kMetaSgd || algorithm_ == Algorithm::kMaml; }
   // What the outer optimiser updates: θ, and α for Meta-SGD.
   agents::ParameterList meta_parameters() const;
 
-  // Per-task inner loss (REINFORCE with the linear baseline): [T].
+  // Per-task inner loss (policy gradient with the linear baseline, written as the
+  // estimator says): [T].
   torch::Tensor inner_loss(const agents::ParameterList& params, const agents::Trajectories& trajectories,
                            const agents::AdvantageOptions& advantage_options) const;
+
+  // ∇L_t for every task at once, with respect to task-batched [T, …] inputs (which
+  // must require grad): [T, …] per parameter.
+  agents::ParameterList inner_gradients(const agents::ParameterList& batched_inputs,
+                                        const agents::Trajectories& trajectories,
+                                        const agents::AdvantageOptions& advantage_options, bool create_graph) const;
 
   // One adaptation step for all T tasks: returns θ'_t = params_t − α ⊙ ∇ L_t, task-
   // batched [T, …]. `params` is shared (θ itself, expanded here) or already
@@ -65,8 +85,40 @@ class MetaLearner {
  private:
   std::shared_ptr<const agents::Policy> policy_;
   Algorithm algorithm_;
+  agents::Estimator estimator_;
   agents::ParameterList theta_;
   agents::ParameterList alpha_;
+};
+
+// The adaptation map (θ, α) ↦ θ' = U(θ, α) over k inner steps, linearised at the
+// learner's current θ and α on fixed inner rollouts: products with its Jacobian J,
+// forward (J v) and transposed (Jᵀ u). Step j maps θ_j to θ_{j+1} = θ_j − α ⊙ g_j(θ_j),
+// so J_j v = v_θ − v_α ⊙ g_j − α ⊙ H_j v_θ and J_jᵀ u = (u − H_j(α ⊙ u), −Σ_t u ⊙ g_j),
+// with H_j w the inner loss's Hessian-vector product (one double backward, in the
+// estimator's form). TRPO uses it for the KL's Hessian at the old parameters, which
+// is exactly Jᵀ F J there (F: the KL's Hessian in θ'): ∇_θ' KL vanishes at θ' old.
+class LinearizedAdaptation {
+ public:
+  LinearizedAdaptation(const MetaLearner& learner, const std::vector<agents::Trajectories>& inner_batches,
+                       const agents::AdvantageOptions& advantage_options);
+
+  // θ' at the linearisation point, detached, task-batched [T, …].
+  const agents::ParameterList& adapted() const { return adapted_; }
+  // J v: v_theta in θ's shapes, v_alpha in α's (empty for fixed α). Result [T, …].
+  agents::ParameterList forward(const agents::ParameterList& v_theta, const agents::ParameterList& v_alpha) const;
+  // Jᵀ u for u [T, …]: (θ's shapes, α's shapes — empty for fixed α).
+  std::pair<agents::ParameterList, agents::ParameterList> transposed(const agents::ParameterList& u) const;
+
+ private:
+  struct Step {
+    agents::ParameterList input;     // θ_j, [T, …], requires grad (a fresh leaf or an expanded view of one)
+    agents::ParameterList gradient;  // g_j(θ_j) [T, …], with its graph for H_j w
+  };
+  agents::ParameterList hessian_product(const Step& step, const agents::ParameterList& w) const;
+
+  const MetaLearner& learner_;
+  std::vector<Step> steps_;
+  agents::ParameterList adapted_;
 };
 
 }  // namespace metarl::meta

@@ -13,7 +13,11 @@ torch::Device resolve_device(const std::string& name);
 
 // Sets torch's intra-op threads: `threads`, or one per core when 0. Debian's
 // LibTorch starts with 1 (see docs/benchmarks.md), so this is always explicit.
-// Returns the number set.
+// Also calls keep_freed_memory(). Returns the number set.
 int configure_threads(int threads);
+
+// Tunes glibc's allocator so freed tensor memory is reused instead of unmapped
+// (process-wide, once; a no-op elsewhere).
+void keep_freed_memory();
 
 }  // namespace metarl::meta

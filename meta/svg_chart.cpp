@@ -150,9 +150,16 @@ std::string render_line_chart(const ChartOptions& options, const std::vector<Lin
   widen_if_flat(y_low, y_high);
   const double y_pad = 0.05 * (y_high - y_low);
   Frame f{x_low, x_high, y_low - y_pad, y_high + y_pad, 64.0, options.width - 160.0, 36.0, options.height - 50.0};
+  // The legend right of the frame has 160 px; a long label (a method named after its
+  // run directory) widens the image instead of running off it: about 7 px per
+  // character at font size 12, after the 38 px line sample. The frame keeps its size.
+  size_t longest_label = 0;
+  for (const auto& s : series) longest_label = std::max(longest_label, s.label.size());
+  ChartOptions image = options;
+  image.width += std::max(0, 38 + 7 * static_cast<int>(longest_label) + 8 - 160);
 
   std::ostringstream out;
-  out << open_svg(options) << axes(options, f, {});
+  out << open_svg(image) << axes(options, f, {});
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const char* colour = kColours[k % (sizeof(kColours) / sizeof(kColours[0]))];

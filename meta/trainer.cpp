@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agents/autograd.h"
+#include "agents/surrogate.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/checkpoint.h"
@@ -57,13 +59,13 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 std::string IterationMetrics::csv_header() {
-  return "iteration,return_before,return_after,meta_loss,alpha_mean,alpha_min,alpha_max,seconds";
+  return "iteration,return_before,return_after,meta_loss,alpha_mean,alpha_min,alpha_max,kl,backtracks,seconds";
 }
 
 std::string IterationMetrics::csv_row() const {
   char row[512];
-  std::snprintf(row, sizeof(row), "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f", iteration, return_before, return_after,
-                meta_loss, alpha_mean, alpha_min, alpha_max, seconds);
+  std::snprintf(row, sizeof(row), "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.4f", iteration, return_before,
+                return_after, meta_loss, alpha_mean, alpha_min, alpha_max, kl, backtracks, seconds);
   return row;
 }
 
@@ -84,13 +86,13 @@ double outer_learning_rate(const TrainConfig& config, int iteration) {
 }
 
 std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec) {
-  if (spec.discrete_actions) {
-    throw UsageError("environment '" + spec.name + "' has discrete actions; no discrete policy is available yet");
-  }
-  agents::GaussianMlpPolicy::Options options;
+  agents::MlpOptions options;
   options.hidden_sizes = config.hidden_sizes;
   options.activation = agents::parse_activation(config.activation);
   options.init_log_std = config.init_log_std;
+  if (spec.discrete_actions) {
+    return std::make_shared<agents::CategoricalMlpPolicy>(spec.observation_dim, spec.num_actions, options);
+  }
   return std::make_shared<agents::GaussianMlpPolicy>(spec.observation_dim, spec.action_dim, options);
 }
 
@@ -111,13 +113,22 @@ MetaTrainer::MetaTrainer(TrainConfig config)
   check_environment_rows(config_.meta_batch, config_.rollouts, "meta_batch x rollouts");
   const int rows = config_.meta_batch * config_.rollouts;
   const Algorithm algorithm = parse_algorithm(config_.algo);
+  if (algorithm == Algorithm::kRandom) {
+    throw UsageError("algo 'random' is the untrained baseline and needs no training; evaluate it with "
+                     "`metarl eval --random`");
+  }
   env_ = envs::EnvRegistry::global().make(config_.env, rows, derive_seed(config_.seed, kEnvStream));
   policy_ = make_policy(config_, env_->spec());
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   learner_ = std::make_unique<MetaLearner>(policy_, algorithm, config_.inner_lr,
-                                           derive_seed(config_.seed, kPolicyInitStream), options);
-  optimizer_ = std::make_unique<torch::optim::Adam>(learner_->meta_parameters(),
-                                                    torch::optim::AdamOptions(config_.outer_lr));
+                                           derive_seed(config_.seed, kPolicyInitStream), options,
+                                           agents::parse_estimator(config_.estimator));
+  if (config_.optimizer == "adam") {
+    optimizer_ = std::make_unique<torch::optim::Adam>(learner_->meta_parameters(),
+                                                      torch::optim::AdamOptions(config_.outer_lr));
+  } else if (config_.optimizer != "trpo") {
+    throw UsageError("optimizer '" + config_.optimizer + "' is not one of: adam, trpo");
+  }
   sampler_ = std::make_unique<agents::Sampler>(*env_, *policy_, config_.meta_batch, config_.rollouts,
                                                effective_horizon(config_, env_->spec()), device_,
                                                derive_seed(config_.seed, kSamplerStream));
@@ -137,9 +148,16 @@ IterationMetrics MetaTrainer::run_iteration() {
   auto trajectories = sampler_->sample(agents::detach(learner_->theta()), tasks);
   metrics.return_before = trajectories.episode_returns().mean().item<double>();
 
+  // The data of each adaptation step; `trajectories` ends as the outer objective's
+  // rollouts (of the adapted policies, or of θ for the pretrained baseline).
+  std::vector<agents::Trajectories> inner_batches;
+  const bool adapts = learner_->adapts_in_training();
   ParameterList params = learner_->theta();
-  for (int step = 0; step < config_.inner_steps; ++step) {
-    params = learner_->adapt_step(params, trajectories, advantages_, /*create_graph=*/!config_.first_order);
+  for (int step = 0; adapts && step < config_.inner_steps; ++step) {
+    inner_batches.push_back(trajectories);
+    // Adam differentiates this graph; TRPO re-adapts inside its own evaluations.
+    params = learner_->adapt_step(params, trajectories, advantages_,
+                                  /*create_graph=*/optimizer_ && !config_.first_order);
     trajectories = sampler_->sample(agents::detach(params), tasks);
   }
   metrics.return_after = trajectories.episode_returns().mean().item<double>();
@@ -147,19 +165,28 @@ IterationMetrics MetaTrainer::run_iteration() {
   if (!std::isfinite(metrics.return_before)) diverged(metrics.iteration, "the return before adaptation");
   if (!std::isfinite(metrics.return_after)) diverged(metrics.iteration, "the return after adaptation");
 
-  const auto loss = learner_->meta_loss(params, trajectories, advantages_);
-  metrics.meta_loss = loss.item<double>();
-  if (!std::isfinite(metrics.meta_loss)) diverged(metrics.iteration, "the meta-loss");
-  const double learning_rate = outer_learning_rate(config_, iteration_);
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
+  if (optimizer_) {
+    const auto loss = learner_->meta_loss(params, trajectories, advantages_);
+    metrics.meta_loss = loss.item<double>();
+    if (!std::isfinite(metrics.meta_loss)) diverged(metrics.iteration, "the meta-loss");
+    const double learning_rate = outer_learning_rate(config_, iteration_);
+    for (auto& group : optimizer_->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
+    }
+    optimizer_->zero_grad();
+    loss.backward();
+    ParameterList gradients;
+    for (const auto& p : learner_->meta_parameters()) gradients.push_back(p.grad());
+    if (!all_finite(gradients)) diverged(metrics.iteration, "the meta-gradient");
+    optimizer_->step();
+  } else {
+    const TrpoStepResult step = trpo_outer_step(inner_batches, params, trajectories);
+    metrics.meta_loss = step.loss_before;
+    metrics.kl = step.kl;
+    metrics.backtracks = step.backtracks;
+    if (!std::isfinite(step.loss_before)) diverged(metrics.iteration, "the meta-loss");
+    if (!step.finite) diverged(metrics.iteration, "the meta-gradient or the KL curvature");
   }
-  optimizer_->zero_grad();
-  loss.backward();
-  ParameterList gradients;
-  for (const auto& p : learner_->meta_parameters()) gradients.push_back(p.grad());
-  if (!all_finite(gradients)) diverged(metrics.iteration, "the meta-gradient");
-  optimizer_->step();
   ++iteration_;
 
   torch::NoGradGuard no_grad;
@@ -177,6 +204,84 @@ IterationMetrics MetaTrainer::run_iteration() {
   return metrics;
 }
 
+TrpoStepResult MetaTrainer::trpo_outer_step(const std::vector<agents::Trajectories>& inner_batches,
+                                            const ParameterList& adapted, const agents::Trajectories& outer) {
+  // Everything about the old policy is fixed before the step: its adapted parameters,
+  // its log-probabilities of the outer rollouts (the importance weights'
+  // denominators) and the advantages.
+  // A copy: for the pretrained baseline `adapted` is θ itself, which the step changes in place.
+  ParameterList old_adapted;
+  for (const auto& p : adapted) old_adapted.push_back(p.detach().clone());
+  const auto advantages = agents::compute_advantages(outer, advantages_);
+  torch::Tensor old_log_probs;
+  {
+    torch::NoGradGuard no_grad;
+    old_log_probs = policy_->log_prob(outer.observations, outer.actions, old_adapted);
+  }
+  const auto& mask = outer.mask;
+  const auto valid_steps = mask.sum().clamp_min(1.0);
+
+  auto evaluate = [&](bool differentiable) {
+    // Re-adapt from the current θ, α on the same inner rollouts: π'_new.
+    ParameterList params = learner_->theta();
+    for (const auto& batch : inner_batches) {
+      params = learner_->adapt_step(params, batch, advantages_, differentiable && !config_.first_order);
+    }
+    const auto log_probs = policy_->log_prob(outer.observations, outer.actions, params);
+    SurrogateAndKl out;
+    out.loss = agents::importance_weighted_loss(log_probs, old_log_probs, advantages, mask).mean();
+    out.kl = (policy_->kl_divergence(outer.observations, old_adapted, params) * mask).sum() / valid_steps;
+    return out;
+  };
+  TrpoOptions options;
+  options.max_kl = config_.max_kl;
+  options.cg_iterations = config_.cg_iterations;
+  options.cg_damping = config_.cg_damping;
+  options.line_search_steps = config_.line_search_steps;
+  options.line_search_ratio = config_.line_search_ratio;
+  if (inner_batches.empty() || config_.first_order) {
+    // No adaptation (pretrained), or a first-order one: ∇(∇KL · v) by autograd is cheap.
+    return trpo_step(learner_->meta_parameters(), evaluate, options);
+  }
+  // The KL's Hessian in (θ, α) as Jᵀ F J (meta_learner.h): two inner-loss Hessian-
+  // vector products and one Fisher product per CG iteration, instead of a third-order
+  // backward through the adaptation.
+  const LinearizedAdaptation linearized(*learner_, inner_batches, advantages_);
+  ParameterList adapted_variable;
+  for (const auto& p : old_adapted) adapted_variable.push_back(p.clone().requires_grad_(true));
+  const auto kl = (policy_->kl_divergence(outer.observations, old_adapted, adapted_variable) * mask).sum() / valid_steps;
+  agents::GradOptions differentiable;
+  differentiable.create_graph = true;
+  const auto kl_gradient = agents::gradients(kl, adapted_variable, differentiable);
+  const size_t num_theta = learner_->theta().size();
+  auto hessian_product = [&](const torch::Tensor& v) {
+    // Split the flat v into θ's and α's shapes (meta_parameters() order).
+    ParameterList v_theta;
+    ParameterList v_alpha;
+    int64_t offset = 0;
+    const auto meta_parameters = learner_->meta_parameters();
+    for (size_t i = 0; i < meta_parameters.size(); ++i) {
+      const int64_t n = meta_parameters[i].numel();
+      auto piece = v.slice(0, offset, offset + n).view_as(meta_parameters[i]);
+      (i < num_theta ? v_theta : v_alpha).push_back(piece);
+      offset += n;
+    }
+    const ParameterList jv = linearized.forward(v_theta, v_alpha);
+    torch::Tensor g_dot_jv;
+    for (size_t i = 0; i < jv.size(); ++i) {
+      const auto term = (kl_gradient[i] * jv[i]).sum();
+      g_dot_jv = g_dot_jv.defined() ? g_dot_jv + term : term;
+    }
+    agents::GradOptions keep;
+    keep.retain_graph = true;
+    const ParameterList fjv = agents::detach(agents::gradients(g_dot_jv, adapted_variable, keep));
+    auto [u_theta, u_alpha] = linearized.transposed(fjv);
+    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
+    return flatten_parameters(u_theta);
+  };
+  return trpo_step(learner_->meta_parameters(), evaluate, options, hessian_product);
+}
+
 void MetaTrainer::save_checkpoint(const std::string& path) const {
   CheckpointData data;
   data.config_yaml = to_yaml(config_);
@@ -188,7 +293,7 @@ void MetaTrainer::save_checkpoint(const std::string& path) const {
   data.alpha = learner_->alpha();
   meta::save_checkpoint(path, data, [&](torch::serialize::OutputArchive& archive) {
     torch::serialize::OutputArchive optimizer_archive;
-    optimizer_->save(optimizer_archive);
+    if (optimizer_) optimizer_->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
     archive.write("sampler_rng", sampler_->generator().get_state());
     const auto task_state = task_rng_.state();
@@ -221,7 +326,7 @@ void MetaTrainer::restore(const std::string& checkpoint_path) {
   load_parameters(data, checkpoint_path, *learner_);
   env_->set_rng_states(env_words);
   try {
-    optimizer_->load(optimizer_archive);
+    if (optimizer_) optimizer_->load(optimizer_archive);
     sampler_->generator().set_state(sampler_state);
   } catch (const c10::Error& e) {
     throw incompatible(std::string("optimiser or sampler state does not fit: ") + e.what_without_backtrace());

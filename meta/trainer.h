@@ -2,7 +2,9 @@
 // Meta-training: one meta-iteration samples T training tasks, rolls out θ on each,
 // adapts all tasks at once (k inner steps, each on fresh rollouts of the current
 // adapted policies), rolls out the adapted policies, and updates θ and α on the
-// meta-objective with the outer optimiser. run_training() wraps it into a run
+// meta-objective with the outer optimiser (Adam, or TRPO: meta/trpo.h). The
+// `pretrained` baseline runs the same loop without adaptation: policy gradient on
+// rollouts of θ over the whole task distribution. run_training() wraps it into a run
 // directory with config.yaml, metrics.csv and checkpoint.pt.
 
 #include <torch/torch.h>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agents/advantages.h"
 #include "agents/policy.h"
@@ -19,6 +22,7 @@
 #include "envs/rng.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
+#include "meta/trpo.h"
 
 namespace metarl::meta {
 
@@ -30,7 +34,9 @@ struct IterationMetrics {
   double alpha_mean = 0;      // Meta-SGD: over every entry of α; MAML: the fixed α
   double alpha_min = 0;
   double alpha_max = 0;
-  double seconds = 0;         // wall-clock time of the iteration
+  double kl = 0;              // TRPO: mean KL of the accepted step; Adam: 0
+  int backtracks = 0;         // TRPO: line-search shrinks; -1 when no step was accepted
+  double seconds = 0;         // wall-clock time of the iteration (the last column)
 
   static std::string csv_header();
   std::string csv_row() const;
@@ -81,12 +87,17 @@ class MetaTrainer {
   void restore(const std::string& checkpoint_path);
 
  private:
+  // The TRPO outer step: re-adapts from θ, α on `inner_batches` for every evaluation;
+  // `adapted` are the parameters that sampled `outer`.
+  TrpoStepResult trpo_outer_step(const std::vector<agents::Trajectories>& inner_batches,
+                                 const agents::ParameterList& adapted, const agents::Trajectories& outer);
+
   TrainConfig config_;
   torch::Device device_;
   std::unique_ptr<envs::BatchedEnv> env_;
   std::shared_ptr<agents::Policy> policy_;
   std::unique_ptr<MetaLearner> learner_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;  // Adam; null with TRPO (it keeps no state)
   std::unique_ptr<agents::Sampler> sampler_;
   agents::AdvantageOptions advantages_;
   Rng task_rng_;

@@ -119,7 +119,7 @@ TEST_F(Cli, EnvsListsPointNavWithItsRanges) {
 }
 
 TEST_F(Cli, UnknownEnvironmentListsTheKnownOnes) {
-  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: pendulum, point-nav");
+  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: box2d-nav, cartpole, pendulum, point-nav");
 }
 
 TEST_F(Cli, UnknownAlgorithm) { expect_usage_error(tiny_train("--algo reptile"), "'algo': value 'reptile'"); }
@@ -215,6 +215,90 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
   expect_usage_error("plot " + (dir_ / "nowhere").string(), "holds no run");
 }
 
+TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
+  auto train = [&](const std::string& name, const std::string& algo, int seed) {
+    const Result result = run_metarl("train --algo " + algo + " --seed " + std::to_string(seed) +
+                                     " --iterations 2 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8"
+                                     " --threads 1 --quiet --out " + (dir_ / name).string());
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    return (dir_ / name).string();
+  };
+  const std::string a = train("a", "meta-sgd", 1);
+  const std::string b = train("b", "maml", 2);
+  const std::string c = train("c", "meta-sgd", 3);
+  const std::string runs = a + " " + b + " " + c;
+  const std::string sizes = " --tasks 3 --rollouts 2 --steps 2 --threads 1";
+
+  // A title line, a column header, then one row per method in command-line order,
+  // the random baseline last; two meta-sgd runs carry their run directories.
+  const Result table = run_metarl("eval " + runs + " --random --step-sizes 0.1,0.05" + sizes, /*stdout_only=*/true);
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  const auto rows = [&] {
+    std::vector<std::string> lines;
+    std::istringstream in(table.output);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }();
+  ASSERT_EQ(rows.size(), 2u + 4u) << table.output;
+  EXPECT_EQ(rows[1].rfind("method ", 0), 0u) << table.output;
+  EXPECT_NE(rows[1].find("step 2"), std::string::npos) << table.output;
+  const std::vector<std::string> names{"meta-sgd (" + a + ") ", "maml ", "meta-sgd (" + c + ") ", "random "};
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(rows[2 + i].rfind(names[i], 0), 0u) << names[i] << " in:\n" << table.output;
+    // mean ± CI for steps 0, 1, 2
+    size_t cells = 0;
+    for (size_t at = rows[2 + i].find("±"); at != std::string::npos; at = rows[2 + i].find("±", at + 1)) ++cells;
+    EXPECT_EQ(cells, 3u) << rows[2 + i];
+  }
+
+  // --json: the same methods in the same order, one object on one line.
+  const Result json = run_metarl("eval " + runs + " --random --step-sizes 0.1,0.05 --json" + sizes, /*stdout_only=*/true);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(json.output.find('\n'), json.output.size() - 1) << json.output;
+  size_t previous = 0;
+  for (const std::string& name : {"meta-sgd (" + a + ")", std::string("maml"), "meta-sgd (" + c + ")",
+                                 std::string("random")}) {
+    const auto at = json.output.find("\"" + name + "\": {\"mean\": [");
+    ASSERT_NE(at, std::string::npos) << name << " in:\n" << json.output;
+    EXPECT_GT(at, previous) << name;
+    previous = at;
+  }
+  // Every run directory keeps the whole comparison, and its plot shows every method.
+  for (const auto& run : {a, b, c}) {
+    std::ifstream saved(fs::path(run) / "eval_test.json");
+    const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, json.output) << run;
+  }
+  ASSERT_EQ(run_metarl("plot " + b, /*stdout_only=*/true).exit_code, 0);
+  std::ifstream plot(fs::path(b) / "plots" / "adaptation_test.svg");
+  const std::string svg((std::istreambuf_iterator<char>(plot)), std::istreambuf_iterator<char>());
+  for (const char* legend : {">maml</text>", ">random</text>"}) EXPECT_NE(svg.find(legend), std::string::npos) << legend;
+
+  // The runs as a YAML list, and printed back as one.
+  const std::string eval_yaml = write("runs.yaml", "checkpoint: [" + a + ", " + b + "]\nrandom: true\n");
+  const Result from_yaml = run_metarl("eval --config " + eval_yaml + " --json" + sizes, /*stdout_only=*/true);
+  ASSERT_EQ(from_yaml.exit_code, 0) << from_yaml.output;
+  EXPECT_NE(from_yaml.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << from_yaml.output;
+  EXPECT_NE(from_yaml.output.find("\"random\": {\"mean\": ["), std::string::npos) << from_yaml.output;
+  const Result printed = run_metarl("eval " + a + " " + b + " --print-config");
+  EXPECT_NE(printed.output.find("checkpoint: [" + a + ", " + b + "]\n"), std::string::npos) << printed.output;
+
+  expect_usage_error("eval " + a + " --checkpoint " + b, "RUN_DIR arguments and --checkpoint");
+  expect_usage_error("eval " + a + " --step-sizes 0.1,0", "'step_sizes': value '0.1,0'");
+  expect_usage_error("eval " + a + " " + a + "/", "is given twice");
+}
+
+TEST_F(Cli, RandomBaselineAloneNeedsAnEnvironment) {
+  const Result random = run_metarl("eval --random --env point-nav --tasks 2 --rollouts 2 --steps 1 --threads 1 --json",
+                                   /*stdout_only=*/true);
+  ASSERT_EQ(random.exit_code, 0) << random.output;
+  EXPECT_EQ(random.output.rfind("{\"env\": \"point-nav\", \"split\": \"test\"", 0), 0u) << random.output;
+  EXPECT_NE(random.output.find("\"methods\": {\"random\": {\"mean\": ["), std::string::npos) << random.output;
+  expect_usage_error("eval --random", "--random without a run needs --env NAME");
+  expect_usage_error("eval --random --env cheetah --tasks 2 --rollouts 2", "unknown environment 'cheetah'");
+  expect_usage_error("eval --env point-nav", "nothing to evaluate");
+}
+
 TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
   const fs::path run = dir_ / "run";
   const fs::path metrics = run / "metrics.csv";
@@ -227,12 +311,14 @@ TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
   EXPECT_EQ(wait_exit_code(first), 1000 + SIGKILL);
 
   // Every file is whole: the config reads back, the checkpoint evaluates, and every
-  // metrics row has all 8 columns.
+  // metrics row has all of the header's columns.
   EXPECT_EQ(run_metarl("train --config " + (run / "config.yaml").string() + " --print-config").exit_code, 0);
   const Result eval = run_metarl("eval --checkpoint " + run.string() + " --tasks 2 --rollouts 2 --steps 1 --json");
   EXPECT_EQ(eval.exit_code, 0) << eval.output;
   const auto rows_before = lines_of(metrics);
-  for (const auto& row : rows_before) EXPECT_EQ(std::count(row.begin(), row.end(), ','), 7) << row;
+  ASSERT_FALSE(rows_before.empty());
+  const auto commas = std::count(rows_before.front().begin(), rows_before.front().end(), ',');  // the header
+  for (const auto& row : rows_before) EXPECT_EQ(std::count(row.begin(), row.end(), ','), commas) << row;
 
   // Resume, let it make progress, then SIGTERM: it saves and exits with 128 + 15.
   const pid_t second = spawn_metarl({"train", "--resume", run.string()}, (dir_ / "second.log").string());
@@ -274,6 +360,85 @@ TEST_F(Cli, ProgressIsOneRewrittenLineOnATerminalAndPlainLinesOtherwise) {
   const Result quiet = run_metarl(tiny_train("--iterations 3 --quiet"));
   EXPECT_EQ(quiet.exit_code, 0);
   EXPECT_EQ(quiet.output.find("iter "), std::string::npos) << quiet.output;
+}
+
+// Plug-ins (envs/plugin.h): tests/plugins/ builds a good one, one whose environment
+// leaves its declared bounds, and one for each way the loader refuses a library.
+std::string test_plugin(const std::string& kind) {
+  return std::string(METARL_TEST_PLUGIN_DIR) + "/libmetarl_test_plugin_" + kind + ".so";
+}
+
+TEST_F(Cli, PluginEnvironmentsReachEverySubcommand) {
+  const std::string plugin = "--plugin " + test_plugin("good") + " ";
+  const Result envs = run_metarl(plugin + "envs");
+  ASSERT_EQ(envs.exit_code, 0) << envs.output;
+  EXPECT_NE(envs.output.find("test-drift\n"), std::string::npos) << envs.output;
+  EXPECT_NE(envs.output.find("point-nav\n"), std::string::npos) << envs.output;
+
+  const Result check = run_metarl(plugin + "check-env test-drift", /*stdout_only=*/true);
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("  PASS  spec_shapes_and_bounds\n"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("  6 of 6 checks passed\n"), std::string::npos) << check.output;
+
+  const Result train = run_metarl(plugin + tiny_train("--env test-drift --quiet"));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  const std::string run = (dir_ / "run").string();
+  const Result eval = run_metarl(plugin + "eval --checkpoint " + run + " --split heldout --tasks 2 --rollouts 2 "
+                                 "--steps 1 --threads 1 --json", /*stdout_only=*/true);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_EQ(eval.output.rfind("{\"env\": \"test-drift\"", 0), 0u) << eval.output;
+  const Result plot = run_metarl(plugin + "plot " + run, /*stdout_only=*/true);
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_NE(plot.output.find("adaptation_heldout.svg"), std::string::npos) << plot.output;
+
+  // Without the plug-in its run cannot be read, and the message says what is missing.
+  expect_usage_error("eval --checkpoint " + run, "unknown environment 'test-drift'");
+  expect_usage_error("eval --checkpoint " + run, "metarl --plugin LIB");
+  // --plugin is an option of metarl itself, so it goes before the subcommand.
+  expect_usage_error("envs " + plugin, "--plugin");
+}
+
+TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
+  const Result builtin = run_metarl("check-env point-nav", /*stdout_only=*/true);
+  EXPECT_EQ(builtin.exit_code, 0) << builtin.output;
+  const Result bad = run_metarl("--plugin " + test_plugin("nonconforming") + " check-env test-drift-escapes");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("  FAIL  spec_shapes_and_bounds: row 0, step "), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("outside its declared bounds [-0.5, 0.5]"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("  PASS  truncated_at_the_time_limit\n"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("  5 of 6 checks passed\n"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("metarl: failed: not conforming: test-drift-escapes (1 of 6 checks failed)"),
+            std::string::npos)
+      << bad.output;
+  expect_usage_error("check-env cheetah", "unknown environment 'cheetah'");
+  expect_usage_error("check-env", "names");
+}
+
+TEST_F(Cli, RefusedPluginsAreUsageErrorsNamingThePathAndTheProblem) {
+  auto expect_refused = [&](const std::string& path, const std::string& problem) {
+    expect_usage_error("--plugin " + path + " envs", "metarl: error: plug-in '" + path + "' " + problem);
+  };
+  expect_refused((dir_ / "libabsent.so").string(), "does not exist; expected the path of a shared library");
+  expect_refused(dir_.string(), "is not a file");
+  expect_refused(write("libtext.so", "not a library\n"), "is not a loadable shared library (");
+  expect_refused(test_plugin("no_entry"), "has no metarl entry point (metarl_plugin_abi_version)");
+  expect_refused(test_plugin("empty"), "registers no environment");
+  expect_refused(test_plugin("clash"),
+                 "registers environment 'point-nav', which is already taken (a built-in environment)");
+  expect_refused(test_plugin("throws"), "failed in its register function: the simulator licence file is missing");
+  expect_refused(test_plugin("wrong_abi"), "was built for plug-in ABI version ");
+  expect_refused(test_plugin("wrong_version"), "was built against metarl 9.9.0, expected ");
+  expect_refused(test_plugin("wrong_string_abi"), "was built with the std::string ABI _GLIBCXX_USE_CXX11_ABI=");
+
+  // Several plug-ins load in order; a name may be taken by an earlier one.
+  const std::string good = test_plugin("good");
+  const Result two = run_metarl("--plugin " + good + " --plugin " + test_plugin("nonconforming") + " envs");
+  EXPECT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("test-drift-escapes\n"), std::string::npos) << two.output;
+  expect_usage_error("--plugin " + good + " --plugin " + test_plugin("good_again") + " envs",
+                     "plug-in '" + test_plugin("good_again") + "' registers environment 'test-drift', which is "
+                     "already taken (registered by plug-in '" + good + "')");
+  expect_usage_error("--plugin " + good + " --plugin " + good + " envs", "plug-in '" + good + "' is already loaded");
 }
 
 }  // namespace

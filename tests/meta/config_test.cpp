@@ -94,7 +94,7 @@ TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
   const auto& schema = eval_config_schema();
   EvalOptions options;
   schema.load_yaml(options, "checkpoint: runs/nav\nsplit: heldout\ntasks: 12\nsteps: 2\n", "eval.yaml");
-  EXPECT_EQ(options.checkpoint, "runs/nav");
+  EXPECT_EQ(options.checkpoints, (std::vector<std::string>{"runs/nav"}));
   EXPECT_EQ(options.split, "heldout");
   EXPECT_EQ(options.tasks, 12);
   EvalOptions read_back;

@@ -57,6 +57,14 @@ TEST(SvgChart, MapsDataIntoTheFrameAndEscapesText) {
   EXPECT_THROW(render_line_chart({}, {LineSeries{"bad", {1.0}, {1.0, 2.0}, {}, {}, false}}), std::invalid_argument);
 }
 
+TEST(SvgChart, LongLegendLabelsWidenTheImageAndKeepTheFrame) {
+  // 40 characters need 38 + 7·40 + 8 = 326 px of legend instead of 160: 166 px more.
+  LineSeries s{std::string(40, 'm'), {0.0, 10.0}, {0.0, 1.0}, {}, {}, false};
+  const std::string svg = render_line_chart({"T", "x", "y", 760, 460, false}, {s});
+  EXPECT_NE(svg.find("width=\"926\" height=\"460\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find(" 600.0,"), std::string::npos) << svg;  // the frame still ends at x = 600
+}
+
 TEST(SvgChart, BandsMarkersAndIntegerTicks) {
   LineSeries s{"m", {0, 1, 2, 3}, {-40, -14, -12, -11}, {-45, -16, -13, -12}, {-35, -12, -11, -10}, true};
   const std::string svg = render_line_chart({"A", "steps", "return", 760, 460, true}, {s});
@@ -79,7 +87,7 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
   run.out_dir = dir_.string();
   run_training(config, run);
   EvalOptions eval;
-  eval.checkpoint = dir_.string();
+  eval.checkpoints = {dir_.string()};
   eval.tasks = 3;
   eval.rollouts = 2;
   eval.steps = 2;

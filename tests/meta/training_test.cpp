@@ -94,7 +94,7 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
   EXPECT_THROW(run_training(config, run), UsageError);
 
   EvalOptions eval;
-  eval.checkpoint = dir_.string();
+  eval.checkpoints = {dir_.string()};
   eval.split = "heldout";
   eval.tasks = 20;
   eval.rollouts = 10;
@@ -164,7 +164,7 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   fs::create_directories(dir_ / "mismatch");
   save_checkpoint((dir_ / "mismatch" / kCheckpointFile).string(), mismatched);
   EvalOptions eval;
-  eval.checkpoint = (dir_ / "mismatch").string();
+  eval.checkpoints = {(dir_ / "mismatch").string()};
   eval.tasks = 2;
   eval.rollouts = 2;
   try {
@@ -283,7 +283,7 @@ TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
   fs::create_directories(dir_ / "foreign");
   save_checkpoint((dir_ / "foreign" / kCheckpointFile).string(), data);
   EvalOptions eval;
-  eval.checkpoint = (dir_ / "foreign").string();
+  eval.checkpoints = {(dir_ / "foreign").string()};
   try {
     evaluate(eval);
     FAIL() << "expected UsageError";

@@ -1,0 +1,85 @@
+// `metarl bench`: environment stepping (one thread, batch 4096, random actions) and
+// full meta-iterations of named configurations, on this machine and device; a table,
+// or one JSON object with --json. Figures belong in docs/benchmarks.md with the
+// machine, the date and this command line.
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "envs/errors.h"
+#include "envs/registry.h"
+#include "meta/bench.h"
+#include "meta/runtime.h"
+
+namespace metarl::apps {
+
+namespace {
+struct BenchOptions {
+  std::vector<std::string> envs;     // empty → every registered environment
+  std::vector<std::string> configs;  // empty → every named configuration
+  bool skip_envs = false;
+  bool skip_meta = false;
+  int batch = 4096;
+  int steps = 200;
+  int env_repetitions = 10;
+  int warmup = 2;
+  int repetitions = 5;
+  std::string device = "cpu";
+  int threads = 1;
+  bool json = false;
+};
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* command = app.add_subcommand("bench", "Measure environment stepping and meta-iteration time");
+  command->add_option("--env", options->envs, "Environments to step (repeatable; default: all registered)");
+  command->add_option("--bench-config", options->configs,
+                      "Meta-iteration configurations (repeatable): maml-rl-nav, paper-nav (default: both)");
+  command->add_flag("--skip-envs", options->skip_envs, "Do not measure environment stepping");
+  command->add_flag("--skip-meta", options->skip_meta, "Do not measure meta-iterations");
+  command->add_option("--batch", options->batch, "Environment rows for stepping")->check(CLI::Range(1, 10'000'000));
+  command->add_option("--steps", options->steps, "Steps per stepping repetition")->check(CLI::Range(1, 1'000'000));
+  command->add_option("--env-repetitions", options->env_repetitions, "Stepping repetitions")
+      ->check(CLI::Range(1, 100000));
+  command->add_option("--warmup", options->warmup, "Meta-iterations before timing")->check(CLI::Range(0, 1000));
+  command->add_option("--repetitions", options->repetitions, "Timed meta-iterations")->check(CLI::Range(1, 1000));
+  command->add_option("--device", options->device, "cpu, cuda or cuda:N (meta-iterations)");
+  command->add_option("--threads", options->threads, "torch intra-op threads (0 = one per core)")
+      ->check(CLI::Range(0, 1024));
+  command->add_flag("--json", options->json, "Print one JSON object instead of a table");
+  command->callback([options] {
+    meta::BenchReport report;
+    report.device = options->device;
+    report.threads = meta::configure_threads(options->threads);
+    meta::resolve_device(options->device);  // a usage error before any work
+    std::vector<meta::TrainConfig> configs;
+    const auto config_names = options->configs.empty() ? meta::bench_config_names() : options->configs;
+    for (const auto& name : config_names) configs.push_back(meta::bench_config(name));
+    if (!options->skip_envs) {
+      const auto env_names = options->envs.empty() ? envs::EnvRegistry::global().names() : options->envs;
+      for (const auto& env : env_names) {
+        if (!envs::EnvRegistry::global().find(env)) envs::EnvRegistry::global().make(env, 1, 0);  // names the known ones
+        if (!options->json) std::cerr << "stepping " << env << " ..." << std::endl;
+        report.env_stepping.push_back(
+            meta::bench_env_stepping(env, options->batch, options->steps, options->env_repetitions));
+      }
+    }
+    if (!options->skip_meta) {
+      for (size_t i = 0; i < configs.size(); ++i) {
+        configs[i].device = options->device;
+        configs[i].threads = options->threads;
+        if (!options->json) std::cerr << "meta-iterations of " << config_names[i] << " ..." << std::endl;
+        report.meta_iterations.push_back(
+            meta::bench_meta_iteration(config_names[i], configs[i], options->warmup, options->repetitions));
+      }
+    }
+    std::cout << (options->json ? meta::bench_report_json(report) + "\n" : meta::bench_report_table(report))
+              << std::flush;
+  });
+}
+
+}  // namespace metarl::apps

@@ -1,0 +1,78 @@
+#pragma once
+// cartpole: Gymnasium's CartPole-v1, ported from
+// gymnasium/envs/classic_control/cartpole.py (Farama Foundation), itself after
+// Sutton's pole.c (Barto, Sutton & Anderson, 1983):
+//   state (x, ẋ, θ, θ̇) in double, θ = 0 upright, θ > 0 leaning right;
+//   reset: each component ~ U[−0.05, 0.05], in that order;
+//   F = +force_mag for action 1 (push right), −force_mag for action 0 (push left);
+//   temp = (F + m_p l θ̇² sin θ) / M,  M = m_c + m_p,  l = half the pole's length;
+//   θ̈ = (g sin θ − cos θ · temp) / (l (4/3 − m_p cos²θ / M));  ẍ = temp − m_p l θ̈ cos θ / M;
+//   explicit Euler over τ = 0.02 s: x' = x + τ ẋ, ẋ' = ẋ + τ ẍ, θ' = θ + τ θ̇, θ̇' = θ̇ + τ θ̈;
+//   terminated: |x'| > 2.4 m or |θ'| > 12°;  reward 1 per step, the terminating one
+//   included;  observation [x', ẋ', θ', θ̇'] as float32;  truncated after 500 steps.
+// The default task (l 0.5, m_p 0.1, m_c 1, g 9.8, force 10, target weight 0) is
+// CartPole-v1 exactly.
+//
+// Tasks vary the physics (pole half-length and mass, cart mass, gravity, force) and
+// add a target position x* the cart should hold:
+//   reward = 1 − w · |x' − x*| / 4.8 m,
+// with w the target weight. 4.8 m is the largest distance between a cart on the track
+// (|x| ≤ 2.4) and a target on it, so with w ≤ 1 a live step never earns less than 0
+// and staying up always beats falling. Balancing alone is no longer optimal: the best
+// policy also parks the cart at x*, and x* is not observed — it can only be inferred
+// from the rewards, so a policy must adapt to each task. The default task (w = 0) lies
+// outside the training box on purpose: every training task rewards the target.
+
+#include <cstdint>
+#include <vector>
+
+#include "envs/batched_env.h"
+
+namespace metarl::envs {
+
+class CartPole final : public BatchedEnv {
+ public:
+  static constexpr double kPi = 3.14159265358979323846;
+  static constexpr double kTau = 0.02;  // s per step
+  static constexpr double kXThreshold = 2.4;  // m, terminated beyond
+  // rad, terminated beyond (12°); Gymnasium's expression, evaluated in the same order.
+  static constexpr double kThetaThreshold = 12 * 2 * kPi / 360;
+  static constexpr double kResetBound = 0.05;  // reset state ~ U[−0.05, 0.05]⁴ (m, m/s, rad, rad/s)
+  // m: the widest cart-to-target distance on the track; normalises the target term.
+  static constexpr double kTargetDistanceScale = 2 * kXThreshold;
+  static constexpr int kMaxEpisodeSteps = 500;
+  // Task parameter indices.
+  static constexpr int kPoleHalfLength = 0, kPoleMass = 1, kCartMass = 2, kGravity = 3, kForceMagnitude = 4,
+                       kTargetPosition = 5, kTargetWeight = 6;
+
+  CartPole(int batch_size, std::uint64_t seed);
+
+  static EnvSpec make_spec();
+  static TaskDistribution make_task_distribution();
+
+ protected:
+  void reset_row(int row, Rng& rng) override;
+  void step_rows(const float* actions) override;
+  void task_changed(int row) override;
+
+ private:
+  void write_observation(int row);
+
+  // Struct-of-arrays episode state, double like the reference. [B]
+  std::vector<double> x_;          // m
+  std::vector<double> x_dot_;      // m/s
+  std::vector<double> theta_;      // rad
+  std::vector<double> theta_dot_;  // rad/s
+  // Per-row constants derived from the task in task_changed(), so that step_rows reads
+  // one contiguous array per quantity instead of recomputing from the [B, P] task rows. [B]
+  std::vector<double> force_;            // N, force_mag
+  std::vector<double> gravity_;          // m/s²
+  std::vector<double> half_length_;      // m
+  std::vector<double> pole_mass_;        // kg
+  std::vector<double> total_mass_;       // kg, m_c + m_p
+  std::vector<double> polemass_length_;  // kg m, m_p l
+  std::vector<double> target_;           // m, x*
+  std::vector<double> target_penalty_;   // 1/m, w / 4.8 m: reward lost per metre from x*
+};
+
+}  // namespace metarl::envs

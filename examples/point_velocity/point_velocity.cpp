@@ -1,0 +1,99 @@
+#include "point_velocity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "envs/plugin.h"
+#include "envs/registry.h"
+
+namespace point_velocity {
+
+using metarl::envs::EnvSpec;
+using metarl::envs::TaskDistribution;
+using metarl::envs::TaskParameter;
+
+EnvSpec PointVelocity::make_spec() {
+  EnvSpec spec;
+  spec.name = "point-velocity";  // must equal the registered name (a conformance check)
+  spec.description =
+      "A point mass with drag must move at an unobserved target velocity. Observation: velocity (m/s). "
+      "Action: force, clipped to [-2, 2] N per axis. Reward: -|velocity - target| (m/s). Truncated at 50 steps.";
+  spec.observation_dim = 2;
+  spec.action_dim = 2;
+  spec.action_low = {-kMaxForce, -kMaxForce};
+  spec.action_high = {kMaxForce, kMaxForce};
+  spec.observation_low = {-kMaxSpeed, -kMaxSpeed};
+  spec.observation_high = {kMaxSpeed, kMaxSpeed};
+  spec.max_episode_steps = kMaxEpisodeSteps;
+  spec.deterministic_reset = false;  // the start velocity is random
+  return spec;
+}
+
+TaskDistribution PointVelocity::make_task_distribution() {
+  auto target = [](const char* name, const char* axis) {
+    TaskParameter p;
+    p.name = name;
+    p.unit = "m/s";
+    p.description = std::string("target velocity along ") + axis + " (not observed)";
+    p.default_value = 0.0;
+    p.train_low = -kTrainTargetBound;
+    p.train_high = kTrainTargetBound;
+    p.heldout_low = -kHeldOutTargetBound;
+    p.heldout_high = kHeldOutTargetBound;
+    return p;
+  };
+  return TaskDistribution({target("target_vx", "x"), target("target_vy", "y")});
+}
+
+PointVelocity::PointVelocity(int batch_size, std::uint64_t seed)
+    : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed),
+      vx_(static_cast<size_t>(batch_size), 0.0f),
+      vy_(static_cast<size_t>(batch_size), 0.0f) {}
+
+void PointVelocity::reset_row(int row, metarl::Rng& rng) {
+  vx_[row] = static_cast<float>(rng.uniform(-kStartSpeed, kStartSpeed));
+  vy_[row] = static_cast<float>(rng.uniform(-kStartSpeed, kStartSpeed));
+  float* obs = observation_row(row);
+  obs[0] = vx_[row];
+  obs[1] = vy_[row];
+}
+
+void PointVelocity::step_rows(const float* actions) {
+  float* reward = reward_buffer();
+  std::uint8_t* terminated = terminated_buffer();
+  // v' = v + dt (F − c v) / m. With |F| ≤ 2 N and |v| ≤ 2 m/s, |v'| ≤ 0.9·2 + 0.2 = 2:
+  // the clamp only removes rounding, so the declared observation bounds hold exactly.
+  const float keep = 1.0f - kDt * kDrag / kMass;
+  const float gain = kDt / kMass;
+  for (int r = 0; r < batch_size(); ++r) {
+    const float fx = std::clamp(actions[2 * r], -kMaxForce, kMaxForce);
+    const float fy = std::clamp(actions[2 * r + 1], -kMaxForce, kMaxForce);
+    vx_[r] = std::clamp(keep * vx_[r] + gain * fx, -kMaxSpeed, kMaxSpeed);
+    vy_[r] = std::clamp(keep * vy_[r] + gain * fy, -kMaxSpeed, kMaxSpeed);
+    const double dx = static_cast<double>(vx_[r]) - task_value(r, 0);
+    const double dy = static_cast<double>(vy_[r]) - task_value(r, 1);
+    reward[r] = static_cast<float>(-std::sqrt(dx * dx + dy * dy));
+    terminated[r] = 0;
+    float* obs = observation_row(r);
+    obs[0] = vx_[r];
+    obs[1] = vy_[r];
+  }
+}
+
+}  // namespace point_velocity
+
+namespace {
+
+// What metarl calls when it loads the library: add every environment it provides.
+void register_envs(metarl::envs::EnvRegistry& registry) {
+  registry.add({"point-velocity", "point mass with drag tracking an unobserved target velocity (example plug-in)",
+                [](int batch_size, std::uint64_t seed) {
+                  return std::make_unique<point_velocity::PointVelocity>(batch_size, seed);
+                }});
+}
+
+}  // namespace
+
+METARL_PLUGIN(register_envs)

@@ -1,0 +1,192 @@
+#include "meta/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "envs/errors.h"
+#include "envs/registry.h"
+#include "envs/rng.h"
+#include "meta/runtime.h"
+#include "meta/trainer.h"
+
+namespace metarl::meta {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+TimingSummary summarize_timings(std::vector<double> seconds) {
+  TimingSummary out;
+  if (seconds.empty()) return out;
+  std::sort(seconds.begin(), seconds.end());
+  const size_t n = seconds.size();
+  out.median_s = n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
+  out.min_s = seconds.front();
+  out.max_s = seconds.back();
+  out.repetitions = static_cast<int>(n);
+  return out;
+}
+
+EnvSteppingResult bench_env_stepping(const std::string& env_name, int batch, int steps, int repetitions) {
+  auto env = envs::EnvRegistry::global().make(env_name, batch, 1);
+  const envs::EnvSpec& spec = env->spec();
+  Rng rng(2);
+  env->set_tasks(env->task_distribution().sample(batch, envs::Split::kTrain, rng));
+  constexpr int kActionBatches = 64;
+  std::vector<float> actions(static_cast<size_t>(kActionBatches) * batch * spec.action_dim);
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const int a = static_cast<int>(i % spec.action_dim);
+    actions[i] = spec.discrete_actions
+                     ? static_cast<float>(std::min(spec.num_actions - 1, static_cast<int>(rng.uniform() * spec.num_actions)))
+                     : static_cast<float>(rng.uniform(spec.action_low[a], spec.action_high[a]));
+  }
+  env->reset();
+  const size_t stride = static_cast<size_t>(batch) * spec.action_dim;
+  auto run = [&] {
+    for (int t = 0; t < steps; ++t) env->step(actions.data() + (t % kActionBatches) * stride);
+  };
+  run();  // warm-up: first touches of every buffer
+  std::vector<double> timings;
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = Clock::now();
+    run();
+    timings.push_back(seconds_since(start));
+  }
+  EnvSteppingResult out;
+  out.env = env_name;
+  out.batch = batch;
+  out.steps = steps;
+  out.timing = summarize_timings(timings);
+  out.steps_per_second = static_cast<double>(batch) * steps / out.timing.median_s;
+  return out;
+}
+
+MetaIterationResult bench_meta_iteration(const std::string& name, const TrainConfig& config, int warmup,
+                                         int repetitions) {
+  MetaTrainer trainer(config);
+  configure_threads(config.threads);
+  for (int i = 0; i < warmup; ++i) trainer.run_iteration();
+  std::vector<double> timings;
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = Clock::now();
+    trainer.run_iteration();
+    timings.push_back(seconds_since(start));
+  }
+  MetaIterationResult out;
+  out.name = name;
+  out.config = config;
+  out.timing = summarize_timings(timings);
+  const int horizon = effective_horizon(config, trainer.env().spec());
+  out.env_steps = static_cast<long long>(config.meta_batch) * config.rollouts * horizon * (config.inner_steps + 1);
+  return out;
+}
+
+std::vector<std::string> bench_config_names() { return {"maml-rl-nav", "paper-nav"}; }
+
+TrainConfig bench_config(const std::string& name) {
+  TrainConfig config;
+  config.env = "point-nav";
+  config.meta_batch = 20;
+  config.rollouts = 20;
+  config.horizon = 100;
+  config.optimizer = "trpo";
+  config.max_kl = 0.01;
+  config.cg_iterations = 10;
+  config.cg_damping = 1e-5;
+  config.line_search_steps = 15;
+  config.line_search_ratio = 0.8;
+  config.seed = 1;
+  if (name == "maml-rl-nav") {
+    config.algo = "maml";
+    config.hidden_sizes = {64, 64};
+    config.activation = "tanh";
+    config.estimator = "plain";  // what pytorch-maml-rl differentiates
+    return config;
+  }
+  if (name == "paper-nav") {
+    config.algo = "meta-sgd";
+    config.hidden_sizes = {100, 100};
+    config.activation = "relu";
+    return config;
+  }
+  std::string known;
+  for (const auto& n : bench_config_names()) known += (known.empty() ? "" : ", ") + n;
+  throw UsageError("benchmark configuration '" + name + "' is not one of: " + known);
+}
+
+namespace {
+
+std::string number(double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+std::string timing_fields(const TimingSummary& t) {
+  return "\"median_s\": " + number(t.median_s) + ", \"min_s\": " + number(t.min_s) + ", \"max_s\": " +
+         number(t.max_s) + ", \"repetitions\": " + std::to_string(t.repetitions);
+}
+
+}  // namespace
+
+std::string bench_report_json(const BenchReport& report) {
+  std::ostringstream out;
+  out << "{\"device\": \"" << report.device << "\", \"threads\": " << report.threads;
+  out << ", \"env_stepping\": {";
+  for (size_t i = 0; i < report.env_stepping.size(); ++i) {
+    const auto& e = report.env_stepping[i];
+    out << (i ? ", " : "") << "\"" << e.env << "\": {\"batch\": " << e.batch << ", \"steps\": " << e.steps
+        << ", \"steps_per_second\": " << number(e.steps_per_second) << ", " << timing_fields(e.timing) << "}";
+  }
+  out << "}";
+  for (const auto& m : report.meta_iterations) {
+    const auto& c = m.config;
+    std::string hidden;
+    for (auto h : c.hidden_sizes) hidden += (hidden.empty() ? "" : ", ") + std::to_string(h);
+    out << ", \"" << m.name << "\": {" << timing_fields(m.timing) << ", \"env_steps\": " << m.env_steps
+        << ", \"env_steps_per_second\": " << number(m.env_steps / m.timing.median_s) << ", \"algo\": \"" << c.algo
+        << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << c.estimator
+        << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
+        << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
+        << c.activation << "\", \"cg_iterations\": " << c.cg_iterations << "}";
+  }
+  out << "}";
+  return out.str();
+}
+
+std::string bench_report_table(const BenchReport& report) {
+  std::ostringstream out;
+  char line[256];
+  if (!report.env_stepping.empty()) {
+    out << "environment stepping, one thread, random actions\n";
+    std::snprintf(line, sizeof(line), "  %-12s %8s %16s %12s %12s\n", "env", "batch", "steps/s", "min s", "max s");
+    out << line;
+    for (const auto& e : report.env_stepping) {
+      std::snprintf(line, sizeof(line), "  %-12s %8d %16.4g %12.4g %12.4g\n", e.env.c_str(), e.batch,
+                    e.steps_per_second, e.timing.min_s, e.timing.max_s);
+      out << line;
+    }
+  }
+  if (!report.meta_iterations.empty()) {
+    out << "meta-iteration on " << report.device << ", " << report.threads << " torch thread(s)\n";
+    std::snprintf(line, sizeof(line), "  %-12s %10s %10s %10s %12s %14s\n", "config", "median s", "min s", "max s",
+                  "env steps", "env steps/s");
+    out << line;
+    for (const auto& m : report.meta_iterations) {
+      std::snprintf(line, sizeof(line), "  %-12s %10.4g %10.4g %10.4g %12lld %14.4g\n", m.name.c_str(),
+                    m.timing.median_s, m.timing.min_s, m.timing.max_s, m.env_steps, m.env_steps / m.timing.median_s);
+      out << line;
+    }
+  }
+  return out.str();
+}
+
+}  // namespace metarl::meta

@@ -1,0 +1,275 @@
+// Comparing methods with `evaluate`: several runs and the random baseline on common
+// random numbers (each method's numbers equal its numbers alone), the step-size
+// schedule of the fixed-α methods, method names, and the errors for runs that cannot
+// be compared. Runs are tiny trainings on point-nav in a scratch directory.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "envs/errors.h"
+#include "meta/evaluation.h"
+#include "meta/plots.h"
+#include "meta/trainer.h"
+#include "tests/support/test_support.h"
+
+namespace metarl::meta {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Evaluation : public metarl::testing::ScratchDirTest {
+ protected:
+  // A few meta-iterations: enough for θ (and Meta-SGD's α) to move off their
+  // initialisation; the numbers compared here are exact, not learning progress.
+  static TrainConfig tiny_config(const std::string& algo, std::uint64_t seed) {
+    TrainConfig config;
+    config.env = "point-nav";
+    config.algo = algo;
+    config.meta_batch = 4;
+    config.rollouts = 4;
+    config.horizon = 20;
+    config.hidden_sizes = {16};
+    config.iterations = 3;
+    config.threads = 1;
+    config.seed = seed;
+    return config;
+  }
+
+  std::string train(const std::string& name, const TrainConfig& config) {
+    TrainRunOptions run;
+    run.out_dir = (dir_ / name).string();
+    run_training(config, run);
+    return run.out_dir;
+  }
+
+  static EvalOptions small_eval(std::vector<std::string> runs) {
+    EvalOptions options;
+    options.checkpoints = std::move(runs);
+    options.tasks = 5;
+    options.rollouts = 3;
+    options.steps = 2;
+    options.threads = 1;
+    return options;
+  }
+};
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Exact equality: the same tasks, seeds and arithmetic must give the same doubles.
+void expect_same_curve(const MethodCurve& a, const MethodCurve& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.mean, b.mean) << a.name;
+  EXPECT_EQ(a.ci95, b.ci95) << a.name;
+  EXPECT_EQ(a.task_returns, b.task_returns) << a.name;
+}
+
+TEST_F(Evaluation, RunsEvaluatedTogetherScoreExactlyAsEachAlone) {
+  const auto meta_sgd = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto maml = train("maml", tiny_config("maml", 8));
+  const auto together = evaluate(small_eval({meta_sgd, maml}));
+  ASSERT_EQ(together.methods.size(), 2u);
+  EXPECT_EQ(together.methods[0].name, "meta-sgd");
+  EXPECT_EQ(together.methods[1].name, "maml");
+  EXPECT_EQ(together.env, "point-nav");
+  EXPECT_EQ(together.steps, (std::vector<int>{0, 1, 2}));
+
+  const auto alone_meta_sgd = evaluate(small_eval({meta_sgd}));
+  const auto alone_maml = evaluate(small_eval({maml}));
+  expect_same_curve(together.methods[0], alone_meta_sgd.methods[0]);
+  expect_same_curve(together.methods[1], alone_maml.methods[0]);
+  // Order changes nothing either: it is the order of the rows, not of the random numbers.
+  const auto reversed = evaluate(small_eval({maml, meta_sgd}));
+  expect_same_curve(reversed.methods[0], alone_maml.methods[0]);
+  expect_same_curve(reversed.methods[1], alone_meta_sgd.methods[0]);
+  EXPECT_NE(together.methods[0].mean, together.methods[1].mean);
+}
+
+TEST_F(Evaluation, RandomBaselineIsDeterministicInItsSeedAndComesLast) {
+  EvalOptions options = small_eval({});
+  options.random = true;
+  options.env = "point-nav";
+  const auto first = evaluate(options);
+  ASSERT_EQ(first.methods.size(), 1u);
+  EXPECT_EQ(first.methods[0].name, "random");
+  EXPECT_EQ(first.env, "point-nav");
+  expect_same_curve(evaluate(options).methods[0], first.methods[0]);
+  options.random_seed = 2;
+  EXPECT_NE(evaluate(options).methods[0].mean, first.methods[0].mean);
+
+  const auto run = train("run", tiny_config("meta-sgd", 7));
+  EvalOptions with_run = small_eval({run});
+  with_run.random = true;
+  const auto report = evaluate(with_run);
+  ASSERT_EQ(report.methods.size(), 2u);
+  EXPECT_EQ(report.methods[0].name, "meta-sgd");
+  EXPECT_EQ(report.methods[1].name, "random");
+  EXPECT_NE(report.methods[1].mean, report.methods[0].mean);
+  // The random baseline takes the run's architecture (16 hidden units), not the
+  // default 2x100 of the run-less baseline, so it is another policy altogether.
+  EXPECT_NE(report.methods[1].mean, first.methods[0].mean);
+  expect_same_curve(evaluate(small_eval({run})).methods[0], report.methods[0]);
+}
+
+TEST(StepSizeSchedule, StepJUsesEntryJAndTheLastRepeats) {
+  EXPECT_DOUBLE_EQ(scheduled_step_size({0.1, 0.05}, 1, 0.3), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_step_size({0.1, 0.05}, 2, 0.3), 0.05);
+  EXPECT_DOUBLE_EQ(scheduled_step_size({0.1, 0.05}, 3, 0.3), 0.05);
+  EXPECT_DOUBLE_EQ(scheduled_step_size({}, 2, 0.3), 0.3);
+}
+
+TEST_F(Evaluation, StepSizeScheduleChangesFixedAlphaMethodsButNotMetaSgd) {
+  const auto meta_sgd = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto maml = train("maml", tiny_config("maml", 8));  // trained inner_lr 0.1
+  EvalOptions options = small_eval({meta_sgd, maml});
+  options.random = true;
+  const auto trained = evaluate(options);
+  options.step_sizes = {0.5, 0.02};
+  const auto scheduled = evaluate(options);
+  ASSERT_EQ(scheduled.methods.size(), 3u);
+
+  expect_same_curve(scheduled.methods[0], trained.methods[0]);  // meta-sgd: its learned α
+  for (size_t m : {1u, 2u}) {
+    const auto& before = trained.methods[m];
+    const auto& after = scheduled.methods[m];
+    EXPECT_EQ(after.mean[0], before.mean[0]) << after.name << ": step 0 is before any adaptation";
+    EXPECT_NE(after.mean[1], before.mean[1]) << after.name;
+    EXPECT_NE(after.mean[2], before.mean[2]) << after.name;
+  }
+  // Only the second step's size changes: the first step is unchanged, the second not.
+  options.step_sizes = {0.5, 0.3};
+  const auto second_only = evaluate(options);
+  EXPECT_EQ(second_only.methods[1].mean[1], scheduled.methods[1].mean[1]);
+  EXPECT_NE(second_only.methods[1].mean[2], scheduled.methods[1].mean[2]);
+  // A schedule of the trained step size is the same as no schedule (the random
+  // baseline's default is the first run's inner_lr, 0.1 here too).
+  options.step_sizes = {0.1};
+  const auto same = evaluate(options);
+  for (size_t m = 0; m < 3; ++m) expect_same_curve(same.methods[m], trained.methods[m]);
+}
+
+TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
+  const auto a = train("seed1", tiny_config("meta-sgd", 1));
+  const auto b = train("seed2", tiny_config("meta-sgd", 2));
+  const auto maml = train("maml", tiny_config("maml", 3));
+  const auto report = evaluate(small_eval({a, b + "/", maml}));
+  ASSERT_EQ(report.methods.size(), 3u);
+  EXPECT_EQ(report.methods[0].name, "meta-sgd (" + a + ")");
+  EXPECT_EQ(report.methods[1].name, "meta-sgd (" + b + ")");
+  EXPECT_EQ(report.methods[2].name, "maml");
+  // JSON: the existing shape, one entry per method in command-line order.
+  const std::string json = report_json(report);
+  const auto first = json.find("\"meta-sgd (" + a + ")\": {\"mean\": [");
+  const auto second = json.find("\"meta-sgd (" + b + ")\": {\"mean\": [");
+  const auto third = json.find("\"maml\": {\"mean\": [");
+  ASSERT_NE(first, std::string::npos) << json;
+  ASSERT_NE(second, std::string::npos) << json;
+  ASSERT_NE(third, std::string::npos) << json;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_EQ(json.rfind("{\"env\": \"point-nav\", \"split\": \"test\", \"tasks\": 5, \"rollouts\": 3, "
+                       "\"steps\": [0, 1, 2], \"methods\": {",
+                       0),
+            0u)
+      << json;
+  // The table: a header and one row per method, in the same order.
+  const std::string table = report_table(report);
+  EXPECT_NE(table.find("\nmeta-sgd (" + a + ") "), std::string::npos) << table;
+  EXPECT_NE(table.find("\nmaml "), std::string::npos) << table;
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3) << table;
+
+  const auto message = error_of([&] { evaluate(small_eval({a, maml, (fs::path(a) / "checkpoint.pt").string()})); });
+  EXPECT_NE(message.find("is given twice"), std::string::npos) << message;
+}
+
+TEST_F(Evaluation, TheSavedReportPlotsEveryMethod) {
+  const auto meta_sgd = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto maml = train("maml", tiny_config("maml", 8));
+  EvalOptions options = small_eval({meta_sgd, maml});
+  options.random = true;
+  save_eval_report(meta_sgd, evaluate(options));
+  plot_run(meta_sgd);
+  std::ifstream in(fs::path(meta_sgd) / "plots" / "adaptation_test.svg");
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* method : {">meta-sgd</text>", ">maml</text>", ">random</text>"}) {
+    EXPECT_NE(svg.find(method), std::string::npos) << method;
+  }
+}
+
+TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
+  const auto nav = train("nav", tiny_config("meta-sgd", 7));
+  auto pendulum_config = tiny_config("meta-sgd", 7);
+  pendulum_config.env = "pendulum";
+  const auto pendulum = train("pendulum", pendulum_config);
+  auto message = error_of([&] { evaluate(small_eval({nav, pendulum})); });
+  for (const auto& part : {nav, pendulum, std::string("'point-nav'"), std::string("'pendulum'")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in: " << message;
+  }
+  EXPECT_NE(message.find("different environments"), std::string::npos) << message;
+
+  EvalOptions named = small_eval({nav});
+  named.env = "pendulum";
+  message = error_of([&] { evaluate(named); });
+  EXPECT_NE(message.find(nav), std::string::npos) << message;
+  EXPECT_NE(message.find("'pendulum'"), std::string::npos) << message;
+
+  auto shorter = tiny_config("maml", 7);
+  shorter.horizon = 10;
+  const auto short_run = train("short", shorter);
+  message = error_of([&] { evaluate(small_eval({nav, short_run})); });
+  EXPECT_NE(message.find("horizon 20"), std::string::npos) << message;
+  EXPECT_NE(message.find("horizon 10"), std::string::npos) << message;
+}
+
+TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
+  const auto& schema = eval_config_schema();
+  EvalOptions options;
+  schema.load_yaml(options, "checkpoint: [runs/a, runs/b]\nrandom: true\nstep_sizes: [0.1, 0.05]\n", "eval.yaml");
+  EXPECT_EQ(options.checkpoints, (std::vector<std::string>{"runs/a", "runs/b"}));
+  EXPECT_TRUE(options.random);
+  EXPECT_EQ(options.step_sizes, (std::vector<double>{0.1, 0.05}));
+  EXPECT_TRUE(options.env.empty());
+  for (const EvalOptions& printed : {options, EvalOptions{}}) {
+    EvalOptions read_back;
+    schema.load_yaml(read_back, schema.to_yaml(printed), "printed");
+    EXPECT_EQ(schema.to_yaml(read_back), schema.to_yaml(printed));
+    EXPECT_EQ(read_back.checkpoints, printed.checkpoints);
+    EXPECT_EQ(read_back.step_sizes, printed.step_sizes);
+  }
+  EXPECT_NE(schema.to_yaml(options).find("env: \"\"\n"), std::string::npos) << schema.to_yaml(options);
+  schema.apply_override(options, "step_sizes=");
+  EXPECT_TRUE(options.step_sizes.empty());
+
+  auto message = error_of([&] { schema.apply_override(options, "step_sizes=0.1,0"); });
+  EXPECT_NE(message.find("'step_sizes'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'0.1,0'"), std::string::npos) << message;
+  EXPECT_NE(message.find("entry 2 is '0'"), std::string::npos) << message;
+  EXPECT_NE(error_of([&] { schema.apply_override(options, "step_sizes=-0.1"); }).find("(0, 1000]"), std::string::npos);
+  EXPECT_NE(error_of([&] { schema.apply_override(options, "step_sizes=fast"); }).find("'fast'"), std::string::npos);
+  EXPECT_NE(error_of([&] { schema.apply_override(options, "checkpoint=runs/a,,runs/b"); }).find("'checkpoint'"),
+            std::string::npos);
+
+  EvalOptions random_only;
+  random_only.random = true;
+  message = error_of([&] { random_only.validate(); });
+  EXPECT_NE(message.find("--env"), std::string::npos) << message;
+  random_only.env = "point-nav";
+  EXPECT_NO_THROW(random_only.validate());
+  EXPECT_NE(error_of([] { EvalOptions{}.validate(); }).find("nothing to evaluate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace metarl::meta

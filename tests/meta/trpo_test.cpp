@@ -1,0 +1,247 @@
+// TRPO's pieces: conjugate gradient, the step on a problem with a known answer, the
+// linearised adaptation that gives the KL's Hessian as Jᵀ F J (checked against
+// autograd through adapt_step and against finite differences), and short training
+// runs with TRPO and the pretrained baseline.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <memory>
+
+#include "agents/autograd.h"
+#include "agents/sampler.h"
+#include "envs/errors.h"
+#include "envs/point_nav.h"
+#include "meta/meta_learner.h"
+#include "meta/trainer.h"
+#include "meta/trpo.h"
+
+namespace metarl::meta {
+namespace {
+
+using agents::ParameterList;
+using agents::Trajectories;
+
+const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+
+double dot(const ParameterList& a, const ParameterList& b) {
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += (a[i] * b[i]).sum().item<double>();
+  return sum;
+}
+
+// Σ_i ⟨a_i, b_i⟩ as a differentiable scalar.
+torch::Tensor dot_graph(const ParameterList& a, const ParameterList& b) {
+  torch::Tensor sum = torch::zeros({}, f64);
+  for (size_t i = 0; i < a.size(); ++i) sum = sum + (a[i] * b[i]).sum();
+  return sum;
+}
+
+ParameterList random_like(const ParameterList& shapes) {
+  ParameterList out;
+  for (const auto& p : shapes) out.push_back(torch::randn(p.sizes(), f64));
+  return out;
+}
+
+TEST(ConjugateGradient, SolvesASymmetricPositiveDefiniteSystem) {
+  torch::manual_seed(1);
+  const auto m = torch::randn({12, 12}, f64);
+  const auto a = m.matmul(m.t()) + 0.5 * torch::eye(12, f64);
+  const auto b = torch::randn({12}, f64);
+  const auto x = conjugate_gradient([&](const torch::Tensor& v) { return a.matmul(v); }, b, 40);
+  // It stops once the squared residual is below 1e-10, as pytorch-maml-rl's does.
+  EXPECT_TRUE(torch::allclose(a.matmul(x), b, 0.0, 1e-4));
+}
+
+TEST(TrpoStep, TakesTheNaturalGradientStepToTheTrustRegionBoundary) {
+  // loss(x) = gᵀx, KL(x) = ½ (x − x₀)ᵀ A (x − x₀): the step is −√(2δ / gᵀA⁻¹g) A⁻¹g,
+  // whose KL is exactly δ; the strict line-search test then takes 0.8 of it.
+  torch::manual_seed(2);
+  const auto m = torch::randn({4, 4}, f64);
+  const auto a = m.matmul(m.t()) + torch::eye(4, f64);
+  const auto g = torch::randn({4}, f64);
+  const auto x0 = torch::randn({4}, f64);
+  auto x = x0.clone().requires_grad_(true);
+  auto evaluate = [&](bool) {
+    const auto delta = x - x0;
+    return SurrogateAndKl{g.dot(x), 0.5 * delta.dot(a.matmul(delta))};
+  };
+  TrpoOptions options;
+  options.max_kl = 0.02;
+  options.cg_iterations = 20;
+  options.cg_damping = 0.0;
+  const auto result = trpo_step({x}, evaluate, options);
+  ASSERT_EQ(result.backtracks, 1);
+  const auto natural = torch::linalg::solve(a, g, true);
+  const auto expected = x0 - 0.8 * std::sqrt(2 * 0.02 / g.dot(natural).item<double>()) * natural;
+  EXPECT_TRUE(torch::allclose(x.detach(), expected, 0.0, 1e-9));
+  EXPECT_NEAR(result.kl, 0.64 * 0.02, 1e-9);
+  EXPECT_LT(result.loss_after, result.loss_before);
+}
+
+TEST(TrpoStep, KeepsTheOldParametersWhenNoStepImproves) {
+  // A loss that rises along every direction the step could take: x·x at x = 0.
+  auto x = torch::zeros({3}, f64).requires_grad_(true);
+  auto evaluate = [&](bool) { return SurrogateAndKl{x.dot(x) + x.sum(), 0.5 * x.dot(x)}; };
+  TrpoOptions options;
+  options.max_kl = 100.0;  // a huge region: every full step overshoots the minimum of x·x + Σx
+  options.line_search_steps = 2;
+  options.line_search_ratio = 0.9;
+  const auto result = trpo_step({x}, evaluate, options);
+  EXPECT_EQ(result.backtracks, -1);
+  EXPECT_TRUE(torch::equal(x.detach(), torch::zeros({3}, f64)));
+}
+
+class LinearizedAdaptationTest : public ::testing::TestWithParam<agents::Estimator> {
+ protected:
+  static constexpr int kTasks = 3;
+  static constexpr int kRollouts = 4;
+  static constexpr int kHorizon = 5;
+
+  void SetUp() override {
+    torch::manual_seed(0);
+    policy_ = std::make_shared<agents::GaussianMlpPolicy>(2, 2, agents::MlpOptions{{6, 6}, agents::Activation::kTanh, -0.5});
+    learner_ = std::make_unique<MetaLearner>(policy_, Algorithm::kMetaSgd, 0.1, 3, f64, GetParam());
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& a : learner_->alpha()) a.add_(0.05 * torch::randn_like(a));
+    }
+    envs::PointNav env(kTasks * kRollouts, 1);
+    agents::Sampler sampler(env, *policy_, kTasks, kRollouts, kHorizon, torch::kCPU, 2);
+    Rng rng(4);
+    const auto tasks = env.task_distribution().sample(kTasks, envs::Split::kTrain, rng);
+    ParameterList float_params;
+    for (const auto& p : learner_->theta()) float_params.push_back(p.detach().to(torch::kFloat32));
+    batches_ = {sampler.sample(float_params, tasks).to(f64), sampler.sample(float_params, tasks).to(f64)};
+  }
+
+  // θ' through `steps` inner steps, differentiable in θ and α.
+  ParameterList adapt(int steps, bool create_graph) const {
+    ParameterList params = learner_->theta();
+    for (int j = 0; j < steps; ++j) params = learner_->adapt_step(params, batches_[j], options_, create_graph);
+    return params;
+  }
+
+  std::shared_ptr<agents::GaussianMlpPolicy> policy_;
+  std::unique_ptr<MetaLearner> learner_;
+  std::vector<Trajectories> batches_;
+  agents::AdvantageOptions options_;
+};
+
+TEST_P(LinearizedAdaptationTest, TransposedProductEqualsAutogradThroughAdaptStep) {
+  for (int steps : {1, 2}) {
+    const LinearizedAdaptation linearized(*learner_, {batches_.begin(), batches_.begin() + steps}, options_);
+    const auto adapted = adapt(steps, /*create_graph=*/true);
+    for (size_t i = 0; i < adapted.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(adapted[i], linearized.adapted()[i], 0.0, 1e-12));
+    }
+    const auto u = random_like(adapted);
+    const auto reference = agents::gradients(dot_graph(adapted, u), learner_->meta_parameters(), {});
+    const auto [u_theta, u_alpha] = linearized.transposed(u);
+    const size_t n = learner_->theta().size();
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_TRUE(torch::allclose(u_theta[i], reference[i], 1e-9, 1e-11)) << steps << " steps, theta " << i;
+      EXPECT_TRUE(torch::allclose(u_alpha[i], reference[n + i], 1e-9, 1e-11)) << steps << " steps, alpha " << i;
+    }
+  }
+}
+
+TEST_P(LinearizedAdaptationTest, ForwardIsTheAdjointOfTransposed) {
+  const LinearizedAdaptation linearized(*learner_, {batches_[0], batches_[1]}, options_);
+  const auto v_theta = random_like(learner_->theta());
+  const auto v_alpha = random_like(learner_->alpha());
+  const auto u = random_like(linearized.adapted());
+  const auto jv = linearized.forward(v_theta, v_alpha);
+  const auto [u_theta, u_alpha] = linearized.transposed(u);
+  const double left = dot(jv, u);
+  const double right = dot(v_theta, u_theta) + dot(v_alpha, u_alpha);
+  EXPECT_NEAR(left, right, 1e-10 * std::max(1.0, std::abs(left)));
+}
+
+// The adapted parameters' values do not depend on the estimator, only their
+// derivatives do; finite differences see the plain (pathwise) Jacobian.
+using PlainLinearizedAdaptationTest = LinearizedAdaptationTest;
+
+TEST_P(PlainLinearizedAdaptationTest, ForwardMatchesFiniteDifferencesOfTheAdaptation) {
+  const LinearizedAdaptation linearized(*learner_, {batches_[0]}, options_);
+  const auto v_theta = random_like(learner_->theta());
+  const auto v_alpha = random_like(learner_->alpha());
+  const auto jv = linearized.forward(v_theta, v_alpha);
+  const double epsilon = 1e-6;
+  auto shifted = [&](double sign) {
+    torch::NoGradGuard no_grad;
+    const auto params = learner_->meta_parameters();
+    const size_t n = learner_->theta().size();
+    for (size_t i = 0; i < params.size(); ++i) params[i].add_(sign * epsilon * (i < n ? v_theta[i] : v_alpha[i - n]));
+    return params;
+  };
+  shifted(+1.0);
+  const auto plus = agents::detach(adapt(1, false));
+  shifted(-2.0);
+  const auto minus = agents::detach(adapt(1, false));
+  shifted(+1.0);
+  for (size_t i = 0; i < jv.size(); ++i) {
+    const auto numeric = (plus[i] - minus[i]) / (2 * epsilon);
+    EXPECT_TRUE(torch::allclose(jv[i], numeric, 1e-5, 1e-7)) << "parameter " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Estimators, LinearizedAdaptationTest,
+                         ::testing::Values(agents::Estimator::kPlain, agents::Estimator::kDice, agents::Estimator::kLvc),
+                         [](const auto& info) { return agents::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Plain, PlainLinearizedAdaptationTest, ::testing::Values(agents::Estimator::kPlain),
+                         [](const auto& info) { return agents::to_string(info.param); });
+
+TrainConfig small_trpo_config() {
+  TrainConfig config;
+  config.env = "point-nav";
+  config.meta_batch = 6;
+  config.rollouts = 6;
+  config.horizon = 30;
+  config.hidden_sizes = {16, 16};
+  config.optimizer = "trpo";
+  config.max_kl = 0.01;
+  config.threads = 1;
+  config.seed = 3;
+  return config;
+}
+
+TEST(TrpoTraining, EveryAcceptedStepStaysInTheTrustRegion) {
+  for (const char* algo : {"meta-sgd", "maml", "pretrained"}) {
+    auto config = small_trpo_config();
+    config.algo = algo;
+    MetaTrainer trainer(config);
+    ParameterList before;
+    for (const auto& p : trainer.learner().meta_parameters()) before.push_back(p.detach().clone());
+    int accepted = 0;
+    for (int i = 0; i < 4; ++i) {
+      const auto metrics = trainer.run_iteration();
+      ASSERT_TRUE(std::isfinite(metrics.meta_loss)) << algo;
+      if (metrics.backtracks >= 0) {
+        ++accepted;
+        EXPECT_GT(metrics.kl, 0.0) << algo;
+        EXPECT_LT(metrics.kl, config.max_kl) << algo;
+      }
+      if (config.algo == "pretrained") EXPECT_EQ(metrics.return_after, metrics.return_before);
+    }
+    EXPECT_GT(accepted, 0) << algo;
+    const auto after = trainer.learner().meta_parameters();
+    EXPECT_FALSE(torch::equal(before[0], after[0].detach())) << algo;
+  }
+}
+
+TEST(TrpoTraining, PretrainedWithAdamTrainsOnePolicyAndRandomNeedsNoTraining) {
+  auto config = small_trpo_config();
+  config.algo = "pretrained";
+  config.optimizer = "adam";
+  MetaTrainer trainer(config);
+  EXPECT_FALSE(trainer.learner().learns_alpha());
+  const auto metrics = trainer.run_iteration();
+  EXPECT_EQ(metrics.return_after, metrics.return_before);
+  config.algo = "random";
+  EXPECT_THROW(MetaTrainer{config}, UsageError);
+}
+
+}  // namespace
+}  // namespace metarl::meta
