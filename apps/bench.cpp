@@ -29,6 +29,7 @@ struct BenchOptions {
   int repetitions = 5;
   std::string device = "cpu";
   int threads = 1;
+  int workers = 0;
   bool json = false;
 };
 }  // namespace
@@ -49,6 +50,8 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--repetitions", options->repetitions, "Timed meta-iterations")->check(CLI::Range(1, 1000));
   command->add_option("--device", options->device, "cpu, cuda or cuda:N (meta-iterations)");
   command->add_option("--threads", options->threads, "torch intra-op threads (0 = one per core)")
+      ->check(CLI::Range(0, 1024));
+  command->add_option("--workers", options->workers, "CPU threads sharing the tasks of TRPO's curvature products (0 = one per core)")
       ->check(CLI::Range(0, 1024));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
@@ -72,6 +75,7 @@ void add_bench_command(CLI::App& app) {
       for (size_t i = 0; i < configs.size(); ++i) {
         configs[i].device = options->device;
         configs[i].threads = options->threads;
+        configs[i].workers = options->workers;
         if (!options->json) std::cerr << "meta-iterations of " << config_names[i] << " ..." << std::endl;
         report.meta_iterations.push_back(
             meta::bench_meta_iteration(config_names[i], configs[i], options->warmup, options->repetitions));

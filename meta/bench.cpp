@@ -8,6 +8,8 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
+#include "agents/autograd.h"
+#include "agents/sampler.h"
 #include "meta/runtime.h"
 #include "meta/trainer.h"
 
@@ -69,23 +71,75 @@ EnvSteppingResult bench_env_stepping(const std::string& env_name, int batch, int
   return out;
 }
 
+double estimate_meta_iteration_flops(const TrainConfig& config, int observation_dim, int action_dim, int horizon,
+                                     double backtracks) {
+  // Σ over layers of in · out: the multiply-adds of one sample's forward pass.
+  double multiply_adds = 0;
+  int in = observation_dim;
+  for (int width : config.hidden_sizes) {
+    multiply_adds += static_cast<double>(in) * width;
+    in = width;
+  }
+  multiply_adds += static_cast<double>(in) * action_dim;
+  const double samples = static_cast<double>(config.meta_batch) * config.rollouts * horizon;
+  const double forward = 2.0 * multiply_adds * samples;  // one forward pass over the batch
+  const double k = config.inner_steps;
+  double passes = (k + 1) + 3 * k;  // sampling (one forward per step), inner steps
+  if (config.optimizer == "trpo") {
+    passes += 3 * k + 2 + 2 + 6 * k;                  // differentiable evaluation and its gradient
+    passes += 3 * k + 4;                              // curvature set-up: inner gradients with graph, ∇KL
+    passes += (config.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
+    passes += (backtracks + 1) * (3 * k + 3);         // line-search evaluations
+  } else {
+    passes += 1 + 2 + 6 * k;  // outer loss, backward through the adaptation
+  }
+  return passes * forward;
+}
+
 MetaIterationResult bench_meta_iteration(const std::string& name, const TrainConfig& config, int warmup,
                                          int repetitions) {
   MetaTrainer trainer(config);
   configure_threads(config.threads);
   for (int i = 0; i < warmup; ++i) trainer.run_iteration();
   std::vector<double> timings;
+  double backtracks = 0;
   for (int r = 0; r < repetitions; ++r) {
     const auto start = Clock::now();
-    trainer.run_iteration();
+    const auto metrics = trainer.run_iteration();
     timings.push_back(seconds_since(start));
+    backtracks += std::max(metrics.backtracks, 0);
   }
   MetaIterationResult out;
   out.name = name;
   out.config = config;
+  if (resolve_device(config.device).is_cpu()) out.config.workers = resolve_workers(config.workers);
   out.timing = summarize_timings(timings);
-  const int horizon = effective_horizon(config, trainer.env().spec());
+  const auto& spec = trainer.env().spec();
+  const int horizon = effective_horizon(config, spec);
   out.env_steps = static_cast<long long>(config.meta_batch) * config.rollouts * horizon * (config.inner_steps + 1);
+  out.mean_backtracks = backtracks / repetitions;
+  out.flops = estimate_meta_iteration_flops(config, spec.observation_dim, spec.action_dim, horizon,
+                                            out.mean_backtracks);
+  out.gflops_per_second = out.flops / out.timing.median_s / 1e9;
+
+  // The sampler on its own (the policy's forward in the loop, on the config's device),
+  // with the trained θ so episodes look like training's.
+  auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
+  const auto policy = make_policy(config, spec);
+  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, resolve_device(config.device),
+                          config.seed);
+  Rng task_rng(config.seed);
+  const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
+  const auto theta = agents::detach(trainer.learner().theta());
+  sampler.sample(theta, tasks);  // warm-up
+  std::vector<double> sampling;
+  for (int r = 0; r < std::max(3, repetitions); ++r) {
+    const auto start = Clock::now();
+    sampler.sample(theta, tasks);
+    sampling.push_back(seconds_since(start));
+  }
+  out.sampling = summarize_timings(sampling);
+  out.sampler_steps_per_second = static_cast<double>(config.meta_batch) * config.rollouts * horizon / out.sampling.median_s;
   return out;
 }
 
@@ -156,7 +210,11 @@ std::string bench_report_json(const BenchReport& report) {
         << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << c.estimator
         << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
         << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
-        << c.activation << "\", \"cg_iterations\": " << c.cg_iterations << "}";
+        << c.activation << "\", \"cg_iterations\": " << c.cg_iterations << ", \"workers\": " << c.workers
+        << ", \"mean_backtracks\": " << number(m.mean_backtracks) << ", \"gflop\": " << number(m.flops / 1e9)
+        << ", \"gflop_per_second\": " << number(m.gflops_per_second) << ", \"sampler\": {"
+        << timing_fields(m.sampling) << ", \"env_steps_per_second\": " << number(m.sampler_steps_per_second)
+        << "}}";
   }
   out << "}";
   return out.str();
@@ -177,12 +235,13 @@ std::string bench_report_table(const BenchReport& report) {
   }
   if (!report.meta_iterations.empty()) {
     out << "meta-iteration on " << report.device << ", " << report.threads << " torch thread(s)\n";
-    std::snprintf(line, sizeof(line), "  %-12s %10s %10s %10s %12s %14s\n", "config", "median s", "min s", "max s",
-                  "env steps", "env steps/s");
+    std::snprintf(line, sizeof(line), "  %-12s %10s %10s %10s %12s %14s %10s %10s %16s\n", "config", "median s",
+                  "min s", "max s", "env steps", "env steps/s", "GFLOP", "GFLOP/s", "sampler steps/s");
     out << line;
     for (const auto& m : report.meta_iterations) {
-      std::snprintf(line, sizeof(line), "  %-12s %10.4g %10.4g %10.4g %12lld %14.4g\n", m.name.c_str(),
-                    m.timing.median_s, m.timing.min_s, m.timing.max_s, m.env_steps, m.env_steps / m.timing.median_s);
+      std::snprintf(line, sizeof(line), "  %-12s %10.4g %10.4g %10.4g %12lld %14.4g %10.4g %10.4g %16.4g\n",
+                    m.name.c_str(), m.timing.median_s, m.timing.min_s, m.timing.max_s, m.env_steps,
+                    m.env_steps / m.timing.median_s, m.flops / 1e9, m.gflops_per_second, m.sampler_steps_per_second);
       out << line;
     }
   }

@@ -36,8 +36,28 @@ struct MetaIterationResult {
   std::string name;
   TrainConfig config;
   TimingSummary timing;
-  long long env_steps = 0;  // environment steps sampled per meta-iteration
+  long long env_steps = 0;           // environment steps sampled per meta-iteration
+  double mean_backtracks = 0;        // TRPO line-search shrinks, mean over the timed iterations
+  double flops = 0;                  // estimate_meta_iteration_flops at mean_backtracks
+  double gflops_per_second = 0;      // flops / median_s / 1e9
+  TimingSummary sampling;            // the sampler alone: one batch, policy in the loop
+  double sampler_steps_per_second = 0;  // T · R · H / sampling.median_s
 };
+
+// Floating-point work of one meta-iteration, estimated from the layer shapes: the
+// policy's matrix products (2 · in · out per sample and layer) counted in units of
+// one forward pass over a batch of T · R · H samples (padding included: the tensors
+// are padded), times how many such passes each phase makes. Passes per phase: a
+// forward 1, a backward 2 (input and weight gradients), a Hessian-vector product by
+// double backward 6 (forward and backward of the gradient graph's R-pass). TRPO with
+// k inner steps, c CG iterations and b line-search shrinks: sampling k+1; inner
+// steps k·3; the differentiable evaluation k·3 + 2 + 2 + k·6 (adapt, outer
+// log-prob and KL, backward through the adaptation); the curvature set-up k·3 + 4;
+// c+1 products of 6·(2k + 1) (J v, F, Jᵀ u); b+1 line-search evaluations of
+// k·3 + 3. Adam: sampling k+1, inner k·3, outer 1 + 2 + k·6. Element-wise work
+// (activations, the Gaussian log-density) is left out, so this is a lower bound.
+double estimate_meta_iteration_flops(const TrainConfig& config, int observation_dim, int action_dim, int horizon,
+                                     double backtracks);
 MetaIterationResult bench_meta_iteration(const std::string& name, const TrainConfig& config, int warmup,
                                          int repetitions);
 

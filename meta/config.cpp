@@ -52,6 +52,8 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N",
                                &TrainConfig::device));
   keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &TrainConfig::threads, 0, 1024));
+  keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",
+                            &TrainConfig::workers, 0, 1024));
   keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &TrainConfig::checkpoint_every, 1,
                          kMaxCount));
   return ConfigSchema<TrainConfig>("training config", std::move(keys));

@@ -42,6 +42,10 @@ struct TrainConfig {
   // meta-iteration took 0.50 s with 1 thread and 0.88 s with 2 on the 2-core
   // reference machine (OpenMP hand-offs dominate these small ops; docs/benchmarks.md).
   int threads = 1;
+  // CPU threads that each take a group of tasks in the TRPO curvature products (tasks
+  // are independent there); 0 → one per core. Results are identical for a given
+  // value; the groups' sums are added in a fixed order.
+  int workers = 0;
   int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
 };
 

@@ -1,8 +1,13 @@
 #include "meta/runtime.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
+#include <algorithm>
+#include <exception>
+
 #include <thread>
+#include <vector>
 
 #include "envs/errors.h"
 
@@ -32,8 +37,41 @@ int configure_threads(int threads) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int chosen = threads > 0 ? threads : cores;
   torch::set_num_threads(chosen);
+  // Looked up at run time: LibTorch may be linked to another BLAS, or OpenBLAS
+  // may not be the one the libblas alternative points to.
+  using SetThreads = void (*)(int);
+  if (auto* set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_blas_threads(chosen);
+  }
   keep_freed_memory();
   return chosen;
+}
+
+int resolve_workers(int workers) {
+  return workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void run_in_parallel(int count, const std::function<void(int)>& work) {
+  if (count <= 1) {
+    work(0);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
+  auto guarded = [&](int index) {
+    try {
+      work(index);
+    } catch (...) {
+      errors[static_cast<size_t>(index)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(count - 1));
+  for (int index = 1; index < count; ++index) threads.emplace_back(guarded, index);
+  guarded(0);
+  for (auto& thread : threads) thread.join();
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
 }
 
 void keep_freed_memory() {

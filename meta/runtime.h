@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace metarl::meta {
@@ -13,8 +14,19 @@ torch::Device resolve_device(const std::string& name);
 
 // Sets torch's intra-op threads: `threads`, or one per core when 0. Debian's
 // LibTorch starts with 1 (see docs/benchmarks.md), so this is always explicit.
+// OpenBLAS keeps a thread pool of its own whose idle threads spin in sched_yield
+// between calls (a third of a TRPO meta-iteration's cycles on two cores); it is
+// set to the same count when the loaded BLAS is OpenBLAS.
 // Also calls keep_freed_memory(). Returns the number set.
 int configure_threads(int threads);
+
+// `workers`, or one per core when 0.
+int resolve_workers(int workers);
+
+// Runs work(0), …, work(count − 1) on `count` threads (the caller runs index 0)
+// and, once all have finished, rethrows the first exception any of them threw.
+// Grad mode is thread-local in torch: each worker starts with gradients enabled.
+void run_in_parallel(int count, const std::function<void(int)>& work);
 
 // Tunes glibc's allocator so freed tensor memory is reused instead of unmapped
 // (process-wide, once; a no-op elsewhere).

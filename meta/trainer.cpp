@@ -1,11 +1,13 @@
 #include "meta/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "agents/autograd.h"
@@ -204,6 +206,50 @@ IterationMetrics MetaTrainer::run_iteration() {
   return metrics;
 }
 
+namespace {
+
+// One group of tasks' share of the KL's Hessian in (θ, α) at the old point: Jᵀ F J
+// with J the group's linearised adaptation and F the Hessian in θ' of the group's
+// part of the KL, Σ over its steps / (valid steps of all tasks).
+class TaskGroupCurvature {
+ public:
+  TaskGroupCurvature(const MetaLearner& learner, const agents::Policy& policy,
+                     const std::vector<agents::Trajectories>& inner_batches,
+                     const agents::AdvantageOptions& advantage_options, const ParameterList& old_adapted,
+                     const agents::Trajectories& outer, const torch::Tensor& valid_steps)
+      : linearized_(learner, inner_batches, advantage_options) {
+    for (const auto& p : old_adapted) adapted_variable_.push_back(p.detach().clone().requires_grad_(true));
+    const auto kl = (policy.kl_divergence(outer.observations, old_adapted, adapted_variable_) * outer.mask).sum() /
+                    valid_steps;
+    agents::GradOptions differentiable;
+    differentiable.create_graph = true;
+    kl_gradient_ = agents::gradients(kl, adapted_variable_, differentiable);
+  }
+
+  // Jᵀ F J v, flat in meta_parameters() order (θ's pieces, then α's).
+  torch::Tensor product(const ParameterList& v_theta, const ParameterList& v_alpha) const {
+    const ParameterList jv = linearized_.forward(v_theta, v_alpha);
+    torch::Tensor g_dot_jv;
+    for (size_t i = 0; i < jv.size(); ++i) {
+      const auto term = (kl_gradient_[i] * jv[i]).sum();
+      g_dot_jv = g_dot_jv.defined() ? g_dot_jv + term : term;
+    }
+    agents::GradOptions keep;
+    keep.retain_graph = true;
+    const ParameterList fjv = agents::detach(agents::gradients(g_dot_jv, adapted_variable_, keep));
+    auto [u_theta, u_alpha] = linearized_.transposed(fjv);
+    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
+    return flatten_parameters(u_theta);
+  }
+
+ private:
+  LinearizedAdaptation linearized_;
+  ParameterList adapted_variable_;  // θ' of the group's tasks [T_g, …], a leaf at the old values
+  ParameterList kl_gradient_;       // ∇θ' KL with its graph (zero at the old point; its derivative is F)
+};
+
+}  // namespace
+
 TrpoStepResult MetaTrainer::trpo_outer_step(const std::vector<agents::Trajectories>& inner_batches,
                                             const ParameterList& adapted, const agents::Trajectories& outer) {
   // Everything about the old policy is fixed before the step: its adapted parameters,
@@ -245,14 +291,23 @@ TrpoStepResult MetaTrainer::trpo_outer_step(const std::vector<agents::Trajectori
   }
   // The KL's Hessian in (θ, α) as Jᵀ F J (meta_learner.h): two inner-loss Hessian-
   // vector products and one Fisher product per CG iteration, instead of a third-order
-  // backward through the adaptation.
-  const LinearizedAdaptation linearized(*learner_, inner_batches, advantages_);
-  ParameterList adapted_variable;
-  for (const auto& p : old_adapted) adapted_variable.push_back(p.clone().requires_grad_(true));
-  const auto kl = (policy_->kl_divergence(outer.observations, old_adapted, adapted_variable) * mask).sum() / valid_steps;
-  agents::GradOptions differentiable;
-  differentiable.create_graph = true;
-  const auto kl_gradient = agents::gradients(kl, adapted_variable, differentiable);
+  // backward through the adaptation. Tasks are independent in J and F, and the KL is
+  // a sum over tasks, so groups of tasks go to separate threads, each with its own
+  // graphs; their products are added in group order (deterministic for a given
+  // number of workers).
+  const int64_t tasks = outer.num_tasks();
+  const int groups = device_.is_cpu() ? static_cast<int>(std::min<int64_t>(resolve_workers(config_.workers), tasks)) : 1;
+  std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
+  run_in_parallel(groups, [&](int group) {
+    const int64_t begin = tasks * group / groups;
+    const int64_t end = tasks * (group + 1) / groups;
+    std::vector<agents::Trajectories> group_inner;
+    for (const auto& batch : inner_batches) group_inner.push_back(batch.slice_tasks(begin, end));
+    ParameterList group_old_adapted;
+    for (const auto& p : old_adapted) group_old_adapted.push_back(p.slice(0, begin, end));
+    curvature[static_cast<size_t>(group)] = std::make_unique<TaskGroupCurvature>(
+        *learner_, *policy_, group_inner, advantages_, group_old_adapted, outer.slice_tasks(begin, end), valid_steps);
+  });
   const size_t num_theta = learner_->theta().size();
   auto hessian_product = [&](const torch::Tensor& v) {
     // Split the flat v into θ's and α's shapes (meta_parameters() order).
@@ -266,18 +321,13 @@ TrpoStepResult MetaTrainer::trpo_outer_step(const std::vector<agents::Trajectori
       (i < num_theta ? v_theta : v_alpha).push_back(piece);
       offset += n;
     }
-    const ParameterList jv = linearized.forward(v_theta, v_alpha);
-    torch::Tensor g_dot_jv;
-    for (size_t i = 0; i < jv.size(); ++i) {
-      const auto term = (kl_gradient[i] * jv[i]).sum();
-      g_dot_jv = g_dot_jv.defined() ? g_dot_jv + term : term;
-    }
-    agents::GradOptions keep;
-    keep.retain_graph = true;
-    const ParameterList fjv = agents::detach(agents::gradients(g_dot_jv, adapted_variable, keep));
-    auto [u_theta, u_alpha] = linearized.transposed(fjv);
-    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
-    return flatten_parameters(u_theta);
+    std::vector<torch::Tensor> products(static_cast<size_t>(groups));
+    run_in_parallel(groups, [&](int group) {
+      products[static_cast<size_t>(group)] = curvature[static_cast<size_t>(group)]->product(v_theta, v_alpha);
+    });
+    auto sum = products.front();
+    for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
+    return sum;
   };
   return trpo_step(learner_->meta_parameters(), evaluate, options, hessian_product);
 }

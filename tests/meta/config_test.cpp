@@ -5,18 +5,12 @@
 #include "envs/errors.h"
 #include "meta/config.h"
 #include "meta/evaluation.h"
+#include "tests/support/test_support.h"
 
 namespace metarl::meta {
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using metarl::testing::usage_error_of;
 
 TEST(Config, EffectiveConfigReadsBackToTheSameConfig) {
   TrainConfig config;
@@ -37,43 +31,43 @@ TEST(Config, EffectiveConfigReadsBackToTheSameConfig) {
 
 TEST(Config, UnknownKeysAreErrorsWithASuggestion) {
   TrainConfig config;
-  const auto message = error_of([&] { load_config_yaml(config, "iteratons: 5\n", "run.yaml"); });
+  const auto message = usage_error_of([&] { load_config_yaml(config, "iteratons: 5\n", "run.yaml"); });
   EXPECT_NE(message.find("run.yaml"), std::string::npos) << message;
   EXPECT_NE(message.find("'iteratons'"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'iterations'"), std::string::npos) << message;
-  EXPECT_NE(error_of([&] { apply_override(config, "meta-batch=4"); }).find("'meta_batch'"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { apply_override(config, "meta-batch=4"); }).find("'meta_batch'"), std::string::npos);
 }
 
 TEST(Config, WrongTypesAndOutOfRangeValuesNameTheKeyValueAndRange) {
   TrainConfig config;
-  auto message = error_of([&] { load_config_yaml(config, "iterations: many\n", "f.yaml"); });
+  auto message = usage_error_of([&] { load_config_yaml(config, "iterations: many\n", "f.yaml"); });
   EXPECT_NE(message.find("'iterations'"), std::string::npos) << message;
   EXPECT_NE(message.find("'many'"), std::string::npos) << message;
   EXPECT_NE(message.find("integer in [1,"), std::string::npos) << message;
-  message = error_of([&] { set_config_value(config, "meta_batch", "0"); });
+  message = usage_error_of([&] { set_config_value(config, "meta_batch", "0"); });
   EXPECT_NE(message.find("'0'"), std::string::npos) << message;
-  message = error_of([&] { set_config_value(config, "gamma", "1.5"); });
+  message = usage_error_of([&] { set_config_value(config, "gamma", "1.5"); });
   EXPECT_NE(message.find("[0, 1]"), std::string::npos) << message;
-  message = error_of([&] { set_config_value(config, "algo", "reptile"); });
+  message = usage_error_of([&] { set_config_value(config, "algo", "reptile"); });
   EXPECT_NE(message.find("meta-sgd maml"), std::string::npos) << message;
-  EXPECT_NE(error_of([&] { set_config_value(config, "hidden_sizes", "100,abc"); }).find("hidden_sizes"),
+  EXPECT_NE(usage_error_of([&] { set_config_value(config, "hidden_sizes", "100,abc"); }).find("hidden_sizes"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { set_config_value(config, "rollouts", "1e12"); }).find("rollouts"), std::string::npos);
-  EXPECT_NE(error_of([&] { set_config_value(config, "device", "tpu"); }).find("cpu, cuda or cuda:N"),
+  EXPECT_NE(usage_error_of([&] { set_config_value(config, "rollouts", "1e12"); }).find("rollouts"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { set_config_value(config, "device", "tpu"); }).find("cpu, cuda or cuda:N"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { set_config_value(config, "first_order", "maybe"); }).find("true or false"),
+  EXPECT_NE(usage_error_of([&] { set_config_value(config, "first_order", "maybe"); }).find("true or false"),
             std::string::npos);
 }
 
 TEST(Config, MalformedOrMisshapenYamlIsAnError) {
   TrainConfig config;
-  EXPECT_NE(error_of([&] { load_config_yaml(config, "iterations: [1, 2\n", "bad.yaml"); }).find("malformed YAML"),
+  EXPECT_NE(usage_error_of([&] { load_config_yaml(config, "iterations: [1, 2\n", "bad.yaml"); }).find("malformed YAML"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_config_yaml(config, "- a\n- b\n", "list.yaml"); }).find("mapping"),
+  EXPECT_NE(usage_error_of([&] { load_config_yaml(config, "- a\n- b\n", "list.yaml"); }).find("mapping"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_config_yaml(config, "algo:\n  name: maml\n", "nested.yaml"); }).find("'algo'"),
+  EXPECT_NE(usage_error_of([&] { load_config_yaml(config, "algo:\n  name: maml\n", "nested.yaml"); }).find("'algo'"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_config_file(config, "/nonexistent/metarl.yaml"); }).find("cannot be read"),
+  EXPECT_NE(usage_error_of([&] { load_config_file(config, "/nonexistent/metarl.yaml"); }).find("cannot be read"),
             std::string::npos);
   load_config_yaml(config, "", "empty.yaml");  // an empty file changes nothing
   EXPECT_EQ(to_yaml(config), to_yaml(TrainConfig{}));
@@ -87,7 +81,7 @@ TEST(Config, OverridesAndListsApply) {
   EXPECT_EQ(config.inner_steps, 3);
   EXPECT_EQ(config.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
   EXPECT_FALSE(config.normalize_advantages);
-  EXPECT_NE(error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
 }
 
 TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
@@ -100,12 +94,12 @@ TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
   EvalOptions read_back;
   schema.load_yaml(read_back, schema.to_yaml(options), "printed");
   EXPECT_EQ(schema.to_yaml(read_back), schema.to_yaml(options));
-  EXPECT_NE(error_of([&] { schema.load_yaml(options, "split: validation\n", "e.yaml"); }).find("train test heldout"),
+  EXPECT_NE(usage_error_of([&] { schema.load_yaml(options, "split: validation\n", "e.yaml"); }).find("train test heldout"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { schema.apply_override(options, "taks=3"); }).find("did you mean 'tasks'"),
+  EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "taks=3"); }).find("did you mean 'tasks'"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { schema.set(options, "steps", "101"); }).find("[0, 100]"), std::string::npos);
-  EXPECT_NE(error_of([] { EvalOptions{}.validate(); }).find("--checkpoint"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { schema.set(options, "steps", "101"); }).find("[0, 100]"), std::string::npos);
+  EXPECT_NE(usage_error_of([] { EvalOptions{}.validate(); }).find("--checkpoint"), std::string::npos);
 }
 
 }  // namespace

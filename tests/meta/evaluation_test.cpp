@@ -60,14 +60,7 @@ class Evaluation : public metarl::testing::ScratchDirTest {
   }
 };
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using metarl::testing::usage_error_of;
 
 // Exact equality: the same tasks, seeds and arithmetic must give the same doubles.
 void expect_same_curve(const MethodCurve& a, const MethodCurve& b) {
@@ -191,7 +184,7 @@ TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
   EXPECT_NE(table.find("\nmaml "), std::string::npos) << table;
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3) << table;
 
-  const auto message = error_of([&] { evaluate(small_eval({a, maml, (fs::path(a) / "checkpoint.pt").string()})); });
+  const auto message = usage_error_of([&] { evaluate(small_eval({a, maml, (fs::path(a) / "checkpoint.pt").string()})); });
   EXPECT_NE(message.find("is given twice"), std::string::npos) << message;
 }
 
@@ -214,7 +207,7 @@ TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
   auto pendulum_config = tiny_config("meta-sgd", 7);
   pendulum_config.env = "pendulum";
   const auto pendulum = train("pendulum", pendulum_config);
-  auto message = error_of([&] { evaluate(small_eval({nav, pendulum})); });
+  auto message = usage_error_of([&] { evaluate(small_eval({nav, pendulum})); });
   for (const auto& part : {nav, pendulum, std::string("'point-nav'"), std::string("'pendulum'")}) {
     EXPECT_NE(message.find(part), std::string::npos) << part << " in: " << message;
   }
@@ -222,14 +215,14 @@ TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
 
   EvalOptions named = small_eval({nav});
   named.env = "pendulum";
-  message = error_of([&] { evaluate(named); });
+  message = usage_error_of([&] { evaluate(named); });
   EXPECT_NE(message.find(nav), std::string::npos) << message;
   EXPECT_NE(message.find("'pendulum'"), std::string::npos) << message;
 
   auto shorter = tiny_config("maml", 7);
   shorter.horizon = 10;
   const auto short_run = train("short", shorter);
-  message = error_of([&] { evaluate(small_eval({nav, short_run})); });
+  message = usage_error_of([&] { evaluate(small_eval({nav, short_run})); });
   EXPECT_NE(message.find("horizon 20"), std::string::npos) << message;
   EXPECT_NE(message.find("horizon 10"), std::string::npos) << message;
 }
@@ -253,22 +246,22 @@ TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
   schema.apply_override(options, "step_sizes=");
   EXPECT_TRUE(options.step_sizes.empty());
 
-  auto message = error_of([&] { schema.apply_override(options, "step_sizes=0.1,0"); });
+  auto message = usage_error_of([&] { schema.apply_override(options, "step_sizes=0.1,0"); });
   EXPECT_NE(message.find("'step_sizes'"), std::string::npos) << message;
   EXPECT_NE(message.find("'0.1,0'"), std::string::npos) << message;
   EXPECT_NE(message.find("entry 2 is '0'"), std::string::npos) << message;
-  EXPECT_NE(error_of([&] { schema.apply_override(options, "step_sizes=-0.1"); }).find("(0, 1000]"), std::string::npos);
-  EXPECT_NE(error_of([&] { schema.apply_override(options, "step_sizes=fast"); }).find("'fast'"), std::string::npos);
-  EXPECT_NE(error_of([&] { schema.apply_override(options, "checkpoint=runs/a,,runs/b"); }).find("'checkpoint'"),
+  EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=-0.1"); }).find("(0, 1000]"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=fast"); }).find("'fast'"), std::string::npos);
+  EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "checkpoint=runs/a,,runs/b"); }).find("'checkpoint'"),
             std::string::npos);
 
   EvalOptions random_only;
   random_only.random = true;
-  message = error_of([&] { random_only.validate(); });
+  message = usage_error_of([&] { random_only.validate(); });
   EXPECT_NE(message.find("--env"), std::string::npos) << message;
   random_only.env = "point-nav";
   EXPECT_NO_THROW(random_only.validate());
-  EXPECT_NE(error_of([] { EvalOptions{}.validate(); }).find("nothing to evaluate"), std::string::npos);
+  EXPECT_NE(usage_error_of([] { EvalOptions{}.validate(); }).find("nothing to evaluate"), std::string::npos);
 }
 
 }  // namespace

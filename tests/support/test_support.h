@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "envs/errors.h"
 #include "envs/task_distribution.h"
 
 namespace metarl::testing {
@@ -20,6 +22,16 @@ inline envs::TaskBatch goal_tasks(const std::vector<std::pair<double, double>>& 
     batch.values.push_back(y);
   }
   return batch;
+}
+
+// The message of the UsageError `action` throws, or "(no error)".
+inline std::string usage_error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // A fixture with an empty scratch directory per test, removed afterwards.
