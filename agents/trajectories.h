@@ -19,12 +19,12 @@ struct Trajectories {
 
   // Undiscounted return of each episode: [T, R].
   torch::Tensor episode_returns() const { return rewards.sum(-1); }
-  // The same batch on another device or dtype (floating tensors only).
   // Tasks [begin, end) as views (no copy).
   Trajectories slice_tasks(int64_t begin, int64_t end) const {
     return {observations.slice(0, begin, end), actions.slice(0, begin, end), rewards.slice(0, begin, end),
             mask.slice(0, begin, end)};
   }
+  // The same batch on another device or dtype (floating tensors only).
   Trajectories to(const torch::TensorOptions& options) const {
     return {observations.to(options), actions.to(options), rewards.to(options), mask.to(options)};
   }

@@ -22,6 +22,7 @@
 #include "agents/sampler.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
+#include "meta/bench.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
@@ -33,11 +34,7 @@ using namespace metarl;
 
 int main(int argc, char** argv) {
   try {
-    meta::TrainConfig config;
-    config.env = "point-nav";
-    config.algo = "meta-sgd";
-    config.hidden_sizes = {100, 100};
-    config.activation = "relu";
+    meta::TrainConfig config = meta::bench_config("paper-nav");
     if (argc > 1) meta::load_config_file(config, argv[1]);
     const int batches = argc > 2 ? std::atoi(argv[2]) : 20;
     if (batches < 2) {
@@ -51,10 +48,7 @@ int main(int argc, char** argv) {
     agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, torch::kCPU, config.seed);
     Rng task_rng(config.seed);
     const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
-    agents::AdvantageOptions advantages;
-    advantages.gamma = config.gamma;
-    advantages.gae_lambda = config.gae_lambda;
-    advantages.normalize = config.normalize_advantages;
+    const auto advantages = meta::advantage_options(config);
 
     const std::vector<agents::Estimator> estimators = {agents::Estimator::kPlain, agents::Estimator::kDice,
                                                         agents::Estimator::kLvc};
@@ -79,7 +73,8 @@ int main(int argc, char** argv) {
         auto& learner = *learners.at(e);
         const auto params = learner.adapt_step(learner.theta(), inner, advantages, /*create_graph=*/true);
         const auto loss = learner.meta_loss(params, outer, advantages);
-        samples[e].push_back(meta::flatten_parameters(agents::gradients(loss, learner.meta_parameters(), agents::GradOptions{})).detach());
+        const auto gradient = agents::gradients(loss, learner.meta_parameters(), agents::GradOptions{});
+        samples[e].push_back(meta::flatten_parameters(gradient).detach());
       }
     }
     auto mean_of = [&](agents::Estimator e) { return torch::stack(samples.at(e)).mean(0); };

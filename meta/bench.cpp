@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "agents/autograd.h"
+#include "agents/sampler.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
-#include "agents/autograd.h"
-#include "agents/sampler.h"
 #include "meta/runtime.h"
 #include "meta/trainer.h"
 
@@ -112,7 +112,8 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   MetaIterationResult out;
   out.name = name;
   out.config = config;
-  if (resolve_device(config.device).is_cpu()) out.config.workers = resolve_workers(config.workers);
+  const auto device = resolve_device(config.device);
+  out.config.workers = task_groups(config.workers, config.meta_batch, device);  // as used
   out.timing = summarize_timings(timings);
   const auto& spec = trainer.env().spec();
   const int horizon = effective_horizon(config, spec);
@@ -126,8 +127,7 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   // with the trained θ so episodes look like training's.
   auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
   const auto policy = make_policy(config, spec);
-  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, resolve_device(config.device),
-                          config.seed);
+  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, device, config.seed);
   Rng task_rng(config.seed);
   const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
   const auto theta = agents::detach(trainer.learner().theta());

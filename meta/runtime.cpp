@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <exception>
-
 #include <thread>
 #include <vector>
 
@@ -33,9 +32,17 @@ torch::Device resolve_device(const std::string& name) {
   return device;
 }
 
+namespace {
+
+// A requested thread count, or one per core when 0.
+int threads_or_cores(int requested) {
+  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
 int configure_threads(int threads) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int chosen = threads > 0 ? threads : cores;
+  const int chosen = threads_or_cores(threads);
   torch::set_num_threads(chosen);
   // Looked up at run time: LibTorch may be linked to another BLAS, or OpenBLAS
   // may not be the one the libblas alternative points to.
@@ -47,8 +54,9 @@ int configure_threads(int threads) {
   return chosen;
 }
 
-int resolve_workers(int workers) {
-  return workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+int task_groups(int workers, int64_t tasks, const torch::Device& device) {
+  if (!device.is_cpu()) return 1;
+  return static_cast<int>(std::min<int64_t>(threads_or_cores(workers), std::max<int64_t>(tasks, 1)));
 }
 
 void run_in_parallel(int count, const std::function<void(int)>& work) {

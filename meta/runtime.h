@@ -20,8 +20,9 @@ torch::Device resolve_device(const std::string& name);
 // Also calls keep_freed_memory(). Returns the number set.
 int configure_threads(int threads);
 
-// `workers`, or one per core when 0.
-int resolve_workers(int workers);
+// How many groups of tasks the TRPO curvature products split into: `workers` (one
+// per core when 0), at most one per task, and a single group on a GPU (one stream).
+int task_groups(int workers, int64_t tasks, const torch::Device& device);
 
 // Runs work(0), …, work(count − 1) on `count` threads (the caller runs index 0)
 // and, once all have finished, rethrows the first exception any of them threw.

@@ -296,7 +296,7 @@ TrpoStepResult MetaTrainer::trpo_outer_step(const std::vector<agents::Trajectori
   // graphs; their products are added in group order (deterministic for a given
   // number of workers).
   const int64_t tasks = outer.num_tasks();
-  const int groups = device_.is_cpu() ? static_cast<int>(std::min<int64_t>(resolve_workers(config_.workers), tasks)) : 1;
+  const int groups = task_groups(config_.workers, tasks, device_);
   std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
   run_in_parallel(groups, [&](int group) {
     const int64_t begin = tasks * group / groups;
