@@ -2,21 +2,30 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
 namespace metarl::agents {
 
+ActionSpace parse_action_space(const std::string& name) {
+  if (name == "environment") return ActionSpace::kEnvironment;
+  if (name == "normalized") return ActionSpace::kNormalized;
+  throw std::invalid_argument("action space '" + name + "' is not one of: environment, normalized");
+}
+
 Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
-                 torch::Device device, std::uint64_t seed)
+                 torch::Device device, std::uint64_t seed, ActionSpace action_space)
     : env_(env),
       policy_(policy),
       num_tasks_(num_tasks),
       rollouts_per_task_(rollouts_per_task),
       horizon_(horizon),
       device_(device),
-      generator_(at::detail::createCPUGenerator(seed)) {
+      generator_(at::detail::createCPUGenerator(seed)),
+      action_space_(action_space) {
   if (num_tasks <= 0 || rollouts_per_task <= 0 || horizon <= 0) {
     throw std::invalid_argument("Sampler: tasks, rollouts and horizon must be positive");
   }
@@ -33,6 +42,25 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
                                 std::to_string(spec.action_dim) + ")");
   }
   const int64_t rows = env.batch_size();
+  if (action_space == ActionSpace::kNormalized) {
+    if (spec.discrete_actions) {
+      throw std::invalid_argument("Sampler: normalized actions need continuous actions; environment '" + spec.name +
+                                  "' has discrete ones");
+    }
+    for (int d = 0; d < spec.action_dim; ++d) {
+      const float low = spec.action_low[d];
+      const float high = spec.action_high[d];
+      if (!std::isfinite(low) || !std::isfinite(high)) {
+        throw std::invalid_argument("Sampler: normalized actions need finite action bounds; environment '" +
+                                    spec.name + "' has [" + std::to_string(low) + ", " + std::to_string(high) +
+                                    "] on action dimension " + std::to_string(d));
+      }
+      // a ∈ [-1, 1] → low + (a + 1)/2 · (high − low) = offset + scale · a.
+      action_scale_.push_back(0.5f * (high - low));
+      action_offset_.push_back(0.5f * (high + low));
+    }
+    env_actions_.resize(static_cast<size_t>(rows) * spec.action_dim);
+  }
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
   observations_ = torch::empty({horizon, rows, spec.observation_dim}, f32);
   actions_ = torch::empty({horizon, rows, spec.action_dim}, f32);
@@ -65,7 +93,19 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
     float* act_t = actions_[t].data_ptr<float>();
     std::memcpy(act_t, actions.data_ptr<float>(), act_bytes);
 
-    env_.step(act_t);
+    if (action_space_ == ActionSpace::kNormalized) {
+      const auto& spec = env_.spec();
+      for (int r = 0; r < rows; ++r) {
+        for (int d = 0; d < act_dim; ++d) {
+          const size_t i = static_cast<size_t>(r) * act_dim + d;
+          env_actions_[i] = std::clamp(action_offset_[d] + action_scale_[d] * act_t[i], spec.action_low[d],
+                                       spec.action_high[d]);
+        }
+      }
+      env_.step(env_actions_.data());
+    } else {
+      env_.step(act_t);
+    }
     float* reward_t = rewards_[t].data_ptr<float>();
     float* mask_t = mask_[t].data_ptr<float>();
     const float* reward = env_.rewards();

@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "agents/policy.h"
 #include "agents/trajectories.h"
@@ -14,17 +16,33 @@
 
 namespace metarl::agents {
 
+// How a policy's continuous action reaches the environment.
+enum class ActionSpace {
+  // The policy's action is the environment's; the environment clips it to its box.
+  kEnvironment,
+  // The policy acts in [-1, 1] per dimension, mapped linearly onto the environment's
+  // [low, high] and clipped there: rllab's normalize(), which MAML's and Meta-SGD's
+  // point experiments ran under (on point-nav, velocity = 0.1 · a). The policy's own
+  // σ and step sizes are then in units of half the action range.
+  kNormalized,
+};
+
+// "environment" | "normalized"; throws std::invalid_argument otherwise.
+ActionSpace parse_action_space(const std::string& name);
+
 class Sampler {
  public:
   // Throws std::invalid_argument when env.batch_size() != num_tasks · rollouts, or
-  // the policy's sizes do not match the environment's.
+  // the policy's sizes do not match the environment's, or when `action_space` is
+  // kNormalized on a discrete environment or one with an infinite action bound.
   Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
-          torch::Device device, std::uint64_t seed);
+          torch::Device device, std::uint64_t seed, ActionSpace action_space = ActionSpace::kEnvironment);
 
   // Sets `tasks` (T rows) on the environment, resets it and rolls out H steps with
   // `params`: shared (every task acts with the same policy) or task-batched [T, …]
   // (each task with its own adapted policy). No graph is recorded. The result lives
-  // on the sampler's device.
+  // on the sampler's device; its actions are the policy's (before any mapping), the
+  // ones whose log-probabilities the losses need.
   Trajectories sample(const ParameterList& params, const envs::TaskBatch& tasks);
 
   at::Generator& generator() { return generator_; }
@@ -40,6 +58,11 @@ class Sampler {
   int horizon_;
   torch::Device device_;
   at::Generator generator_;
+  ActionSpace action_space_;
+  // kNormalized: env action = clip(offset + scale · a, low, high) per dimension.
+  std::vector<float> action_scale_;
+  std::vector<float> action_offset_;
+  std::vector<float> env_actions_;  // [B, A] mapped actions of the current step
   // Time-major CPU staging buffers, reused across calls: [H, B, ...].
   torch::Tensor observations_;
   torch::Tensor actions_;

@@ -1,4 +1,5 @@
-// `metarl bench`: environment stepping (one thread, batch 4096, random actions) and
+// `metarl bench`: environment stepping (batch 4096, random actions; one thread, then
+// split over the cores) and
 // full meta-iterations of named configurations, on this machine and device; a table,
 // or one JSON object with --json. Figures belong in docs/benchmarks.md with the
 // machine, the date and this command line.
@@ -30,6 +31,7 @@ struct BenchOptions {
   std::string device = "cpu";
   int threads = 1;
   int workers = 0;
+  int env_threads = 0;
   bool json = false;
 };
 }  // namespace
@@ -53,6 +55,9 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 1024));
   command->add_option("--workers", options->workers, "CPU threads sharing the tasks of TRPO's curvature products (0 = one per core)")
       ->check(CLI::Range(0, 1024));
+  command->add_option("--env-threads", options->env_threads,
+                      "Threads for the split stepping measurement (0 = one per core; 1 = one-thread figure only)")
+      ->check(CLI::Range(0, 1024));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
     meta::BenchReport report;
@@ -68,7 +73,8 @@ void add_bench_command(CLI::App& app) {
         if (!envs::EnvRegistry::global().find(env)) envs::EnvRegistry::global().make(env, 1, 0);  // names the known ones
         if (!options->json) std::cerr << "stepping " << env << " ..." << std::endl;
         report.env_stepping.push_back(
-            meta::bench_env_stepping(env, options->batch, options->steps, options->env_repetitions));
+            meta::bench_env_stepping(env, options->batch, options->steps, options->env_repetitions,
+                                     meta::threads_or_cores(options->env_threads)));
       }
     }
     if (!options->skip_meta) {

@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
     auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
     const auto policy = meta::make_policy(config, env->spec());
     const int horizon = meta::effective_horizon(config, env->spec());
-    agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, torch::kCPU, config.seed);
+    agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, torch::kCPU, config.seed,
+                            meta::action_space(config, env->spec()));
     Rng task_rng(config.seed);
     const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
     const auto advantages = meta::advantage_options(config);

@@ -1,6 +1,7 @@
 #include "envs/batched_env.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "envs/errors.h"
@@ -102,9 +103,44 @@ void BatchedEnv::reset() {
   was_reset_ = true;
 }
 
+void BatchedEnv::set_step_threads(int threads, double min_split_microseconds) {
+  if (threads < 1) {
+    throw std::invalid_argument("environment '" + spec_.name + "': step threads must be at least 1, got " +
+                                std::to_string(threads));
+  }
+  min_split_microseconds_ = min_split_microseconds;
+  if (threads == step_threads()) return;
+  step_workers_ = threads > 1 ? std::make_unique<RowWorkers>(threads) : nullptr;
+}
+
+int BatchedEnv::step_threads() const { return step_workers_ ? step_workers_->threads() : 1; }
+
 void BatchedEnv::step(const float* actions) {
   if (!was_reset_) throw std::logic_error("environment '" + spec_.name + "': step() before reset()");
-  step_rows(actions);
+  const int threads = step_threads();
+  // Split when the rows' estimated single-thread time pays for the hand-off: the
+  // estimate is the last step's time × threads used / rows (a split step's wall time
+  // times its threads slightly overstates the serial cost, which only keeps it split).
+  const bool split = threads > 1 && (min_split_microseconds_ <= 0.0 ||
+                                     (row_step_microseconds_ >= 0.0 &&
+                                      row_step_microseconds_ * batch_size_ >= min_split_microseconds_));
+  const auto started = std::chrono::steady_clock::now();
+  if (split) {
+    const int rows = batch_size_;
+    step_workers_->run([&](int part) {
+      const int begin = static_cast<int>(static_cast<std::int64_t>(rows) * part / threads);
+      const int end = static_cast<int>(static_cast<std::int64_t>(rows) * (part + 1) / threads);
+      if (begin < end) step_rows(actions, begin, end);
+    });
+    ++split_steps_;
+  } else {
+    step_rows(actions, 0, batch_size_);
+  }
+  if (threads > 1) {
+    const double microseconds =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
+    row_step_microseconds_ = microseconds * (split ? threads : 1) / batch_size_;
+  }
   // Locals, not members: a byte store to truncated_ may alias anything, so through
   // the members every row would reload spec_ and the vectors' data pointers. Two
   // passes: the time limit for every row (vectorises), then the rows whose episode

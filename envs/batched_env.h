@@ -14,6 +14,9 @@
 //    of its next episode. The row's task never changes on reset.
 //  - Seeding: row r draws from its own stream derive_seed(seed, r), so a rollout
 //    depends only on the seed, never on the batch being split across threads.
+//  - Threads: step_rows works on a row range; with set_step_threads(n) a step whose
+//    rows take long enough is split into n contiguous ranges stepped at once. Rows
+//    are independent (own state, task and stream), so the numbers do not change.
 //  - Actions: [B, action_dim] float32, row-major. Discrete environments take
 //    action_dim = 1 and the action index stored as a float.
 
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "envs/rng.h"
+#include "envs/row_workers.h"
 #include "envs/task_distribution.h"
 
 namespace metarl::envs {
@@ -79,6 +83,19 @@ class BatchedEnv {
   // Advances every row by one step; see the conventions above.
   void step(const float* actions);
 
+  // Threads that share step_rows over row ranges; 1 (the default) = the calling
+  // thread only. A step is split only when the rows' measured single-thread stepping
+  // time reaches `min_split_microseconds`, so small batches of cheap environments
+  // (point-nav's 400 rows step in ~3 µs) never pay the hand-off; 0 splits every step
+  // (the conformance check). Throws std::invalid_argument for fewer than 1 thread.
+  void set_step_threads(int threads, double min_split_microseconds = kMinSplitStepMicroseconds);
+  int step_threads() const;
+  // Steps that were split over threads since construction (for tests and benches).
+  std::int64_t split_steps() const { return split_steps_; }
+  // By default a step splits when its estimated single-thread time is at least this
+  // long: ten times a wake-up of the sleeping workers.
+  static constexpr double kMinSplitStepMicroseconds = 100.0;
+
   // [B, observation_dim] float32; valid until the next step() or reset(). A torch
   // tensor can view it without a copy (torch::from_blob).
   const float* observations() const { return observations_.data(); }
@@ -95,9 +112,11 @@ class BatchedEnv {
   // Start a new episode in `row`: set its state from `rng` (the row's own stream) and
   // the row's task, and write its observation.
   virtual void reset_row(int row, Rng& rng) = 0;
-  // Advance every row: update state, write observations, rewards and terminated.
-  // Actions are [B, action_dim]. Must not touch truncated or elapsed steps.
-  virtual void step_rows(const float* actions) = 0;
+  // Advance rows [begin, end): update their state, write their observations, rewards
+  // and terminated flags. Actions are the whole batch's [B, action_dim] (row r's at
+  // actions + r·action_dim). Must not touch truncated or elapsed steps, nor anything
+  // shared between rows: ranges may run on different threads at once.
+  virtual void step_rows(const float* actions, int begin, int end) = 0;
   // Called after a row's task changed, for environments that cache derived values.
   virtual void task_changed(int /*row*/) {}
 
@@ -122,6 +141,12 @@ class BatchedEnv {
   std::vector<std::uint8_t> terminated_;
   std::vector<std::uint8_t> truncated_;
   std::vector<std::int32_t> elapsed_steps_;
+  std::unique_ptr<RowWorkers> step_workers_;  // null: one thread
+  // Estimated single-thread cost of stepping one row (µs), measured on past steps;
+  // negative until the first step.
+  double row_step_microseconds_ = -1.0;
+  double min_split_microseconds_ = kMinSplitStepMicroseconds;
+  std::int64_t split_steps_ = 0;
 };
 
 }  // namespace metarl::envs

@@ -319,11 +319,10 @@ void Box2DNav::task_changed(int row) {
   stale_[row] = worlds_[row] != nullptr;
 }
 
-void Box2DNav::step_rows(const float* actions) {
+void Box2DNav::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
-  const int rows = batch_size();
-  for (int r = 0; r < rows; ++r) {
+  for (int r = begin; r < end; ++r) {
     if (stale_[r]) {
       // The task changed mid-episode: same robot state, new physics and obstacles.
       const b2Body* old_robot = worlds_[r]->robot;

@@ -109,11 +109,10 @@ inline double small_angle_cos(double theta) {
 
 }  // namespace
 
-void CartPole::step_rows(const float* actions) {
+void CartPole::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
   float* obs = observation_row(0);
-  const int rows = batch_size();
   double* x_col = x_.data();
   double* x_dot_col = x_dot_.data();
   double* theta_col = theta_.data();
@@ -131,7 +130,7 @@ void CartPole::step_rows(const float* actions) {
   // and would leave the loop scalar, about 3x slower; ivdep asserts it. The body has
   // no branch, call or allocation, so it vectorises.
 #pragma GCC ivdep
-  for (int r = 0; r < rows; ++r) {
+  for (int r = begin; r < end; ++r) {
     // The action index arrives as a float: 1 pushes right, 0 left. Compared in double
     // so that the select has the width of the doubles it picks between (vectorises).
     const double action = actions[r];
@@ -166,7 +165,7 @@ void CartPole::step_rows(const float* actions) {
   }
   // A loop of its own: GCC cannot narrow a double comparison into a byte store
   // inside the vectorised loop above, and would leave all of it scalar.
-  for (int r = 0; r < rows; ++r) {
+  for (int r = begin; r < end; ++r) {
     terminated[r] = (x_col[r] < -kXThreshold) | (x_col[r] > kXThreshold) | (theta_col[r] < -kThetaThreshold) |
                     (theta_col[r] > kThetaThreshold);
   }

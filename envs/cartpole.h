@@ -52,7 +52,7 @@ class CartPole final : public BatchedEnv {
 
  protected:
   void reset_row(int row, Rng& rng) override;
-  void step_rows(const float* actions) override;
+  void step_rows(const float* actions, int begin, int end) override;
   void task_changed(int row) override;
 
  private:

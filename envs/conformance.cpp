@@ -284,6 +284,30 @@ CheckResult check_heldout_outside_training_ranges(const std::string& env_name, c
   });
 }
 
+CheckResult check_split_step_same_rollout(const std::string& env_name, const EnvRegistry& registry) {
+  return guarded([&] {
+    auto one_thread = make_env(registry, env_name, kRows, 1);
+    auto split = make_env(registry, env_name, kRows, 1);
+    // Three threads over 8 rows: ranges [0, 2), [2, 5), [5, 8), split on every step.
+    constexpr int kThreads = 3;
+    split->set_step_threads(kThreads, 0.0);
+    const int steps = 2 * one_thread->spec().max_episode_steps + 3;  // spans automatic resets
+    const auto expected = rollout(*one_thread, steps);
+    const auto actual = rollout(*split, steps);
+    if (split->split_steps() != steps) {
+      return fail("asked to split every step over " + std::to_string(kThreads) + " threads, split " +
+                  std::to_string(split->split_steps()) + " of " + std::to_string(steps));
+    }
+    if (expected != actual) {
+      return fail("stepping row ranges on " + std::to_string(kThreads) +
+                  " threads changed the rollout (first difference at trace value " +
+                  std::to_string(first_difference(expected, actual)) + " of " + std::to_string(expected.size()) +
+                  "): step_rows must touch only rows [begin, end) and nothing they share");
+    }
+    return pass();
+  });
+}
+
 const std::vector<ConformanceCheck>& conformance_checks() {
   static const std::vector<ConformanceCheck> checks{
       {"spec_shapes_and_bounds", "the spec is valid; rewards and observations are finite and within bounds",
@@ -297,6 +321,8 @@ const std::vector<ConformanceCheck>& conformance_checks() {
       {"auto_reset_keeps_the_task", "automatic resets never change a row's task", check_auto_reset_keeps_the_task},
       {"heldout_outside_training_ranges", "held-out tasks lie in the held-out box, outside the training box",
        check_heldout_outside_training_ranges},
+      {"split_step_same_rollout", "a step split over threads gives the one-thread rollout, bit for bit",
+       check_split_step_same_rollout},
   };
   return checks;
 }

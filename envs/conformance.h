@@ -18,6 +18,8 @@
 //   auto_reset_keeps_the_task         automatic resets never change a row's task
 //   heldout_outside_training_ranges   held-out tasks lie in the held-out box and outside the
 //                                     training box
+//   split_step_same_rollout           a step split over threads (row ranges) gives the
+//                                     bit-identical rollout of one thread
 
 #include <string>
 #include <vector>
@@ -46,6 +48,8 @@ CheckResult check_auto_reset_keeps_the_task(const std::string& env_name,
                                             const EnvRegistry& registry = EnvRegistry::global());
 CheckResult check_heldout_outside_training_ranges(const std::string& env_name,
                                                   const EnvRegistry& registry = EnvRegistry::global());
+CheckResult check_split_step_same_rollout(const std::string& env_name,
+                                          const EnvRegistry& registry = EnvRegistry::global());
 
 struct ConformanceCheck {
   const char* name;         // as in the list above

@@ -60,10 +60,10 @@ void Pendulum::reset_row(int row, Rng& rng) {
   write_observation(row);
 }
 
-void Pendulum::step_rows(const float* actions) {
+void Pendulum::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
-  for (int r = 0; r < batch_size(); ++r) {
+  for (int r = begin; r < end; ++r) {
     const double m = task_value(r, kMass);
     const double l = task_value(r, kLength);
     const double g = task_value(r, kGravity);

@@ -38,7 +38,7 @@ class Pendulum final : public BatchedEnv {
 
  protected:
   void reset_row(int row, Rng& rng) override;
-  void step_rows(const float* actions) override;
+  void step_rows(const float* actions, int begin, int end) override;
 
  private:
   void write_observation(int row);

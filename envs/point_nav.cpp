@@ -54,11 +54,10 @@ void PointNav::reset_row(int row, Rng& /*rng: the start is deterministic*/) {
   obs[1] = 0.0f;
 }
 
-void PointNav::step_rows(const float* actions) {
+void PointNav::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
-  const int rows = batch_size();
-  for (int r = 0; r < rows; ++r) {
+  for (int r = begin; r < end; ++r) {
     const float vx = std::clamp(actions[2 * r], -kMaxSpeed, kMaxSpeed);
     const float vy = std::clamp(actions[2 * r + 1], -kMaxSpeed, kMaxSpeed);
     x_[r] += vx;

@@ -33,7 +33,7 @@ class PointNav final : public BatchedEnv {
 
  protected:
   void reset_row(int row, Rng& rng) override;
-  void step_rows(const float* actions) override;
+  void step_rows(const float* actions, int begin, int end) override;
 
  private:
   // Struct-of-arrays episode state, float32 like the reference. [B]

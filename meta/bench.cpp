@@ -37,7 +37,7 @@ TimingSummary summarize_timings(std::vector<double> seconds) {
   return out;
 }
 
-EnvSteppingResult bench_env_stepping(const std::string& env_name, int batch, int steps, int repetitions) {
+EnvSteppingResult bench_env_stepping(const std::string& env_name, int batch, int steps, int repetitions, int threads) {
   auto env = envs::EnvRegistry::global().make(env_name, batch, 1);
   const envs::EnvSpec& spec = env->spec();
   Rng rng(2);
@@ -55,19 +55,31 @@ EnvSteppingResult bench_env_stepping(const std::string& env_name, int batch, int
   auto run = [&] {
     for (int t = 0; t < steps; ++t) env->step(actions.data() + (t % kActionBatches) * stride);
   };
-  run();  // warm-up: first touches of every buffer
-  std::vector<double> timings;
-  for (int r = 0; r < repetitions; ++r) {
-    const auto start = Clock::now();
-    run();
-    timings.push_back(seconds_since(start));
-  }
+  auto measure = [&] {
+    run();  // warm-up: first touches of every buffer (and the split rule's estimate)
+    std::vector<double> timings;
+    for (int r = 0; r < repetitions; ++r) {
+      const auto start = Clock::now();
+      run();
+      timings.push_back(seconds_since(start));
+    }
+    return summarize_timings(timings);
+  };
   EnvSteppingResult out;
   out.env = env_name;
   out.batch = batch;
   out.steps = steps;
-  out.timing = summarize_timings(timings);
+  out.timing = measure();
   out.steps_per_second = static_cast<double>(batch) * steps / out.timing.median_s;
+  if (threads > 1) {
+    env->set_step_threads(threads);
+    run();  // the first step after this is never split: the rule needs a measurement
+    const auto split_before = env->split_steps();
+    out.threads = threads;
+    out.split_timing = measure();
+    out.split_steps_per_second = static_cast<double>(batch) * steps / out.split_timing.median_s;
+    out.split_fraction = static_cast<double>(env->split_steps() - split_before) / ((repetitions + 1.0) * steps);
+  }
   return out;
 }
 
@@ -127,7 +139,8 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   // with the trained θ so episodes look like training's.
   auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
   const auto policy = make_policy(config, spec);
-  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, device, config.seed);
+  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, device, config.seed,
+                          action_space(config, spec));
   Rng task_rng(config.seed);
   const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
   const auto theta = agents::detach(trainer.learner().theta());
@@ -198,7 +211,13 @@ std::string bench_report_json(const BenchReport& report) {
   for (size_t i = 0; i < report.env_stepping.size(); ++i) {
     const auto& e = report.env_stepping[i];
     out << (i ? ", " : "") << "\"" << e.env << "\": {\"batch\": " << e.batch << ", \"steps\": " << e.steps
-        << ", \"steps_per_second\": " << number(e.steps_per_second) << ", " << timing_fields(e.timing) << "}";
+        << ", \"steps_per_second\": " << number(e.steps_per_second) << ", " << timing_fields(e.timing);
+    if (e.threads > 1) {
+      out << ", \"split\": {\"threads\": " << e.threads << ", \"steps_per_second\": "
+          << number(e.split_steps_per_second) << ", \"split_fraction\": " << number(e.split_fraction) << ", "
+          << timing_fields(e.split_timing) << "}";
+    }
+    out << "}";
   }
   out << "}";
   for (const auto& m : report.meta_iterations) {
@@ -224,12 +243,19 @@ std::string bench_report_table(const BenchReport& report) {
   std::ostringstream out;
   char line[256];
   if (!report.env_stepping.empty()) {
-    out << "environment stepping, one thread, random actions\n";
-    std::snprintf(line, sizeof(line), "  %-12s %8s %16s %12s %12s\n", "env", "batch", "steps/s", "min s", "max s");
+    out << "environment stepping, random actions: one thread, and split over threads where it pays\n";
+    std::snprintf(line, sizeof(line), "  %-12s %8s %16s %12s %12s %8s %16s %8s\n", "env", "batch", "steps/s", "min s",
+                  "max s", "threads", "split steps/s", "split");
     out << line;
     for (const auto& e : report.env_stepping) {
-      std::snprintf(line, sizeof(line), "  %-12s %8d %16.4g %12.4g %12.4g\n", e.env.c_str(), e.batch,
-                    e.steps_per_second, e.timing.min_s, e.timing.max_s);
+      if (e.threads > 1) {
+        std::snprintf(line, sizeof(line), "  %-12s %8d %16.4g %12.4g %12.4g %8d %16.4g %7.0f%%\n", e.env.c_str(),
+                      e.batch, e.steps_per_second, e.timing.min_s, e.timing.max_s, e.threads,
+                      e.split_steps_per_second, 100.0 * e.split_fraction);
+      } else {
+        std::snprintf(line, sizeof(line), "  %-12s %8d %16.4g %12.4g %12.4g\n", e.env.c_str(), e.batch,
+                      e.steps_per_second, e.timing.min_s, e.timing.max_s);
+      }
       out << line;
     }
   }

@@ -20,15 +20,20 @@ TimingSummary summarize_timings(std::vector<double> seconds);
 
 // Environment stepping: `batch` rows, uniformly random actions (drawn before timing,
 // cycled through 64 batches so episodes end and rows auto-reset), on the calling
-// thread only. One repetition = `steps` calls of step().
+// thread only, then (threads > 1) with steps split over `threads` threads by
+// BatchedEnv's own rule. One repetition = `steps` calls of step().
 struct EnvSteppingResult {
   std::string env;
   int batch = 0;
   int steps = 0;               // per repetition
-  TimingSummary timing;
-  double steps_per_second = 0; // batch · steps / median_s
+  TimingSummary timing;        // one thread
+  double steps_per_second = 0; // batch · steps / timing.median_s
+  int threads = 1;             // of the split measurement; 1 = not measured
+  TimingSummary split_timing;
+  double split_steps_per_second = 0;
+  double split_fraction = 0;   // of the timed steps, those BatchedEnv did split
 };
-EnvSteppingResult bench_env_stepping(const std::string& env, int batch, int steps, int repetitions);
+EnvSteppingResult bench_env_stepping(const std::string& env, int batch, int steps, int repetitions, int threads = 1);
 
 // One full meta-iteration (sampling, inner steps, outer step) of a named config,
 // after `warmup` iterations.

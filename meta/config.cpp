@@ -18,6 +18,11 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(int_key<C>("rollouts", "rollouts per task and adaptation step (R)", &TrainConfig::rollouts, 1, 100000));
   keys.push_back(int_key<C>("horizon", "steps per rollout (H); 0 = the environment's time limit", &TrainConfig::horizon,
                          0, 100000));
+  keys.push_back(choice_key<C>("action_space",
+                               "continuous actions as the environment takes them, or normalized: the policy acts in "
+                               "[-1, 1] per dimension, mapped linearly onto the environment's bounds and clipped "
+                               "(rllab's normalize(), as in MAML's and Meta-SGD's point experiments)",
+                               &TrainConfig::action_space, {"environment", "normalized"}));
   keys.push_back(int_key<C>("inner_steps", "adaptation steps per task (k)", &TrainConfig::inner_steps, 1, 100));
   keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &TrainConfig::inner_lr,
                           0.0, 1e3));
@@ -54,6 +59,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &TrainConfig::threads, 0, 1024));
   keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",
                             &TrainConfig::workers, 0, 1024));
+  keys.push_back(int_key<C>("env_threads",
+                            "threads sharing each environment step when it is slow enough to split (0 = one per core; "
+                            "rollouts do not depend on it)",
+                            &TrainConfig::env_threads, 0, 1024));
   keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &TrainConfig::checkpoint_every, 1,
                          kMaxCount));
   return ConfigSchema<TrainConfig>("training config", std::move(keys));

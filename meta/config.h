@@ -17,6 +17,9 @@ struct TrainConfig {
   int meta_batch = 20;                 // tasks per meta-iteration, T
   int rollouts = 20;                   // rollouts per task and adaptation step, R
   int horizon = 0;                     // steps per rollout, H; 0 → the environment's time limit
+  // environment | normalized: the policy acts in [-1, 1] mapped onto the env's bounds
+  // (agents::ActionSpace; MAML's point experiments ran normalized).
+  std::string action_space = "environment";
   int inner_steps = 1;                 // adaptation steps k
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient
@@ -46,6 +49,10 @@ struct TrainConfig {
   // are independent there); 0 → one per core. Results are identical for a given
   // value; the groups' sums are added in a fixed order.
   int workers = 0;
+  // Threads that share an environment step over row ranges, when a step takes long
+  // enough to pay for it (envs::BatchedEnv::set_step_threads); 0 → one per core.
+  // Rollouts do not depend on it.
+  int env_threads = 0;
   int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
 };
 

@@ -258,6 +258,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
                              envs::Split split, const torch::Device& device, const EvalProgress& on_step) {
   const int rows = options.tasks * options.rollouts;
   auto env = envs::EnvRegistry::global().make(env_name, rows, derive_seed(options.seed, kEnvStream));
+  env->set_step_threads(threads_or_cores(method.config.env_threads));
   auto policy = make_policy(method.config, env->spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   // The seed matters for the random baseline only: a run's θ and α replace it.
@@ -268,7 +269,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto tasks = env->task_distribution().sample(options.tasks, split, task_rng);
   agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(method.config, env->spec()),
-                          device, derive_seed(options.seed, kSamplerStream));
+                          device, derive_seed(options.seed, kSamplerStream), action_space(method.config, env->spec()));
   // Each method adapts with the advantage estimate it was trained with.
   const auto advantages = advantage_options(method.config);
 

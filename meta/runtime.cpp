@@ -32,14 +32,9 @@ torch::Device resolve_device(const std::string& name) {
   return device;
 }
 
-namespace {
-
-// A requested thread count, or one per core when 0.
 int threads_or_cores(int requested) {
   return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
-
-}  // namespace
 
 int configure_threads(int threads) {
   const int chosen = threads_or_cores(threads);

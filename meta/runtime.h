@@ -19,6 +19,9 @@ torch::Device resolve_device(const std::string& name);
 // set to the same count when the loaded BLAS is OpenBLAS.
 // Also calls keep_freed_memory(). Returns the number set.
 int configure_threads(int threads);
+// A requested thread count, or one per core when 0 (the "0 = one per core" of the
+// threads, workers and env_threads keys).
+int threads_or_cores(int requested);
 
 // How many groups of tasks the TRPO curvature products split into: `workers` (one
 // per core when 0), at most one per task, and a single group on a GPU (one stream).

@@ -106,6 +106,23 @@ agents::AdvantageOptions advantage_options(const TrainConfig& config) {
   return options;
 }
 
+agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec) {
+  const auto space = agents::parse_action_space(config.action_space);
+  if (space != agents::ActionSpace::kNormalized) return space;
+  if (spec.discrete_actions) {
+    throw UsageError("action_space 'normalized' needs continuous actions; environment '" + spec.name +
+                     "' has discrete ones (use action_space: environment)");
+  }
+  for (int d = 0; d < spec.action_dim; ++d) {
+    if (!std::isfinite(spec.action_low[d]) || !std::isfinite(spec.action_high[d])) {
+      throw UsageError("action_space 'normalized' needs finite action bounds; environment '" + spec.name +
+                       "' has [" + std::to_string(spec.action_low[d]) + ", " + std::to_string(spec.action_high[d]) +
+                       "] on action dimension " + std::to_string(d) + " (use action_space: environment)");
+    }
+  }
+  return space;
+}
+
 int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
   return config.horizon > 0 ? config.horizon : spec.max_episode_steps;
 }
@@ -120,6 +137,7 @@ MetaTrainer::MetaTrainer(TrainConfig config)
                      "`metarl eval --random`");
   }
   env_ = envs::EnvRegistry::global().make(config_.env, rows, derive_seed(config_.seed, kEnvStream));
+  env_->set_step_threads(threads_or_cores(config_.env_threads));
   policy_ = make_policy(config_, env_->spec());
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   learner_ = std::make_unique<MetaLearner>(policy_, algorithm, config_.inner_lr,
@@ -133,7 +151,8 @@ MetaTrainer::MetaTrainer(TrainConfig config)
   }
   sampler_ = std::make_unique<agents::Sampler>(*env_, *policy_, config_.meta_batch, config_.rollouts,
                                                effective_horizon(config_, env_->spec()), device_,
-                                               derive_seed(config_.seed, kSamplerStream));
+                                               derive_seed(config_.seed, kSamplerStream),
+                                               action_space(config_, env_->spec()));
   advantages_ = advantage_options(config_);
   task_rng_.reseed(derive_seed(config_.seed, envs::split_stream(envs::Split::kTrain)));
 }

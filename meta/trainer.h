@@ -60,6 +60,9 @@ double outer_learning_rate(const TrainConfig& config, int iteration);
 // Builds the policy a config describes for an environment.
 std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec);
 agents::AdvantageOptions advantage_options(const TrainConfig& config);
+// config.action_space for an environment. Throws UsageError naming the key when
+// "normalized" meets discrete actions or an infinite action bound.
+agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec);
 // The rollout length: config.horizon, or the environment's time limit when 0.
 int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
 

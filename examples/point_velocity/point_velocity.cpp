@@ -60,14 +60,14 @@ void PointVelocity::reset_row(int row, metarl::Rng& rng) {
   obs[1] = vy_[row];
 }
 
-void PointVelocity::step_rows(const float* actions) {
+void PointVelocity::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
   // v' = v + dt (F − c v) / m. With |F| ≤ 2 N and |v| ≤ 2 m/s, |v'| ≤ 0.9·2 + 0.2 = 2:
   // the clamp only removes rounding, so the declared observation bounds hold exactly.
   const float keep = 1.0f - kDt * kDrag / kMass;
   const float gain = kDt / kMass;
-  for (int r = 0; r < batch_size(); ++r) {
+  for (int r = begin; r < end; ++r) {
     const float fx = std::clamp(actions[2 * r], -kMaxForce, kMaxForce);
     const float fy = std::clamp(actions[2 * r + 1], -kMaxForce, kMaxForce);
     vx_[r] = std::clamp(keep * vx_[r] + gain * fx, -kMaxSpeed, kMaxSpeed);

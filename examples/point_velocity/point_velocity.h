@@ -42,7 +42,7 @@ class PointVelocity final : public metarl::envs::BatchedEnv {
 
  protected:
   void reset_row(int row, metarl::Rng& rng) override;
-  void step_rows(const float* actions) override;
+  void step_rows(const float* actions, int begin, int end) override;
 
  private:
   // Struct-of-arrays episode state, [B] each, m/s.

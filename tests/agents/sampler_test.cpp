@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "agents/policy.h"
@@ -82,6 +83,45 @@ TEST_F(SamplerTest, SameSeedSameRolloutsAndPerTaskParametersAreUsed) {
   const auto per_task = a.sample(batched, tasks);
   EXPECT_LT(per_task.actions[1].max().item<float>(), -40.0f);
   EXPECT_GT(per_task.actions[0].max().item<float>(), -40.0f);
+}
+
+TEST_F(SamplerTest, NormalizedActionsAreMappedOntoTheBoundsAndStoredAsThePolicyDrewThem) {
+  // point-nav's box is [-0.1, 0.1]: a → clip(0.1 · a, -0.1, 0.1), rllab's normalize().
+  const auto params = policy.initial_parameters(0, torch::kFloat32);
+  const auto tasks = goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
+  Sampler sampler(env, policy, 3, 4, 10, torch::kCPU, 5, ActionSpace::kNormalized);
+  const auto batch = sampler.sample(params, tasks);
+  int unclipped = 0;
+  for (int t = 0; t < 3; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      double x = 0.0, y = 0.0;
+      for (int h = 0; h < 10; ++h) {
+        const double ax = batch.actions[t][r][h][0].item<double>();
+        const double ay = batch.actions[t][r][h][1].item<double>();
+        if (std::abs(ax) < 1.0) ++unclipped;
+        x += std::clamp(0.1 * ax, -0.1, 0.1);
+        y += std::clamp(0.1 * ay, -0.1, 0.1);
+        EXPECT_NEAR(batch.observations[t][r][h][0].item<double>() + std::clamp(0.1 * ax, -0.1, 0.1), x, 1e-5);
+        EXPECT_NEAR(batch.rewards[t][r][h].item<double>(), -std::hypot(x - tasks.at(t, 0), y - tasks.at(t, 1)), 1e-5);
+      }
+    }
+  }
+  // σ = 1 in normalized units: many draws fall inside (-1, 1), where the scaling
+  // rather than the clip decides the step.
+  EXPECT_GT(unclipped, 40);
+
+  // The same first draws (same seed, same start) move the point to different places
+  // in the environment's own units.
+  Sampler raw(env, policy, 3, 4, 10, torch::kCPU, 5);
+  const auto raw_batch = raw.sample(params, tasks);
+  EXPECT_TRUE(torch::equal(raw_batch.actions.select(2, 0), batch.actions.select(2, 0)));
+  EXPECT_FALSE(torch::equal(raw_batch.observations.select(2, 1), batch.observations.select(2, 1)));
+}
+
+TEST(SamplerActionSpace, ParsesTheConfigNames) {
+  EXPECT_EQ(parse_action_space("environment"), ActionSpace::kEnvironment);
+  EXPECT_EQ(parse_action_space("normalized"), ActionSpace::kNormalized);
+  EXPECT_THROW(parse_action_space("normalised"), std::invalid_argument);
 }
 
 TEST_F(SamplerTest, RejectsAMismatchedBatch) {

@@ -3,20 +3,28 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/row_workers.h"
 
 namespace metarl::envs {
 namespace {
 
 // A 1D random walk: x starts uniform in [−1, 1] and moves by action · task "gain";
-// terminated when |x| > 3; time limit 5.
+// terminated when |x| > 3; time limit 5. `row_delay` makes each row's step take at
+// least that long (a sleep), as a physics engine's would.
 class RandomStartWalk final : public BatchedEnv {
  public:
-  RandomStartWalk(int batch_size, std::uint64_t seed)
+  RandomStartWalk(int batch_size, std::uint64_t seed, std::chrono::microseconds row_delay = {})
       : BatchedEnv(make_spec(), TaskDistribution({{"gain", "", "", 1.0, 0.5, 2.0, 0.25, 4.0}}), batch_size, seed),
+        row_delay_(row_delay),
         x_(static_cast<size_t>(batch_size)) {}
 
   static EnvSpec make_spec() {
@@ -37,8 +45,9 @@ class RandomStartWalk final : public BatchedEnv {
     x_[row] = rng.uniform(-1.0, 1.0);
     observation_row(row)[0] = static_cast<float>(x_[row]);
   }
-  void step_rows(const float* actions) override {
-    for (int r = 0; r < batch_size(); ++r) {
+  void step_rows(const float* actions, int begin, int end) override {
+    for (int r = begin; r < end; ++r) {
+      if (row_delay_.count() > 0) std::this_thread::sleep_for(row_delay_);
       x_[r] += actions[r] * task_value(r, 0);
       observation_row(r)[0] = static_cast<float>(x_[r]);
       reward_buffer()[r] = static_cast<float>(-x_[r] * x_[r]);
@@ -47,6 +56,7 @@ class RandomStartWalk final : public BatchedEnv {
   }
 
  private:
+  std::chrono::microseconds row_delay_;
   std::vector<double> x_;
 };
 
@@ -109,6 +119,51 @@ TEST(BatchedEnv, AutoResetNeverChangesTheTask) {
   ASSERT_TRUE(env.terminated()[0]);
   EXPECT_DOUBLE_EQ(env.task(0)[0], 4.0);
   EXPECT_LE(std::abs(env.observations()[0]), 1.0f);  // a fresh start in [−1, 1]
+}
+
+TEST(BatchedEnv, SlowStepsAreSplitOverThreadsWithoutChangingTheRollout) {
+  // Rows that take ≥ 40 µs each: 8 rows are ≥ 320 µs, past the default threshold.
+  RandomStartWalk one(8, 3, std::chrono::microseconds(40));
+  RandomStartWalk split(8, 3, std::chrono::microseconds(40));
+  split.set_step_threads(2);  // the default threshold: split once a step is measured slow
+  EXPECT_EQ(split.step_threads(), 2);
+  one.reset();
+  split.reset();
+  const std::vector<float> actions{0.5f, -0.7f, 1.0f, 0.1f, -1.0f, 0.3f, 0.9f, -0.2f};
+  for (int t = 0; t < 12; ++t) {
+    one.step(actions.data());
+    split.step(actions.data());
+    for (int r = 0; r < 8; ++r) {
+      ASSERT_EQ(one.observations()[r], split.observations()[r]) << "step " << t << ", row " << r;
+      ASSERT_EQ(one.rewards()[r], split.rewards()[r]) << "step " << t << ", row " << r;
+      ASSERT_EQ(one.done(r), split.done(r)) << "step " << t << ", row " << r;
+    }
+  }
+  // The first step has no measurement yet; every later one took ≥ 320 µs on one thread.
+  EXPECT_EQ(split.split_steps(), 11);
+  EXPECT_EQ(one.split_steps(), 0);
+  EXPECT_THROW(split.set_step_threads(0), std::invalid_argument);
+  split.set_step_threads(1);
+  EXPECT_EQ(split.step_threads(), 1);
+}
+
+TEST(RowWorkers, RunsEveryPartOnceAndRethrowsAPartsException) {
+  RowWorkers workers(3);
+  EXPECT_EQ(workers.threads(), 3);
+  for (int job = 0; job < 50; ++job) {
+    std::vector<std::atomic<int>> calls(3);
+    workers.run([&](int part) { ++calls[static_cast<size_t>(part)]; });
+    for (const auto& count : calls) ASSERT_EQ(count.load(), 1) << "job " << job;
+  }
+  EXPECT_THROW(workers.run([](int part) {
+    if (part == 2) throw std::runtime_error("part 2 failed");
+  }),
+               std::runtime_error);
+  // Still usable after a failed job.
+  std::atomic<int> total{0};
+  workers.run([&](int part) { total += part; });
+  EXPECT_EQ(total.load(), 0 + 1 + 2);
+  EXPECT_THROW(RowWorkers(0), std::invalid_argument);
 }
 
 TEST(EnvSpec, ValidateNamesTheBadField) {

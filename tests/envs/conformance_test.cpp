@@ -72,8 +72,12 @@ TEST_P(Conformance, HeldOutTasksLieOutsideTheTrainingRanges) {
   expect_pass(check_heldout_outside_training_ranges(GetParam()));
 }
 
+TEST_P(Conformance, SplittingAStepOverThreadsChangesNothing) {
+  expect_pass(check_split_step_same_rollout(GetParam()));
+}
+
 // One TEST_P per check: a check added to the library without a case here fails this.
-TEST(ConformanceSuite, EveryLibraryCheckHasATestCase) { EXPECT_EQ(conformance_checks().size(), 6u); }
+TEST(ConformanceSuite, EveryLibraryCheckHasATestCase) { EXPECT_EQ(conformance_checks().size(), 7u); }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;

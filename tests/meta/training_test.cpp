@@ -326,5 +326,20 @@ TEST(Training, AbsurdSizesAndUnknownNamesAreRejectedUpFront) {
   }
 }
 
+TEST(Training, NormalizedActionsNeedAContinuousBoxAndNameTheKey) {
+  auto config = small_config();
+  config.action_space = "normalized";
+  EXPECT_NO_THROW(MetaTrainer{config});
+  config.env = "cartpole";
+  try {
+    MetaTrainer trainer{config};
+    FAIL() << "cartpole's discrete actions were accepted with action_space 'normalized'";
+  } catch (const UsageError& error) {
+    EXPECT_NE(std::string(error.what()).find("action_space 'normalized'"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("cartpole"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(set_config_value(config, "action_space", "normalised"), UsageError);
+}
+
 }  // namespace
 }  // namespace metarl::meta

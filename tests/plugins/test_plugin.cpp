@@ -37,8 +37,8 @@ class Drift final : public BatchedEnv {
     observation_row(row)[0] = x_[row];
   }
 
-  void step_rows(const float* actions) override {
-    for (int r = 0; r < batch_size(); ++r) {
+  void step_rows(const float* actions, int begin, int end) override {
+    for (int r = begin; r < end; ++r) {
       x_[r] += std::clamp(actions[r], -1.0f, 1.0f);
       observation_row(r)[0] = x_[r];
       reward_buffer()[r] = static_cast<float>(-std::abs(x_[r] - task_value(r, 0)));
