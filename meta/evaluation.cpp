@@ -286,6 +286,13 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
     mean_and_ci95(returns, mean, ci);
     curve.mean.push_back(mean);
     curve.ci95.push_back(ci);
+    std::vector<double> gains(returns.size());
+    for (size_t t = 0; t < returns.size(); ++t) {
+      gains[t] = step == 0 ? 0.0 : returns[t] - curve.task_returns.front()[t];
+    }
+    mean_and_ci95(gains, mean, ci);
+    curve.gain_mean.push_back(mean);
+    curve.gain_ci95.push_back(ci);
     curve.task_returns.push_back(std::move(returns));
     if (on_step) on_step(curve.name, step, options.steps, mean);
     if (step == options.steps) break;
@@ -384,7 +391,9 @@ std::string report_json(const EvalReport& report) {
   for (size_t m = 0; m < report.methods.size(); ++m) {
     const auto& method = report.methods[m];
     out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
-        << ", \"ci95\": " << json_array(method.ci95, json_number) << "}";
+        << ", \"ci95\": " << json_array(method.ci95, json_number)
+        << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
+        << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
   }
   out << "}}";
   return out.str();
@@ -404,13 +413,20 @@ std::string report_table(const EvalReport& report) {
     out << cell;
   }
   out << "\n";
-  for (const auto& method : report.methods) {
-    out << method.name << std::string(static_cast<size_t>(width) - method.name.size(), ' ');
-    for (size_t i = 0; i < method.mean.size(); ++i) {
-      std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", method.mean[i], method.ci95[i]);
-      out << cell;
+  auto rows = [&](const std::vector<double> MethodCurve::*mean, const std::vector<double> MethodCurve::*ci95) {
+    for (const auto& method : report.methods) {
+      out << method.name << std::string(static_cast<size_t>(width) - method.name.size(), ' ');
+      for (size_t i = 0; i < (method.*mean).size(); ++i) {
+        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (method.*mean)[i], (method.*ci95)[i]);
+        out << cell;
+      }
+      out << "\n";
     }
-    out << "\n";
+  };
+  rows(&MethodCurve::mean, &MethodCurve::ci95);
+  if (report.steps.size() > 1) {
+    out << "gain over step 0, paired per task (same tasks and random numbers at every step):\n";
+    rows(&MethodCurve::gain_mean, &MethodCurve::gain_ci95);
   }
   return out.str();
 }

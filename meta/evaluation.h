@@ -61,6 +61,13 @@ struct MethodCurve {
   std::vector<double> mean;          // [k+1] mean over tasks of the per-task mean return
   std::vector<double> ci95;          // [k+1] half-width: 1.96 · sample std / √tasks
   std::vector<std::vector<double>> task_returns;  // [k+1][tasks]
+  // Gain of step j over step 0, paired per task: mean and 95% half-width of
+  // task_returns[j][t] − task_returns[0][t] over tasks t ([k+1]; entry 0 is 0). Every
+  // step of a task shares its goal and the evaluation's random numbers, so the
+  // between-task spread cancels: a gain can be clear while the two steps' own
+  // intervals overlap (pendulum's held-out tasks, docs/results.md).
+  std::vector<double> gain_mean;
+  std::vector<double> gain_ci95;
 };
 
 struct EvalReport {

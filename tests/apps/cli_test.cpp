@@ -239,7 +239,9 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
   }();
-  ASSERT_EQ(rows.size(), 2u + 4u) << table.output;
+  // Header, column titles, four methods; then the paired gains: a title and four rows.
+  ASSERT_EQ(rows.size(), 2u + 4u + 1u + 4u) << table.output;
+  EXPECT_EQ(rows[6].rfind("gain over step 0, paired per task", 0), 0u) << table.output;
   EXPECT_EQ(rows[1].rfind("method ", 0), 0u) << table.output;
   EXPECT_NE(rows[1].find("step 2"), std::string::npos) << table.output;
   const std::vector<std::string> names{"meta-sgd (" + a + ") ", "maml ", "meta-sgd (" + c + ") ", "random "};
@@ -249,6 +251,7 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
     size_t cells = 0;
     for (size_t at = rows[2 + i].find("±"); at != std::string::npos; at = rows[2 + i].find("±", at + 1)) ++cells;
     EXPECT_EQ(cells, 3u) << rows[2 + i];
+    EXPECT_EQ(rows[7 + i].rfind(names[i], 0), 0u) << names[i] << " in:\n" << table.output;
   }
 
   // --json: the same methods in the same order, one object on one line.

@@ -61,9 +61,20 @@ TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {
   report.meta_iterations.push_back(result);
   report.env_stepping.push_back(bench_env_stepping("point-nav", 16, 5, 2));
   EXPECT_EQ(report.env_stepping.front().timing.repetitions, 2);
+  EXPECT_EQ(report.env_stepping.front().threads, 1);  // no split measurement asked for
+  // The split measurement: box2d-nav's rows are slow enough that most steps split
+  // (how many is a timing matter, so only its range is checked).
+  const auto split = bench_env_stepping("box2d-nav", 64, 5, 2, 2);
+  EXPECT_EQ(split.threads, 2);
+  EXPECT_EQ(split.split_timing.repetitions, 2);
+  EXPECT_GT(split.split_steps_per_second, 0.0);
+  EXPECT_GE(split.split_fraction, 0.0);
+  EXPECT_LE(split.split_fraction, 1.0);
+  report.env_stepping.push_back(split);
   const auto json = bench_report_json(report);
   for (const char* field : {"\"tiny\": {", "\"median_s\"", "\"min_s\"", "\"max_s\"", "\"env_steps\": 120",
-                            "\"gflop\"", "\"gflop_per_second\"", "\"sampler\": {", "\"point-nav\": {"}) {
+                            "\"gflop\"", "\"gflop_per_second\"", "\"sampler\": {", "\"point-nav\": {",
+                            "\"box2d-nav\": {", "\"split\": {\"threads\": 2", "\"split_fraction\""}) {
     EXPECT_NE(json.find(field), std::string::npos) << field << " in " << json;
   }
 }

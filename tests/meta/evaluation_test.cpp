@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -68,6 +69,29 @@ void expect_same_curve(const MethodCurve& a, const MethodCurve& b) {
   EXPECT_EQ(a.mean, b.mean) << a.name;
   EXPECT_EQ(a.ci95, b.ci95) << a.name;
   EXPECT_EQ(a.task_returns, b.task_returns) << a.name;
+  EXPECT_EQ(a.gain_mean, b.gain_mean) << a.name;
+  EXPECT_EQ(a.gain_ci95, b.gain_ci95) << a.name;
+}
+
+// The paired gain is the mean of the per-task differences, and its interval comes
+// from their spread, not from the two steps' own spreads.
+void expect_paired_gains(const MethodCurve& curve) {
+  ASSERT_EQ(curve.gain_mean.size(), curve.mean.size());
+  ASSERT_EQ(curve.gain_ci95.size(), curve.mean.size());
+  EXPECT_EQ(curve.gain_mean[0], 0.0);
+  EXPECT_EQ(curve.gain_ci95[0], 0.0);
+  const size_t tasks = curve.task_returns[0].size();
+  for (size_t step = 1; step < curve.mean.size(); ++step) {
+    std::vector<double> differences;
+    for (size_t t = 0; t < tasks; ++t) differences.push_back(curve.task_returns[step][t] - curve.task_returns[0][t]);
+    double mean = 0.0;
+    for (double d : differences) mean += d / static_cast<double>(tasks);
+    double squares = 0.0;
+    for (double d : differences) squares += (d - mean) * (d - mean);
+    EXPECT_NEAR(curve.gain_mean[step], mean, 1e-9);
+    EXPECT_NEAR(curve.gain_mean[step], curve.mean[step] - curve.mean[0], 1e-9);  // linearity
+    EXPECT_NEAR(curve.gain_ci95[step], 1.96 * std::sqrt(squares / (tasks - 1.0)) / std::sqrt(tasks), 1e-9);
+  }
 }
 
 TEST_F(Evaluation, RunsEvaluatedTogetherScoreExactlyAsEachAlone) {
@@ -89,6 +113,10 @@ TEST_F(Evaluation, RunsEvaluatedTogetherScoreExactlyAsEachAlone) {
   expect_same_curve(reversed.methods[0], alone_maml.methods[0]);
   expect_same_curve(reversed.methods[1], alone_meta_sgd.methods[0]);
   EXPECT_NE(together.methods[0].mean, together.methods[1].mean);
+  for (const auto& method : together.methods) expect_paired_gains(method);
+  const auto table = report_table(together);
+  EXPECT_NE(table.find("gain over step 0, paired per task"), std::string::npos) << table;
+  EXPECT_NE(report_json(together).find("\"gain_ci95\": [0"), std::string::npos) << report_json(together);
 }
 
 TEST_F(Evaluation, RandomBaselineIsDeterministicInItsSeedAndComesLast) {
@@ -178,11 +206,12 @@ TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
                        0),
             0u)
       << json;
-  // The table: a header and one row per method, in the same order.
+  // The table: a header and one row per method, then the paired gains: a title and
+  // one row per method, in the same order.
   const std::string table = report_table(report);
   EXPECT_NE(table.find("\nmeta-sgd (" + a + ") "), std::string::npos) << table;
   EXPECT_NE(table.find("\nmaml "), std::string::npos) << table;
-  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3) << table;
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3 + 1 + 3) << table;
 
   const auto message = usage_error_of([&] { evaluate(small_eval({a, maml, (fs::path(a) / "checkpoint.pt").string()})); });
   EXPECT_NE(message.find("is given twice"), std::string::npos) << message;
