@@ -118,12 +118,19 @@ int BatchedEnv::step_threads() const { return step_workers_ ? step_workers_->thr
 void BatchedEnv::step(const float* actions) {
   if (!was_reset_) throw std::logic_error("environment '" + spec_.name + "': step() before reset()");
   const int threads = step_threads();
-  // Split when the rows' estimated single-thread time pays for the hand-off: the
-  // estimate is the last step's time × threads used / rows (a split step's wall time
-  // times its threads slightly overstates the serial cost, which only keeps it split).
-  const bool split = threads > 1 && (min_split_microseconds_ <= 0.0 ||
-                                     (row_step_microseconds_ >= 0.0 &&
-                                      row_step_microseconds_ * batch_size_ >= min_split_microseconds_));
+  bool split = false;
+  if (threads > 1) {
+    if (min_split_microseconds_ <= 0.0) {
+      split = true;
+    } else if (one_thread_microseconds_ >= min_split_microseconds_) {
+      if (split_microseconds_ < 0.0) {
+        split = true;  // first measurement of the split step
+      } else {
+        const bool split_is_faster = split_microseconds_ < one_thread_microseconds_;
+        split = steps_ % kReprobeSteps == kReprobeSteps - 1 ? !split_is_faster : split_is_faster;
+      }
+    }
+  }
   const auto started = std::chrono::steady_clock::now();
   if (split) {
     const int rows = batch_size_;
@@ -139,8 +146,10 @@ void BatchedEnv::step(const float* actions) {
   if (threads > 1) {
     const double microseconds =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
-    row_step_microseconds_ = microseconds * (split ? threads : 1) / batch_size_;
+    double& average = split ? split_microseconds_ : one_thread_microseconds_;
+    average = average < 0.0 ? microseconds : 0.75 * average + 0.25 * microseconds;
   }
+  ++steps_;
   // Locals, not members: a byte store to truncated_ may alias anything, so through
   // the members every row would reload spec_ and the vectors' data pointers. Two
   // passes: the time limit for every row (vectorises), then the rows whose episode

@@ -84,17 +84,20 @@ class BatchedEnv {
   void step(const float* actions);
 
   // Threads that share step_rows over row ranges; 1 (the default) = the calling
-  // thread only. A step is split only when the rows' measured single-thread stepping
-  // time reaches `min_split_microseconds`, so small batches of cheap environments
-  // (point-nav's 400 rows step in ~3 µs) never pay the hand-off; 0 splits every step
+  // thread only. The step times itself both ways and splits when that has been
+  // measured faster: never while one thread steps the rows in under
+  // `min_split_microseconds` (point-nav's 400 rows take ~3 µs), and the slower way is
+  // timed again every kReprobeSteps steps since costs drift. The hand-off (a wake-up
+  // of sleeping workers) measured ~50–100 µs on the 2-core reference VM, so splitting
+  // pays from a few hundred µs per step. min_split_microseconds ≤ 0 splits every step
   // (the conformance check). Throws std::invalid_argument for fewer than 1 thread.
   void set_step_threads(int threads, double min_split_microseconds = kMinSplitStepMicroseconds);
   int step_threads() const;
   // Steps that were split over threads since construction (for tests and benches).
   std::int64_t split_steps() const { return split_steps_; }
-  // By default a step splits when its estimated single-thread time is at least this
-  // long: ten times a wake-up of the sleeping workers.
+  // By default a step is not even tried split below this single-thread time.
   static constexpr double kMinSplitStepMicroseconds = 100.0;
+  static constexpr std::int64_t kReprobeSteps = 64;
 
   // [B, observation_dim] float32; valid until the next step() or reset(). A torch
   // tensor can view it without a copy (torch::from_blob).
@@ -142,10 +145,12 @@ class BatchedEnv {
   std::vector<std::uint8_t> truncated_;
   std::vector<std::int32_t> elapsed_steps_;
   std::unique_ptr<RowWorkers> step_workers_;  // null: one thread
-  // Estimated single-thread cost of stepping one row (µs), measured on past steps;
-  // negative until the first step.
-  double row_step_microseconds_ = -1.0;
+  // Moving averages of step_rows' time over the whole batch (µs) on one thread and
+  // split; negative until measured.
+  double one_thread_microseconds_ = -1.0;
+  double split_microseconds_ = -1.0;
   double min_split_microseconds_ = kMinSplitStepMicroseconds;
+  std::int64_t steps_ = 0;
   std::int64_t split_steps_ = 0;
 };
 

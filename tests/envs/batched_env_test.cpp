@@ -139,8 +139,9 @@ TEST(BatchedEnv, SlowStepsAreSplitOverThreadsWithoutChangingTheRollout) {
       ASSERT_EQ(one.done(r), split.done(r)) << "step " << t << ", row " << r;
     }
   }
-  // The first step has no measurement yet; every later one took ≥ 320 µs on one thread.
-  EXPECT_EQ(split.split_steps(), 11);
+  // The first step runs on one thread (≥ 320 µs, past the threshold), the second is
+  // timed split; after that the faster way wins, which depends on the machine.
+  EXPECT_GE(split.split_steps(), 1);
   EXPECT_EQ(one.split_steps(), 0);
   EXPECT_THROW(split.set_step_threads(0), std::invalid_argument);
   split.set_step_threads(1);
