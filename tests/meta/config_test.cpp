@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "envs/errors.h"
 #include "meta/config.h"
 #include "meta/evaluation.h"
+#include "meta/trainer.h"
 #include "tests/support/test_support.h"
 
 namespace metarl::meta {
@@ -27,6 +31,24 @@ TEST(Config, EffectiveConfigReadsBackToTheSameConfig) {
   EXPECT_EQ(read_back.seed, 123456789012345ULL);
   EXPECT_DOUBLE_EQ(read_back.gamma, 0.995);
   EXPECT_NE(to_yaml(config).find("inner_lr: 0.05\n"), std::string::npos);
+}
+
+// Every YAML file under configs/ is a command in docs/results.md or README.md: each
+// must load and set up a trainer (environment, policy, action space, optimiser),
+// so a renamed key or environment breaks here rather than in a user's run.
+TEST(Config, EveryShippedConfigLoadsAndSetsUpATrainer) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(METARL_SOURCE_DIR "/configs")) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 6u) << "configs/ should hold the quick-start, MAML-protocol and environment configs";
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.string());
+    TrainConfig config;
+    ASSERT_NO_THROW(load_config_file(config, file.string()));
+    EXPECT_NO_THROW(MetaTrainer trainer(config));
+  }
 }
 
 TEST(Config, UnknownKeysAreErrorsWithASuggestion) {
