@@ -16,6 +16,17 @@ ActionSpace parse_action_space(const std::string& name) {
   throw std::invalid_argument("action space '" + name + "' is not one of: environment, normalized");
 }
 
+std::string normalized_actions_unsupported(const envs::EnvSpec& spec) {
+  if (spec.discrete_actions) return "continuous actions; environment '" + spec.name + "' has discrete ones";
+  for (int d = 0; d < spec.action_dim; ++d) {
+    if (!std::isfinite(spec.action_low[d]) || !std::isfinite(spec.action_high[d])) {
+      return "finite action bounds; environment '" + spec.name + "' has [" + std::to_string(spec.action_low[d]) +
+             ", " + std::to_string(spec.action_high[d]) + "] on action dimension " + std::to_string(d);
+    }
+  }
+  return "";
+}
+
 Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
                  torch::Device device, std::uint64_t seed, ActionSpace action_space)
     : env_(env),
@@ -43,21 +54,12 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
   }
   const int64_t rows = env.batch_size();
   if (action_space == ActionSpace::kNormalized) {
-    if (spec.discrete_actions) {
-      throw std::invalid_argument("Sampler: normalized actions need continuous actions; environment '" + spec.name +
-                                  "' has discrete ones");
-    }
+    const std::string unsupported = normalized_actions_unsupported(spec);
+    if (!unsupported.empty()) throw std::invalid_argument("Sampler: normalized actions need " + unsupported);
     for (int d = 0; d < spec.action_dim; ++d) {
-      const float low = spec.action_low[d];
-      const float high = spec.action_high[d];
-      if (!std::isfinite(low) || !std::isfinite(high)) {
-        throw std::invalid_argument("Sampler: normalized actions need finite action bounds; environment '" +
-                                    spec.name + "' has [" + std::to_string(low) + ", " + std::to_string(high) +
-                                    "] on action dimension " + std::to_string(d));
-      }
       // a ∈ [-1, 1] → low + (a + 1)/2 · (high − low) = offset + scale · a.
-      action_scale_.push_back(0.5f * (high - low));
-      action_offset_.push_back(0.5f * (high + low));
+      action_scale_.push_back(0.5f * (spec.action_high[d] - spec.action_low[d]));
+      action_offset_.push_back(0.5f * (spec.action_high[d] + spec.action_low[d]));
     }
     env_actions_.resize(static_cast<size_t>(rows) * spec.action_dim);
   }

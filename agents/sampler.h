@@ -29,6 +29,10 @@ enum class ActionSpace {
 
 // "environment" | "normalized"; throws std::invalid_argument otherwise.
 ActionSpace parse_action_space(const std::string& name);
+// Why `spec` cannot take normalized actions, as "<what is needed>; <what it has>",
+// or "" when it can (continuous actions, finite bounds). The sampler and the
+// action_space config key word their errors around it.
+std::string normalized_actions_unsupported(const envs::EnvSpec& spec);
 
 class Sampler {
  public:

@@ -64,7 +64,10 @@ void RowWorkers::worker_loop(int part) {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (error && !error_) error_ = error;
+      if (error && (!error_ || part < error_part_)) {
+        error_ = error;
+        error_part_ = part;
+      }
       if (--pending_ == 0) job_done_.notify_one();
     }
   }

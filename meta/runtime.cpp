@@ -4,11 +4,10 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <exception>
 #include <thread>
-#include <vector>
 
 #include "envs/errors.h"
+#include "envs/row_workers.h"
 
 namespace metarl::meta {
 
@@ -55,26 +54,9 @@ int task_groups(int workers, int64_t tasks, const torch::Device& device) {
 }
 
 void run_in_parallel(int count, const std::function<void(int)>& work) {
-  if (count <= 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
-  auto guarded = [&](int index) {
-    try {
-      work(index);
-    } catch (...) {
-      errors[static_cast<size_t>(index)] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<size_t>(count - 1));
-  for (int index = 1; index < count; ++index) threads.emplace_back(guarded, index);
-  guarded(0);
-  for (auto& thread : threads) thread.join();
-  for (const auto& error : errors) {
-    if (error) std::rethrow_exception(error);
-  }
+  // Threads for this call only: a curvature product takes tenths of a second, so
+  // starting them is noise, and no pool outlives the products.
+  envs::RowWorkers(std::max(count, 1)).run(work);
 }
 
 void keep_freed_memory() {

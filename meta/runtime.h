@@ -27,8 +27,9 @@ int threads_or_cores(int requested);
 // per core when 0), at most one per task, and a single group on a GPU (one stream).
 int task_groups(int workers, int64_t tasks, const torch::Device& device);
 
-// Runs work(0), …, work(count − 1) on `count` threads (the caller runs index 0)
-// and, once all have finished, rethrows the first exception any of them threw.
+// Runs work(0), …, work(count − 1) on `count` threads (the caller runs index 0;
+// envs::RowWorkers) and, once all have finished, rethrows the exception of the
+// lowest index that threw.
 // Grad mode is thread-local in torch: each worker starts with gradients enabled.
 void run_in_parallel(int count, const std::function<void(int)>& work);
 

@@ -109,16 +109,9 @@ agents::AdvantageOptions advantage_options(const TrainConfig& config) {
 agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec) {
   const auto space = agents::parse_action_space(config.action_space);
   if (space != agents::ActionSpace::kNormalized) return space;
-  if (spec.discrete_actions) {
-    throw UsageError("action_space 'normalized' needs continuous actions; environment '" + spec.name +
-                     "' has discrete ones (use action_space: environment)");
-  }
-  for (int d = 0; d < spec.action_dim; ++d) {
-    if (!std::isfinite(spec.action_low[d]) || !std::isfinite(spec.action_high[d])) {
-      throw UsageError("action_space 'normalized' needs finite action bounds; environment '" + spec.name +
-                       "' has [" + std::to_string(spec.action_low[d]) + ", " + std::to_string(spec.action_high[d]) +
-                       "] on action dimension " + std::to_string(d) + " (use action_space: environment)");
-    }
+  const std::string unsupported = agents::normalized_actions_unsupported(spec);
+  if (!unsupported.empty()) {
+    throw UsageError("action_space 'normalized' needs " + unsupported + " (use action_space: environment)");
   }
   return space;
 }

@@ -160,6 +160,17 @@ TEST(RowWorkers, RunsEveryPartOnceAndRethrowsAPartsException) {
     if (part == 2) throw std::runtime_error("part 2 failed");
   }),
                std::runtime_error);
+  // Several parts fail: the lowest-numbered one's exception, whichever finished first.
+  for (int job = 0; job < 20; ++job) {
+    try {
+      workers.run([](int part) {
+        if (part > 0) throw std::runtime_error("part " + std::to_string(part));
+      });
+      FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+      ASSERT_STREQ(e.what(), "part 1") << "job " << job;
+    }
+  }
   // Still usable after a failed job.
   std::atomic<int> total{0};
   workers.run([&](int part) { total += part; });
