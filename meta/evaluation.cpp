@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -122,6 +123,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
        int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
        int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
        seed_key<E>("seed", "evaluation seed (tasks and rollouts; the same for every method)", &E::seed),
+       int_key<E>("task_batch",
+                  "tasks rolled out together, which bounds memory (0 = as many as fit 2.5 M samples: "
+                  "tasks x rollouts x horizon); the numbers depend on it once tasks exceed one batch",
+                  &E::task_batch, 0, 100000),
        device_key<E>("device", "cpu, cuda or cuda:N", &E::device),
        int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
                   1024)});
@@ -141,6 +146,19 @@ void EvalOptions::validate() const {
   EvalOptions checked;
   for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
   check_environment_rows(tasks, rollouts, "--tasks x --rollouts");
+}
+
+int task_batch_size(const EvalOptions& options, int horizon) {
+  std::int64_t size = options.task_batch;
+  if (size <= 0) {
+    const std::int64_t per_task = static_cast<std::int64_t>(options.rollouts) * std::max(horizon, 1);
+    size = std::max<std::int64_t>(1, kSamplesPerTaskBatch / per_task);
+  }
+  return static_cast<int>(std::min<std::int64_t>(size, options.tasks));
+}
+
+std::uint64_t task_batch_seed(std::uint64_t seed, int batch) {
+  return batch == 0 ? seed : derive_seed(derive_seed(seed, kTaskBatchStream), static_cast<std::uint64_t>(batch));
 }
 
 double scheduled_step_size(const std::vector<double>& schedule, int step, double trained) {
@@ -251,36 +269,83 @@ void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_see
   }
 }
 
+// Tasks [first, first + count) of `tasks`.
+envs::TaskBatch task_slice(const envs::TaskBatch& tasks, int first, int count) {
+  const auto begin = tasks.values.begin() + static_cast<std::ptrdiff_t>(first) * tasks.num_parameters;
+  return {count, tasks.num_parameters,
+          std::vector<double>(begin, begin + static_cast<std::ptrdiff_t>(count) * tasks.num_parameters)};
+}
+
+// One batch of tasks rolled out together: its environment rows, its sampler and the
+// parameters its tasks have adapted to so far (shared θ at step 0, then [T, …]).
+struct TaskBatchState {
+  std::unique_ptr<envs::BatchedEnv> env;
+  std::unique_ptr<agents::Sampler> sampler;
+  envs::TaskBatch tasks;
+  ParameterList params;
+};
+
 // The adaptation curve of one method. Everything random (environment rows, tasks,
 // actions) is built here from options.seed alone: common random numbers across
 // methods, and the same numbers whether a method is evaluated alone or with others.
+// Tasks are rolled out in batches of task_batch_size(...) so that memory stays bounded
+// however many tasks are asked for; batch 0 is seeded exactly as an evaluation of its
+// tasks alone, batch b ≥ 1 from task_batch_seed(seed, b).
 MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& env_name, const EvalOptions& options,
                              envs::Split split, const torch::Device& device, const EvalProgress& on_step) {
-  const int rows = options.tasks * options.rollouts;
-  auto env = envs::EnvRegistry::global().make(env_name, rows, derive_seed(options.seed, kEnvStream));
-  env->set_step_threads(threads_or_cores(method.config.env_threads));
-  auto policy = make_policy(method.config, env->spec());
+  auto spec_env = envs::EnvRegistry::global().make(env_name, 1, 0);
+  const int horizon = effective_horizon(method.config, spec_env->spec());
+  auto policy = make_policy(method.config, spec_env->spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   // The seed matters for the random baseline only: a run's θ and α replace it.
   MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
                       derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
   if (method.checkpoint) load_parameters(*method.checkpoint, resolve_checkpoint_path(method.run), learner);
 
+  // All tasks from one stream, in order: batch 0's tasks are the first tasks an
+  // evaluation of fewer tasks would draw.
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-  const auto tasks = env->task_distribution().sample(options.tasks, split, task_rng);
-  agents::Sampler sampler(*env, *policy, options.tasks, options.rollouts, effective_horizon(method.config, env->spec()),
-                          device, derive_seed(options.seed, kSamplerStream), action_space(method.config, env->spec()));
+  const auto all_tasks = spec_env->task_distribution().sample(options.tasks, split, task_rng);
+  const int batch_size = task_batch_size(options, horizon);
+  const auto actions = action_space(method.config, spec_env->spec());
+  std::vector<TaskBatchState> batches;
+  for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
+    TaskBatchState batch;
+    batch.tasks = task_slice(all_tasks, first, std::min(batch_size, options.tasks - first));
+    const std::uint64_t seed = task_batch_seed(options.seed, b);
+    batch.env = envs::EnvRegistry::global().make(env_name, batch.tasks.num_tasks * options.rollouts,
+                                                 derive_seed(seed, kEnvStream));
+    batch.env->set_step_threads(threads_or_cores(method.config.env_threads));
+    batch.sampler = std::make_unique<agents::Sampler>(*batch.env, *policy, batch.tasks.num_tasks, options.rollouts,
+                                                      horizon, device, derive_seed(seed, kSamplerStream), actions);
+    batch.params = agents::detach(learner.theta());
+    batches.push_back(std::move(batch));
+  }
   // Each method adapts with the advantage estimate it was trained with.
   const auto advantages = advantage_options(method.config);
 
   MethodCurve curve;
   curve.name = method.name;
-  ParameterList params = agents::detach(learner.theta());
   for (int step = 0; step <= options.steps; ++step) {
-    const auto trajectories = sampler.sample(params, tasks);
-    // Per-task mean return over its rollouts: [T].
-    const auto per_task = trajectories.episode_returns().mean(1).to(torch::kCPU, torch::kDouble).contiguous();
-    std::vector<double> returns(per_task.data_ptr<double>(), per_task.data_ptr<double>() + options.tasks);
+    const bool adapt_after = step < options.steps;
+    // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
+    if (adapt_after && !learner.learns_alpha() && !options.step_sizes.empty()) {
+      torch::NoGradGuard no_grad;
+      for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
+    }
+    std::vector<double> returns;
+    returns.reserve(static_cast<size_t>(options.tasks));
+    for (auto& batch : batches) {
+      // This step's rollouts measure it and are the data of the next adaptation step;
+      // one batch's rollouts (and their graph) are alive at a time.
+      const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
+      // Per-task mean return over its rollouts: [T_batch].
+      const auto per_task = trajectories.episode_returns().mean(1).to(torch::kCPU, torch::kDouble).contiguous();
+      returns.insert(returns.end(), per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
+      if (adapt_after) {
+        batch.params = agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
+      }
+    }
     double mean = 0.0;
     double ci = 0.0;
     mean_and_ci95(returns, mean, ci);
@@ -290,18 +355,13 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
     for (size_t t = 0; t < returns.size(); ++t) {
       gains[t] = step == 0 ? 0.0 : returns[t] - curve.task_returns.front()[t];
     }
-    mean_and_ci95(gains, mean, ci);
-    curve.gain_mean.push_back(mean);
-    curve.gain_ci95.push_back(ci);
+    double gain = 0.0;
+    double gain_ci = 0.0;
+    mean_and_ci95(gains, gain, gain_ci);
+    curve.gain_mean.push_back(gain);
+    curve.gain_ci95.push_back(gain_ci);
     curve.task_returns.push_back(std::move(returns));
     if (on_step) on_step(curve.name, step, options.steps, mean);
-    if (step == options.steps) break;
-    // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
-    if (!learner.learns_alpha() && !options.step_sizes.empty()) {
-      torch::NoGradGuard no_grad;
-      for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
-    }
-    params = agents::detach(learner.adapt_step(params, trajectories, advantages, /*create_graph=*/false));
   }
   return curve;
 }

@@ -44,6 +44,9 @@ struct EvalOptions {
   int rollouts = 40;        // per task and adaptation step
   int steps = 3;            // adaptation steps k: returns are reported for 0..k
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
+  // Tasks rolled out and adapted together; 0 → task_batch_size's automatic choice.
+  // Only one batch's rollouts and graph are alive at a time, so this bounds memory.
+  int task_batch = 0;
   std::string device = "cpu";
   int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
 
@@ -87,6 +90,26 @@ using EvalProgress = std::function<void(const std::string& method, int step, int
 // rollout: throws UsageError for a missing or incompatible checkpoint, runs of
 // different environments or horizons, or a run given twice.
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {});
+
+// Automatic task batches hold at most this many samples (tasks × rollouts × horizon):
+// 300 pendulum tasks × 40 rollouts × 200 steps with a 2×100 policy peaked at 4.2 GB
+// resident (2026-11-24), about 1.75 kB per sample; 2500 such tasks in one batch were
+// killed for memory on a 23 GB machine.
+inline constexpr std::int64_t kSamplesPerTaskBatch = 2'500'000;
+
+// Tasks per batch: options.task_batch when given, else as many as fit
+// kSamplesPerTaskBatch at options.rollouts and `horizon` (at least 1); never more
+// than options.tasks. The same for every method of a comparison (they share the
+// horizon), so methods still see common random numbers.
+int task_batch_size(const EvalOptions& options, int horizon);
+
+// The seed batch b draws its environment rows and actions from: `seed` itself for
+// b = 0, so an evaluation whose tasks fit one batch is seeded as before batches
+// existed, and derive_seed(derive_seed(seed, kTaskBatchStream), b) for b ≥ 1. The
+// numbers therefore depend on the batch size once there is more than one batch, as
+// they depend on the seed.
+inline constexpr std::uint64_t kTaskBatchStream = 4;
+std::uint64_t task_batch_seed(std::uint64_t seed, int batch);
 
 // The inner step size of adaptation step `step` (1-based) under `schedule`, or
 // `trained` when the schedule is empty.

@@ -182,6 +182,64 @@ TEST_F(Evaluation, StepSizeScheduleChangesFixedAlphaMethodsButNotMetaSgd) {
   for (size_t m = 0; m < 3; ++m) expect_same_curve(same.methods[m], trained.methods[m]);
 }
 
+// Tasks beyond one batch are rolled out batch by batch, so memory stays bounded
+// however many tasks are asked for. Batch 0 is seeded as an evaluation of its tasks
+// alone: its per-task numbers at every step equal that evaluation's. Later batches
+// draw their own random numbers, so their tasks score differently than in one batch.
+TEST_F(Evaluation, TaskBatchZeroIsTheEvaluationOfItsTasksAlone) {
+  const auto run = train("meta-sgd", tiny_config("meta-sgd", 7));
+  EvalOptions whole = small_eval({run});
+  whole.tasks = 7;
+  EvalOptions batched = whole;
+  batched.task_batch = 3;  // batches of 3, 3 and 1 tasks
+  const auto curve = evaluate(batched).methods[0];
+  ASSERT_EQ(curve.task_returns.size(), 3u);
+  for (const auto& returns : curve.task_returns) ASSERT_EQ(returns.size(), 7u);
+  expect_paired_gains(curve);
+  expect_same_curve(evaluate(batched).methods[0], curve);
+
+  EvalOptions first_three = small_eval({run});
+  first_three.tasks = 3;
+  const auto alone = evaluate(first_three).methods[0];
+  for (size_t step = 0; step < curve.task_returns.size(); ++step) {
+    for (size_t t = 0; t < 3; ++t) {
+      EXPECT_EQ(curve.task_returns[step][t], alone.task_returns[step][t]) << "step " << step << ", task " << t;
+    }
+  }
+  const auto unbatched = evaluate(whole).methods[0];
+  const std::vector<double> later(curve.task_returns[0].begin() + 3, curve.task_returns[0].end());
+  const std::vector<double> later_unbatched(unbatched.task_returns[0].begin() + 3, unbatched.task_returns[0].end());
+  EXPECT_NE(later, later_unbatched);
+  // One batch that holds every task is the unbatched evaluation.
+  batched.task_batch = 7;
+  expect_same_curve(evaluate(batched).methods[0], unbatched);
+}
+
+TEST(EvalTaskBatches, AutomaticSizeFitsTheSampleBudgetAndBatchZeroKeepsTheSeed) {
+  EvalOptions options;
+  options.tasks = 2500;
+  options.rollouts = 40;
+  EXPECT_EQ(task_batch_size(options, 200), 312);  // 2.5 M samples / (40 x 200)
+  EXPECT_EQ(task_batch_size(options, 100), 625);
+  options.tasks = 300;
+  EXPECT_EQ(task_batch_size(options, 200), 300);  // docs/results.md's pendulum evaluations: one batch
+  options.task_batch = 7;
+  EXPECT_EQ(task_batch_size(options, 200), 7);
+  options.tasks = 5;
+  EXPECT_EQ(task_batch_size(options, 200), 5);
+  options.task_batch = 0;
+  options.rollouts = 100000;
+  EXPECT_EQ(task_batch_size(options, 1000), 1);  // more than the budget per task: one task at a time
+  EXPECT_EQ(task_batch_seed(9, 0), 9u);
+  EXPECT_NE(task_batch_seed(9, 1), 9u);
+  EXPECT_NE(task_batch_seed(9, 1), task_batch_seed(9, 2));
+  EXPECT_NE(usage_error_of([] {
+              EvalOptions negative;
+              eval_config_schema().apply_override(negative, "task_batch=-1");
+            }).find("'task_batch'"),
+            std::string::npos);
+}
+
 TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
   const auto a = train("seed1", tiny_config("meta-sgd", 1));
   const auto b = train("seed2", tiny_config("meta-sgd", 2));
