@@ -1,8 +1,10 @@
-// `metarl train`: meta-train into a run directory, or continue one with --resume.
+// `metarl train`: meta-train into a run directory, or continue one with --resume
+// (and extend it with --resume RUN --iterations N).
 // Config keys come as flags, --config and --set (apps/config_flags.h). SIGINT and SIGTERM
 // stop the run after the current iteration, with a checkpoint; a second signal
 // kills at once (the last checkpoint stays valid: it is written atomically).
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -39,12 +41,18 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   meta::TrainRunOptions run;
   meta::TrainConfig config;
   if (!options.resume_dir.empty()) {
-    // A resumed run continues exactly: it takes its own config and nothing else.
+    // A resumed run continues exactly: it takes its own config, with at most more iterations.
     auto given = options.config.given(command);
+    const bool extended = std::find(given.begin(), given.end(), "--iterations") != given.end();
+    given.erase(std::remove(given.begin(), given.end(), "--iterations"), given.end());
     if (options.force) given.push_back("--force");
     if (!options.out_dir.empty() && options.out_dir != options.resume_dir) given.push_back("--out");
-    if (!given.empty()) throw UsageError("--resume continues a run with its own config; drop " + given.front());
+    if (!given.empty()) {
+      throw UsageError("--resume continues a run with its own config (only --iterations may raise its length); drop " +
+                       given.front());
+    }
     config = meta::resumed_config(options.resume_dir);
+    if (extended) config = meta::extended_config(config, options.config.effective(command).iterations);
     run.out_dir = options.resume_dir;
     run.resume = true;
   } else {

@@ -414,6 +414,21 @@ TrainConfig resumed_config(const std::string& run_dir) {
   return config;
 }
 
+TrainConfig extended_config(TrainConfig resumed, int iterations) {
+  const std::string value = std::to_string(iterations);
+  if (iterations < resumed.iterations) {
+    throw UsageError("--iterations " + value + ": the run was configured for " + std::to_string(resumed.iterations) +
+                     " iterations; a resumed run can only be extended");
+  }
+  if (resumed.optimizer == "adam" && resumed.outer_lr_decay != "none") {
+    throw UsageError("--iterations " + value + ": the run's Adam step size decays over its " +
+                     std::to_string(resumed.iterations) + " iterations (outer_lr_decay " + resumed.outer_lr_decay +
+                     "), so extending it would change the steps already taken; start a new run instead");
+  }
+  resumed.iterations = iterations;
+  return resumed;
+}
+
 namespace {
 
 // metrics.csv of a resumed run: the header and the rows of the iterations the
@@ -455,6 +470,8 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     trainer.restore(checkpoint_path);
     remove_stale_temporaries(run_dir);
     truncate_metrics(metrics_path, trainer.iterations_done());
+    // The same config, or one extended by extended_config: config.yaml says what the run does.
+    write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
   } else {
     if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
       throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");

@@ -131,4 +131,12 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options);
 // was started with). Throws UsageError when there is no readable checkpoint.
 TrainConfig resumed_config(const std::string& run_dir);
 
+// A run's config with `iterations` raised, for `metarl train --resume RUN
+// --iterations N`: the continued run ends where a run started with N iterations
+// would, bit for bit. Throws UsageError naming the key when N is below the run's
+// iterations, or when the run's Adam step size decays over its iterations
+// (outer_lr_decay linear or cosine): the schedule spans the planned iterations, so
+// raising them would change steps the run has already taken.
+TrainConfig extended_config(TrainConfig resumed, int iterations);
+
 }  // namespace metarl::meta

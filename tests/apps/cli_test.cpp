@@ -174,6 +174,15 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
   expect_usage_error(tiny_train("--seed 3"), "already holds a run");
   EXPECT_EQ(run_metarl(tiny_train("--seed 3 --force --quiet")).exit_code, 0);
 
+  // A finished run trains longer with --resume --iterations; nothing else may change.
+  const std::string run = (dir_ / "run").string();
+  const Result extended = run_metarl("train --resume " + run + " --iterations 3");
+  ASSERT_EQ(extended.exit_code, 0) << extended.output;
+  EXPECT_NE(extended.output.find("iter 3/3"), std::string::npos) << extended.output;
+  EXPECT_EQ(lines_of(dir_ / "run" / "metrics.csv").size(), 4u);  // header + 3 iterations
+  expect_usage_error("train --resume " + run + " --iterations 2", "a resumed run can only be extended");
+  expect_usage_error("train --resume " + run + " --seed 4", "drop --seed");
+
   // The saved effective config reads back through --config.
   const Result again = run_metarl("train --config " + (dir_ / "run" / "config.yaml").string() + " --print-config");
   ASSERT_EQ(again.exit_code, 0) << again.output;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "envs/errors.h"
@@ -223,6 +224,46 @@ TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
     EXPECT_TRUE(torch::equal(a.theta[i], b.theta[i])) << "theta " << i;
     EXPECT_TRUE(torch::equal(a.alpha[i], b.alpha[i])) << "alpha " << i;
   }
+}
+
+// `metarl train --resume RUN --iterations N`: a finished run continued to N
+// iterations ends exactly where a run started with N does, and its config.yaml and
+// checkpoint say N. A decaying Adam schedule, or fewer iterations, is refused.
+TEST_F(TrainingOnDisk, ExtendedRunEqualsOneStartedWithMoreIterations) {
+  auto config = small_config();
+  config.iterations = 5;
+  TrainRunOptions straight;
+  straight.out_dir = (dir_ / "straight").string();
+  run_training(config, straight);
+
+  config.iterations = 3;
+  TrainRunOptions extended;
+  extended.out_dir = (dir_ / "extended").string();
+  run_training(config, extended);
+  extended.resume = true;
+  run_training(extended_config(resumed_config(extended.out_dir), 5), extended);
+
+  EXPECT_EQ(metrics_without_seconds(dir_ / "extended"), metrics_without_seconds(dir_ / "straight"));
+  const auto a = load_checkpoint(straight.out_dir);
+  const auto b = load_checkpoint(extended.out_dir);
+  EXPECT_EQ(b.iteration, 5);
+  EXPECT_EQ(resumed_config(extended.out_dir).iterations, 5);
+  std::ifstream config_file(dir_ / "extended" / kConfigFile);
+  const std::string written((std::istreambuf_iterator<char>(config_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(written.find("iterations: 5\n"), std::string::npos) << written;
+  for (size_t i = 0; i < a.theta.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a.theta[i], b.theta[i])) << "theta " << i;
+    EXPECT_TRUE(torch::equal(a.alpha[i], b.alpha[i])) << "alpha " << i;
+  }
+
+  auto message = metarl::testing::usage_error_of([&] { extended_config(config, 2); });
+  EXPECT_NE(message.find("--iterations 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("configured for 3"), std::string::npos) << message;
+  config.outer_lr_decay = "linear";
+  message = metarl::testing::usage_error_of([&] { extended_config(config, 10); });
+  EXPECT_NE(message.find("outer_lr_decay linear"), std::string::npos) << message;
+  config.optimizer = "trpo";  // TRPO takes no step size from the schedule
+  EXPECT_EQ(extended_config(config, 10).iterations, 10);
 }
 
 TEST_F(TrainingOnDisk, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
