@@ -353,7 +353,8 @@ TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
   for (const auto& entry : fs::directory_iterator(run)) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
   }
-  expect_usage_error("train --resume " + run.string() + " --iterations 5", "--resume continues a run");
+  expect_usage_error("train --resume " + run.string() + " --meta-batch 5", "--resume continues a run");
+  expect_usage_error("train --resume " + run.string() + " --iterations 5", "a resumed run can only be extended");
   expect_usage_error("train --resume " + (dir_ / "nothing").string(), "does not exist");
 }
 
