@@ -9,7 +9,7 @@
 // INDEX=VALUE (set every entry), with INDEX a tensor index from the listing or `all`.
 // Edits apply left to right: `all=0.1 5=1.36` sets every α to 0.1, then tensor 5's to
 // 1.36. The copy holds θ, α and the config, not the optimiser state: it evaluates, it
-// does not resume. OUT_DIR must not exist.
+// does not resume. OUT_DIR must not exist; it appears whole or not at all.
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -97,9 +97,19 @@ int main(int argc, char** argv) {
         run.alpha[t] = edit.scale ? run.alpha[t] * edit.value : torch::full_like(run.alpha[t], edit.value);
       }
     }
-    std::filesystem::create_directories(out);
-    meta::save_checkpoint((out / meta::kCheckpointFile).string(), run);
-    meta::write_file_atomically((out / meta::kConfigFile).string(), run.config_yaml);
+    // Written beside OUT_DIR and renamed into place: a failure leaves no half-made run.
+    const std::filesystem::path partial = out.string() + ".partial";
+    std::filesystem::remove_all(partial);
+    std::filesystem::create_directories(partial);
+    try {
+      meta::save_checkpoint((partial / meta::kCheckpointFile).string(), run);
+      meta::write_file_atomically((partial / meta::kConfigFile).string(), run.config_yaml);
+      std::filesystem::rename(partial, out);
+    } catch (...) {
+      std::error_code ignored;
+      std::filesystem::remove_all(partial, ignored);
+      throw;
+    }
     print_tensors(run);
     return 0;
   } catch (const UsageError& e) {

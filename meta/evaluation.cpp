@@ -291,11 +291,12 @@ struct TaskBatchState {
 // Tasks are rolled out in batches of task_batch_size(...) so that memory stays bounded
 // however many tasks are asked for; batch 0 is seeded exactly as an evaluation of its
 // tasks alone, batch b ≥ 1 from task_batch_seed(seed, b).
-MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& env_name, const EvalOptions& options,
-                             envs::Split split, const torch::Device& device, const EvalProgress& on_step) {
-  auto spec_env = envs::EnvRegistry::global().make(env_name, 1, 0);
-  const int horizon = effective_horizon(method.config, spec_env->spec());
-  auto policy = make_policy(method.config, spec_env->spec());
+// `reference` is a one-row instance of the environment: its spec and task distribution.
+MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& env_name,
+                             const envs::BatchedEnv& reference, const EvalOptions& options, envs::Split split,
+                             const torch::Device& device, const EvalProgress& on_step) {
+  const int horizon = effective_horizon(method.config, reference.spec());
+  auto policy = make_policy(method.config, reference.spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   // The seed matters for the random baseline only: a run's θ and α replace it.
   MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
@@ -305,9 +306,9 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
   // All tasks from one stream, in order: batch 0's tasks are the first tasks an
   // evaluation of fewer tasks would draw.
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-  const auto all_tasks = spec_env->task_distribution().sample(options.tasks, split, task_rng);
+  const auto all_tasks = reference.task_distribution().sample(options.tasks, split, task_rng);
   const int batch_size = task_batch_size(options, horizon);
-  const auto actions = action_space(method.config, spec_env->spec());
+  const auto actions = action_space(method.config, reference.spec());
   std::vector<TaskBatchState> batches;
   for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
     TaskBatchState batch;
@@ -386,8 +387,9 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
     }
     methods.push_back(std::move(random));
   }
-  const auto spec = envs::EnvRegistry::global().make(env_name, 1, 0)->spec();
-  check_horizons(methods, spec);
+  // One row: the spec and task distribution every method's batches are built from.
+  const auto reference = envs::EnvRegistry::global().make(env_name, 1, 0);
+  check_horizons(methods, reference->spec());
   name_methods(methods, options.random_seed);
   const torch::Device device = resolve_device(options.device);
   configure_threads(options.threads);
@@ -399,7 +401,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
   report.rollouts = options.rollouts;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
   for (const auto& method : methods) {
-    report.methods.push_back(adaptation_curve(method, env_name, options, split, device, on_step));
+    report.methods.push_back(adaptation_curve(method, env_name, *reference, options, split, device, on_step));
   }
   return report;
 }
