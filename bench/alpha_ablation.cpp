@@ -12,7 +12,6 @@
 // does not resume. OUT_DIR must not exist; it appears whole or not at all.
 #include <cstdio>
 #include <exception>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -86,10 +85,6 @@ int main(int argc, char** argv) {
       print_tensors(run);
       return 0;
     }
-    const std::filesystem::path out = argv[2];
-    if (std::filesystem::exists(out)) {
-      throw UsageError("OUT_DIR '" + out.string() + "' exists; give a new directory");
-    }
     for (int i = 3; i < argc; ++i) {
       const auto edit = parse_edit(argv[i], static_cast<int>(run.alpha.size()));
       for (size_t t = 0; t < run.alpha.size(); ++t) {
@@ -97,19 +92,7 @@ int main(int argc, char** argv) {
         run.alpha[t] = edit.scale ? run.alpha[t] * edit.value : torch::full_like(run.alpha[t], edit.value);
       }
     }
-    // Written beside OUT_DIR and renamed into place: a failure leaves no half-made run.
-    const std::filesystem::path partial = out.string() + ".partial";
-    std::filesystem::remove_all(partial);
-    std::filesystem::create_directories(partial);
-    try {
-      meta::save_checkpoint((partial / meta::kCheckpointFile).string(), run);
-      meta::write_file_atomically((partial / meta::kConfigFile).string(), run.config_yaml);
-      std::filesystem::rename(partial, out);
-    } catch (...) {
-      std::error_code ignored;
-      std::filesystem::remove_all(partial, ignored);
-      throw;
-    }
+    meta::write_parameter_copy(argv[2], run);
     print_tensors(run);
     return 0;
   } catch (const UsageError& e) {

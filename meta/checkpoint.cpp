@@ -135,6 +135,23 @@ void save_checkpoint(const std::string& path, const CheckpointData& data,
   write_file_atomically(path, contents);
 }
 
+void write_parameter_copy(const std::string& out_dir, const CheckpointData& data) {
+  const std::filesystem::path out = out_dir;
+  if (std::filesystem::exists(out)) throw UsageError("OUT_DIR '" + out_dir + "' exists; give a new directory");
+  const std::filesystem::path partial = out_dir + ".partial";
+  std::filesystem::remove_all(partial);
+  std::filesystem::create_directories(partial);
+  try {
+    save_checkpoint((partial / kCheckpointFile).string(), data);
+    write_file_atomically((partial / kConfigFile).string(), data.config_yaml);
+    std::filesystem::rename(partial, out);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove_all(partial, ignored);
+    throw;
+  }
+}
+
 CheckpointData load_checkpoint(const std::string& run_dir_or_file,
                                const std::function<void(torch::serialize::InputArchive&)>& extra) {
   const std::string path = resolve_checkpoint_path(run_dir_or_file);

@@ -43,6 +43,12 @@ struct CheckpointData {
 void save_checkpoint(const std::string& path, const CheckpointData& data,
                      const std::function<void(torch::serialize::OutputArchive&)>& extra = {});
 
+// A new run directory `out_dir` holding `data` (checkpoint.pt and config.yaml, no
+// optimiser state: it evaluates, it does not resume), for copies of a run with edited
+// or averaged parameters. Throws UsageError when out_dir exists. Written beside it and
+// renamed into place, so it appears whole or not at all.
+void write_parameter_copy(const std::string& out_dir, const CheckpointData& data);
+
 // Accepts a run directory or a checkpoint file. Throws UsageError when it is
 // missing, unreadable, truncated or not a metarl checkpoint. Tensors load on the CPU.
 // `extra` may read more entries.

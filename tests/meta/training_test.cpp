@@ -114,6 +114,30 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
   EXPECT_NE(json.find("\"meta-sgd\": {\"mean\": ["), std::string::npos) << json;
 }
 
+TEST_F(TrainingOnDisk, ParameterCopyIsARunDirectoryWithTheEditedParameters) {
+  // bench/alpha_ablation and bench/average_checkpoints write their copies this way.
+  MetaTrainer trainer(small_config());
+  const auto original = (dir_ / "original.pt").string();
+  trainer.save_checkpoint(original);
+  auto data = load_checkpoint(original);
+  data.alpha[0] = torch::full_like(data.alpha[0], 0.25);
+  const auto copy = (dir_ / "copy").string();
+  write_parameter_copy(copy, data);
+  EXPECT_TRUE(fs::exists(fs::path(copy) / kConfigFile));
+  EXPECT_FALSE(fs::exists(copy + ".partial"));
+  const auto read_back = load_checkpoint(copy);
+  EXPECT_EQ(read_back.config_yaml, data.config_yaml);
+  ASSERT_EQ(read_back.theta.size(), data.theta.size());
+  for (size_t i = 0; i < data.theta.size(); ++i) {
+    EXPECT_TRUE(torch::equal(read_back.theta[i], data.theta[i])) << "theta " << i;
+    EXPECT_TRUE(torch::equal(read_back.alpha[i], data.alpha[i])) << "alpha " << i;
+  }
+  // An existing directory is refused, untouched.
+  const auto before = fs::last_write_time(fs::path(copy) / kCheckpointFile);
+  EXPECT_THROW(write_parameter_copy(copy, data), UsageError);
+  EXPECT_EQ(fs::last_write_time(fs::path(copy) / kCheckpointFile), before);
+}
+
 TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   EXPECT_THROW(load_checkpoint((dir_ / "missing").string()), UsageError);
   {
