@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/tool_main.h"
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 
@@ -72,7 +73,7 @@ void print_tensors(const meta::CheckpointData& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return bench::run_tool("alpha_ablation", [&] {
     if (argc != 2 && argc < 4) {
       throw UsageError("usage: alpha_ablation RUN_DIR [OUT_DIR EDIT...], EDIT = INDEX*FACTOR or INDEX=VALUE");
     }
@@ -95,11 +96,5 @@ int main(int argc, char** argv) {
     meta::write_parameter_copy(argv[2], run);
     print_tensors(run);
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "alpha_ablation: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "alpha_ablation: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -9,17 +9,17 @@
 // and the config, not the optimiser state: it evaluates, it does not resume. OUT_DIR
 // must not exist; it appears whole or not at all.
 #include <cstdio>
-#include <exception>
 #include <string>
 #include <vector>
 
+#include "bench/tool_main.h"
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 
 using namespace metarl;
 
 int main(int argc, char** argv) {
-  try {
+  return bench::run_tool("average_checkpoints", [&] {
     if (argc < 4) throw UsageError("usage: average_checkpoints OUT_DIR CHECKPOINT CHECKPOINT...");
     auto mean = meta::load_checkpoint(argv[2]);
     for (int i = 3; i < argc; ++i) {
@@ -29,10 +29,9 @@ int main(int argc, char** argv) {
                          other.architecture + "); '" + argv[2] + "' is a " + mean.algo + " run of " + mean.env + " (" +
                          mean.architecture + ")");
       }
-      for (size_t t = 0; t < mean.theta.size(); ++t) {
-        mean.theta[t] = mean.theta[t] + other.theta[t];
-        if (t < mean.alpha.size()) mean.alpha[t] = mean.alpha[t] + other.alpha[t];
-      }
+      // Same algorithm and architecture: the same tensors in θ and in α.
+      for (size_t t = 0; t < mean.theta.size(); ++t) mean.theta[t] = mean.theta[t] + other.theta[t];
+      for (size_t t = 0; t < mean.alpha.size(); ++t) mean.alpha[t] = mean.alpha[t] + other.alpha[t];
     }
     const double count = argc - 2;
     for (auto& p : mean.theta) p = p / count;
@@ -40,11 +39,5 @@ int main(int argc, char** argv) {
     meta::write_parameter_copy(argv[1], mean);
     std::printf("%s: mean of %d checkpoints\n", argv[1], argc - 2);
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "average_checkpoints: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "average_checkpoints: %s\n", e.what());
-    return 1;
-  }
+  });
 }

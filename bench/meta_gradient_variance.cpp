@@ -13,13 +13,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "agents/autograd.h"
 #include "agents/sampler.h"
+#include "bench/tool_main.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
 #include "meta/bench.h"
@@ -33,7 +33,7 @@
 using namespace metarl;
 
 int main(int argc, char** argv) {
-  try {
+  return bench::run_tool("meta_gradient_variance", [&] {
     meta::TrainConfig config = meta::bench_config("paper-nav");
     if (argc > 1) meta::load_config_file(config, argv[1]);
     const int batches = argc > 2 ? std::atoi(argv[2]) : 20;
@@ -96,11 +96,5 @@ int main(int argc, char** argv) {
                   mean_sq / variance, cosine);
     }
     return 0;
-  } catch (const UsageError& error) {
-    std::fprintf(stderr, "meta_gradient_variance: %s\n", error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "meta_gradient_variance: %s\n", error.what());
-    return 1;
-  }
+  });
 }
