@@ -56,7 +56,7 @@ void add_eval_command(CLI::App& app) {
     for (const auto& run : eval.checkpoints) {
       if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
       meta::save_eval_report(run, report);
-      progress.message("saved " + meta::eval_report_path(run, report.split));
+      progress.message("saved " + meta::eval_report_path(run, report));
     }
   });
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "agents/advantages.h"
 #include "agents/sampler.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
@@ -123,6 +124,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
        int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
        int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
        seed_key<E>("seed", "evaluation seed (tasks and rollouts; the same for every method)", &E::seed),
+       real_key<E>("return_discount",
+                   "gamma of the reported return sum_t gamma^t r_t (1 = undiscounted episode return; adaptation "
+                   "always uses the run's own gamma)",
+                   &E::return_discount, 0.0, 1.0),
        int_key<E>("task_batch",
                   "tasks rolled out together, which bounds memory (0 = as many as fit 2.5 M samples: "
                   "tasks x rollouts x horizon); the numbers depend on it once tasks exceed one batch",
@@ -285,6 +290,13 @@ struct TaskBatchState {
   ParameterList params;
 };
 
+// Σ_t γ^t r_t of each episode from its first step: [T, R]; γ = 1 is the plain sum,
+// rllab's AverageReturn, γ < 1 its AverageDiscountedReturn.
+torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma) {
+  if (gamma == 1.0) return trajectories.episode_returns();
+  return agents::discounted_returns(trajectories.rewards, trajectories.mask, gamma).select(-1, 0);
+}
+
 // The adaptation curve of one method. Everything random (environment rows, tasks,
 // actions) is built here from options.seed alone: common random numbers across
 // methods, and the same numbers whether a method is evaluated alone or with others.
@@ -341,7 +353,10 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
       // one batch's rollouts (and their graph) are alive at a time.
       const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
       // Per-task mean return over its rollouts: [T_batch].
-      const auto per_task = trajectories.episode_returns().mean(1).to(torch::kCPU, torch::kDouble).contiguous();
+      const auto per_task = reported_returns(trajectories, options.return_discount)
+                                .mean(1)
+                                .to(torch::kCPU, torch::kDouble)
+                                .contiguous();
       returns.insert(returns.end(), per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
       if (adapt_after) {
         batch.params = agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
@@ -399,6 +414,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
   report.split = options.split;
   report.tasks = options.tasks;
   report.rollouts = options.rollouts;
+  report.return_discount = options.return_discount;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
   for (const auto& method : methods) {
     report.methods.push_back(adaptation_curve(method, env_name, *reference, options, split, device, on_step));
@@ -449,6 +465,7 @@ std::string report_json(const EvalReport& report) {
   std::ostringstream out;
   out << "{\"env\": " << json_string(report.env) << ", \"split\": " << json_string(report.split)
       << ", \"tasks\": " << report.tasks << ", \"rollouts\": " << report.rollouts
+      << ", \"return_discount\": " << json_number(report.return_discount)
       << ", \"steps\": " << json_array(report.steps, [](int s) { return std::to_string(s); }) << ", \"methods\": {";
   for (size_t m = 0; m < report.methods.size(); ++m) {
     const auto& method = report.methods[m];
@@ -464,7 +481,10 @@ std::string report_json(const EvalReport& report) {
 std::string report_table(const EvalReport& report) {
   std::ostringstream out;
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
-      << " rollouts; mean return ± 95% CI after each number of adaptation steps\n";
+      << " rollouts; mean "
+      << (report.return_discount == 1.0 ? std::string("return")
+                                        : "discounted return (gamma " + json_number(report.return_discount) + ")")
+      << " ± 95% CI after each number of adaptation steps\n";
   // The method column fits the longest name ("meta-sgd (runs/seed2)").
   int width = 12;
   for (const auto& method : report.methods) width = std::max(width, static_cast<int>(method.name.size()));

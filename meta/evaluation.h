@@ -44,6 +44,11 @@ struct EvalOptions {
   int rollouts = 40;        // per task and adaptation step
   int steps = 3;            // adaptation steps k: returns are reported for 0..k
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
+  // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
+  // MAML's result files and docs/results.md report; rllab, which the papers ran on,
+  // also logs the return discounted with the training γ (AverageDiscountedReturn).
+  // Adaptation itself always uses the run's own γ and advantages.
+  double return_discount = 1.0;
   // Tasks rolled out and adapted together; 0 → task_batch_size's automatic choice.
   // Only one batch's rollouts and graph are alive at a time, so this bounds memory.
   int task_batch = 0;
@@ -78,6 +83,7 @@ struct EvalReport {
   std::string split;
   int tasks = 0;
   int rollouts = 0;
+  double return_discount = 1.0;      // γ of the reported returns (1: undiscounted)
   std::vector<int> steps;            // 0..k
   std::vector<MethodCurve> methods;
 };

@@ -19,12 +19,13 @@ namespace metarl::meta {
 
 namespace fs = std::filesystem;
 
-std::string eval_report_path(const std::string& run_dir, const std::string& split) {
-  return (fs::path(run_dir) / ("eval_" + split + ".json")).string();
+std::string eval_report_path(const std::string& run_dir, const EvalReport& report) {
+  const std::string suffix = report.return_discount == 1.0 ? "" : "_discounted";
+  return (fs::path(run_dir) / ("eval_" + report.split + suffix + ".json")).string();
 }
 
 void save_eval_report(const std::string& run_dir, const EvalReport& report) {
-  write_file_atomically(eval_report_path(run_dir, report.split), report_json(report) + "\n");
+  write_file_atomically(eval_report_path(run_dir, report), report_json(report) + "\n");
 }
 
 namespace {
@@ -92,7 +93,12 @@ std::string adaptation_curve(const fs::path& report_path) {
   const std::string title = "Adaptation on " + report["env"].as<std::string>() + ", " +
                             report["split"].as<std::string>() + " split (" + report["tasks"].as<std::string>() +
                             " tasks, 95% CI)";
-  return render_line_chart({title, "adaptation steps", "mean episode return", 760, 460, true}, series);
+  // Reports written before return_discount existed are undiscounted.
+  const double discount = report["return_discount"] ? as_number(report["return_discount"]) : 1.0;
+  const std::string y_label = discount == 1.0 ? "mean episode return"
+                                              : "mean discounted return (gamma " +
+                                                    report["return_discount"].as<std::string>() + ")";
+  return render_line_chart({title, "adaptation steps", y_label, 760, 460, true}, series);
 }
 
 std::string alpha_chart(const std::string& run_dir) {

@@ -119,6 +119,58 @@ TEST_F(Evaluation, RunsEvaluatedTogetherScoreExactlyAsEachAlone) {
   EXPECT_NE(report_json(together).find("\"gain_ci95\": [0"), std::string::npos) << report_json(together);
 }
 
+// rllab logs AverageDiscountedReturn beside AverageReturn; papers built on it may
+// report either. The discounted report measures the same rollouts and adaptation
+// (same seed), so on point-nav, whose rewards are −distance ≤ 0, every task's
+// discounted return lies between its undiscounted return and 0, and γ = 1 is the
+// default report exactly. G_0 = Σ_t γ^t r_t itself is agents::discounted_returns,
+// checked against a backward loop in advantages_test.
+TEST_F(Evaluation, DiscountedReturnMeasuresTheSameRolloutsAndIsSavedBesideTheReturn) {
+  const auto run = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto undiscounted = evaluate(small_eval({run}));
+  auto options = small_eval({run});
+  options.return_discount = 1.0;
+  expect_same_curve(evaluate(options).methods[0], undiscounted.methods[0]);
+
+  options.return_discount = 0.9;
+  const auto discounted = evaluate(options);
+  EXPECT_EQ(discounted.return_discount, 0.9);
+  const auto& plain = undiscounted.methods[0].task_returns;
+  const auto& weighted = discounted.methods[0].task_returns;
+  ASSERT_EQ(weighted.size(), plain.size());
+  int strictly_smaller = 0;
+  for (size_t step = 0; step < plain.size(); ++step) {
+    for (size_t t = 0; t < plain[step].size(); ++t) {
+      EXPECT_LE(weighted[step][t], 0.0);
+      EXPECT_GE(weighted[step][t], plain[step][t] - 1e-6) << "step " << step << " task " << t;
+      // A 20-step episode that does not end at once loses weight on later rewards.
+      if (std::abs(weighted[step][t]) < std::abs(plain[step][t]) * 0.95) ++strictly_smaller;
+    }
+  }
+  EXPECT_GT(strictly_smaller, 0);
+  expect_paired_gains(discounted.methods[0]);
+
+  EXPECT_NE(report_json(discounted).find("\"return_discount\": 0.9,"), std::string::npos) << report_json(discounted);
+  EXPECT_NE(report_json(undiscounted).find("\"return_discount\": 1,"), std::string::npos);
+  EXPECT_NE(report_table(discounted).find("mean discounted return (gamma 0.9)"), std::string::npos)
+      << report_table(discounted);
+  EXPECT_EQ(report_table(undiscounted).find("discounted"), std::string::npos);
+
+  // Saved side by side; the plot of each says which return it shows.
+  EXPECT_EQ(fs::path(eval_report_path(run, discounted)).filename(), "eval_test_discounted.json");
+  EXPECT_EQ(fs::path(eval_report_path(run, undiscounted)).filename(), "eval_test.json");
+  save_eval_report(run, undiscounted);
+  save_eval_report(run, discounted);
+  plot_run(run);
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto discounted_svg = read(fs::path(run) / "plots" / "adaptation_test_discounted.svg");
+  EXPECT_NE(discounted_svg.find("mean discounted return (gamma 0.9)"), std::string::npos);
+  EXPECT_NE(read(fs::path(run) / "plots" / "adaptation_test.svg").find("mean episode return"), std::string::npos);
+}
+
 TEST_F(Evaluation, RandomBaselineIsDeterministicInItsSeedAndComesLast) {
   EvalOptions options = small_eval({});
   options.random = true;
@@ -260,7 +312,7 @@ TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
   EXPECT_EQ(json.rfind("{\"env\": \"point-nav\", \"split\": \"test\", \"tasks\": 5, \"rollouts\": 3, "
-                       "\"steps\": [0, 1, 2], \"methods\": {",
+                       "\"return_discount\": 1, \"steps\": [0, 1, 2], \"methods\": {",
                        0),
             0u)
       << json;
@@ -339,6 +391,9 @@ TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
   EXPECT_NE(message.find("entry 2 is '0'"), std::string::npos) << message;
   EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=-0.1"); }).find("(0, 1000]"), std::string::npos);
   EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=fast"); }).find("'fast'"), std::string::npos);
+  message = usage_error_of([&] { schema.apply_override(options, "return_discount=1.5"); });
+  EXPECT_NE(message.find("'return_discount'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'1.5'"), std::string::npos) << message;
   EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "checkpoint=runs/a,,runs/b"); }).find("'checkpoint'"),
             std::string::npos);
 
