@@ -478,12 +478,14 @@ std::string report_json(const EvalReport& report) {
   return out.str();
 }
 
+std::string return_measure(double return_discount) {
+  return return_discount == 1.0 ? "return" : "discounted return (gamma " + json_number(return_discount) + ")";
+}
+
 std::string report_table(const EvalReport& report) {
   std::ostringstream out;
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
-      << " rollouts; mean "
-      << (report.return_discount == 1.0 ? std::string("return")
-                                        : "discounted return (gamma " + json_number(report.return_discount) + ")")
+      << " rollouts; mean " << return_measure(report.return_discount)
       << " ± 95% CI after each number of adaptation steps\n";
   // The method column fits the longest name ("meta-sgd (runs/seed2)").
   int width = 12;

@@ -127,6 +127,9 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
 // {"env": ..., "split": ..., "tasks": ..., "rollouts": ..., "steps": [0, ...],
 //  "methods": {"<name>": {"mean": [...], "ci95": [...]}}}
 std::string report_json(const EvalReport& report);
+// What a report's numbers are, for headers and axis labels: "return" at γ = 1,
+// else "discounted return (gamma 0.99)".
+std::string return_measure(double return_discount);
 // A human-readable table, one row per method, one column per step.
 std::string report_table(const EvalReport& report);
 

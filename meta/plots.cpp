@@ -95,9 +95,7 @@ std::string adaptation_curve(const fs::path& report_path) {
                             " tasks, 95% CI)";
   // Reports written before return_discount existed are undiscounted.
   const double discount = report["return_discount"] ? as_number(report["return_discount"]) : 1.0;
-  const std::string y_label = discount == 1.0 ? "mean episode return"
-                                              : "mean discounted return (gamma " +
-                                                    report["return_discount"].as<std::string>() + ")";
+  const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
   return render_line_chart({title, "adaptation steps", y_label, 760, 460, true}, series);
 }
 

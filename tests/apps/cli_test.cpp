@@ -277,13 +277,10 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   }
   // Every run directory keeps the whole comparison, and its plot shows every method.
   for (const auto& run : {a, b, c}) {
-    std::ifstream saved(fs::path(run) / "eval_test.json");
-    const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(text, json.output) << run;
+    EXPECT_EQ(metarl::testing::file_text(fs::path(run) / "eval_test.json"), json.output) << run;
   }
   ASSERT_EQ(run_metarl("plot " + b, /*stdout_only=*/true).exit_code, 0);
-  std::ifstream plot(fs::path(b) / "plots" / "adaptation_test.svg");
-  const std::string svg((std::istreambuf_iterator<char>(plot)), std::istreambuf_iterator<char>());
+  const std::string svg = metarl::testing::file_text(fs::path(b) / "plots" / "adaptation_test.svg");
   for (const char* legend : {">maml</text>", ">random</text>"}) EXPECT_NE(svg.find(legend), std::string::npos) << legend;
 
   // The runs as a YAML list, and printed back as one.
@@ -337,8 +334,7 @@ TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
   ASSERT_TRUE(wait_for_rows(metrics, rows_before.size() + 5)) << "resumed run made no progress";
   ::kill(second, SIGTERM);
   EXPECT_EQ(wait_exit_code(second), 128 + SIGTERM);
-  std::ifstream log(dir_ / "second.log");
-  const std::string second_log((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::string second_log = metarl::testing::file_text(dir_ / "second.log");
   EXPECT_NE(second_log.find("resuming meta-sgd"), std::string::npos) << second_log;
   EXPECT_NE(second_log.find("--resume " + run.string()), std::string::npos) << second_log;
 

@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -61,6 +59,7 @@ class Evaluation : public metarl::testing::ScratchDirTest {
   }
 };
 
+using metarl::testing::file_text;
 using metarl::testing::usage_error_of;
 
 // Exact equality: the same tasks, seeds and arithmetic must give the same doubles.
@@ -162,13 +161,9 @@ TEST_F(Evaluation, DiscountedReturnMeasuresTheSameRolloutsAndIsSavedBesideTheRet
   save_eval_report(run, undiscounted);
   save_eval_report(run, discounted);
   plot_run(run);
-  auto read = [](const fs::path& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const auto discounted_svg = read(fs::path(run) / "plots" / "adaptation_test_discounted.svg");
+  const auto discounted_svg = file_text(fs::path(run) / "plots" / "adaptation_test_discounted.svg");
   EXPECT_NE(discounted_svg.find("mean discounted return (gamma 0.9)"), std::string::npos);
-  EXPECT_NE(read(fs::path(run) / "plots" / "adaptation_test.svg").find("mean episode return"), std::string::npos);
+  EXPECT_NE(file_text(fs::path(run) / "plots" / "adaptation_test.svg").find("mean episode return"), std::string::npos);
 }
 
 TEST_F(Evaluation, RandomBaselineIsDeterministicInItsSeedAndComesLast) {
@@ -334,8 +329,7 @@ TEST_F(Evaluation, TheSavedReportPlotsEveryMethod) {
   options.random = true;
   save_eval_report(meta_sgd, evaluate(options));
   plot_run(meta_sgd);
-  std::ifstream in(fs::path(meta_sgd) / "plots" / "adaptation_test.svg");
-  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string svg = file_text(fs::path(meta_sgd) / "plots" / "adaptation_test.svg");
   for (const char* method : {">meta-sgd</text>", ">maml</text>", ">random</text>"}) {
     EXPECT_NE(svg.find(method), std::string::npos) << method;
   }

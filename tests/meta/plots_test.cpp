@@ -99,8 +99,7 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
   EXPECT_EQ(fs::path(written[0]).filename(), "learning_curve.svg");
   EXPECT_EQ(fs::path(written[1]).filename(), "adaptation_test.svg");
   EXPECT_EQ(fs::path(written[2]).filename(), "alpha.svg");
-  std::ifstream alpha(written[2]);
-  const std::string alpha_svg((std::istreambuf_iterator<char>(alpha)), std::istreambuf_iterator<char>());
+  const std::string alpha_svg = metarl::testing::file_text(written[2]);
   EXPECT_NE(alpha_svg.find("layer0.weight"), std::string::npos);
   EXPECT_NE(alpha_svg.find("log_std"), std::string::npos);
   if (!have_renderer()) GTEST_SKIP() << "rsvg-convert missing: run scripts/install-deps.sh";

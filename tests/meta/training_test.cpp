@@ -8,7 +8,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "envs/errors.h"
@@ -272,8 +271,7 @@ TEST_F(TrainingOnDisk, ExtendedRunEqualsOneStartedWithMoreIterations) {
   const auto b = load_checkpoint(extended.out_dir);
   EXPECT_EQ(b.iteration, 5);
   EXPECT_EQ(resumed_config(extended.out_dir).iterations, 5);
-  std::ifstream config_file(dir_ / "extended" / kConfigFile);
-  const std::string written((std::istreambuf_iterator<char>(config_file)), std::istreambuf_iterator<char>());
+  const std::string written = metarl::testing::file_text(dir_ / "extended" / kConfigFile);
   EXPECT_NE(written.find("iterations: 5\n"), std::string::npos) << written;
   for (size_t i = 0; i < a.theta.size(); ++i) {
     EXPECT_TRUE(torch::equal(a.theta[i], b.theta[i])) << "theta " << i;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,12 @@ inline envs::TaskBatch goal_tasks(const std::vector<std::pair<double, double>>& 
     batch.values.push_back(y);
   }
   return batch;
+}
+
+// The whole text of a file ("" when it cannot be read).
+inline std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // The message of the UsageError `action` throws, or "(no error)".
