@@ -30,7 +30,9 @@ torch::Tensor LinearFeatureBaseline::fit_predict(const Trajectories& trajectorie
   torch::Tensor coefficients;
   for (int attempt = 0; attempt < 5; ++attempt, ridge *= 10.0) {
     try {
-      coefficients = torch::linalg::solve(gram + ridge * eye, moment, /*left=*/true);
+      // at::linalg_solve, not torch::linalg::solve: LibTorch 2.11's <torch/torch.h> no
+      // longer declares the torch::linalg namespace; the at:: function is in both.
+      coefficients = at::linalg_solve(gram + ridge * eye, moment, /*left=*/true);
     } catch (const c10::Error&) {
       continue;  // singular at this ridge: raise it
     }

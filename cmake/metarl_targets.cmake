@@ -29,9 +29,14 @@ function(metarl_target target)
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/metarl>)
   if(NOT target_type STREQUAL "EXECUTABLE")
-    # The public headers need C++17 (inline variables, among others); an outside
-    # project linking a metarl library gets at least that.
-    target_compile_features(${target} PUBLIC cxx_std_17)
+    # The public headers need C++17 (inline variables, among others), and those that
+    # include LibTorch's what it needs (C++20 from PyTorch 2.13); an outside project
+    # linking a metarl library gets at least that.
+    if(ARG_TORCH)
+      target_compile_features(${target} PUBLIC cxx_std_${METARL_TORCH_CXX_STANDARD})
+    else()
+      target_compile_features(${target} PUBLIC cxx_std_17)
+    endif()
   endif()
   if(ARG_TORCH)
     target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})

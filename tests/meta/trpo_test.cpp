@@ -73,7 +73,7 @@ TEST(TrpoStep, TakesTheNaturalGradientStepToTheTrustRegionBoundary) {
   options.cg_damping = 0.0;
   const auto result = trpo_step({x}, evaluate, options);
   ASSERT_EQ(result.backtracks, 1);
-  const auto natural = torch::linalg::solve(a, g, true);
+  const auto natural = at::linalg_solve(a, g, /*left=*/true);
   const auto expected = x0 - 0.8 * std::sqrt(2 * 0.02 / g.dot(natural).item<double>()) * natural;
   EXPECT_TRUE(torch::allclose(x.detach(), expected, 0.0, 1e-9));
   EXPECT_NEAR(result.kl, 0.64 * 0.02, 1e-9);
