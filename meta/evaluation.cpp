@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "agents/advantages.h"
 #include "agents/sampler.h"
@@ -367,15 +368,9 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
     mean_and_ci95(returns, mean, ci);
     curve.mean.push_back(mean);
     curve.ci95.push_back(ci);
-    std::vector<double> gains(returns.size());
-    for (size_t t = 0; t < returns.size(); ++t) {
-      gains[t] = step == 0 ? 0.0 : returns[t] - curve.task_returns.front()[t];
-    }
-    double gain = 0.0;
-    double gain_ci = 0.0;
-    mean_and_ci95(gains, gain, gain_ci);
-    curve.gain_mean.push_back(gain);
-    curve.gain_ci95.push_back(gain_ci);
+    const PairedDifference gain = paired_difference(returns, step == 0 ? returns : curve.task_returns.front());
+    curve.gain_mean.push_back(gain.mean);
+    curve.gain_ci95.push_back(gain.ci95);
     curve.task_returns.push_back(std::move(returns));
     if (on_step) on_step(curve.name, step, options.steps, mean);
   }
@@ -419,7 +414,45 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
   for (const auto& method : methods) {
     report.methods.push_back(adaptation_curve(method, env_name, *reference, options, split, device, on_step));
   }
+  report.comparisons = compare_methods(report.methods);
   return report;
+}
+
+PairedDifference paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) {
+    throw std::invalid_argument("paired_difference: " + std::to_string(a.size()) + " tasks against " +
+                                std::to_string(b.size()) + "; a paired comparison needs the same tasks");
+  }
+  std::vector<double> differences(a.size());
+  for (size_t t = 0; t < a.size(); ++t) differences[t] = a[t] - b[t];
+  PairedDifference result;
+  mean_and_ci95(differences, result.mean, result.ci95);
+  return result;
+}
+
+std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& methods) {
+  std::vector<MethodComparison> comparisons;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    for (size_t j = i + 1; j < methods.size(); ++j) {
+      const MethodCurve& a = methods[i];
+      const MethodCurve& b = methods[j];
+      MethodComparison comparison;
+      comparison.a = a.name;
+      comparison.b = b.name;
+      comparison.b_best_step = static_cast<int>(std::max_element(b.mean.begin(), b.mean.end()) - b.mean.begin());
+      const auto& b_best = b.task_returns.at(static_cast<size_t>(comparison.b_best_step));
+      for (size_t step = 0; step < a.task_returns.size(); ++step) {
+        const PairedDifference same_step = paired_difference(a.task_returns[step], b.task_returns.at(step));
+        comparison.mean.push_back(same_step.mean);
+        comparison.ci95.push_back(same_step.ci95);
+        const PairedDifference against_best = paired_difference(a.task_returns[step], b_best);
+        comparison.vs_best_mean.push_back(against_best.mean);
+        comparison.vs_best_ci95.push_back(against_best.ci95);
+      }
+      comparisons.push_back(std::move(comparison));
+    }
+  }
+  return comparisons;
 }
 
 namespace {
@@ -474,7 +507,17 @@ std::string report_json(const EvalReport& report) {
         << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
         << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
   }
-  out << "}}";
+  out << "}, \"comparisons\": [";
+  for (size_t c = 0; c < report.comparisons.size(); ++c) {
+    const auto& comparison = report.comparisons[c];
+    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
+        << ", \"mean\": " << json_array(comparison.mean, json_number)
+        << ", \"ci95\": " << json_array(comparison.ci95, json_number)
+        << ", \"b_best_step\": " << comparison.b_best_step
+        << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
+        << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
+  }
+  out << "]}";
   return out.str();
 }
 
@@ -487,30 +530,56 @@ std::string report_table(const EvalReport& report) {
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
       << " rollouts; mean " << return_measure(report.return_discount)
       << " ± 95% CI after each number of adaptation steps\n";
-  // The method column fits the longest name ("meta-sgd (runs/seed2)").
-  int width = 12;
-  for (const auto& method : report.methods) width = std::max(width, static_cast<int>(method.name.size()));
+  // Row labels: method names, and for the comparisons "a - b" and "a - b at step s
+  // (its best)". The label column fits the longest ("meta-sgd (runs/seed2)").
+  struct Row {
+    std::string label;
+    const std::vector<double>* mean;
+    const std::vector<double>* ci95;
+  };
+  std::vector<Row> returns;
+  std::vector<Row> gains;
+  for (const auto& method : report.methods) {
+    returns.push_back({method.name, &method.mean, &method.ci95});
+    gains.push_back({method.name, &method.gain_mean, &method.gain_ci95});
+  }
+  std::vector<Row> differences;
+  for (const auto& comparison : report.comparisons) {
+    const std::string pair = comparison.a + " - " + comparison.b;
+    differences.push_back({pair, &comparison.mean, &comparison.ci95});
+    differences.push_back({pair + " at step " + std::to_string(comparison.b_best_step) + " (its best)",
+                           &comparison.vs_best_mean, &comparison.vs_best_ci95});
+  }
+  size_t width = 12;
+  for (const auto* rows : {&returns, &differences}) {
+    for (const auto& row : *rows) width = std::max(width, row.label.size());
+  }
   char cell[64];
-  out << std::string("method") + std::string(static_cast<size_t>(width) - 6, ' ');
+  out << "method" << std::string(width - 6, ' ');
   for (int step : report.steps) {
     std::snprintf(cell, sizeof(cell), " %18s", ("step " + std::to_string(step)).c_str());
     out << cell;
   }
   out << "\n";
-  auto rows = [&](const std::vector<double> MethodCurve::*mean, const std::vector<double> MethodCurve::*ci95) {
-    for (const auto& method : report.methods) {
-      out << method.name << std::string(static_cast<size_t>(width) - method.name.size(), ' ');
-      for (size_t i = 0; i < (method.*mean).size(); ++i) {
-        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (method.*mean)[i], (method.*ci95)[i]);
+  auto print = [&](const std::vector<Row>& rows) {
+    for (const auto& row : rows) {
+      out << row.label << std::string(width - row.label.size(), ' ');
+      for (size_t i = 0; i < row.mean->size(); ++i) {
+        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[i], (*row.ci95)[i]);
         out << cell;
       }
       out << "\n";
     }
   };
-  rows(&MethodCurve::mean, &MethodCurve::ci95);
+  print(returns);
   if (report.steps.size() > 1) {
     out << "gain over step 0, paired per task (same tasks and random numbers at every step):\n";
-    rows(&MethodCurve::gain_mean, &MethodCurve::gain_ci95);
+    print(gains);
+  }
+  if (!differences.empty()) {
+    out << "difference between methods, paired per task (first minus second, the second after as many steps or "
+           "at its best step; clear of 0 = ahead):\n";
+    print(differences);
   }
   return out.str();
 }

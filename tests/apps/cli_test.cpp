@@ -248,9 +248,15 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
   }();
-  // Header, column titles, four methods; then the paired gains: a title and four rows.
-  ASSERT_EQ(rows.size(), 2u + 4u + 1u + 4u) << table.output;
+  // Header, column titles, four methods; then the paired gains: a title and four rows;
+  // then the paired differences between methods: a title and two rows for each of
+  // the six pairs (after as many steps, and against the second's best step).
+  ASSERT_EQ(rows.size(), 2u + 4u + 1u + 4u + 1u + 2u * 6u) << table.output;
   EXPECT_EQ(rows[6].rfind("gain over step 0, paired per task", 0), 0u) << table.output;
+  EXPECT_EQ(rows[11].rfind("difference between methods, paired per task", 0), 0u) << table.output;
+  EXPECT_EQ(rows[12].rfind("meta-sgd (" + a + ") - maml ", 0), 0u) << table.output;
+  EXPECT_EQ(rows[13].rfind("meta-sgd (" + a + ") - maml at step ", 0), 0u) << table.output;
+  EXPECT_EQ(rows[23].rfind("meta-sgd (" + c + ") - random at step ", 0), 0u) << table.output;
   EXPECT_EQ(rows[1].rfind("method ", 0), 0u) << table.output;
   EXPECT_NE(rows[1].find("step 2"), std::string::npos) << table.output;
   const std::vector<std::string> names{"meta-sgd (" + a + ") ", "maml ", "meta-sgd (" + c + ") ", "random "};

@@ -9,10 +9,13 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "envs/errors.h"
+#include "envs/rng.h"
 #include "meta/evaluation.h"
 #include "meta/plots.h"
 #include "meta/trainer.h"
@@ -312,14 +315,109 @@ TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
             0u)
       << json;
   // The table: a header and one row per method, then the paired gains: a title and
-  // one row per method, in the same order.
+  // one row per method, in the same order; then the paired differences between
+  // methods: a title and two rows per pair (same step, and the second at its best).
   const std::string table = report_table(report);
   EXPECT_NE(table.find("\nmeta-sgd (" + a + ") "), std::string::npos) << table;
   EXPECT_NE(table.find("\nmaml "), std::string::npos) << table;
-  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3 + 1 + 3) << table;
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2 + 3 + 1 + 3 + 1 + 2 * 3) << table;
+  EXPECT_NE(table.find("\nmeta-sgd (" + a + ") - meta-sgd (" + b + ") "), std::string::npos) << table;
 
   const auto message = usage_error_of([&] { evaluate(small_eval({a, maml, (fs::path(a) / "checkpoint.pt").string()})); });
   EXPECT_NE(message.find("is given twice"), std::string::npos) << message;
+}
+
+// The paired comparison of two methods is the mean and interval of the per-task
+// differences of their returns. With tasks that differ a lot (a per-task offset both
+// methods share) it resolves a difference that the two methods' own intervals hide.
+TEST(PairedDifference, IsTheDifferenceOfPerTaskReturnsAndShrinksWithCorrelatedTasks) {
+  Rng rng(11);
+  std::vector<double> a;
+  std::vector<double> b;
+  for (int t = 0; t < 100; ++t) {
+    const double task_offset = rng.uniform(-100.0, 100.0);  // how hard task t is, shared by both methods
+    a.push_back(task_offset + 2.0 + rng.uniform(-1.0, 1.0));
+    b.push_back(task_offset + rng.uniform(-1.0, 1.0));
+  }
+  const PairedDifference paired = paired_difference(a, b);
+  std::vector<double> differences;
+  for (size_t t = 0; t < a.size(); ++t) differences.push_back(a[t] - b[t]);
+  double mean = 0.0;
+  double ci = 0.0;
+  mean_and_ci95(differences, mean, ci);
+  EXPECT_EQ(paired.mean, mean);
+  EXPECT_EQ(paired.ci95, ci);
+  double mean_a = 0.0, ci_a = 0.0, mean_b = 0.0, ci_b = 0.0;
+  mean_and_ci95(a, mean_a, ci_a);
+  mean_and_ci95(b, mean_b, ci_b);
+  EXPECT_NEAR(paired.mean, mean_a - mean_b, 1e-9);
+  // Unpaired, the difference's interval would be √(ci_a² + ci_b²) ≈ 16, and the two
+  // intervals overlap; paired, the shared offsets cancel and 2 ± 0.2 is clear of 0.
+  const double unpaired_ci = std::sqrt(ci_a * ci_a + ci_b * ci_b);
+  EXPECT_GT(unpaired_ci, 10.0);
+  EXPECT_GT(mean_a - ci_a, mean_b - ci_b);
+  EXPECT_LT(mean_a - ci_a, mean_b + ci_b);  // the intervals overlap
+  EXPECT_LT(paired.ci95, 0.05 * unpaired_ci);
+  EXPECT_GT(paired.mean - paired.ci95, 0.0);
+  // Independent tasks (no shared offset): pairing buys nothing, the interval is the
+  // unpaired one up to sampling noise.
+  std::vector<double> independent_b;
+  for (int t = 0; t < 100; ++t) independent_b.push_back(rng.uniform(-100.0, 100.0));
+  const PairedDifference unrelated = paired_difference(a, independent_b);
+  double ci_ib = 0.0, mean_ib = 0.0;
+  mean_and_ci95(independent_b, mean_ib, ci_ib);
+  EXPECT_NEAR(unrelated.ci95, std::sqrt(ci_a * ci_a + ci_ib * ci_ib), 0.35 * unrelated.ci95);
+  EXPECT_THROW(paired_difference(a, {1.0, 2.0}), std::invalid_argument);
+}
+
+TEST_F(Evaluation, EveryPairOfMethodsIsComparedTaskByTaskAtEachStepAndAtTheBestStep) {
+  const auto meta_sgd = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto maml = train("maml", tiny_config("maml", 8));
+  EvalOptions options = small_eval({meta_sgd, maml});
+  options.random = true;
+  const auto report = evaluate(options);
+  ASSERT_EQ(report.methods.size(), 3u);
+  ASSERT_EQ(report.comparisons.size(), 3u);
+  const std::vector<std::pair<size_t, size_t>> pairs{{0, 1}, {0, 2}, {1, 2}};
+  for (size_t c = 0; c < pairs.size(); ++c) {
+    const auto& comparison = report.comparisons[c];
+    const MethodCurve& a = report.methods[pairs[c].first];
+    const MethodCurve& b = report.methods[pairs[c].second];
+    EXPECT_EQ(comparison.a, a.name);
+    EXPECT_EQ(comparison.b, b.name);
+    const auto best = std::max_element(b.mean.begin(), b.mean.end()) - b.mean.begin();
+    EXPECT_EQ(comparison.b_best_step, best);
+    ASSERT_EQ(comparison.mean.size(), report.steps.size());
+    ASSERT_EQ(comparison.vs_best_mean.size(), report.steps.size());
+    for (size_t step = 0; step < report.steps.size(); ++step) {
+      std::vector<double> same_step;
+      std::vector<double> against_best;
+      for (size_t t = 0; t < a.task_returns[step].size(); ++t) {
+        same_step.push_back(a.task_returns[step][t] - b.task_returns[step][t]);
+        against_best.push_back(a.task_returns[step][t] - b.task_returns[static_cast<size_t>(best)][t]);
+      }
+      double mean = 0.0, ci = 0.0;
+      mean_and_ci95(same_step, mean, ci);
+      EXPECT_EQ(comparison.mean[step], mean);
+      EXPECT_EQ(comparison.ci95[step], ci);
+      EXPECT_NEAR(comparison.mean[step], a.mean[step] - b.mean[step], 1e-9);  // linearity
+      mean_and_ci95(against_best, mean, ci);
+      EXPECT_EQ(comparison.vs_best_mean[step], mean);
+      EXPECT_EQ(comparison.vs_best_ci95[step], ci);
+    }
+  }
+  const std::string json = report_json(report);
+  EXPECT_NE(json.find("\"comparisons\": [{\"a\": \"meta-sgd\", \"b\": \"maml\", \"mean\": ["), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"a\": \"maml\", \"b\": \"random\""), std::string::npos) << json;
+  const std::string table = report_table(report);
+  EXPECT_NE(table.find("\nmeta-sgd - maml "), std::string::npos) << table;
+  EXPECT_NE(table.find("\nmeta-sgd - random at step " + std::to_string(report.comparisons[1].b_best_step) +
+                       " (its best) "),
+            std::string::npos)
+      << table;
+  // One method alone has nothing to compare.
+  EXPECT_TRUE(evaluate(small_eval({meta_sgd})).comparisons.empty());
 }
 
 TEST_F(Evaluation, TheSavedReportPlotsEveryMethod) {
