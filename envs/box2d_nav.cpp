@@ -93,8 +93,8 @@ EnvSpec Box2DNav::make_spec() {
   spec.name = "box2d-nav";
   spec.description =
       "Box2D disc robot (radius 0.1 m) pushed by a 2D force through a 5 m x 5 m walled arena with up to 4 "
-      "obstacles. Observation: position, velocity, goal - position, 8 range readings (distance / 2 m, every 45 "
-      "deg). Action: force in N, clipped to [-5, 5] per axis. Reward: -distance to the goal, -1 more on each "
+      "obstacles. Observation: position, velocity, 8 range readings (distance / 2 m, every 45 deg); the goal "
+      "is unobserved. Action: force in N, clipped to [-5, 5] per axis. Reward: -distance to the goal, -1 more on each "
       "new contact with a wall or obstacle. Terminated within 0.1 m of the goal; truncated at 200 steps of 0.05 s.";
   spec.observation_dim = kObservationDim;
   spec.action_dim = 2;
@@ -102,10 +102,8 @@ EnvSpec Box2DNav::make_spec() {
   spec.action_high = {kMaxForce, kMaxForce};
   const auto arena = static_cast<float>(kArenaHalfWidth);
   const auto speed = static_cast<float>(kMaxSpeed);
-  // Goal − position spans the arena twice: every goal of the task distribution lies
-  // inside it.
-  spec.observation_low = {-arena, -arena, -speed, -speed, -2 * arena, -2 * arena};
-  spec.observation_high = {arena, arena, speed, speed, 2 * arena, 2 * arena};
+  spec.observation_low = {-arena, -arena, -speed, -speed};
+  spec.observation_high = {arena, arena, speed, speed};
   spec.observation_low.resize(kObservationDim, 0.0f);
   spec.observation_high.resize(kObservationDim, 1.0f);
   spec.max_episode_steps = kMaxEpisodeSteps;
@@ -119,9 +117,9 @@ TaskDistribution Box2DNav::make_task_distribution() {
   // heavier and lighter, with floors grippier and slicker, drag stronger and weaker.
   // Held-out extremes keep the robot movable: μ m g = 0.2 · 2 kg · 9.81 = 3.9 N < 5 N.
   return TaskDistribution({
-      {"goal_x", "m", "goal x; observed as goal - position (starts are around the origin)", 1.0, -1.5, 1.5, -2.0,
+      {"goal_x", "m", "goal x; unobserved, inferred from rewards (starts are around the origin)", 1.0, -1.5, 1.5, -2.0,
        2.0},
-      {"goal_y", "m", "goal y; observed as goal - position", 1.0, -1.5, 1.5, -2.0, 2.0},
+      {"goal_y", "m", "goal y; unobserved, inferred from rewards", 1.0, -1.5, 1.5, -2.0, 2.0},
       {"layout", "index",
        "obstacle layout: floor(value) seeds the obstacles (training layouts 0-999, held-out up to 1999; "
        "negative = no obstacles)",
@@ -284,12 +282,10 @@ void Box2DNav::write_observation(int row) {
   obs[1] = p.y;
   obs[2] = v.x;
   obs[3] = v.y;
-  obs[4] = static_cast<float>(task_value(row, kGoalX) - p.x);
-  obs[5] = static_cast<float>(task_value(row, kGoalY) - p.y);
   ClosestHit hit(w.robot);
   for (int k = 0; k < kNumRays; ++k) {
     w.world.RayCast(&hit, p, p + kRayOffsets[k]);
-    obs[6 + k] = hit.take_fraction();
+    obs[4 + k] = hit.take_fraction();
   }
 }
 

@@ -12,7 +12,7 @@ EnvSpec CartPole::make_spec() {
   spec.description =
       "Gymnasium CartPole-v1. Observation: cart position, cart velocity, pole angle, pole angular velocity. "
       "Action: 0 pushes the cart left, 1 right, with the task's force. Reward: 1 per step minus the target "
-      "weight times the distance to the target position / 4.8 m. Terminated when |x| > 2.4 m or the pole tilts "
+      "weight times d / (d + 0.5 m), d the distance to the target position. Terminated when |x| > 2.4 m or the pole tilts "
       "beyond 12 degrees; truncated at 500 steps.";
   spec.observation_dim = 4;
   spec.action_dim = 1;
@@ -38,7 +38,7 @@ TaskDistribution CartPole::make_task_distribution() {
       {"force_magnitude", "N", "force of one push, left or right", 10.0, 8.0, 12.0, 6.0, 15.0},
       {"target_position", "m", "cart position the reward favours; unobserved, inferred from rewards", 0.0, -1.0, 1.0,
        -1.5, 1.5},
-      {"target_weight", "reward per step", "reward lost at 4.8 m from the target (0: CartPole-v1's constant 1)", 0.0,
+      {"target_weight", "reward per step", "w: a step loses w d / (d + 0.5 m) at distance d from the target (0: CartPole-v1's constant 1)", 0.0,
        0.5, 1.0, 0.25, 1.0},
   });
 }
@@ -47,7 +47,7 @@ CartPole::CartPole(int batch_size, std::uint64_t seed)
     : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed) {
   const auto rows = static_cast<size_t>(batch_size);
   for (auto* column : {&x_, &x_dot_, &theta_, &theta_dot_, &force_, &gravity_, &half_length_, &pole_mass_,
-                       &total_mass_, &polemass_length_, &target_, &target_penalty_}) {
+                       &total_mass_, &polemass_length_, &target_, &target_weight_}) {
     column->assign(rows, 0.0);
   }
   // The base filled in the default tasks before this object existed, so its
@@ -66,7 +66,7 @@ void CartPole::task_changed(int row) {
   total_mass_[row] = pole_mass + task_value(row, kCartMass);
   polemass_length_[row] = pole_mass * half_length;
   target_[row] = task_value(row, kTargetPosition);
-  target_penalty_[row] = task_value(row, kTargetWeight) / kTargetDistanceScale;
+  target_weight_[row] = task_value(row, kTargetWeight);
 }
 
 void CartPole::write_observation(int row) {
@@ -124,7 +124,7 @@ void CartPole::step_rows(const float* actions, int begin, int end) {
   const double* total_mass_col = total_mass_.data();
   const double* polemass_length_col = polemass_length_.data();
   const double* target_col = target_.data();
-  const double* target_penalty_col = target_penalty_.data();
+  const double* target_weight_col = target_weight_.data();
   // Rows are independent: no iteration reads what another writes. GCC cannot prove
   // it across a dozen arrays (that needs more run-time alias checks than it allows)
   // and would leave the loop scalar, about 3x slower; ivdep asserts it. The body has
@@ -157,7 +157,8 @@ void CartPole::step_rows(const float* actions, int begin, int end) {
     x_dot_col[r] = new_x_dot;
     theta_col[r] = new_theta;
     theta_dot_col[r] = new_theta_dot;
-    reward[r] = static_cast<float>(1.0 - target_penalty_col[r] * std::abs(new_x - target_col[r]));
+    const double distance = std::abs(new_x - target_col[r]);
+    reward[r] = static_cast<float>(1.0 - target_weight_col[r] * distance / (distance + kTargetHalfDistance));
     obs[4 * r] = static_cast<float>(new_x);
     obs[4 * r + 1] = static_cast<float>(new_x_dot);
     obs[4 * r + 2] = static_cast<float>(new_theta);

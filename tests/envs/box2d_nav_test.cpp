@@ -22,7 +22,7 @@ namespace {
 using Obstacle = Box2DNav::Obstacle;
 
 // Observation layout.
-constexpr int kX = 0, kY = 1, kVx = 2, kVy = 3, kGoalDx = 4, kGoalDy = 5, kRays = 6;
+constexpr int kX = 0, kY = 1, kVx = 2, kVy = 3, kRays = 4;
 constexpr int kObs = Box2DNav::kObservationDim;
 constexpr double kL = Box2DNav::kArenaHalfWidth;
 constexpr double kR = Box2DNav::kRobotRadius;
@@ -151,7 +151,7 @@ TEST(Box2DNav, SpecAndTaskParameters) {
   Box2DNav env(1, 0);
   const EnvSpec& spec = env.spec();
   EXPECT_EQ(spec.name, "box2d-nav");
-  EXPECT_EQ(spec.observation_dim, 14);
+  EXPECT_EQ(spec.observation_dim, 12);  // position, velocity, 8 rays: no goal
   EXPECT_EQ(spec.action_dim, 2);
   EXPECT_FALSE(spec.discrete_actions);
   EXPECT_FALSE(spec.deterministic_reset);
@@ -350,8 +350,6 @@ int check_penalties(Box2DNav& env, const Task& task, Contacts& contacts, int ste
     const float action[2] = {clip(force.first), clip(force.second)};
     env.step(action);
     const float* o = last_obs(env);
-    EXPECT_NEAR(o[kGoalDx], task.goal_x - o[kX], 1e-6);
-    EXPECT_NEAR(o[kGoalDy], task.goal_y - o[kY], 1e-6);
     const double penalty = -static_cast<double>(env.rewards()[0]) - distance_to_goal(o, task);
     const bool penalised = std::abs(penalty - Box2DNav::kCollisionPenalty) < 1e-5;
     EXPECT_TRUE(penalised || std::abs(penalty) < 1e-5) << "reward off -distance by " << penalty << " at step " << t;
@@ -463,6 +461,33 @@ TEST(Box2DNav, RewardIsMinusDistanceWithPenaltiesOverRandomRollouts) {
   EXPECT_GT(penalties, 0);
 }
 
+TEST(Box2DNav, TheGoalIsNotObserved) {
+  // Same seed, physics, (empty) layout and actions, different goals: identical
+  // observations, different rewards. With obstacles the layout itself keeps clear of
+  // the goal, so this holds in the empty arena only.
+  Box2DNav a(3, 6);
+  Box2DNav b(3, 6);
+  for (int r = 0; r < 3; ++r) {
+    // Goals in far corners: no random walk of 3 s reaches one (an episode that ended
+    // in one environment only would reset it).
+    set_task(a, r, Task{2.3, 2.3, kEmpty});
+    set_task(b, r, Task{-2.3, -2.3, kEmpty});
+  }
+  a.reset();
+  b.reset();
+  Rng rng(4);
+  bool rewards_differ = false;
+  for (int t = 0; t < 60; ++t) {
+    float actions[6];
+    for (auto& action : actions) action = static_cast<float>(rng.uniform(-5.0, 5.0));
+    a.step(actions);
+    b.step(actions);
+    ASSERT_TRUE(std::equal(a.observations(), a.observations() + 3 * kObs, b.observations())) << "step " << t;
+    for (int r = 0; r < 3; ++r) rewards_differ = rewards_differ || a.rewards()[r] != b.rewards()[r];
+  }
+  EXPECT_TRUE(rewards_differ);
+}
+
 TEST(Box2DNav, ReachingTheGoalTerminates) {
   const Task task{1.2, -0.8, kEmpty, 1.0, 0.1, 1.0};
   Box2DNav env(1, 9);
@@ -470,10 +495,12 @@ TEST(Box2DNav, ReachingTheGoalTerminates) {
   env.reset();
   bool reached = false;
   for (int t = 0; t < 200 && !reached; ++t) {
-    // A PD controller toward the goal, in the observed goal-relative vector; stiff
-    // enough to beat static friction (0.98 N) short of the goal radius.
+    // A PD controller toward the goal, which it knows from the task (the policy would
+    // have to infer it); stiff enough to beat static friction (0.98 N) short of the
+    // goal radius.
     const float* o = obs(env);
-    const float action[2] = {clip(20.0 * o[kGoalDx] - 8.0 * o[kVx]), clip(20.0 * o[kGoalDy] - 8.0 * o[kVy])};
+    const float action[2] = {clip(20.0 * (task.goal_x - o[kX]) - 8.0 * o[kVx]),
+                             clip(20.0 * (task.goal_y - o[kY]) - 8.0 * o[kVy])};
     env.step(action);
     const double distance = distance_to_goal(last_obs(env), task);
     ASSERT_NEAR(env.rewards()[0], -distance, 1e-5) << "step " << t;
@@ -631,7 +658,8 @@ TEST(Box2DNav, ATaskChangeMidEpisodeKeepsTheRobotsStateAndChangesItsPhysics) {
   EXPECT_NEAR(obs(env)[kVy], vy, 1e-5);
   EXPECT_NEAR(obs(env)[kX], x, 1e-5);
   EXPECT_NEAR(obs(env)[kY], y, 1e-5);
-  EXPECT_NEAR(obs(env)[kGoalDx], -1.0 - obs(env)[kX], 1e-6);
+  // The new goal counts from this step on (reward −distance to it).
+  EXPECT_NEAR(env.rewards()[0], -std::hypot(obs(env)[kX] + 1.0, obs(env)[kY] - 1.0), 1e-5);
   EXPECT_EQ(env.elapsed_steps()[0], 6);
 }
 

@@ -65,7 +65,8 @@ struct ReferenceCartPole {
     theta_dot = theta_dot + tau * thetaacc;
     const bool terminated =
         x < -x_threshold || x > x_threshold || theta < -theta_threshold_radians || theta > theta_threshold_radians;
-    reward = 1.0 - target_weight * std::abs(x - target_position) / (2 * x_threshold);
+    const double distance = std::abs(x - target_position);
+    reward = 1.0 - target_weight * distance / (distance + 0.5);
     return terminated;
   }
 };
@@ -283,7 +284,8 @@ TEST(CartPole, TruncatedNotTerminatedAtFiveHundredSteps) {
 }
 
 TEST(CartPole, TargetTermCostsTheDocumentedFractionOfEachStep) {
-  // reward = 1 − w·|x − x*| / 4.8 m after the move; rows differ only in the target.
+  // reward = 1 − w·d / (d + 0.5 m), d = |x − x*| after the move; rows differ only in
+  // the target.
   const double targets[3] = {0.0, 1.0, -1.5};
   CartPole env(3, 8);
   for (int r = 0; r < 3; ++r) {
@@ -296,12 +298,15 @@ TEST(CartPole, TargetTermCostsTheDocumentedFractionOfEachStep) {
     env.step(actions);
     for (int r = 0; r < 3; ++r) {
       const double x = env.observations()[4 * r];
-      EXPECT_NEAR(env.rewards()[r], 1.0 - 0.8 * std::abs(x - targets[r]) / 4.8, 1e-6) << "row " << r;
+      const double distance = std::abs(x - targets[r]);
+      EXPECT_NEAR(env.rewards()[r], 1.0 - 0.8 * distance / (distance + 0.5), 1e-6) << "row " << r;
     }
   }
   // A cart near the origin earns most under the target at the origin.
   EXPECT_GT(env.rewards()[0], env.rewards()[1]);
   EXPECT_GT(env.rewards()[1], env.rewards()[2]);
+  // The documented shape: a cart 1.5 m from the target (row 2) keeps 1 − 0.8·1.5/2 = 0.4.
+  EXPECT_NEAR(env.rewards()[2], 0.4, 0.02);
 }
 
 TEST(CartPole, TheTargetIsNotObserved) {
