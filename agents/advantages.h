@@ -8,19 +8,10 @@
 
 #include <torch/torch.h>
 
+#include "agents/options.h"
 #include "agents/trajectories.h"
 
 namespace metarl::agents {
-
-struct AdvantageOptions {
-  double gamma = 0.99;       // discount
-  double gae_lambda = 1.0;   // 1 → Monte-Carlo return minus baseline (MAML's choice)
-  bool normalize = true;     // per task: zero mean, unit std over valid steps
-  double baseline_ridge = 1e-5;
-  // false → no baseline (V = 0, so advantages are the discounted returns): the
-  // estimator tests need REINFORCE exactly, without a baseline fitted on the same batch.
-  bool use_baseline = true;
-};
 
 // out[..., t] = Σ_{j ≥ t} discount^(j−t) · x[..., j], for x [..., H].
 torch::Tensor discounted_cumsum(const torch::Tensor& x, double discount);

@@ -31,4 +31,23 @@ inline std::vector<torch::Tensor> gradients(const torch::Tensor& output, const s
                                /*allow_unused=*/options.allow_unused);
 }
 
+// The derivative of ⟨gradient, v⟩ = Σ_i Σ (gradient_i ⊙ v_i) with respect to `inputs`,
+// detached: a Hessian-vector product H v when `gradient` is ∇f(inputs) computed with
+// create_graph (its graph is kept for the next product). `gradient` and `v` match
+// piece by piece in shape.
+inline std::vector<torch::Tensor> gradient_dot_derivative(const std::vector<torch::Tensor>& gradient,
+                                                          const std::vector<torch::Tensor>& inputs,
+                                                          const std::vector<torch::Tensor>& v) {
+  torch::Tensor dot;
+  for (size_t i = 0; i < gradient.size(); ++i) {
+    const auto term = (gradient[i] * v[i]).sum();
+    dot = dot.defined() ? dot + term : term;
+  }
+  GradOptions keep;
+  keep.retain_graph = true;
+  std::vector<torch::Tensor> out = gradients(dot, inputs, keep);
+  for (auto& t : out) t = t.detach();
+  return out;
+}
+
 }  // namespace metarl::agents

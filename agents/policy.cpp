@@ -12,16 +12,6 @@ namespace metarl::agents {
 
 namespace F = torch::nn::functional;
 
-std::string to_string(Activation activation) {
-  return activation == Activation::kRelu ? "relu" : "tanh";
-}
-
-Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::kRelu;
-  if (name == "tanh") return Activation::kTanh;
-  throw UsageError("activation '" + name + "' is not one of: relu, tanh");
-}
-
 bool is_task_batched(const ParameterList& params) {
   // The first tensor is always the first layer's weight: [out, in] or [T, out, in].
   return !params.empty() && params.front().dim() == 3;

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "agents/options.h"
+
 namespace metarl::agents {
 
 using ParameterList = std::vector<torch::Tensor>;
@@ -25,11 +27,6 @@ struct ParameterSpec {
   std::string name;             // e.g. "layer0.weight"
   std::vector<int64_t> shape;   // shared layout
 };
-
-enum class Activation { kRelu, kTanh };
-std::string to_string(Activation activation);
-// Throws UsageError naming the value and the choices.
-Activation parse_activation(const std::string& name);
 
 // A multilayer perceptron as a pure function: layers = [W0, b0, W1, b1, ...],
 // activation between layers, none after the last. Shared or task-batched layout.
@@ -82,12 +79,6 @@ ParameterList initial_mlp_parameters(const std::vector<ParameterSpec>& specs, st
 // (task-batched): [..., out] / [T, ..., out].
 torch::Tensor mlp_apply(const torch::Tensor& observations, const ParameterList& params, size_t num_layers,
                         Activation activation);
-
-struct MlpOptions {
-  std::vector<int64_t> hidden_sizes{100, 100};
-  Activation activation = Activation::kRelu;
-  double init_log_std = 0.0;  // Gaussian only: log σ at initialisation; 0 → σ = 1 as in MAML
-};
 
 // Gaussian MLP policy with a learned, state-independent log standard deviation:
 // a ~ N(μ_θ(s), diag(exp(2·log_std))). Parameters: [W0, b0, ..., Wn, bn, log_std].

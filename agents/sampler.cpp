@@ -10,12 +10,6 @@
 
 namespace metarl::agents {
 
-ActionSpace parse_action_space(const std::string& name) {
-  if (name == "environment") return ActionSpace::kEnvironment;
-  if (name == "normalized") return ActionSpace::kNormalized;
-  throw std::invalid_argument("action space '" + name + "' is not one of: environment, normalized");
-}
-
 std::string normalized_actions_unsupported(const envs::EnvSpec& spec) {
   if (spec.discrete_actions) return "continuous actions; environment '" + spec.name + "' has discrete ones";
   for (int d = 0; d < spec.action_dim; ++d) {

@@ -10,25 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "agents/options.h"
 #include "agents/policy.h"
 #include "agents/trajectories.h"
 #include "envs/batched_env.h"
 
 namespace metarl::agents {
 
-// How a policy's continuous action reaches the environment.
-enum class ActionSpace {
-  // The policy's action is the environment's; the environment clips it to its box.
-  kEnvironment,
-  // The policy acts in [-1, 1] per dimension, mapped linearly onto the environment's
-  // [low, high] and clipped there: rllab's normalize(), which MAML's and Meta-SGD's
-  // point experiments ran under (on point-nav, velocity = 0.1 · a). The policy's own
-  // σ and step sizes are then in units of half the action range.
-  kNormalized,
-};
-
-// "environment" | "normalized"; throws std::invalid_argument otherwise.
-ActionSpace parse_action_space(const std::string& name);
+// (ActionSpace, how a continuous action reaches the environment: agents/options.h.)
 // Why `spec` cannot take normalized actions, as "<what is needed>; <what it has>",
 // or "" when it can (continuous actions, finite bounds). The sampler and the
 // action_space config key word their errors around it.

@@ -1,5 +1,7 @@
 #include "agents/surrogate.h"
 
+#include <stdexcept>
+
 #include "envs/errors.h"
 
 namespace metarl::agents {
@@ -16,34 +18,32 @@ torch::Tensor masked_task_mean(const torch::Tensor& x, const torch::Tensor& mask
 torch::Tensor magic_box(const torch::Tensor& log_prob_sum) { return torch::exp(log_prob_sum - log_prob_sum.detach()); }
 }  // namespace
 
-std::string to_string(Estimator estimator) {
-  switch (estimator) {
-    case Estimator::kPlain: return "plain";
-    case Estimator::kDice: return "dice";
-    case Estimator::kLvc: return "lvc";
-  }
-  return "unknown";
-}
-
-Estimator parse_estimator(const std::string& name) {
-  for (auto estimator : {Estimator::kPlain, Estimator::kDice, Estimator::kLvc}) {
-    if (name == to_string(estimator)) return estimator;
-  }
-  throw UsageError("estimator '" + name + "' is not one of: plain, dice, lvc");
-}
-
 torch::Tensor inner_objective_loss(const torch::Tensor& log_probs, const torch::Tensor& advantages,
-                                   const torch::Tensor& mask, Estimator estimator) {
+                                   const torch::Tensor& mask, Estimator estimator,
+                                   const torch::Tensor& behaviour_log_probs) {
+  const bool off_policy = behaviour_log_probs.defined();
   switch (estimator) {
     case Estimator::kPlain:
+      if (off_policy) {
+        throw std::invalid_argument("inner_objective_loss: the plain estimator has no likelihood ratio to weight "
+                                    "by a behaviour policy (use lvc or dice)");
+      }
       return reinforce_loss(log_probs, advantages, mask);
     case Estimator::kLvc:
+      if (off_policy) return -masked_task_mean(torch::exp(log_probs - behaviour_log_probs) * advantages, mask);
       return -masked_task_mean(magic_box(log_probs) * advantages, mask);
     case Estimator::kDice: {
       // Σ_{t' ≤ t} log π over each rollout's valid steps: [T, R, H]. Padding after
       // the episode's end adds 0, and its advantages are 0 under the mask.
       const auto through_t = torch::cumsum(log_probs * mask, -1);
       const auto before_t = through_t - log_probs * mask;
+      if (off_policy) {
+        const auto behaviour_through_t = torch::cumsum(behaviour_log_probs * mask, -1);
+        const auto behaviour_before_t = behaviour_through_t - behaviour_log_probs * mask;
+        return -masked_task_mean(
+            (torch::exp(through_t - behaviour_through_t) - torch::exp(before_t - behaviour_before_t)) * advantages,
+            mask);
+      }
       return -masked_task_mean((magic_box(through_t) - magic_box(before_t)) * advantages, mask);
     }
   }

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "agents/options.h"
+
 namespace metarl::agents {
 
 // How the inner (adaptation) objective is written. All three have the same value of
@@ -20,15 +22,20 @@ namespace metarl::agents {
 //          + S_<t s_tᵀ), s_t = ∇log π_t, S_<t = Σ_{t'<t} s_t': unbiased.
 //   lvc    Σ_t □(a_t) · Â_t = Σ_t π_t/⊥π_t · Â_t (ProMP eq. 9): keeps s_t s_tᵀ and
 //          drops the cross-time terms; biased, with much lower variance than dice.
-enum class Estimator { kPlain, kDice, kLvc };
-std::string to_string(Estimator estimator);
-// "plain", "dice" or "lvc"; throws UsageError naming the value otherwise.
-Estimator parse_estimator(const std::string& name);
+// (Estimator and its names: agents/options.h.)
 
 // The inner loss −objective / Σ mask per task: [T] for log_probs, advantages and
 // mask [T, R, H]. Advantages are constants (detached).
+//
+// `behaviour_log_probs` (optional, [T, R, H]): the log-probabilities of the policy
+// that sampled the rollouts, when it is not the one being differentiated (ProMP's
+// later steps on one batch). The boxes' denominators are then that policy's, so lvc
+// is Σ_t π_t/π_behaviour,t · Â_t, ProMP's J^LVC (its eq. 12), and dice the same over
+// the prefixes; undefined, they are the current policy's, detached. plain has no
+// ratio to take: std::invalid_argument with a behaviour policy.
 torch::Tensor inner_objective_loss(const torch::Tensor& log_probs, const torch::Tensor& advantages,
-                                   const torch::Tensor& mask, Estimator estimator);
+                                   const torch::Tensor& mask, Estimator estimator,
+                                   const torch::Tensor& behaviour_log_probs = {});
 
 // REINFORCE with a baseline: L_t = −Σ mask · log π · A / Σ mask, one value per
 // task: [T] for inputs [T, R, H]. Its gradient is the policy-gradient estimate.

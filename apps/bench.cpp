@@ -12,7 +12,7 @@
 #include "apps/commands.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
-#include "meta/bench.h"
+#include "meta/throughput.h"
 #include "meta/runtime.h"
 
 namespace metarl::apps {

@@ -14,7 +14,7 @@
 #include "apps/commands.h"
 #include "apps/config_flags.h"
 #include "meta/evaluation.h"
-#include "meta/plots.h"
+#include "meta/eval_report.h"
 #include "meta/progress.h"
 
 namespace metarl::apps {

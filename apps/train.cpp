@@ -16,7 +16,7 @@
 #include "envs/errors.h"
 #include "meta/config.h"
 #include "meta/progress.h"
-#include "meta/trainer.h"
+#include "meta/run_directory.h"
 
 namespace metarl::apps {
 
@@ -66,7 +66,7 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   }
 
   meta::ProgressReporter progress("train", meta::ProgressReporter::Mode::kAuto, options.quiet);
-  progress.message((run.resume ? "resuming " : "training ") + config.algo + " on " + config.env + ": " +
+  progress.message((run.resume ? "resuming " : "training ") + meta::to_string(config.algo) + " on " + config.env + ": " +
                    std::to_string(config.iterations) + " iterations, " + std::to_string(config.meta_batch) +
                    " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
                    std::to_string(config.inner_steps) + " inner step(s), device " + config.device);

@@ -22,12 +22,12 @@
 #include "bench/tool_main.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
-#include "meta/bench.h"
+#include "meta/throughput.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 #include "meta/runtime.h"
-#include "meta/trainer.h"
+#include "meta/experiment.h"
 #include "meta/trpo.h"
 
 using namespace metarl;
@@ -42,22 +42,25 @@ int main(int argc, char** argv) {
       return 2;
     }
     meta::configure_threads(config.threads);
-    auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
+    // The experiment's streams (meta/experiment.h): the tasks and the first rollouts a
+    // training run with this config and seed would draw.
+    auto env = meta::make_environment(config, config.meta_batch * config.rollouts,
+                                      derive_seed(config.seed, meta::kEnvStream));
     const auto policy = meta::make_policy(config, env->spec());
-    const int horizon = meta::effective_horizon(config, env->spec());
-    agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, torch::kCPU, config.seed,
-                            meta::action_space(config, env->spec()));
-    Rng task_rng(config.seed);
+    auto sampler = meta::make_sampler(config, *env, *policy, config.meta_batch, config.rollouts, torch::kCPU,
+                                      derive_seed(config.seed, meta::kSamplerStream));
+    Rng task_rng(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
     const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
-    const auto advantages = meta::advantage_options(config);
+    const auto& advantages = config.advantages;
 
     const std::vector<agents::Estimator> estimators = {agents::Estimator::kPlain, agents::Estimator::kDice,
                                                         agents::Estimator::kLvc};
     std::map<agents::Estimator, std::unique_ptr<meta::MetaLearner>> learners;
     for (auto e : estimators) {
-      learners[e] = std::make_unique<meta::MetaLearner>(policy, meta::parse_algorithm(config.algo), config.inner_lr,
-                                                        derive_seed(config.seed, meta::kPolicyInitStream),
-                                                        torch::TensorOptions().dtype(torch::kFloat32), e);
+      auto with_estimator = config;
+      with_estimator.estimator = e;
+      learners[e] = meta::make_learner(with_estimator, policy, torch::kCPU,
+                                       derive_seed(config.seed, meta::kPolicyInitStream));
     }
     const std::string run_dir = argc > 3 ? argv[3] : "";
     if (!run_dir.empty()) {
@@ -67,9 +70,9 @@ int main(int argc, char** argv) {
     std::map<agents::Estimator, std::vector<torch::Tensor>> samples;
     for (int b = 0; b < batches; ++b) {
       const auto& reference = *learners.at(agents::Estimator::kPlain);
-      const auto inner = sampler.sample(agents::detach(reference.theta()), tasks);
+      const auto inner = sampler->sample(agents::detach(reference.theta()), tasks);
       const auto adapted = reference.adapt_step(reference.theta(), inner, advantages, /*create_graph=*/false);
-      const auto outer = sampler.sample(agents::detach(adapted), tasks);
+      const auto outer = sampler->sample(agents::detach(adapted), tasks);
       for (auto e : estimators) {
         auto& learner = *learners.at(e);
         const auto params = learner.adapt_step(learner.theta(), inner, advantages, /*create_graph=*/true);
@@ -81,7 +84,7 @@ int main(int argc, char** argv) {
     auto mean_of = [&](agents::Estimator e) { return torch::stack(samples.at(e)).mean(0); };
     const auto dice_mean = mean_of(agents::Estimator::kDice);
     std::printf("%s, %s, %d tasks x %d rollouts, %d meta-batches at %s (seed %llu)\n", config.env.c_str(),
-                config.algo.c_str(), config.meta_batch, config.rollouts, batches,
+                meta::to_string(config.algo).c_str(), config.meta_batch, config.rollouts, batches,
                 run_dir.empty() ? "the initial theta" : ("the checkpoint of " + run_dir).c_str(),
                 static_cast<unsigned long long>(config.seed));
     std::printf("%-8s %14s %16s %10s %18s\n", "estimator", "|mean grad|", "E|g - mean|^2", "SNR", "cos(mean, dice)");

@@ -234,4 +234,17 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
   return data;
 }
 
+torch::Tensor rng_words_to_tensor(const std::vector<std::uint64_t>& words) {
+  auto tensor = torch::empty({static_cast<int64_t>(words.size())}, torch::kInt64);
+  std::memcpy(tensor.data_ptr<int64_t>(), words.data(), words.size() * sizeof(std::uint64_t));
+  return tensor;
+}
+
+std::vector<std::uint64_t> rng_tensor_to_words(const torch::Tensor& tensor) {
+  const auto contiguous = tensor.to(torch::kInt64).contiguous();
+  std::vector<std::uint64_t> words(static_cast<size_t>(contiguous.numel()));
+  std::memcpy(words.data(), contiguous.data_ptr<int64_t>(), words.size() * sizeof(std::uint64_t));
+  return words;
+}
+
 }  // namespace metarl::meta

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "agents/policy.h"
 #include "meta/meta_learner.h"
@@ -62,5 +63,9 @@ void load_parameters(const CheckpointData& data, const std::string& path, MetaLe
 
 // RUN_DIR/checkpoint.pt for a directory, the path itself for a file.
 std::string resolve_checkpoint_path(const std::string& run_dir_or_file);
+
+// Random-number state words ↔ int64 tensors, bit for bit, for the checkpoint archive.
+torch::Tensor rng_words_to_tensor(const std::vector<std::uint64_t>& words);
+std::vector<std::uint64_t> rng_tensor_to_words(const torch::Tensor& tensor);
 
 }  // namespace metarl::meta

@@ -1,5 +1,7 @@
 #include "meta/config.h"
 
+#include "meta/outer_step.h"
+
 namespace metarl::meta {
 
 namespace {
@@ -8,63 +10,84 @@ ConfigSchema<TrainConfig> make_train_schema() {
   using C = TrainConfig;
   constexpr int kMaxCount = 1'000'000;
   std::vector<ConfigKey<C>> keys;
-  keys.push_back(name_key<C>("env", "environment name (see `metarl envs`)", &TrainConfig::env));
-  keys.push_back(choice_key<C>("algo",
-                               "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
-                               "gradient on the whole task distribution, the baseline)",
-                               &TrainConfig::algo, {"meta-sgd", "maml", "pretrained"}));
-  keys.push_back(int_key<C>("iterations", "meta-iterations to run", &TrainConfig::iterations, 1, kMaxCount));
-  keys.push_back(int_key<C>("meta_batch", "tasks per meta-iteration (T)", &TrainConfig::meta_batch, 1, 100000));
-  keys.push_back(int_key<C>("rollouts", "rollouts per task and adaptation step (R)", &TrainConfig::rollouts, 1, 100000));
-  keys.push_back(int_key<C>("horizon", "steps per rollout (H); 0 = the environment's time limit", &TrainConfig::horizon,
-                         0, 100000));
-  keys.push_back(choice_key<C>("action_space",
-                               "continuous actions as the environment takes them, or normalized: the policy acts in "
-                               "[-1, 1] per dimension, mapped linearly onto the environment's bounds and clipped "
-                               "(rllab's normalize(), as in MAML's and Meta-SGD's point experiments)",
-                               &TrainConfig::action_space, {"environment", "normalized"}));
-  keys.push_back(int_key<C>("inner_steps", "adaptation steps per task (k)", &TrainConfig::inner_steps, 1, 100));
-  keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &TrainConfig::inner_lr,
-                          0.0, 1e3));
-  keys.push_back(bool_key<C>("first_order", "drop the second-order terms of the meta-gradient", &TrainConfig::first_order));
-  keys.push_back(choice_key<C>("estimator",
-                               "inner-loss form, which sets the meta-gradient's second-order terms: plain (biased), "
-                               "dice (unbiased) or lvc (low variance)",
-                               &TrainConfig::estimator, {"plain", "dice", "lvc"}));
-  keys.push_back(choice_key<C>("optimizer", "outer optimiser over θ and α: adam or trpo", &TrainConfig::optimizer,
-                               {"adam", "trpo"}));
-  keys.push_back(real_key<C>("outer_lr", "outer (Adam) step size at the first iteration", &TrainConfig::outer_lr, 1e-8,
-                          10.0));
-  keys.push_back(choice_key<C>("outer_lr_decay", "outer step-size schedule over the run: none, or linear/cosine decay to 0",
-                            &TrainConfig::outer_lr_decay, {"none", "linear", "cosine"}));
+  keys.push_back(name_key<C>("env", "environment name (see `metarl envs`)", &C::env));
+  keys.push_back(enum_key<C>("algo",
+                             "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
+                             "gradient on the whole task distribution, the baseline)",
+                             &C::algo, algorithm_names(), {Algorithm::kRandom}));
+  keys.push_back(int_key<C>("iterations", "meta-iterations to run", &C::iterations, 1, kMaxCount));
+  keys.push_back(int_key<C>("meta_batch", "tasks per meta-iteration (T)", &C::meta_batch, 1, 100000));
+  keys.push_back(int_key<C>("rollouts", "rollouts per task and adaptation step (R)", &C::rollouts, 1, 100000));
+  keys.push_back(int_key<C>("horizon", "steps per rollout (H); 0 = the environment's time limit", &C::horizon, 0,
+                            100000));
+  keys.push_back(enum_key<C>("action_space",
+                             "continuous actions as the environment takes them, or normalized: the policy acts in "
+                             "[-1, 1] per dimension, mapped linearly onto the environment's bounds and clipped "
+                             "(rllab's normalize(), as in MAML's and Meta-SGD's point experiments)",
+                             &C::action_space, agents::action_space_names()));
+  keys.push_back(int_key<C>("inner_steps", "adaptation steps per task (k)", &C::inner_steps, 1, 100));
+  keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &C::inner_lr, 0.0,
+                             1e3));
+  keys.push_back(bool_key<C>("first_order", "drop the second-order terms of the meta-gradient", &C::first_order));
+  keys.push_back(enum_key<C>("estimator",
+                             "inner-loss form, which sets the meta-gradient's second-order terms: plain (biased), "
+                             "dice (unbiased) or lvc (low variance)",
+                             &C::estimator, agents::estimator_names()));
+  keys.push_back(choice_key<C>("optimizer",
+                               "outer step over θ and α: " + outer_step_descriptions(), &C::optimizer,
+                               outer_step_names()));
+  keys.push_back(real_key<C>("outer_lr", "outer (Adam) step size at the first iteration; adam and promp", &C::outer_lr,
+                             1e-8, 10.0));
+  keys.push_back(enum_key<C>("outer_lr_decay",
+                             "outer step-size schedule over the run: none, or linear/cosine decay to 0",
+                             &C::outer_lr_decay, outer_lr_decay_names()));
   keys.push_back(real_key<C>("max_kl", "TRPO trust region: largest mean KL between old and new adapted policies",
-                             &TrainConfig::max_kl, 1e-8, 10.0));
-  keys.push_back(int_key<C>("cg_iterations", "TRPO conjugate-gradient iterations", &TrainConfig::cg_iterations, 1, 1000));
-  keys.push_back(real_key<C>("cg_damping", "TRPO damping added to the KL Hessian", &TrainConfig::cg_damping, 0.0, 10.0));
-  keys.push_back(int_key<C>("line_search_steps", "TRPO backtracking line-search steps", &TrainConfig::line_search_steps, 1,
-                            1000));
+                             field(&C::trpo, &TrpoOptions::max_kl), 1e-8, 10.0));
+  keys.push_back(int_key<C>("cg_iterations", "TRPO conjugate-gradient iterations",
+                            field(&C::trpo, &TrpoOptions::cg_iterations), 1, 1000));
+  keys.push_back(real_key<C>("cg_damping", "TRPO damping added to the KL Hessian",
+                             field(&C::trpo, &TrpoOptions::cg_damping), 0.0, 10.0));
+  keys.push_back(int_key<C>("line_search_steps", "TRPO backtracking line-search steps",
+                            field(&C::trpo, &TrpoOptions::line_search_steps), 1, 1000));
   keys.push_back(real_key<C>("line_search_ratio", "TRPO line-search shrink factor per step",
-                             &TrainConfig::line_search_ratio, 0.01, 0.99));
-  keys.push_back(layer_sizes_key<C>("hidden_sizes", "policy hidden layer sizes, e.g. 100,100", &TrainConfig::hidden_sizes));
-  keys.push_back(choice_key<C>("activation", "hidden-layer activation", &TrainConfig::activation, {"relu", "tanh"}));
+                             field(&C::trpo, &TrpoOptions::line_search_ratio), 0.01, 0.99));
+  keys.push_back(real_key<C>("promp_clip",
+                             "ProMP: the adapted policies' likelihood ratio is clipped to [1 - clip, 1 + clip]",
+                             field(&C::promp, &PrompOptions::clip), 1e-6, 10.0));
+  keys.push_back(int_key<C>("promp_epochs", "ProMP: outer gradient steps on each batch of samples",
+                            field(&C::promp, &PrompOptions::epochs), 1, 1000));
+  keys.push_back(real_key<C>("promp_kl_penalty",
+                             "ProMP: weight of the KL between old and new policy of every inner step, on its rollouts",
+                             field(&C::promp, &PrompOptions::kl_penalty), 0.0, 1e6));
+  keys.push_back(bool_key<C>("promp_adaptive_kl",
+                             "ProMP: halve the KL weight when that KL is below promp_target_kl / 1.5, double it "
+                             "above 1.5 promp_target_kl",
+                             field(&C::promp, &PrompOptions::adaptive_kl)));
+  keys.push_back(real_key<C>("promp_target_kl", "ProMP: the KL that promp_adaptive_kl steers towards (nats)",
+                             field(&C::promp, &PrompOptions::target_kl), 1e-8, 10.0));
+  keys.push_back(layer_sizes_key<C>("hidden_sizes", "policy hidden layer sizes, e.g. 100,100",
+                                    field(&C::policy, &agents::MlpOptions::hidden_sizes)));
+  keys.push_back(enum_key<C>("activation", "hidden-layer activation", field(&C::policy, &agents::MlpOptions::activation),
+                             agents::activation_names()));
   keys.push_back(real_key<C>("init_log_std", "initial log standard deviation of the Gaussian policy",
-                          &TrainConfig::init_log_std, -10.0, 5.0));
-  keys.push_back(real_key<C>("gamma", "discount factor", &TrainConfig::gamma, 0.0, 1.0));
+                             field(&C::policy, &agents::MlpOptions::init_log_std), -10.0, 5.0));
+  keys.push_back(real_key<C>("gamma", "discount factor", field(&C::advantages, &agents::AdvantageOptions::gamma), 0.0,
+                             1.0));
   keys.push_back(real_key<C>("gae_lambda", "GAE lambda (1 = Monte-Carlo returns minus the baseline)",
-                          &TrainConfig::gae_lambda, 0.0, 1.0));
-  keys.push_back(bool_key<C>("normalize_advantages", "normalise advantages per task", &TrainConfig::normalize_advantages));
-  keys.push_back(seed_key<C>("seed", "random seed: same seed, same run", &TrainConfig::seed));
-  keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N",
-                               &TrainConfig::device));
-  keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &TrainConfig::threads, 0, 1024));
+                             field(&C::advantages, &agents::AdvantageOptions::gae_lambda), 0.0, 1.0));
+  keys.push_back(bool_key<C>("normalize_advantages", "normalise advantages per task",
+                             field(&C::advantages, &agents::AdvantageOptions::normalize)));
+  keys.push_back(seed_key<C>("seed", "random seed: same seed, same run", &C::seed));
+  keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N", &C::device));
+  keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)",
+                            &C::threads, 0, 1024));
   keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",
-                            &TrainConfig::workers, 0, 1024));
+                            &C::workers, 0, 1024));
   keys.push_back(int_key<C>("env_threads",
                             "threads sharing each environment step when it is slow enough to split (0 = one per core; "
                             "rollouts do not depend on it)",
-                            &TrainConfig::env_threads, 0, 1024));
-  keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &TrainConfig::checkpoint_every, 1,
-                         kMaxCount));
+                            &C::env_threads, 0, 1024));
+  keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &C::checkpoint_every, 1, kMaxCount));
   return ConfigSchema<TrainConfig>("training config", std::move(keys));
 }
 

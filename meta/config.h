@@ -6,39 +6,37 @@
 #include <string>
 #include <vector>
 
+#include "agents/options.h"
 #include "meta/config_schema.h"
+#include "meta/options.h"
 
 namespace metarl::meta {
 
+// Every field has its one default here (the option structs' own); the enums are
+// parsed once, at the config boundary (the schema below), and the code reads enums.
 struct TrainConfig {
   std::string env = "point-nav";
-  std::string algo = "meta-sgd";       // meta-sgd | maml | pretrained (random needs no training)
+  Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T
   int rollouts = 20;                   // rollouts per task and adaptation step, R
   int horizon = 0;                     // steps per rollout, H; 0 → the environment's time limit
   // environment | normalized: the policy acts in [-1, 1] mapped onto the env's bounds
   // (agents::ActionSpace; MAML's point experiments ran normalized).
-  std::string action_space = "environment";
+  agents::ActionSpace action_space = agents::ActionSpace::kEnvironment;
   int inner_steps = 1;                 // adaptation steps k
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient
-  std::string estimator = "lvc";       // inner-loss form: plain | dice | lvc (agents/surrogate.h)
-  std::string optimizer = "adam";      // outer optimiser: adam | trpo
-  double outer_lr = 0.01;              // Adam step size for θ and α at the first iteration
-  // TRPO (optimizer: trpo), defaults of MAML and pytorch-maml-rl.
-  double max_kl = 0.01;                // trust region: mean KL(π'_old ‖ π'_new) on post-adaptation states
-  int cg_iterations = 10;              // conjugate-gradient iterations for H⁻¹g
-  double cg_damping = 1e-5;            // H + damping·I
-  int line_search_steps = 15;          // backtracking steps before giving up on the iteration
-  double line_search_ratio = 0.8;      // step shrink factor per backtracking step
-  std::string outer_lr_decay = "none"; // none | linear | cosine: decay to 0 over `iterations`
-  std::vector<std::int64_t> hidden_sizes{100, 100};
-  std::string activation = "relu";     // relu | tanh
-  double init_log_std = 0.0;           // initial log σ of the Gaussian policy
-  double gamma = 0.99;                 // discount
-  double gae_lambda = 1.0;             // GAE λ
-  bool normalize_advantages = true;
+  // Inner-loss form: plain | dice | lvc (agents/surrogate.h).
+  agents::Estimator estimator = agents::Estimator::kLvc;
+  // Outer step, by its name in the registry of meta/outer_step.h: adam | trpo | promp.
+  std::string optimizer = "adam";
+  double outer_lr = 0.01;              // Adam's step size (adam, promp) for θ and α at the first iteration
+  OuterLrDecay outer_lr_decay = OuterLrDecay::kNone;  // none | linear | cosine: to 0 over `iterations`
+  TrpoOptions trpo;                    // optimizer: trpo
+  PrompOptions promp;                  // optimizer: promp
+  agents::MlpOptions policy;           // hidden sizes, activation, initial log σ
+  agents::AdvantageOptions advantages; // γ, GAE λ, normalisation
   std::uint64_t seed = 1;
   std::string device = "cpu";          // cpu | cuda | cuda:N
   // Torch intra-op threads; 0 → one per core. 1 by default: at the paper's sizes a

@@ -12,11 +12,13 @@
 
 namespace metarl::meta {
 
-namespace {
-
-[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& expected) {
+void config_values::bad_value(const std::string& key, const std::string& value, const std::string& expected) {
   throw UsageError("config key '" + key + "': value '" + value + "' is invalid; expected " + expected);
 }
+
+namespace {
+
+using config_values::bad_value;
 
 std::string trim_impl(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");

@@ -5,11 +5,13 @@
 // available everywhere at once. Errors are UsageError naming the key, the value and
 // what was expected.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "envs/enum_names.h"
 #include "envs/errors.h"
 
 namespace metarl::meta {
@@ -26,6 +28,9 @@ struct ConfigKey {
 
 // Value parsing shared by every schema; each throws UsageError naming `key`.
 namespace config_values {
+// "config key '<key>': value '<value>' is invalid; expected <expected>", the one
+// wording of a bad value, for parsers of keys of their own (evaluation's lists).
+[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& expected);
 long long parse_integer(const std::string& key, const std::string& value, long long low, long long high);
 double parse_real(const std::string& key, const std::string& value, double low, double high);
 bool parse_bool(const std::string& key, const std::string& value);
@@ -122,71 +127,132 @@ class ConfigSchema {
   std::vector<ConfigKey<Config>> keys_;
 };
 
+// Where a key's value lives in its config: a member, or a member of a member (the
+// option structs TrainConfig holds, e.g. field(&TrainConfig::trpo, &TrpoOptions::max_kl)).
+template <typename Config, typename T>
+struct FieldRef {
+  std::function<T&(Config&)> access;
+  T& operator()(Config& config) const { return access(config); }
+  const T& operator()(const Config& config) const { return access(const_cast<Config&>(config)); }
+};
+
+template <typename Config, typename T>
+FieldRef<Config, T> field(T Config::*member) {
+  return {[member](Config& c) -> T& { return c.*member; }};
+}
+
+template <typename Config, typename Part, typename T>
+FieldRef<Config, T> field(Part Config::*part, T Part::*member) {
+  return {[part, member](Config& c) -> T& { return (c.*part).*member; }};
+}
+
 // Key makers: each binds a config field to its parser and range.
 template <typename Config>
-ConfigKey<Config> int_key(const std::string& name, std::string help, int Config::*field, int low, int high) {
+ConfigKey<Config> int_key(const std::string& name, std::string help, FieldRef<Config, int> field, int low, int high) {
   return {name, std::move(help), false,
           [name, field, low, high](Config& c, const std::string& v) {
-            c.*field = static_cast<int>(config_values::parse_integer(name, v, low, high));
+            field(c) = static_cast<int>(config_values::parse_integer(name, v, low, high));
           },
-          [field](const Config& c) { return std::to_string(c.*field); }};
+          [field](const Config& c) { return std::to_string(field(c)); }};
 }
 
 template <typename Config>
-ConfigKey<Config> seed_key(const std::string& name, std::string help, std::uint64_t Config::*field) {
+ConfigKey<Config> int_key(const std::string& name, std::string help, int Config::*member, int low, int high) {
+  return int_key<Config>(name, std::move(help), field(member), low, high);
+}
+
+template <typename Config>
+ConfigKey<Config> seed_key(const std::string& name, std::string help, std::uint64_t Config::*member) {
   return {name, std::move(help), false,
-          [name, field](Config& c, const std::string& v) {
-            c.*field = static_cast<std::uint64_t>(config_values::parse_integer(name, v, 0, INT64_MAX));
+          [name, member](Config& c, const std::string& v) {
+            c.*member = static_cast<std::uint64_t>(config_values::parse_integer(name, v, 0, INT64_MAX));
           },
-          [field](const Config& c) { return std::to_string(c.*field); }};
+          [member](const Config& c) { return std::to_string(c.*member); }};
 }
 
 template <typename Config>
-ConfigKey<Config> real_key(const std::string& name, std::string help, double Config::*field, double low, double high) {
+ConfigKey<Config> real_key(const std::string& name, std::string help, FieldRef<Config, double> field, double low,
+                           double high) {
   return {name, std::move(help), false,
           [name, field, low, high](Config& c, const std::string& v) {
-            c.*field = config_values::parse_real(name, v, low, high);
+            field(c) = config_values::parse_real(name, v, low, high);
           },
-          [field](const Config& c) { return config_values::format_real(c.*field); }};
+          [field](const Config& c) { return config_values::format_real(field(c)); }};
 }
 
 template <typename Config>
-ConfigKey<Config> bool_key(const std::string& name, std::string help, bool Config::*field) {
+ConfigKey<Config> real_key(const std::string& name, std::string help, double Config::*member, double low,
+                           double high) {
+  return real_key<Config>(name, std::move(help), field(member), low, high);
+}
+
+template <typename Config>
+ConfigKey<Config> bool_key(const std::string& name, std::string help, FieldRef<Config, bool> field) {
   return {name, std::move(help), true,
-          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_bool(name, v); },
-          [field](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+          [name, field](Config& c, const std::string& v) { field(c) = config_values::parse_bool(name, v); },
+          [field](const Config& c) { return std::string(field(c) ? "true" : "false"); }};
 }
 
 template <typename Config>
-ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*field,
+ConfigKey<Config> bool_key(const std::string& name, std::string help, bool Config::*member) {
+  return bool_key<Config>(name, std::move(help), field(member));
+}
+
+template <typename Config>
+ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*member,
                              std::vector<std::string> choices) {
   return {name, std::move(help), false,
-          [name, field, choices](Config& c, const std::string& v) {
-            c.*field = config_values::parse_choice(name, v, choices);
+          [name, member, choices](Config& c, const std::string& v) {
+            c.*member = config_values::parse_choice(name, v, choices);
           },
-          [field](const Config& c) { return c.*field; }};
+          [member](const Config& c) { return c.*member; }};
+}
+
+// An enum, by the names of its one table (envs/enum_names.h); `excluded` values are
+// not accepted here (the `random` algorithm trains nothing).
+template <typename Config, typename Enum>
+ConfigKey<Config> enum_key(const std::string& name, std::string help, FieldRef<Config, Enum> field,
+                           const EnumNames<Enum>& names, std::vector<Enum> excluded = {}) {
+  EnumNames<Enum> allowed;
+  for (const auto& entry : names) {
+    if (std::find(excluded.begin(), excluded.end(), entry.first) == excluded.end()) allowed.push_back(entry);
+  }
+  std::vector<std::string> choices;
+  for (const auto& entry : allowed) choices.push_back(entry.second);
+  return {name, std::move(help), false,
+          [name, field, allowed, choices](Config& c, const std::string& v) {
+            const std::string chosen = config_values::parse_choice(name, v, choices);
+            field(c) = parse_enum(allowed, name, chosen);
+          },
+          [field, names](const Config& c) { return enum_name(names, field(c)); }};
+}
+
+template <typename Config, typename Enum>
+ConfigKey<Config> enum_key(const std::string& name, std::string help, Enum Config::*member,
+                           const EnumNames<Enum>& names, std::vector<Enum> excluded = {}) {
+  return enum_key<Config, Enum>(name, std::move(help), field(member), names, std::move(excluded));
 }
 
 template <typename Config>
-ConfigKey<Config> name_key(const std::string& name, std::string help, std::string Config::*field) {
+ConfigKey<Config> name_key(const std::string& name, std::string help, std::string Config::*member) {
   return {name, std::move(help), false,
-          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_name(name, v); },
-          [field](const Config& c) { return c.*field; }};
+          [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_name(name, v); },
+          [member](const Config& c) { return c.*member; }};
 }
 
 template <typename Config>
-ConfigKey<Config> device_key(const std::string& name, std::string help, std::string Config::*field) {
+ConfigKey<Config> device_key(const std::string& name, std::string help, std::string Config::*member) {
   return {name, std::move(help), false,
-          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_device(name, v); },
-          [field](const Config& c) { return c.*field; }};
+          [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_device(name, v); },
+          [member](const Config& c) { return c.*member; }};
 }
 
 template <typename Config>
 ConfigKey<Config> layer_sizes_key(const std::string& name, std::string help,
-                                  std::vector<std::int64_t> Config::*field) {
+                                  FieldRef<Config, std::vector<std::int64_t>> field) {
   return {name, std::move(help), false,
-          [name, field](Config& c, const std::string& v) { c.*field = config_values::parse_layer_sizes(name, v); },
-          [field](const Config& c) { return config_values::format_layer_sizes(c.*field); }};
+          [name, field](Config& c, const std::string& v) { field(c) = config_values::parse_layer_sizes(name, v); },
+          [field](const Config& c) { return config_values::format_layer_sizes(field(c)); }};
 }
 
 }  // namespace metarl::meta

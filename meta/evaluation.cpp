@@ -18,7 +18,7 @@
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 #include "meta/runtime.h"
-#include "meta/trainer.h"
+#include "meta/experiment.h"
 
 namespace metarl::meta {
 
@@ -27,9 +27,7 @@ using agents::ParameterList;
 
 namespace {
 
-[[noreturn]] void bad_value(const std::string& key, const std::string& value, const std::string& expected) {
-  throw UsageError("config key '" + key + "': value '" + value + "' is invalid; expected " + expected);
-}
+using config_values::bad_value;
 
 // "a,b" or "[a, b]" → {"a", "b"}; "" or "[]" → {}. YAML lists reach a key
 // comma-joined (config_detail::for_each_yaml_entry), so items cannot hold commas.
@@ -173,19 +171,6 @@ double scheduled_step_size(const std::vector<double>& schedule, int step, double
   return schedule[std::min(index, schedule.size() - 1)];
 }
 
-void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {
-  const double n = static_cast<double>(values.size());
-  mean = 0.0;
-  for (double v : values) mean += v;
-  mean /= n;
-  if (values.size() < 2) {
-    ci95 = 0.0;
-    return;
-  }
-  double sum_squares = 0.0;
-  for (double v : values) sum_squares += (v - mean) * (v - mean);
-  ci95 = 1.96 * std::sqrt(sum_squares / (n - 1.0)) / std::sqrt(n);
-}
 
 namespace {
 
@@ -305,13 +290,13 @@ torch::Tensor reported_returns(const agents::Trajectories& trajectories, double 
 // however many tasks are asked for; batch 0 is seeded exactly as an evaluation of its
 // tasks alone, batch b ≥ 1 from task_batch_seed(seed, b).
 // `reference` is a one-row instance of the environment: its spec and task distribution.
-MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& env_name,
-                             const envs::BatchedEnv& reference, const EvalOptions& options, envs::Split split,
+MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEnv& reference, const EvalOptions& options, envs::Split split,
                              const torch::Device& device, const EvalProgress& on_step) {
   const int horizon = effective_horizon(method.config, reference.spec());
   auto policy = make_policy(method.config, reference.spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  // The seed matters for the random baseline only: a run's θ and α replace it.
+  // The seed matters for the random baseline only: a run's θ and α replace it. The
+  // plain estimator: adaptation takes the gradient's value, which every estimator shares.
   MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
                       derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
   if (method.checkpoint) load_parameters(*method.checkpoint, resolve_checkpoint_path(method.run), learner);
@@ -321,22 +306,20 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const std::string& en
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto all_tasks = reference.task_distribution().sample(options.tasks, split, task_rng);
   const int batch_size = task_batch_size(options, horizon);
-  const auto actions = action_space(method.config, reference.spec());
   std::vector<TaskBatchState> batches;
   for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
     TaskBatchState batch;
     batch.tasks = task_slice(all_tasks, first, std::min(batch_size, options.tasks - first));
+    // The experiment's streams (meta/experiment.h), derived from this batch's seed.
     const std::uint64_t seed = task_batch_seed(options.seed, b);
-    batch.env = envs::EnvRegistry::global().make(env_name, batch.tasks.num_tasks * options.rollouts,
-                                                 derive_seed(seed, kEnvStream));
-    batch.env->set_step_threads(threads_or_cores(method.config.env_threads));
-    batch.sampler = std::make_unique<agents::Sampler>(*batch.env, *policy, batch.tasks.num_tasks, options.rollouts,
-                                                      horizon, device, derive_seed(seed, kSamplerStream), actions);
+    batch.env = make_environment(method.config, batch.tasks.num_tasks * options.rollouts, derive_seed(seed, kEnvStream));
+    batch.sampler = make_sampler(method.config, *batch.env, *policy, batch.tasks.num_tasks, options.rollouts, device,
+                                 derive_seed(seed, kSamplerStream));
     batch.params = agents::detach(learner.theta());
     batches.push_back(std::move(batch));
   }
   // Each method adapts with the advantage estimate it was trained with.
-  const auto advantages = advantage_options(method.config);
+  const auto& advantages = method.config.advantages;
 
   MethodCurve curve;
   curve.name = method.name;
@@ -412,176 +395,10 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
   report.return_discount = options.return_discount;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
   for (const auto& method : methods) {
-    report.methods.push_back(adaptation_curve(method, env_name, *reference, options, split, device, on_step));
+    report.methods.push_back(adaptation_curve(method, *reference, options, split, device, on_step));
   }
   report.comparisons = compare_methods(report.methods);
   return report;
-}
-
-PairedDifference paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) {
-    throw std::invalid_argument("paired_difference: " + std::to_string(a.size()) + " tasks against " +
-                                std::to_string(b.size()) + "; a paired comparison needs the same tasks");
-  }
-  std::vector<double> differences(a.size());
-  for (size_t t = 0; t < a.size(); ++t) differences[t] = a[t] - b[t];
-  PairedDifference result;
-  mean_and_ci95(differences, result.mean, result.ci95);
-  return result;
-}
-
-std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& methods) {
-  std::vector<MethodComparison> comparisons;
-  for (size_t i = 0; i < methods.size(); ++i) {
-    for (size_t j = i + 1; j < methods.size(); ++j) {
-      const MethodCurve& a = methods[i];
-      const MethodCurve& b = methods[j];
-      MethodComparison comparison;
-      comparison.a = a.name;
-      comparison.b = b.name;
-      comparison.b_best_step = static_cast<int>(std::max_element(b.mean.begin(), b.mean.end()) - b.mean.begin());
-      const auto& b_best = b.task_returns.at(static_cast<size_t>(comparison.b_best_step));
-      for (size_t step = 0; step < a.task_returns.size(); ++step) {
-        const PairedDifference same_step = paired_difference(a.task_returns[step], b.task_returns.at(step));
-        comparison.mean.push_back(same_step.mean);
-        comparison.ci95.push_back(same_step.ci95);
-        const PairedDifference against_best = paired_difference(a.task_returns[step], b_best);
-        comparison.vs_best_mean.push_back(against_best.mean);
-        comparison.vs_best_ci95.push_back(against_best.ci95);
-      }
-      comparisons.push_back(std::move(comparison));
-    }
-  }
-  return comparisons;
-}
-
-namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";  // JSON has no NaN or infinity
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.6g", value);
-  return text;
-}
-
-template <typename T, typename Format>
-std::string json_array(const std::vector<T>& values, Format format) {
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format(values[i]);
-  return out + "]";
-}
-
-}  // namespace
-
-std::string report_json(const EvalReport& report) {
-  std::ostringstream out;
-  out << "{\"env\": " << json_string(report.env) << ", \"split\": " << json_string(report.split)
-      << ", \"tasks\": " << report.tasks << ", \"rollouts\": " << report.rollouts
-      << ", \"return_discount\": " << json_number(report.return_discount)
-      << ", \"steps\": " << json_array(report.steps, [](int s) { return std::to_string(s); }) << ", \"methods\": {";
-  for (size_t m = 0; m < report.methods.size(); ++m) {
-    const auto& method = report.methods[m];
-    out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
-        << ", \"ci95\": " << json_array(method.ci95, json_number)
-        << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
-        << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
-  }
-  out << "}, \"comparisons\": [";
-  for (size_t c = 0; c < report.comparisons.size(); ++c) {
-    const auto& comparison = report.comparisons[c];
-    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
-        << ", \"mean\": " << json_array(comparison.mean, json_number)
-        << ", \"ci95\": " << json_array(comparison.ci95, json_number)
-        << ", \"b_best_step\": " << comparison.b_best_step
-        << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
-        << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
-  }
-  out << "]}";
-  return out.str();
-}
-
-std::string return_measure(double return_discount) {
-  return return_discount == 1.0 ? "return" : "discounted return (gamma " + json_number(return_discount) + ")";
-}
-
-std::string report_table(const EvalReport& report) {
-  std::ostringstream out;
-  out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
-      << " rollouts; mean " << return_measure(report.return_discount)
-      << " ± 95% CI after each number of adaptation steps\n";
-  // Row labels: method names, and for the comparisons "a - b" and "a - b at step s
-  // (its best)". The label column fits the longest ("meta-sgd (runs/seed2)").
-  struct Row {
-    std::string label;
-    const std::vector<double>* mean;
-    const std::vector<double>* ci95;
-  };
-  std::vector<Row> returns;
-  std::vector<Row> gains;
-  for (const auto& method : report.methods) {
-    returns.push_back({method.name, &method.mean, &method.ci95});
-    gains.push_back({method.name, &method.gain_mean, &method.gain_ci95});
-  }
-  std::vector<Row> differences;
-  for (const auto& comparison : report.comparisons) {
-    const std::string pair = comparison.a + " - " + comparison.b;
-    differences.push_back({pair, &comparison.mean, &comparison.ci95});
-    differences.push_back({pair + " at step " + std::to_string(comparison.b_best_step) + " (its best)",
-                           &comparison.vs_best_mean, &comparison.vs_best_ci95});
-  }
-  size_t width = 12;
-  for (const auto* rows : {&returns, &differences}) {
-    for (const auto& row : *rows) width = std::max(width, row.label.size());
-  }
-  char cell[64];
-  out << "method" << std::string(width - 6, ' ');
-  for (int step : report.steps) {
-    std::snprintf(cell, sizeof(cell), " %18s", ("step " + std::to_string(step)).c_str());
-    out << cell;
-  }
-  out << "\n";
-  auto print = [&](const std::vector<Row>& rows) {
-    for (const auto& row : rows) {
-      out << row.label << std::string(width - row.label.size(), ' ');
-      for (size_t i = 0; i < row.mean->size(); ++i) {
-        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[i], (*row.ci95)[i]);
-        out << cell;
-      }
-      out << "\n";
-    }
-  };
-  print(returns);
-  if (report.steps.size() > 1) {
-    out << "gain over step 0, paired per task (same tasks and random numbers at every step):\n";
-    print(gains);
-  }
-  if (!differences.empty()) {
-    out << "difference between methods, paired per task (first minus second, the second after as many steps or "
-           "at its best step; clear of 0 = ahead):\n";
-    print(differences);
-  }
-  return out.str();
 }
 
 }  // namespace metarl::meta

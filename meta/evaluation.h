@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "meta/config_schema.h"
+#include "meta/eval_report.h"
 
 namespace metarl::meta {
 
@@ -62,64 +63,6 @@ struct EvalOptions {
 // The keys of EvalOptions: YAML (`metarl eval --config`), --set and the flags.
 const ConfigSchema<EvalOptions>& eval_config_schema();
 
-struct MethodCurve {
-  // The algorithm ("meta-sgd", "maml", "pretrained", "random"), followed by the run
-  // as given, e.g. "meta-sgd (runs/seed2)", when two methods share an algorithm.
-  std::string name;
-  std::vector<double> mean;          // [k+1] mean over tasks of the per-task mean return
-  std::vector<double> ci95;          // [k+1] half-width: 1.96 · sample std / √tasks
-  std::vector<std::vector<double>> task_returns;  // [k+1][tasks]
-  // Gain of step j over step 0, paired per task: mean and 95% half-width of
-  // task_returns[j][t] − task_returns[0][t] over tasks t ([k+1]; entry 0 is 0). Every
-  // step of a task shares its goal and the evaluation's random numbers, so the
-  // between-task spread cancels: a gain can be clear while the two steps' own
-  // intervals overlap (pendulum's held-out tasks, docs/results.md).
-  std::vector<double> gain_mean;
-  std::vector<double> gain_ci95;
-};
-
-// Two methods compared task by task: every difference is method a's per-task mean
-// return minus method b's on the same task, with the same random numbers, so the
-// spread between tasks (which both methods share) cancels. This is the test that
-// decides "ahead": far tighter than comparing the two methods' own intervals when
-// tasks differ a lot (docs/results.md, cartpole and pendulum).
-struct MethodComparison {
-  std::string a;                     // method names; differences are a − b
-  std::string b;
-  std::vector<double> mean;          // [k+1] step j: a after j steps − b after j steps, mean over tasks
-  std::vector<double> ci95;          // [k+1] 95% half-width of those differences
-  // b's best step: the one with the highest mean return (the first on ties). A
-  // baseline that needs more steps is compared at its best, e.g. "Meta-SGD after one
-  // step beats pretrained after any number of steps".
-  int b_best_step = 0;
-  std::vector<double> vs_best_mean;  // [k+1] step j: a after j steps − b after b_best_step steps
-  std::vector<double> vs_best_ci95;
-};
-
-struct EvalReport {
-  std::string env;
-  std::string split;
-  int tasks = 0;
-  int rollouts = 0;
-  double return_discount = 1.0;      // γ of the reported returns (1: undiscounted)
-  std::vector<int> steps;            // 0..k
-  std::vector<MethodCurve> methods;
-  // Every pair of methods, a before b in report order: (0,1), (0,2), …, (1,2), …
-  std::vector<MethodComparison> comparisons;
-};
-
-// Mean and 95% CI half-width of the per-task differences a[t] − b[t]. Throws
-// std::invalid_argument when a and b hold different numbers of tasks.
-struct PairedDifference {
-  double mean = 0.0;
-  double ci95 = 0.0;
-};
-PairedDifference paired_difference(const std::vector<double>& a, const std::vector<double>& b);
-
-// Every pair of `methods` (a before b in the given order), compared step by step and
-// against b's best step. The curves must share their tasks (one evaluation).
-std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& methods);
-
 // `on_step(method, step, steps, mean_return)` after each step's rollouts.
 using EvalProgress = std::function<void(const std::string& method, int step, int steps, double mean_return)>;
 
@@ -152,20 +95,5 @@ std::uint64_t task_batch_seed(std::uint64_t seed, int batch);
 // The inner step size of adaptation step `step` (1-based) under `schedule`, or
 // `trained` when the schedule is empty.
 double scheduled_step_size(const std::vector<double>& schedule, int step, double trained);
-
-// Mean and 95% CI half-width (normal approximation) of `values`; CI 0 for one value.
-void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95);
-
-// {"env": ..., "split": ..., "tasks": ..., "rollouts": ..., "steps": [0, ...],
-//  "methods": {"<name>": {"mean": [...], "ci95": [...], "gain_mean": [...], "gain_ci95": [...]}},
-//  "comparisons": [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s,
-//                   "vs_best_mean": [...], "vs_best_ci95": [...]}]}
-std::string report_json(const EvalReport& report);
-// What a report's numbers are, for headers and axis labels: "return" at γ = 1,
-// else "discounted return (gamma 0.99)".
-std::string return_measure(double return_discount);
-// A human-readable table, one row per method, one column per step; then each
-// method's gain over step 0 and, with several methods, their paired differences.
-std::string report_table(const EvalReport& report);
 
 }  // namespace metarl::meta

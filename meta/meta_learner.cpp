@@ -8,23 +8,6 @@ namespace metarl::meta {
 
 using agents::ParameterList;
 
-std::string to_string(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::kMetaSgd: return "meta-sgd";
-    case Algorithm::kMaml: return "maml";
-    case Algorithm::kPretrained: return "pretrained";
-    case Algorithm::kRandom: return "random";
-  }
-  return "unknown";
-}
-
-Algorithm parse_algorithm(const std::string& name) {
-  for (auto algorithm : {Algorithm::kMetaSgd, Algorithm::kMaml, Algorithm::kPretrained, Algorithm::kRandom}) {
-    if (name == to_string(algorithm)) return algorithm;
-  }
-  throw UsageError("algorithm '" + name + "' is not one of: meta-sgd, maml, pretrained, random");
-}
-
 MetaLearner::MetaLearner(std::shared_ptr<const agents::Policy> policy, Algorithm algorithm, double inner_lr,
                          std::uint64_t seed, const torch::TensorOptions& options, agents::Estimator estimator)
     : policy_(std::move(policy)), algorithm_(algorithm), estimator_(estimator) {
@@ -46,30 +29,33 @@ ParameterList MetaLearner::meta_parameters() const {
 }
 
 torch::Tensor MetaLearner::inner_loss(const ParameterList& params, const agents::Trajectories& trajectories,
-                                      const agents::AdvantageOptions& advantage_options) const {
+                                      const agents::AdvantageOptions& advantage_options,
+                                      const torch::Tensor& behaviour_log_probs) const {
   const auto advantages = agents::compute_advantages(trajectories, advantage_options);
   const auto log_probs = policy_->log_prob(trajectories.observations, trajectories.actions, params);
-  return agents::inner_objective_loss(log_probs, advantages, trajectories.mask, estimator_);
+  return agents::inner_objective_loss(log_probs, advantages, trajectories.mask, estimator_, behaviour_log_probs);
 }
 
 ParameterList MetaLearner::inner_gradients(const ParameterList& batched_inputs, const agents::Trajectories& trajectories,
-                                          const agents::AdvantageOptions& advantage_options, bool create_graph) const {
+                                          const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                          const torch::Tensor& behaviour_log_probs) const {
   // Σ_t L_t: slice t of the gradient with respect to the [T, …] inputs is ∇L_t.
-  const auto loss = inner_loss(batched_inputs, trajectories, advantage_options).sum();
+  const auto loss = inner_loss(batched_inputs, trajectories, advantage_options, behaviour_log_probs).sum();
   agents::GradOptions grad_options;
   grad_options.create_graph = create_graph;
   return agents::gradients(loss, batched_inputs, grad_options);
 }
 
 ParameterList MetaLearner::adapt_step(const ParameterList& params, const agents::Trajectories& trajectories,
-                                      const agents::AdvantageOptions& advantage_options, bool create_graph) const {
+                                      const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                      const torch::Tensor& behaviour_log_probs) const {
   const int64_t tasks = trajectories.num_tasks();
   // Gradients need a differentiable input: in evaluation θ arrives detached.
   ParameterList inputs;
   for (const auto& p : params) inputs.push_back(p.requires_grad() ? p : p.detach().requires_grad_(true));
   const ParameterList batched = agents::is_task_batched(inputs) ? inputs : agents::expand_to_tasks(inputs, tasks);
 
-  const auto grads = inner_gradients(batched, trajectories, advantage_options, create_graph);
+  const auto grads = inner_gradients(batched, trajectories, advantage_options, create_graph, behaviour_log_probs);
 
   ParameterList adapted;
   adapted.reserve(batched.size());
@@ -111,14 +97,7 @@ LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
 }
 
 ParameterList LinearizedAdaptation::hessian_product(const Step& step, const ParameterList& w) const {
-  torch::Tensor g_dot_w;
-  for (size_t i = 0; i < w.size(); ++i) {
-    const auto term = (step.gradient[i] * w[i]).sum();
-    g_dot_w = g_dot_w.defined() ? g_dot_w + term : term;
-  }
-  agents::GradOptions keep;
-  keep.retain_graph = true;
-  return agents::detach(agents::gradients(g_dot_w, step.input, keep));
+  return agents::gradient_dot_derivative(step.gradient, step.input, w);
 }
 
 ParameterList LinearizedAdaptation::forward(const ParameterList& v_theta, const ParameterList& v_alpha) const {

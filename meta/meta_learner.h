@@ -20,17 +20,9 @@
 #include "agents/policy.h"
 #include "agents/surrogate.h"
 #include "agents/trajectories.h"
+#include "meta/options.h"
 
 namespace metarl::meta {
-
-// kPretrained and kRandom are the baselines every evaluation compares against: one
-// policy trained by policy gradient on the whole task distribution (no adaptation
-// in training), and a random initialisation (no training at all). Both adapt at
-// evaluation like MAML: plain policy-gradient steps with a fixed scalar step size.
-enum class Algorithm { kMetaSgd, kMaml, kPretrained, kRandom };
-std::string to_string(Algorithm algorithm);
-// "meta-sgd", "maml", "pretrained" or "random"; throws UsageError naming the value otherwise.
-Algorithm parse_algorithm(const std::string& name);
 
 class MetaLearner {
  public:
@@ -58,15 +50,19 @@ class MetaLearner {
   agents::ParameterList meta_parameters() const;
 
   // Per-task inner loss (policy gradient with the linear baseline, written as the
-  // estimator says): [T].
+  // estimator says): [T]. `behaviour_log_probs`: the sampling policy's
+  // log-probabilities of the trajectories when it is not `params`' policy (ProMP's
+  // later steps on one batch; agents::inner_objective_loss); undefined → on-policy.
   torch::Tensor inner_loss(const agents::ParameterList& params, const agents::Trajectories& trajectories,
-                           const agents::AdvantageOptions& advantage_options) const;
+                           const agents::AdvantageOptions& advantage_options,
+                           const torch::Tensor& behaviour_log_probs = {}) const;
 
   // ∇L_t for every task at once, with respect to task-batched [T, …] inputs (which
   // must require grad): [T, …] per parameter.
   agents::ParameterList inner_gradients(const agents::ParameterList& batched_inputs,
                                         const agents::Trajectories& trajectories,
-                                        const agents::AdvantageOptions& advantage_options, bool create_graph) const;
+                                        const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                        const torch::Tensor& behaviour_log_probs = {}) const;
 
   // One adaptation step for all T tasks: returns θ'_t = params_t − α ⊙ ∇ L_t, task-
   // batched [T, …]. `params` is shared (θ itself, expanded here) or already
@@ -74,7 +70,8 @@ class MetaLearner {
   // differentiable to second order in θ and α; without it the gradient is treated
   // as a constant (first-order meta-gradient, or evaluation).
   agents::ParameterList adapt_step(const agents::ParameterList& params, const agents::Trajectories& trajectories,
-                                   const agents::AdvantageOptions& advantage_options, bool create_graph) const;
+                                   const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                   const torch::Tensor& behaviour_log_probs = {}) const;
 
   // The meta-objective on post-adaptation rollouts: mean over tasks of the
   // REINFORCE loss of the adapted policies. Differentiating it through

@@ -13,20 +13,11 @@
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/svg_chart.h"
-#include "meta/trainer.h"
+#include "meta/experiment.h"
 
 namespace metarl::meta {
 
 namespace fs = std::filesystem;
-
-std::string eval_report_path(const std::string& run_dir, const EvalReport& report) {
-  const std::string suffix = report.return_discount == 1.0 ? "" : "_discounted";
-  return (fs::path(run_dir) / ("eval_" + report.split + suffix + ".json")).string();
-}
-
-void save_eval_report(const std::string& run_dir, const EvalReport& report) {
-  write_file_atomically(eval_report_path(run_dir, report), report_json(report) + "\n");
-}
 
 namespace {
 

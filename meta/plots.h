@@ -11,16 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "meta/evaluation.h"
+#include "meta/eval_report.h"
 
 namespace metarl::meta {
-
-// RUN_DIR/eval_<split>.json: where `metarl eval` keeps its report for plotting.
-// A discounted report (return_discount < 1) goes beside the undiscounted one, as
-// RUN_DIR/eval_<split>_discounted.json, so neither replaces the other.
-std::string eval_report_path(const std::string& run_dir, const EvalReport& report);
-// Writes report_json(report) there, atomically.
-void save_eval_report(const std::string& run_dir, const EvalReport& report);
 
 // Writes every plot the run directory has data for; returns the paths written.
 // Throws UsageError when run_dir holds no run.

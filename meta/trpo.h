@@ -12,16 +12,9 @@
 #include <functional>
 
 #include "agents/policy.h"
+#include "meta/options.h"
 
 namespace metarl::meta {
-
-struct TrpoOptions {
-  double max_kl = 0.01;            // trust region radius (nats, mean over states)
-  int cg_iterations = 10;          // conjugate-gradient iterations
-  double cg_damping = 1e-5;        // Tikhonov damping: (H + damping·I) v
-  int line_search_steps = 15;      // backtracking attempts
-  double line_search_ratio = 0.8;  // step scale factor per attempt
-};
 
 // The surrogate loss and mean KL(π_old ‖ π_current) at the parameters' current values.
 struct SurrogateAndKl {

@@ -3,7 +3,7 @@
 // No timing is asserted, only that what is reported is consistent.
 #include <gtest/gtest.h>
 
-#include "meta/bench.h"
+#include "meta/throughput.h"
 
 namespace metarl::meta {
 namespace {
@@ -23,9 +23,9 @@ TrainConfig tiny_config() {
   config.meta_batch = 2;
   config.rollouts = 3;
   config.horizon = 10;
-  config.hidden_sizes = {4};
+  config.policy.hidden_sizes = {4};
   config.inner_steps = 1;
-  config.cg_iterations = 2;
+  config.trpo.cg_iterations = 2;
   return config;
 }
 
@@ -45,7 +45,7 @@ TEST(BenchFlops, CountsForwardPassesPerPhase) {
 TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {
   auto config = tiny_config();
   config.optimizer = "trpo";
-  config.algo = "meta-sgd";
+  config.algo = Algorithm::kMetaSgd;
   const auto result = bench_meta_iteration("tiny", config, 0, 2);
   EXPECT_EQ(result.env_steps, 2 * 3 * 10 * 2);
   EXPECT_EQ(result.timing.repetitions, 2);

@@ -18,18 +18,18 @@ using metarl::testing::usage_error_of;
 
 TEST(Config, EffectiveConfigReadsBackToTheSameConfig) {
   TrainConfig config;
-  config.algo = "maml";
+  config.algo = Algorithm::kMaml;
   config.inner_lr = 0.05;
-  config.hidden_sizes = {64, 32, 16};
+  config.policy.hidden_sizes = {64, 32, 16};
   config.first_order = true;
   config.seed = 123456789012345ULL;
-  config.gamma = 0.995;
+  config.advantages.gamma = 0.995;
   TrainConfig read_back;
   load_config_yaml(read_back, to_yaml(config), "test");
   EXPECT_EQ(to_yaml(read_back), to_yaml(config));
-  EXPECT_EQ(read_back.hidden_sizes, (std::vector<std::int64_t>{64, 32, 16}));
+  EXPECT_EQ(read_back.policy.hidden_sizes, (std::vector<std::int64_t>{64, 32, 16}));
   EXPECT_EQ(read_back.seed, 123456789012345ULL);
-  EXPECT_DOUBLE_EQ(read_back.gamma, 0.995);
+  EXPECT_DOUBLE_EQ(read_back.advantages.gamma, 0.995);
   EXPECT_NE(to_yaml(config).find("inner_lr: 0.05\n"), std::string::npos);
 }
 
@@ -101,8 +101,8 @@ TEST(Config, OverridesAndListsApply) {
   apply_override(config, "hidden_sizes=[32, 32]");
   load_config_yaml(config, "hidden_sizes: [64, 8]\nnormalize_advantages: false\n", "f.yaml");
   EXPECT_EQ(config.inner_steps, 3);
-  EXPECT_EQ(config.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
-  EXPECT_FALSE(config.normalize_advantages);
+  EXPECT_EQ(config.policy.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
+  EXPECT_FALSE(config.advantages.normalize);
   EXPECT_NE(usage_error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
 }
 

@@ -18,6 +18,7 @@
 #include "envs/rng.h"
 #include "meta/evaluation.h"
 #include "meta/plots.h"
+#include "meta/run_directory.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 
@@ -33,11 +34,11 @@ class Evaluation : public metarl::testing::ScratchDirTest {
   static TrainConfig tiny_config(const std::string& algo, std::uint64_t seed) {
     TrainConfig config;
     config.env = "point-nav";
-    config.algo = algo;
+    config.algo = parse_algorithm(algo);
     config.meta_batch = 4;
     config.rollouts = 4;
     config.horizon = 20;
-    config.hidden_sizes = {16};
+    config.policy.hidden_sizes = {16};
     config.iterations = 3;
     config.threads = 1;
     config.seed = seed;

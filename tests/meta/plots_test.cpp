@@ -10,8 +10,10 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
+#include "meta/evaluation.h"
 #include "meta/plots.h"
 #include "meta/svg_chart.h"
+#include "meta/run_directory.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 
@@ -81,7 +83,7 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
   config.meta_batch = 4;
   config.rollouts = 4;
   config.horizon = 20;
-  config.hidden_sizes = {16};
+  config.policy.hidden_sizes = {16};
   config.iterations = 4;
   TrainRunOptions run;
   run.out_dir = dir_.string();

@@ -13,6 +13,7 @@
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 #include "meta/evaluation.h"
+#include "meta/run_directory.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 
@@ -26,7 +27,7 @@ TrainConfig small_config() {
   config.env = "point-nav";
   config.meta_batch = 10;
   config.rollouts = 10;
-  config.hidden_sizes = {32, 32};
+  config.policy.hidden_sizes = {32, 32};
   config.iterations = 30;
   config.outer_lr = 0.01;
   config.threads = 1;
@@ -212,7 +213,7 @@ TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
   auto config = small_config();
   config.iterations = 7;
   config.checkpoint_every = 3;
-  config.outer_lr_decay = "linear";
+  config.outer_lr_decay = OuterLrDecay::kLinear;
   TrainRunOptions straight;
   straight.out_dir = (dir_ / "straight").string();
   run_training(config, straight);
@@ -281,7 +282,7 @@ TEST_F(TrainingOnDisk, ExtendedRunEqualsOneStartedWithMoreIterations) {
   auto message = metarl::testing::usage_error_of([&] { extended_config(config, 2); });
   EXPECT_NE(message.find("--iterations 2"), std::string::npos) << message;
   EXPECT_NE(message.find("configured for 3"), std::string::npos) << message;
-  config.outer_lr_decay = "linear";
+  config.outer_lr_decay = OuterLrDecay::kLinear;
   message = metarl::testing::usage_error_of([&] { extended_config(config, 10); });
   EXPECT_NE(message.find("outer_lr_decay linear"), std::string::npos) << message;
   config.optimizer = "trpo";  // TRPO takes no step size from the schedule
@@ -329,7 +330,7 @@ TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
   trainer.save_checkpoint(path);
 
   auto wider = config;
-  wider.hidden_sizes = {16, 16};
+  wider.policy.hidden_sizes = {16, 16};
   MetaTrainer other(wider);
   try {
     other.restore(path);
@@ -338,7 +339,7 @@ TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
     EXPECT_NE(std::string(e.what()).find("is incompatible"), std::string::npos) << e.what();
   }
   auto maml = config;
-  maml.algo = "maml";
+  maml.algo = Algorithm::kMaml;
   EXPECT_THROW(MetaTrainer(maml).restore(path), UsageError);  // another algorithm
 
   auto data = load_checkpoint(path);
@@ -364,11 +365,11 @@ TEST(Training, OuterLearningRateSchedules) {
   config.iterations = 100;
   config.outer_lr = 0.01;
   EXPECT_DOUBLE_EQ(outer_learning_rate(config, 50), 0.01);
-  config.outer_lr_decay = "linear";
+  config.outer_lr_decay = OuterLrDecay::kLinear;
   EXPECT_DOUBLE_EQ(outer_learning_rate(config, 0), 0.01);
   EXPECT_DOUBLE_EQ(outer_learning_rate(config, 25), 0.0075);
   EXPECT_NEAR(outer_learning_rate(config, 99), 0.0001, 1e-15);
-  config.outer_lr_decay = "cosine";
+  config.outer_lr_decay = OuterLrDecay::kCosine;
   EXPECT_DOUBLE_EQ(outer_learning_rate(config, 0), 0.01);
   EXPECT_NEAR(outer_learning_rate(config, 50), 0.005, 1e-15);
   EXPECT_NEAR(outer_learning_rate(config, 25), 0.005 * (1 + std::sqrt(0.5)), 1e-15);
@@ -391,7 +392,7 @@ TEST(Training, AbsurdSizesAndUnknownNamesAreRejectedUpFront) {
 
 TEST(Training, NormalizedActionsNeedAContinuousBoxAndNameTheKey) {
   auto config = small_config();
-  config.action_space = "normalized";
+  config.action_space = agents::ActionSpace::kNormalized;
   EXPECT_NO_THROW(MetaTrainer{config});
   config.env = "cartpole";
   try {

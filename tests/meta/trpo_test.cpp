@@ -16,6 +16,7 @@
 #include "meta/meta_learner.h"
 #include "meta/trainer.h"
 #include "meta/trpo.h"
+#include "tests/support/small_configs.h"
 
 namespace metarl::meta {
 namespace {
@@ -194,23 +195,15 @@ INSTANTIATE_TEST_SUITE_P(Plain, PlainLinearizedAdaptationTest, ::testing::Values
                          [](const auto& test_info) { return agents::to_string(test_info.param); });
 
 TrainConfig small_trpo_config() {
-  TrainConfig config;
-  config.env = "point-nav";
-  config.meta_batch = 6;
-  config.rollouts = 6;
-  config.horizon = 30;
-  config.hidden_sizes = {16, 16};
-  config.optimizer = "trpo";
-  config.max_kl = 0.01;
-  config.threads = 1;
-  config.seed = 3;
+  TrainConfig config = metarl::testing::small_point_nav_config("trpo");
+  config.trpo.max_kl = 0.01;
   return config;
 }
 
 TEST(TrpoTraining, EveryAcceptedStepStaysInTheTrustRegion) {
   for (const char* algo : {"meta-sgd", "maml", "pretrained"}) {
     auto config = small_trpo_config();
-    config.algo = algo;
+    config.algo = parse_algorithm(algo);
     MetaTrainer trainer(config);
     ParameterList before;
     for (const auto& p : trainer.learner().meta_parameters()) before.push_back(p.detach().clone());
@@ -221,9 +214,9 @@ TEST(TrpoTraining, EveryAcceptedStepStaysInTheTrustRegion) {
       if (metrics.backtracks >= 0) {
         ++accepted;
         EXPECT_GT(metrics.kl, 0.0) << algo;
-        EXPECT_LT(metrics.kl, config.max_kl) << algo;
+        EXPECT_LT(metrics.kl, config.trpo.max_kl) << algo;
       }
-      if (config.algo == "pretrained") {
+      if (config.algo == Algorithm::kPretrained) {
         EXPECT_EQ(metrics.return_after, metrics.return_before);
       }
     }
@@ -237,7 +230,7 @@ TEST(TrpoTraining, SplittingTheTasksOverWorkersTakesTheSameStep) {
   // The curvature products are sums over tasks; 3 workers take 2 of the 6 tasks
   // each. Only the order of float additions differs from one worker.
   auto config = small_trpo_config();
-  config.algo = "meta-sgd";
+  config.algo = Algorithm::kMetaSgd;
   config.workers = 1;
   MetaTrainer serial(config);
   config.workers = 3;
@@ -260,13 +253,13 @@ TEST(TrpoTraining, SplittingTheTasksOverWorkersTakesTheSameStep) {
 
 TEST(TrpoTraining, PretrainedWithAdamTrainsOnePolicyAndRandomNeedsNoTraining) {
   auto config = small_trpo_config();
-  config.algo = "pretrained";
+  config.algo = Algorithm::kPretrained;
   config.optimizer = "adam";
   MetaTrainer trainer(config);
   EXPECT_FALSE(trainer.learner().learns_alpha());
   const auto metrics = trainer.run_iteration();
   EXPECT_EQ(metrics.return_after, metrics.return_before);
-  config.algo = "random";
+  config.algo = Algorithm::kRandom;
   EXPECT_THROW(MetaTrainer{config}, UsageError);
 }
 

@@ -1,4 +1,4 @@
-#include "meta/bench.h"
+#include "meta/throughput.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +11,7 @@
 #include "envs/registry.h"
 #include "envs/rng.h"
 #include "meta/runtime.h"
+#include "meta/experiment.h"
 #include "meta/trainer.h"
 
 namespace metarl::meta {
@@ -88,9 +89,9 @@ double estimate_meta_iteration_flops(const TrainConfig& config, int observation_
   // Σ over layers of in · out: the multiply-adds of one sample's forward pass.
   double multiply_adds = 0;
   int in = observation_dim;
-  for (int width : config.hidden_sizes) {
-    multiply_adds += static_cast<double>(in) * width;
-    in = width;
+  for (auto width : config.policy.hidden_sizes) {
+    multiply_adds += static_cast<double>(in) * static_cast<double>(width);
+    in = static_cast<int>(width);
   }
   multiply_adds += static_cast<double>(in) * action_dim;
   const double samples = static_cast<double>(config.meta_batch) * config.rollouts * horizon;
@@ -100,7 +101,7 @@ double estimate_meta_iteration_flops(const TrainConfig& config, int observation_
   if (config.optimizer == "trpo") {
     passes += 3 * k + 2 + 2 + 6 * k;                  // differentiable evaluation and its gradient
     passes += 3 * k + 4;                              // curvature set-up: inner gradients with graph, ∇KL
-    passes += (config.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
+    passes += (config.trpo.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
     passes += (backtracks + 1) * (3 * k + 3);         // line-search evaluations
   } else {
     passes += 1 + 2 + 6 * k;  // outer loss, backward through the adaptation
@@ -137,18 +138,19 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
 
   // The sampler on its own (the policy's forward in the loop, on the config's device),
   // with the trained θ so episodes look like training's.
-  auto env = envs::EnvRegistry::global().make(config.env, config.meta_batch * config.rollouts, config.seed);
+  // The experiment's own streams (meta/experiment.h), as training would draw them.
+  auto env = make_environment(config, config.meta_batch * config.rollouts, derive_seed(config.seed, kEnvStream));
   const auto policy = make_policy(config, spec);
-  agents::Sampler sampler(*env, *policy, config.meta_batch, config.rollouts, horizon, device, config.seed,
-                          action_space(config, spec));
-  Rng task_rng(config.seed);
+  auto sampler = make_sampler(config, *env, *policy, config.meta_batch, config.rollouts, device,
+                              derive_seed(config.seed, kSamplerStream));
+  Rng task_rng(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
   const auto tasks = env->task_distribution().sample(config.meta_batch, envs::Split::kTrain, task_rng);
   const auto theta = agents::detach(trainer.learner().theta());
-  sampler.sample(theta, tasks);  // warm-up
+  sampler->sample(theta, tasks);  // warm-up
   std::vector<double> sampling;
   for (int r = 0; r < std::max(3, repetitions); ++r) {
     const auto start = Clock::now();
-    sampler.sample(theta, tasks);
+    sampler->sample(theta, tasks);
     sampling.push_back(seconds_since(start));
   }
   out.sampling = summarize_timings(sampling);
@@ -164,24 +166,19 @@ TrainConfig bench_config(const std::string& name) {
   config.meta_batch = 20;
   config.rollouts = 20;
   config.horizon = 100;
-  config.optimizer = "trpo";
-  config.max_kl = 0.01;
-  config.cg_iterations = 10;
-  config.cg_damping = 1e-5;
-  config.line_search_steps = 15;
-  config.line_search_ratio = 0.8;
+  config.optimizer = "trpo";  // TrpoOptions' defaults: max KL 0.01, 10 CG iterations, 15 line-search steps
   config.seed = 1;
   if (name == "maml-rl-nav") {
-    config.algo = "maml";
-    config.hidden_sizes = {64, 64};
-    config.activation = "tanh";
-    config.estimator = "plain";  // what pytorch-maml-rl differentiates
+    config.algo = Algorithm::kMaml;
+    config.policy.hidden_sizes = {64, 64};
+    config.policy.activation = agents::Activation::kTanh;
+    config.estimator = agents::Estimator::kPlain;  // what pytorch-maml-rl differentiates
     return config;
   }
   if (name == "paper-nav") {
-    config.algo = "meta-sgd";
-    config.hidden_sizes = {100, 100};
-    config.activation = "relu";
+    config.algo = Algorithm::kMetaSgd;
+    config.policy.hidden_sizes = {100, 100};
+    config.policy.activation = agents::Activation::kRelu;
     return config;
   }
   std::string known;
@@ -223,13 +220,13 @@ std::string bench_report_json(const BenchReport& report) {
   for (const auto& m : report.meta_iterations) {
     const auto& c = m.config;
     std::string hidden;
-    for (auto h : c.hidden_sizes) hidden += (hidden.empty() ? "" : ", ") + std::to_string(h);
+    for (auto h : c.policy.hidden_sizes) hidden += (hidden.empty() ? "" : ", ") + std::to_string(h);
     out << ", \"" << m.name << "\": {" << timing_fields(m.timing) << ", \"env_steps\": " << m.env_steps
-        << ", \"env_steps_per_second\": " << number(m.env_steps / m.timing.median_s) << ", \"algo\": \"" << c.algo
-        << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << c.estimator
+        << ", \"env_steps_per_second\": " << number(m.env_steps / m.timing.median_s) << ", \"algo\": \"" << to_string(c.algo)
+        << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << agents::to_string(c.estimator)
         << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
         << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
-        << c.activation << "\", \"cg_iterations\": " << c.cg_iterations << ", \"workers\": " << c.workers
+        << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << c.trpo.cg_iterations << ", \"workers\": " << c.workers
         << ", \"mean_backtracks\": " << number(m.mean_backtracks) << ", \"gflop\": " << number(m.flops / 1e9)
         << ", \"gflop_per_second\": " << number(m.gflops_per_second) << ", \"sampler\": {"
         << timing_fields(m.sampling) << ", \"env_steps_per_second\": " << number(m.sampler_steps_per_second)

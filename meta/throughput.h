@@ -1,6 +1,7 @@
 #pragma once
-// `metarl bench`: throughput of what training spends its time on, measured on this
-// machine and device. Every figure is a median over repetitions after warm-up, with
+// Throughput of what training spends its time on, measured on this machine and
+// device: the library behind `metarl bench` (apps/bench.cpp). Not to be confused
+// with bench/, the experiment tools behind docs/' claims that are not speed. Every figure is a median over repetitions after warm-up, with
 // the minimum and maximum beside it, so one noisy repetition does not make a claim.
 
 #include <string>

@@ -1,0 +1,205 @@
+#include "meta/eval_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "meta/checkpoint.h"
+
+namespace metarl::meta {
+
+namespace fs = std::filesystem;
+
+void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95) {
+  const double n = static_cast<double>(values.size());
+  mean = 0.0;
+  for (double v : values) mean += v;
+  mean /= n;
+  if (values.size() < 2) {
+    ci95 = 0.0;
+    return;
+  }
+  double sum_squares = 0.0;
+  for (double v : values) sum_squares += (v - mean) * (v - mean);
+  ci95 = 1.96 * std::sqrt(sum_squares / (n - 1.0)) / std::sqrt(n);
+}
+
+PairedDifference paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) {
+    throw std::invalid_argument("paired_difference: " + std::to_string(a.size()) + " tasks against " +
+                                std::to_string(b.size()) + "; a paired comparison needs the same tasks");
+  }
+  std::vector<double> differences(a.size());
+  for (size_t t = 0; t < a.size(); ++t) differences[t] = a[t] - b[t];
+  PairedDifference result;
+  mean_and_ci95(differences, result.mean, result.ci95);
+  return result;
+}
+
+std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& methods) {
+  std::vector<MethodComparison> comparisons;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    for (size_t j = i + 1; j < methods.size(); ++j) {
+      const MethodCurve& a = methods[i];
+      const MethodCurve& b = methods[j];
+      MethodComparison comparison;
+      comparison.a = a.name;
+      comparison.b = b.name;
+      comparison.b_best_step = static_cast<int>(std::max_element(b.mean.begin(), b.mean.end()) - b.mean.begin());
+      const auto& b_best = b.task_returns.at(static_cast<size_t>(comparison.b_best_step));
+      for (size_t step = 0; step < a.task_returns.size(); ++step) {
+        const PairedDifference same_step = paired_difference(a.task_returns[step], b.task_returns.at(step));
+        comparison.mean.push_back(same_step.mean);
+        comparison.ci95.push_back(same_step.ci95);
+        const PairedDifference against_best = paired_difference(a.task_returns[step], b_best);
+        comparison.vs_best_mean.push_back(against_best.mean);
+        comparison.vs_best_ci95.push_back(against_best.ci95);
+      }
+      comparisons.push_back(std::move(comparison));
+    }
+  }
+  return comparisons;
+}
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";  // JSON has no NaN or infinity
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+template <typename T, typename Format>
+std::string json_array(const std::vector<T>& values, Format format) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format(values[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string report_json(const EvalReport& report) {
+  std::ostringstream out;
+  out << "{\"env\": " << json_string(report.env) << ", \"split\": " << json_string(report.split)
+      << ", \"tasks\": " << report.tasks << ", \"rollouts\": " << report.rollouts
+      << ", \"return_discount\": " << json_number(report.return_discount)
+      << ", \"steps\": " << json_array(report.steps, [](int s) { return std::to_string(s); }) << ", \"methods\": {";
+  for (size_t m = 0; m < report.methods.size(); ++m) {
+    const auto& method = report.methods[m];
+    out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
+        << ", \"ci95\": " << json_array(method.ci95, json_number)
+        << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
+        << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
+  }
+  out << "}, \"comparisons\": [";
+  for (size_t c = 0; c < report.comparisons.size(); ++c) {
+    const auto& comparison = report.comparisons[c];
+    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
+        << ", \"mean\": " << json_array(comparison.mean, json_number)
+        << ", \"ci95\": " << json_array(comparison.ci95, json_number)
+        << ", \"b_best_step\": " << comparison.b_best_step
+        << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
+        << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
+  }
+  out << "]}";
+  return out.str();
+}
+
+std::string return_measure(double return_discount) {
+  return return_discount == 1.0 ? "return" : "discounted return (gamma " + json_number(return_discount) + ")";
+}
+
+std::string report_table(const EvalReport& report) {
+  std::ostringstream out;
+  out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
+      << " rollouts; mean " << return_measure(report.return_discount)
+      << " ± 95% CI after each number of adaptation steps\n";
+  // Row labels: method names, and for the comparisons "a - b" and "a - b at step s
+  // (its best)". The label column fits the longest ("meta-sgd (runs/seed2)").
+  struct Row {
+    std::string label;
+    const std::vector<double>* mean;
+    const std::vector<double>* ci95;
+  };
+  std::vector<Row> returns;
+  std::vector<Row> gains;
+  for (const auto& method : report.methods) {
+    returns.push_back({method.name, &method.mean, &method.ci95});
+    gains.push_back({method.name, &method.gain_mean, &method.gain_ci95});
+  }
+  std::vector<Row> differences;
+  for (const auto& comparison : report.comparisons) {
+    const std::string pair = comparison.a + " - " + comparison.b;
+    differences.push_back({pair, &comparison.mean, &comparison.ci95});
+    differences.push_back({pair + " at step " + std::to_string(comparison.b_best_step) + " (its best)",
+                           &comparison.vs_best_mean, &comparison.vs_best_ci95});
+  }
+  size_t width = 12;
+  for (const auto* rows : {&returns, &differences}) {
+    for (const auto& row : *rows) width = std::max(width, row.label.size());
+  }
+  char cell[64];
+  out << "method" << std::string(width - 6, ' ');
+  for (int step : report.steps) {
+    std::snprintf(cell, sizeof(cell), " %18s", ("step " + std::to_string(step)).c_str());
+    out << cell;
+  }
+  out << "\n";
+  auto print = [&](const std::vector<Row>& rows) {
+    for (const auto& row : rows) {
+      out << row.label << std::string(width - row.label.size(), ' ');
+      for (size_t i = 0; i < row.mean->size(); ++i) {
+        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[i], (*row.ci95)[i]);
+        out << cell;
+      }
+      out << "\n";
+    }
+  };
+  print(returns);
+  if (report.steps.size() > 1) {
+    out << "gain over step 0, paired per task (same tasks and random numbers at every step):\n";
+    print(gains);
+  }
+  if (!differences.empty()) {
+    out << "difference between methods, paired per task (first minus second, the second after as many steps or "
+           "at its best step; clear of 0 = ahead):\n";
+    print(differences);
+  }
+  return out.str();
+}
+
+std::string eval_report_path(const std::string& run_dir, const EvalReport& report) {
+  const std::string suffix = report.return_discount == 1.0 ? "" : "_discounted";
+  return (fs::path(run_dir) / ("eval_" + report.split + suffix + ".json")).string();
+}
+
+void save_eval_report(const std::string& run_dir, const EvalReport& report) {
+  write_file_atomically(eval_report_path(run_dir, report), report_json(report) + "\n");
+}
+
+}  // namespace metarl::meta

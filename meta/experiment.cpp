@@ -1,0 +1,74 @@
+#include "meta/experiment.h"
+
+#include "envs/errors.h"
+#include "envs/registry.h"
+#include "meta/runtime.h"
+
+namespace metarl::meta {
+
+void check_environment_rows(long long tasks, long long rollouts_per_task, const std::string& what) {
+  constexpr long long kMaxEnvRows = 10'000'000;
+  const long long rows = tasks * rollouts_per_task;
+  if (rows > kMaxEnvRows) {
+    throw UsageError(what + " = " + std::to_string(rows) + " environment rows; at most " +
+                     std::to_string(kMaxEnvRows) + " fit one batch");
+  }
+}
+
+std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec) {
+  if (spec.discrete_actions) {
+    return std::make_shared<agents::CategoricalMlpPolicy>(spec.observation_dim, spec.num_actions, config.policy);
+  }
+  return std::make_shared<agents::GaussianMlpPolicy>(spec.observation_dim, spec.action_dim, config.policy);
+}
+
+agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec) {
+  if (config.action_space != agents::ActionSpace::kNormalized) return config.action_space;
+  const std::string unsupported = agents::normalized_actions_unsupported(spec);
+  if (!unsupported.empty()) {
+    throw UsageError("action_space 'normalized' needs " + unsupported + " (use action_space: environment)");
+  }
+  return config.action_space;
+}
+
+int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
+  return config.horizon > 0 ? config.horizon : spec.max_episode_steps;
+}
+
+std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed) {
+  auto env = envs::EnvRegistry::global().make(config.env, rows, seed);
+  env->set_step_threads(threads_or_cores(config.env_threads));
+  return env;
+}
+
+std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::BatchedEnv& env,
+                                              const agents::Policy& policy, int tasks, int rollouts,
+                                              const torch::Device& device, std::uint64_t seed) {
+  return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, effective_horizon(config, env.spec()), device,
+                                           seed, action_space(config, env.spec()));
+}
+
+std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
+                                          const torch::Device& device, std::uint64_t init_seed) {
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  return std::make_unique<MetaLearner>(std::move(policy), config.algo, config.inner_lr, init_seed, options,
+                                       config.estimator);
+}
+
+Experiment::Experiment(TrainConfig config_in)
+    : config(std::move(config_in)), device(resolve_device(config.device)), task_rng(0) {
+  check_environment_rows(config.meta_batch, config.rollouts, "meta_batch x rollouts");
+  if (config.algo == Algorithm::kRandom) {
+    throw UsageError("algo 'random' is the untrained baseline and needs no training; evaluate it with "
+                     "`metarl eval --random`");
+  }
+  env = make_environment(config, config.meta_batch * config.rollouts, derive_seed(config.seed, kEnvStream));
+  policy = make_policy(config, env->spec());
+  learner = make_learner(config, policy, device, derive_seed(config.seed, kPolicyInitStream));
+  sampler = make_sampler(config, *env, *policy, config.meta_batch, config.rollouts, device,
+                         derive_seed(config.seed, kSamplerStream));
+  horizon = effective_horizon(config, env->spec());
+  task_rng.reseed(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
+}
+
+}  // namespace metarl::meta

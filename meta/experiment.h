@@ -1,0 +1,75 @@
+#pragma once
+// One experiment setup: the one place that turns a config into the environment,
+// the policy, the sampler, the learner and the random streams they draw from.
+// Training (meta/trainer.h), evaluation (meta/evaluation.h), `metarl bench`
+// (meta/throughput.h) and the bench/ tools all build from here, so a seed means the
+// same thing to each of them.
+//
+// Seed streams: each consumer of randomness draws from derive_seed(seed, stream) —
+// the policy's initial θ, the sampler's actions, the environment rows' resets, and
+// the tasks (envs::split_stream(split) per split). Evaluation derives the streams of
+// each task batch from its own seed the same way (meta/evaluation.h).
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "agents/policy.h"
+#include "agents/sampler.h"
+#include "envs/batched_env.h"
+#include "envs/rng.h"
+#include "meta/config.h"
+#include "meta/meta_learner.h"
+
+namespace metarl::meta {
+
+inline constexpr std::uint64_t kPolicyInitStream = 1;
+inline constexpr std::uint64_t kSamplerStream = 2;
+inline constexpr std::uint64_t kEnvStream = 3;
+
+// Throws UsageError when tasks × rollouts rows exceed what one batched environment
+// holds (10^7): beyond that a typo (10^12 tasks) would only surface as an
+// allocation failure. `what` names the options, e.g. "meta_batch x rollouts".
+void check_environment_rows(long long tasks, long long rollouts_per_task, const std::string& what);
+
+// The policy a config describes for an environment (config.policy's MLP; Gaussian for
+// continuous actions, categorical for discrete ones).
+std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec);
+// config.action_space for an environment. Throws UsageError naming the key when
+// "normalized" meets discrete actions or an infinite action bound.
+agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec);
+// The rollout length: config.horizon, or the environment's time limit when 0.
+int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
+
+// config.env with `rows` rows seeded with `seed`, its steps split over
+// config.env_threads. UsageError for an unknown environment.
+std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed);
+// Rollouts of `tasks` × `rollouts` on `env` (which has that many rows) for the
+// config's horizon and action space, actions drawn from `seed`.
+std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::BatchedEnv& env,
+                                              const agents::Policy& policy, int tasks, int rollouts,
+                                              const torch::Device& device, std::uint64_t seed);
+// θ from policy.initial_parameters(init_seed), α = config.inner_lr, the config's
+// algorithm and estimator, float32 on `device`.
+std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
+                                          const torch::Device& device, std::uint64_t init_seed);
+
+// What one training process holds, built from a config and the streams of its seed.
+struct Experiment {
+  // Validates the config against the environment and device (UsageError, nothing
+  // built half-way), then builds every part.
+  explicit Experiment(TrainConfig config);
+
+  TrainConfig config;
+  torch::Device device;
+  std::unique_ptr<envs::BatchedEnv> env;      // meta_batch × rollouts rows, stream kEnvStream
+  std::shared_ptr<agents::Policy> policy;
+  std::unique_ptr<MetaLearner> learner;       // θ from stream kPolicyInitStream
+  std::unique_ptr<agents::Sampler> sampler;   // actions from stream kSamplerStream
+  int horizon = 0;                            // effective_horizon
+  Rng task_rng;                               // training tasks: stream split_stream(kTrain)
+};
+
+}  // namespace metarl::meta

@@ -1,0 +1,56 @@
+#include "meta/outer_adam.h"
+
+#include <cmath>
+
+namespace metarl::meta {
+
+namespace {
+
+class AdamStep final : public OuterStep {
+ public:
+  explicit AdamStep(const OuterStepContext& context)
+      : config_(context.config),
+        learner_(context.learner),
+        optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)) {}
+
+  bool differentiates_adaptation() const override { return true; }
+
+  OuterStepResult step(const MetaBatch& batch) override {
+    OuterStepResult result;
+    const auto loss = learner_.meta_loss(batch.adapted, batch.outer, config_.advantages);
+    result.meta_loss = loss.item<double>();
+    if (!std::isfinite(result.meta_loss)) {
+      result.non_finite = "the meta-loss";
+      return result;
+    }
+    for (auto& group : optimizer_.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(outer_learning_rate(config_, batch.iteration));
+    }
+    optimizer_.zero_grad();
+    loss.backward();
+    agents::ParameterList gradients;
+    for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
+    if (!all_finite(gradients)) {
+      result.non_finite = "the meta-gradient";
+      return result;
+    }
+    optimizer_.step();
+    return result;
+  }
+
+  void save(torch::serialize::OutputArchive& archive) const override { optimizer_.save(archive); }
+  void load(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
+
+ private:
+  const TrainConfig& config_;
+  MetaLearner& learner_;
+  torch::optim::Adam optimizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<OuterStep> make_adam_step(const OuterStepContext& context) {
+  return std::make_unique<AdamStep>(context);
+}
+
+}  // namespace metarl::meta

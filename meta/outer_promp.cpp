@@ -1,0 +1,174 @@
+#include "meta/outer_promp.h"
+
+#include <cmath>
+#include <vector>
+
+#include "agents/advantages.h"
+#include "envs/errors.h"
+
+namespace metarl::meta {
+
+using agents::ParameterList;
+
+namespace {
+
+// Σ over each task's valid steps / their count: [T] for x and mask [T, R, H].
+torch::Tensor per_task_mean(const torch::Tensor& x, const torch::Tensor& mask) {
+  return (x * mask).sum({1, 2}) / mask.sum({1, 2}).clamp_min(1.0);
+}
+
+class PrompStep final : public OuterStep {
+ public:
+  explicit PrompStep(const OuterStepContext& context)
+      : config_(context.config),
+        learner_(context.learner),
+        optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)),
+        kl_weights_(torch::full({std::max(config_.inner_steps, 1)}, config_.promp.kl_penalty, torch::kFloat64)) {}
+
+  bool differentiates_adaptation() const override { return false; }
+
+  OuterStepResult step(const MetaBatch& batch) override {
+    const agents::Policy& policy = learner_.policy();
+    const auto& advantage_options = config_.advantages;
+    const size_t inner_steps = batch.inner.size();
+    // The sampling policies, fixed for the whole batch: θ_old for inner step 0, then
+    // each adapted policy that sampled the next batch, and the one that sampled `outer`.
+    std::vector<ParameterList> sampling_params;
+    {
+      ParameterList theta_old;
+      for (const auto& p : learner_.theta()) theta_old.push_back(p.detach().clone());
+      sampling_params.push_back(std::move(theta_old));
+      ParameterList params = sampling_params.front();
+      for (size_t j = 0; j + 1 < inner_steps; ++j) {
+        params = agents::detach(learner_.adapt_step(params, batch.inner[j], advantage_options, false));
+        sampling_params.push_back(params);
+      }
+    }
+    ParameterList old_adapted;
+    for (const auto& p : batch.adapted) old_adapted.push_back(p.detach().clone());
+    std::vector<torch::Tensor> behaviour_log_probs;
+    torch::Tensor old_outer_log_probs;
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t j = 0; j < inner_steps; ++j) {
+        behaviour_log_probs.push_back(
+            policy.log_prob(batch.inner[j].observations, batch.inner[j].actions, sampling_params[j]));
+      }
+      old_outer_log_probs = policy.log_prob(batch.outer.observations, batch.outer.actions, old_adapted);
+    }
+    const auto outer_advantages = agents::compute_advantages(batch.outer, advantage_options);
+    const bool second_order = !config_.first_order;
+
+    // The objective at the current θ, α; `inner_kls` receives each inner step's mean KL.
+    auto objective = [&](bool differentiable, std::vector<double>* inner_kls) {
+      torch::Tensor penalty = torch::zeros({}, outer_advantages.options());
+      ParameterList params = learner_.theta();
+      for (size_t j = 0; j < inner_steps; ++j) {
+        const auto& inner = batch.inner[j];
+        const auto kl = task_mean_kl(policy, inner.observations, sampling_params[j], params, inner.mask).mean();
+        if (inner_kls) inner_kls->push_back(kl.item<double>());
+        penalty = penalty + kl_weights_[static_cast<int64_t>(j)].item<double>() * kl;
+        params = learner_.adapt_step(params, inner, advantage_options, differentiable && second_order,
+                                     behaviour_log_probs[j]);
+      }
+      if (inner_steps > 0) penalty = penalty / static_cast<double>(inner_steps);
+      const auto log_probs = policy.log_prob(batch.outer.observations, batch.outer.actions, params);
+      const auto surrogate = clipped_surrogate_loss(log_probs, old_outer_log_probs, outer_advantages,
+                                                    batch.outer.mask, config_.promp.clip)
+                                 .mean();
+      return std::make_pair(surrogate + penalty, params);
+    };
+
+    OuterStepResult result;
+    const double learning_rate = outer_learning_rate(config_, batch.iteration);
+    for (auto& group : optimizer_.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
+    }
+    for (int epoch = 0; epoch < config_.promp.epochs; ++epoch) {
+      const auto loss = objective(/*differentiable=*/true, nullptr).first;
+      const double value = loss.item<double>();
+      if (epoch == 0) result.meta_loss = value;
+      if (!std::isfinite(value)) {
+        result.non_finite = "the meta-loss";
+        return result;
+      }
+      optimizer_.zero_grad();
+      loss.backward();
+      ParameterList gradients;
+      for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
+      if (!all_finite(gradients)) {
+        result.non_finite = "the meta-gradient";
+        return result;
+      }
+      optimizer_.step();
+    }
+
+    // After the steps: how far the adapted policies moved (metrics.csv's kl), and each
+    // inner step's KL for the adaptive penalty.
+    std::vector<double> inner_kls;
+    {
+      const auto [loss, adapted] = objective(/*differentiable=*/false, &inner_kls);
+      (void)loss;
+      torch::NoGradGuard no_grad;
+      result.kl = task_mean_kl(policy, batch.outer.observations, old_adapted, agents::detach(adapted),
+                               batch.outer.mask)
+                      .mean()
+                      .item<double>();
+    }
+    if (config_.promp.adaptive_kl) {
+      const double target = config_.promp.target_kl;
+      for (size_t j = 0; j < inner_kls.size(); ++j) {
+        auto weight = kl_weights_[static_cast<int64_t>(j)];
+        if (inner_kls[j] < target / 1.5) weight.div_(2.0);
+        else if (inner_kls[j] > target * 1.5) weight.mul_(2.0);
+      }
+    }
+    return result;
+  }
+
+  void save(torch::serialize::OutputArchive& archive) const override {
+    optimizer_.save(archive);
+    archive.write("promp_kl_weights", kl_weights_);
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    optimizer_.load(archive);
+    torch::Tensor weights;
+    archive.read("promp_kl_weights", weights);
+    if (weights.sizes() != kl_weights_.sizes()) {
+      throw UsageError("ProMP state: " + std::to_string(weights.numel()) + " KL weights, the config has " +
+                       std::to_string(kl_weights_.numel()) + " inner steps");
+    }
+    kl_weights_.copy_(weights);
+  }
+
+ private:
+  const TrainConfig& config_;
+  MetaLearner& learner_;
+  torch::optim::Adam optimizer_;
+  torch::Tensor kl_weights_;  // η_j per inner step, float64 [k]
+};
+
+}  // namespace
+
+torch::Tensor clipped_surrogate_loss(const torch::Tensor& log_probs, const torch::Tensor& old_log_probs,
+                                     const torch::Tensor& advantages, const torch::Tensor& mask, double clip) {
+  const auto ratio = torch::exp(log_probs - old_log_probs);
+  const auto clipped = torch::clamp(ratio, 1.0 - clip, 1.0 + clip);
+  return -per_task_mean(torch::min(ratio * advantages, clipped * advantages), mask);
+}
+
+torch::Tensor task_mean_kl(const agents::Policy& policy, const torch::Tensor& observations,
+                           const ParameterList& old_params, const ParameterList& new_params, const torch::Tensor& mask) {
+  return per_task_mean(policy.kl_divergence(observations, old_params, new_params), mask);
+}
+
+std::unique_ptr<OuterStep> make_promp_step(const OuterStepContext& context) {
+  if (context.config.estimator != agents::Estimator::kLvc) {
+    throw UsageError("optimizer 'promp' adapts with ProMP's LVC inner objective; estimator '" +
+                     agents::to_string(context.config.estimator) + "' is not it (set estimator: lvc)");
+  }
+  return std::make_unique<PrompStep>(context);
+}
+
+}  // namespace metarl::meta

@@ -1,0 +1,60 @@
+#include "meta/outer_step.h"
+
+#include <cmath>
+
+#include "envs/errors.h"
+#include "meta/outer_adam.h"
+#include "meta/outer_promp.h"
+#include "meta/outer_trpo.h"
+
+namespace metarl::meta {
+
+const std::vector<OuterStepEntry>& outer_steps() {
+  // The registry: one line per outer step.
+  static const std::vector<OuterStepEntry> steps{
+      {"adam", "Adam through the inner steps", make_adam_step},
+      {"trpo", "MAML's TRPO, a KL trust region on the adapted policies", make_trpo_step},
+      {"promp", "ProMP's clipped surrogate with a KL penalty, several steps per batch", make_promp_step},
+  };
+  return steps;
+}
+
+std::vector<std::string> outer_step_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : outer_steps()) names.push_back(entry.name);
+  return names;
+}
+
+std::string outer_step_descriptions() {
+  std::string out;
+  for (const auto& entry : outer_steps()) out += (out.empty() ? "" : ", ") + entry.name + " (" + entry.description + ")";
+  return out;
+}
+
+std::unique_ptr<OuterStep> make_outer_step(const OuterStepContext& context) {
+  for (const auto& entry : outer_steps()) {
+    if (entry.name == context.config.optimizer) return entry.make(context);
+  }
+  std::string known;
+  for (const auto& name : outer_step_names()) known += (known.empty() ? "" : ", ") + name;
+  throw UsageError("optimizer '" + context.config.optimizer + "' is not one of: " + known);
+}
+
+double outer_learning_rate(const TrainConfig& config, int iteration) {
+  const double progress = static_cast<double>(iteration) / config.iterations;  // in [0, 1)
+  switch (config.outer_lr_decay) {
+    case OuterLrDecay::kLinear: return config.outer_lr * (1.0 - progress);
+    case OuterLrDecay::kCosine: return config.outer_lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+    case OuterLrDecay::kNone: break;
+  }
+  return config.outer_lr;
+}
+
+bool all_finite(const agents::ParameterList& tensors) {
+  for (const auto& t : tensors) {
+    if (t.defined() && !torch::isfinite(t).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+}  // namespace metarl::meta

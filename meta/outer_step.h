@@ -1,0 +1,99 @@
+#pragma once
+// The outer step: how one meta-iteration's samples update the meta-parameters θ (and
+// Meta-SGD's α). One interface, one implementation per file pair, chosen by name
+// from one registry (outer_step.cpp):
+//
+//   adam   meta/outer_adam.h    Adam on the REINFORCE meta-objective, differentiated
+//                               through the inner steps
+//   trpo   meta/outer_trpo.h    MAML's TRPO: a KL trust region on the adapted policies
+//   promp  meta/outer_promp.h   ProMP (Rothfuss et al. 2019): clipped surrogate with a
+//                               KL penalty, several gradient steps per batch
+//
+// A new outer step is one new file pair implementing OuterStep plus its line in the
+// registry (and config keys for its options): the trainer, checkpoints, evaluation
+// and the command line need no change (docs/architecture.md, "Add an outer step").
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/policy.h"
+#include "agents/trajectories.h"
+#include "meta/config.h"
+#include "meta/meta_learner.h"
+
+namespace metarl::meta {
+
+// One meta-iteration's samples, as the outer step sees them.
+struct MetaBatch {
+  // The data of each adaptation step, in order: inner[j] was sampled by the policy
+  // after j steps. Empty for the pretrained baseline (no adaptation in training).
+  std::vector<agents::Trajectories> inner;
+  // θ' of each task after the inner steps ([T, …]), which sampled `outer`; θ itself
+  // for the pretrained baseline. It keeps the inner steps' graph back to θ and α
+  // when the step differentiates_adaptation() (and first_order is off).
+  agents::ParameterList adapted;
+  agents::Trajectories outer;  // the meta-objective's data
+  int iteration = 0;           // 0-based index of this meta-iteration
+};
+
+// What a step reports into metrics.csv.
+struct OuterStepResult {
+  double meta_loss = 0;  // its objective before the step (adam: REINFORCE; trpo: surrogate; promp: ProMP's)
+  double kl = 0;         // trpo: KL of the accepted step; promp: mean KL old → new adapted policies; adam: 0
+  int backtracks = 0;    // trpo: line-search shrinks, −1 when no step was accepted; others: 0
+  // "" when the step went through (or was rejected cleanly); otherwise what was not
+  // finite — "the meta-loss", "the meta-gradient", … — and nothing was applied.
+  std::string non_finite;
+};
+
+// What a step is built from. The learner outlives it.
+struct OuterStepContext {
+  const TrainConfig& config;
+  MetaLearner& learner;
+  torch::Device device;
+};
+
+class OuterStep {
+ public:
+  virtual ~OuterStep() = default;
+  // True when the step differentiates the meta-objective through batch.adapted, so the
+  // meta-iteration must keep the inner steps' graph (create_graph). TRPO and ProMP
+  // re-adapt from θ and α inside their own evaluations and need none.
+  virtual bool differentiates_adaptation() const = 0;
+  // Updates the learner's meta-parameters in place. Never applies a non-finite update.
+  virtual OuterStepResult step(const MetaBatch& batch) = 0;
+  // The step's own state for checkpoints (Adam's moments, ProMP's KL weight), in a
+  // sub-archive of the checkpoint; a resumed run continues bit for bit.
+  virtual void save(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void load(torch::serialize::InputArchive& archive) = 0;
+};
+
+using OuterStepFactory = std::function<std::unique_ptr<OuterStep>(const OuterStepContext&)>;
+
+struct OuterStepEntry {
+  std::string name;         // the `optimizer` config value
+  std::string description;  // for the config key's help
+  OuterStepFactory make;
+};
+
+// The registry, in the order of the `optimizer` key's choices.
+const std::vector<OuterStepEntry>& outer_steps();
+std::vector<std::string> outer_step_names();
+// "adam (…), trpo (…), promp (…)".
+std::string outer_step_descriptions();
+// The step context.config.optimizer names. UsageError for an unknown name, or options
+// the step cannot take (naming the key).
+std::unique_ptr<OuterStep> make_outer_step(const OuterStepContext& context);
+
+// Adam's step size for meta-iteration `iteration` (0-based) of config.iterations
+// under config.outer_lr_decay (adam and promp).
+double outer_learning_rate(const TrainConfig& config, int iteration);
+
+// True when every defined tensor is finite.
+bool all_finite(const agents::ParameterList& tensors);
+
+}  // namespace metarl::meta

@@ -1,0 +1,167 @@
+#include "meta/outer_trpo.h"
+
+#include <cmath>
+
+#include "agents/advantages.h"
+#include "agents/autograd.h"
+#include "agents/surrogate.h"
+#include "meta/runtime.h"
+#include "meta/trpo.h"
+
+namespace metarl::meta {
+
+namespace {
+
+using agents::ParameterList;
+
+// One group of tasks' share of the KL's Hessian in (θ, α) at the old point: Jᵀ F J
+// with J the group's linearised adaptation and F the Hessian in θ' of the group's
+// part of the KL, Σ over its steps / (valid steps of all tasks).
+class TaskGroupCurvature {
+ public:
+  TaskGroupCurvature(const MetaLearner& learner, const std::vector<agents::Trajectories>& inner_batches,
+                     const agents::AdvantageOptions& advantage_options, const ParameterList& old_adapted,
+                     const agents::Trajectories& outer, const torch::Tensor& valid_steps)
+      : linearized_(learner, inner_batches, advantage_options) {
+    for (const auto& p : old_adapted) adapted_variable_.push_back(p.detach().clone().requires_grad_(true));
+    const auto kl =
+        (learner.policy().kl_divergence(outer.observations, old_adapted, adapted_variable_) * outer.mask).sum() /
+        valid_steps;
+    agents::GradOptions differentiable;
+    differentiable.create_graph = true;
+    kl_gradient_ = agents::gradients(kl, adapted_variable_, differentiable);
+  }
+
+  // Jᵀ F J v, flat in meta_parameters() order (θ's pieces, then α's).
+  torch::Tensor product(const ParameterList& v_theta, const ParameterList& v_alpha) const {
+    const ParameterList jv = linearized_.forward(v_theta, v_alpha);
+    const ParameterList fjv = agents::gradient_dot_derivative(kl_gradient_, adapted_variable_, jv);
+    auto [u_theta, u_alpha] = linearized_.transposed(fjv);
+    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
+    return flatten_parameters(u_theta);
+  }
+
+ private:
+  LinearizedAdaptation linearized_;
+  ParameterList adapted_variable_;  // θ' of the group's tasks [T_g, …], a leaf at the old values
+  ParameterList kl_gradient_;       // ∇θ' KL with its graph (zero at the old point; its derivative is F)
+};
+
+class TrpoOuterStep final : public OuterStep {
+ public:
+  explicit TrpoOuterStep(const OuterStepContext& context)
+      : config_(context.config), learner_(context.learner), device_(context.device) {}
+
+  bool differentiates_adaptation() const override { return false; }
+
+  OuterStepResult step(const MetaBatch& batch) override {
+    const TrpoStepResult step = trpo_outer_step(batch.inner, batch.adapted, batch.outer);
+    OuterStepResult result;
+    result.meta_loss = step.loss_before;
+    result.kl = step.kl;
+    result.backtracks = step.backtracks;
+    if (!std::isfinite(step.loss_before)) {
+      result.non_finite = "the meta-loss";
+    } else if (!step.finite) {
+      result.non_finite = "the meta-gradient or the KL curvature";
+    }
+    return result;
+  }
+
+  // TRPO keeps no state between iterations.
+  void save(torch::serialize::OutputArchive&) const override {}
+  void load(torch::serialize::InputArchive&) override {}
+
+ private:
+  // Re-adapts from θ, α on `inner_batches` for every evaluation; `adapted` are the
+  // parameters that sampled `outer`.
+  TrpoStepResult trpo_outer_step(const std::vector<agents::Trajectories>& inner_batches,
+                                 const ParameterList& adapted, const agents::Trajectories& outer) {
+    const agents::Policy& policy = learner_.policy();
+    const agents::AdvantageOptions& advantage_options = config_.advantages;
+    // Everything about the old policy is fixed before the step: its adapted parameters,
+    // its log-probabilities of the outer rollouts (the importance weights'
+    // denominators) and the advantages.
+    // A copy: for the pretrained baseline `adapted` is θ itself, which the step changes in place.
+    ParameterList old_adapted;
+    for (const auto& p : adapted) old_adapted.push_back(p.detach().clone());
+    const auto advantages = agents::compute_advantages(outer, advantage_options);
+    torch::Tensor old_log_probs;
+    {
+      torch::NoGradGuard no_grad;
+      old_log_probs = policy.log_prob(outer.observations, outer.actions, old_adapted);
+    }
+    const auto& mask = outer.mask;
+    const auto valid_steps = mask.sum().clamp_min(1.0);
+
+    auto evaluate = [&](bool differentiable) {
+      // Re-adapt from the current θ, α on the same inner rollouts: π'_new.
+      ParameterList params = learner_.theta();
+      for (const auto& inner : inner_batches) {
+        params = learner_.adapt_step(params, inner, advantage_options, differentiable && !config_.first_order);
+      }
+      const auto log_probs = policy.log_prob(outer.observations, outer.actions, params);
+      SurrogateAndKl out;
+      out.loss = agents::importance_weighted_loss(log_probs, old_log_probs, advantages, mask).mean();
+      out.kl = (policy.kl_divergence(outer.observations, old_adapted, params) * mask).sum() / valid_steps;
+      return out;
+    };
+    if (inner_batches.empty() || config_.first_order) {
+      // No adaptation (pretrained), or a first-order one: ∇(∇KL · v) by autograd is cheap.
+      return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo);
+    }
+    // The KL's Hessian in (θ, α) as Jᵀ F J (meta_learner.h): two inner-loss Hessian-
+    // vector products and one Fisher product per CG iteration, instead of a third-order
+    // backward through the adaptation. Tasks are independent in J and F, and the KL is
+    // a sum over tasks, so groups of tasks go to separate threads, each with its own
+    // graphs; their products are added in group order (deterministic for a given
+    // number of workers).
+    const int64_t tasks = outer.num_tasks();
+    const int groups = task_groups(config_.workers, tasks, device_);
+    std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
+    run_in_parallel(groups, [&](int group) {
+      const int64_t begin = tasks * group / groups;
+      const int64_t end = tasks * (group + 1) / groups;
+      std::vector<agents::Trajectories> group_inner;
+      for (const auto& inner : inner_batches) group_inner.push_back(inner.slice_tasks(begin, end));
+      ParameterList group_old_adapted;
+      for (const auto& p : old_adapted) group_old_adapted.push_back(p.slice(0, begin, end));
+      curvature[static_cast<size_t>(group)] = std::make_unique<TaskGroupCurvature>(
+          learner_, group_inner, advantage_options, group_old_adapted, outer.slice_tasks(begin, end), valid_steps);
+    });
+    const size_t num_theta = learner_.theta().size();
+    auto hessian_product = [&](const torch::Tensor& v) {
+      // Split the flat v into θ's and α's shapes (meta_parameters() order).
+      ParameterList v_theta;
+      ParameterList v_alpha;
+      int64_t offset = 0;
+      const auto meta_parameters = learner_.meta_parameters();
+      for (size_t i = 0; i < meta_parameters.size(); ++i) {
+        const int64_t n = meta_parameters[i].numel();
+        auto piece = v.slice(0, offset, offset + n).view_as(meta_parameters[i]);
+        (i < num_theta ? v_theta : v_alpha).push_back(piece);
+        offset += n;
+      }
+      std::vector<torch::Tensor> products(static_cast<size_t>(groups));
+      run_in_parallel(groups, [&](int group) {
+        products[static_cast<size_t>(group)] = curvature[static_cast<size_t>(group)]->product(v_theta, v_alpha);
+      });
+      auto sum = products.front();
+      for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
+      return sum;
+    };
+    return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, hessian_product);
+  }
+
+  const TrainConfig& config_;
+  MetaLearner& learner_;
+  torch::Device device_;
+};
+
+}  // namespace
+
+std::unique_ptr<OuterStep> make_trpo_step(const OuterStepContext& context) {
+  return std::make_unique<TrpoOuterStep>(context);
+}
+
+}  // namespace metarl::meta

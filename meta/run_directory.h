@@ -1,0 +1,45 @@
+#pragma once
+// A training run's directory: config.yaml (the effective config), metrics.csv (one
+// row per meta-iteration) and checkpoint.pt, written as meta/checkpoint.h describes.
+// run_training() drives a MetaTrainer into it, from scratch or resumed.
+
+#include <functional>
+#include <string>
+
+#include "meta/config.h"
+#include "meta/iteration_metrics.h"
+
+namespace metarl::meta {
+
+class MetaTrainer;
+
+struct TrainRunOptions {
+  std::string out_dir;
+  bool force = false;   // overwrite a directory that already holds a run
+  bool resume = false;  // continue the run in out_dir from its checkpoint
+  // Polled after every iteration; a non-zero signal number stops the run after a
+  // checkpoint, with Interrupted.
+  std::function<int()> stop_requested;
+  // Called after every iteration (after its checkpoint, if one was due).
+  std::function<void(const IterationMetrics&, MetaTrainer&)> on_iteration;
+};
+
+// Trains into options.out_dir until config.iterations meta-iterations are done.
+// Throws UsageError (before anything is written) for a bad config or an occupied run
+// directory, Interrupted when stop_requested fired, std::runtime_error on divergence
+// (the last good checkpoint stays in place).
+void run_training(const TrainConfig& config, const TrainRunOptions& options);
+
+// The config of the run in `run_dir`, read from its checkpoint (the config that run
+// was started with). Throws UsageError when there is no readable checkpoint.
+TrainConfig resumed_config(const std::string& run_dir);
+
+// A run's config with `iterations` raised, for `metarl train --resume RUN
+// --iterations N`: the continued run ends where a run started with N iterations
+// would, bit for bit. Throws UsageError naming the key when N is below the run's
+// iterations, or when the run's Adam step size decays over its iterations
+// (outer_lr_decay linear or cosine): the schedule spans the planned iterations, so
+// raising them would change steps the run has already taken.
+TrainConfig extended_config(TrainConfig resumed, int iterations);
+
+}  // namespace metarl::meta
