@@ -111,27 +111,29 @@ EnvSpec Box2DNav::make_spec() {
   return spec;
 }
 
-TaskDistribution Box2DNav::make_task_distribution() {
-  // name, unit, description, default, train range, held-out range. Held-out goals lie
+const TaskLayout<Box2DNavTask>& Box2DNav::task_layout() {
+  // field, name, unit, description, train range, held-out range. Held-out goals lie
   // farther out, held-out layouts are seeds training never uses, held-out robots are
   // heavier and lighter, with floors grippier and slicker, drag stronger and weaker.
   // Held-out extremes keep the robot movable: μ m g = 0.2 · 2 kg · 9.81 = 3.9 N < 5 N.
-  return TaskDistribution({
-      {"goal_x", "m", "goal x; unobserved, inferred from rewards (starts are around the origin)", 1.0, -1.5, 1.5, -2.0,
-       2.0},
-      {"goal_y", "m", "goal y; unobserved, inferred from rewards", 1.0, -1.5, 1.5, -2.0, 2.0},
-      {"layout", "index",
+  static const TaskLayout<Box2DNavTask> layout({
+      {&Box2DNavTask::goal_x, "goal_x", "m", "goal x; unobserved, inferred from rewards (starts are around the origin)",
+       -1.5, 1.5, -2.0, 2.0},
+      {&Box2DNavTask::goal_y, "goal_y", "m", "goal y; unobserved, inferred from rewards", -1.5, 1.5, -2.0, 2.0},
+      {&Box2DNavTask::layout, "layout", "index",
        "obstacle layout: floor(value) seeds the obstacles (training layouts 0-999, held-out up to 1999; "
        "negative = no obstacles)",
-       0.0, 0.0, 1000.0, 0.0, 2000.0},
-      {"mass", "kg", "robot mass: the same force accelerates a heavier robot less", 1.0, 0.5, 1.5, 0.3, 2.0},
-      {"friction", "dimensionless",
+       0.0, 1000.0, 0.0, 2000.0},
+      {&Box2DNavTask::mass, "mass", "kg", "robot mass: the same force accelerates a heavier robot less", 0.5, 1.5, 0.3,
+       2.0},
+      {&Box2DNavTask::friction, "friction", "dimensionless",
        "Coulomb floor friction mu: up to mu m 9.81 N opposes sliding, holding the robot when the force is "
        "smaller; walls and obstacles are frictionless",
-       0.1, 0.05, 0.15, 0.0, 0.2},
-      {"damping", "1/s", "linear damping c, a viscous drag dv/dt = -c v (Box2D: v <- v / (1 + c dt))", 1.0, 0.5, 1.5,
-       0.25, 2.0},
+       0.05, 0.15, 0.0, 0.2},
+      {&Box2DNavTask::damping, "damping", "1/s",
+       "linear damping c, a viscous drag dv/dt = -c v (Box2D: v <- v / (1 + c dt))", 0.5, 1.5, 0.25, 2.0},
   });
+  return layout;
 }
 
 std::vector<Box2DNav::Obstacle> Box2DNav::generate_obstacles(double layout, double goal_x, double goal_y) {
@@ -174,16 +176,17 @@ Box2DNav::Box2DNav(int batch_size, std::uint64_t seed)
       touching_(static_cast<size_t>(batch_size), 0),
       stale_(static_cast<size_t>(batch_size), 0) {
   // Every row starts with the default task (the base's); worlds wait for reset().
-  obstacles_.assign(static_cast<size_t>(batch_size),
-                    generate_obstacles(task_value(0, kLayout), task_value(0, kGoalX), task_value(0, kGoalY)));
+  const Box2DNavTask defaults = task_layout().read(task(0));
+  row_tasks_.assign(static_cast<size_t>(batch_size), defaults);
+  obstacles_.assign(static_cast<size_t>(batch_size), generate_obstacles(defaults.layout, defaults.goal_x, defaults.goal_y));
 }
 
 Box2DNav::~Box2DNav() = default;
 
 void Box2DNav::build_world(int row, float x, float y, float vx, float vy) {
-  const double mass = task_value(row, kMass);
-  const double friction = task_value(row, kFriction);
-  const double damping = task_value(row, kDamping);
+  const double mass = row_tasks_[row].mass;
+  const double friction = row_tasks_[row].friction;
+  const double damping = row_tasks_[row].damping;
   assert(mass > 0.0 && friction >= 0.0 && damping >= 0.0);
   // `new RowWorld` default-initialises: std::make_unique would value-initialise and
   // zero the world's 100 KiB inline stack allocator (b2StackAllocator), of which a
@@ -305,7 +308,8 @@ void Box2DNav::reset_row(int row, Rng& rng) {
 }
 
 void Box2DNav::task_changed(int row) {
-  auto obstacles = generate_obstacles(task_value(row, kLayout), task_value(row, kGoalX), task_value(row, kGoalY));
+  const Box2DNavTask& task = row_tasks_[row] = task_layout().read(this->task(row));
+  auto obstacles = generate_obstacles(task.layout, task.goal_x, task.goal_y);
   if (obstacles != obstacles_[row]) {
     // Other obstacles: touching one of them after the rebuild is a new contact.
     touching_[row] &= kWallBits;
@@ -357,8 +361,8 @@ void Box2DNav::step_rows(const float* actions, int begin, int end) {
     touching_[r] = touching;
 
     const b2Vec2 p = robot->GetPosition();
-    const double dx = static_cast<double>(p.x) - task_value(r, kGoalX);
-    const double dy = static_cast<double>(p.y) - task_value(r, kGoalY);
+    const double dx = static_cast<double>(p.x) - row_tasks_[r].goal_x;
+    const double dy = static_cast<double>(p.y) - row_tasks_[r].goal_y;
     const double distance = std::sqrt(dx * dx + dy * dy);
     reward[r] = static_cast<float>(-distance - (new_contact ? kCollisionPenalty : 0.0));
     terminated[r] = distance < kGoalRadius;

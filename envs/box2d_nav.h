@@ -32,8 +32,19 @@
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/task_layout.h"
 
 namespace metarl::envs {
+
+// A box2d-nav task.
+struct Box2DNavTask {
+  double goal_x = 1.0;    // m; unobserved
+  double goal_y = 1.0;    // m; unobserved
+  double layout = 0.0;    // floor(layout) seeds the obstacles; negative: none
+  double mass = 1.0;      // kg
+  double friction = 0.1;  // Coulomb floor friction μ
+  double damping = 1.0;   // 1/s, linear damping
+};
 
 class Box2DNav final : public BatchedEnv {
  public:
@@ -63,8 +74,6 @@ class Box2DNav final : public BatchedEnv {
   static constexpr double kPassage = 0.3;              // m, free gap between obstacles and walls (> a robot diameter)
   static constexpr double kMinObstacleSize = 0.15;     // m, disc radius or box half-extent
   static constexpr double kMaxObstacleSize = 0.4;
-  // Task parameter indices.
-  static constexpr int kGoalX = 0, kGoalY = 1, kLayout = 2, kMass = 3, kFriction = 4, kDamping = 5;
 
   // A static obstacle in world coordinates (m, rad). Discs: half_width = half_height
   // = radius and angle 0. Plain numbers, so that tests and tools can read a layout
@@ -87,7 +96,9 @@ class Box2DNav final : public BatchedEnv {
   ~Box2DNav() override;
 
   static EnvSpec make_spec();
-  static TaskDistribution make_task_distribution();
+  // The task's fields with units and ranges; its distribution is make_task_distribution().
+  static const TaskLayout<Box2DNavTask>& task_layout();
+  static TaskDistribution make_task_distribution() { return task_layout().distribution(); }
   // The obstacles of a layout, a pure function of (floor(layout), goal). Obstacle k
   // draws candidates from its own stream derive_seed(·, k) and takes the first that
   // keeps kKeepOutRadius from the origin (the start region) and from the goal, and
@@ -115,6 +126,7 @@ class Box2DNav final : public BatchedEnv {
 
   std::vector<std::unique_ptr<RowWorld>> worlds_;  // [B]; empty until the row's first reset
   std::vector<std::vector<Obstacle>> obstacles_;  // [B], from the row's task
+  std::vector<Box2DNavTask> row_tasks_;           // [B] the rows' tasks, typed
   // [B] bit i set: the robot touched fixture i (walls 0–3, obstacles 4…) after the last
   // step; a new bit on a step is a new contact, which the reward penalises.
   std::vector<std::uint8_t> touching_;

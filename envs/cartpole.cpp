@@ -28,19 +28,23 @@ EnvSpec CartPole::make_spec() {
   return spec;
 }
 
-TaskDistribution CartPole::make_task_distribution() {
-  // name, unit, description, default, train range, held-out range
-  return TaskDistribution({
-      {"pole_half_length", "m", "half the pole's length (pivot to centre of mass)", 0.5, 0.35, 0.75, 0.25, 1.0},
-      {"pole_mass", "kg", "pole mass", 0.1, 0.05, 0.2, 0.03, 0.3},
-      {"cart_mass", "kg", "cart mass", 1.0, 0.7, 1.5, 0.5, 2.0},
-      {"gravity", "m/s^2", "gravitational acceleration", 9.8, 8.5, 11.0, 7.0, 12.5},
-      {"force_magnitude", "N", "force of one push, left or right", 10.0, 8.0, 12.0, 6.0, 15.0},
-      {"target_position", "m", "cart position the reward favours; unobserved, inferred from rewards", 0.0, -1.0, 1.0,
-       -1.5, 1.5},
-      {"target_weight", "reward per step", "w: a step loses w d / (d + 0.5 m) at distance d from the target (0: CartPole-v1's constant 1)", 0.0,
-       0.5, 1.0, 0.25, 1.0},
+const TaskLayout<CartPoleTask>& CartPole::task_layout() {
+  // field, name, unit, description, train range, held-out range
+  static const TaskLayout<CartPoleTask> layout({
+      {&CartPoleTask::pole_half_length, "pole_half_length", "m", "half the pole's length (pivot to centre of mass)",
+       0.35, 0.75, 0.25, 1.0},
+      {&CartPoleTask::pole_mass, "pole_mass", "kg", "pole mass", 0.05, 0.2, 0.03, 0.3},
+      {&CartPoleTask::cart_mass, "cart_mass", "kg", "cart mass", 0.7, 1.5, 0.5, 2.0},
+      {&CartPoleTask::gravity, "gravity", "m/s^2", "gravitational acceleration", 8.5, 11.0, 7.0, 12.5},
+      {&CartPoleTask::force_magnitude, "force_magnitude", "N", "force of one push, left or right", 8.0, 12.0, 6.0,
+       15.0},
+      {&CartPoleTask::target_position, "target_position", "m",
+       "cart position the reward favours; unobserved, inferred from rewards", -1.0, 1.0, -1.5, 1.5},
+      {&CartPoleTask::target_weight, "target_weight", "reward per step",
+       "w: a step loses w d / (d + 0.5 m) at distance d from the target (0: CartPole-v1's constant 1)", 0.5, 1.0, 0.25,
+       1.0},
   });
+  return layout;
 }
 
 CartPole::CartPole(int batch_size, std::uint64_t seed)
@@ -57,16 +61,15 @@ CartPole::CartPole(int batch_size, std::uint64_t seed)
 
 void CartPole::task_changed(int row) {
   // Products and sums formed as Gymnasium forms them, so they round the same way.
-  const double pole_mass = task_value(row, kPoleMass);
-  const double half_length = task_value(row, kPoleHalfLength);
-  force_[row] = task_value(row, kForceMagnitude);
-  gravity_[row] = task_value(row, kGravity);
-  half_length_[row] = half_length;
-  pole_mass_[row] = pole_mass;
-  total_mass_[row] = pole_mass + task_value(row, kCartMass);
-  polemass_length_[row] = pole_mass * half_length;
-  target_[row] = task_value(row, kTargetPosition);
-  target_weight_[row] = task_value(row, kTargetWeight);
+  const CartPoleTask task = task_layout().read(this->task(row));
+  force_[row] = task.force_magnitude;
+  gravity_[row] = task.gravity;
+  half_length_[row] = task.pole_half_length;
+  pole_mass_[row] = task.pole_mass;
+  total_mass_[row] = task.pole_mass + task.cart_mass;
+  polemass_length_[row] = task.pole_mass * task.pole_half_length;
+  target_[row] = task.target_position;
+  target_weight_[row] = task.target_weight;
 }
 
 void CartPole::write_observation(int row) {

@@ -36,8 +36,20 @@
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/task_layout.h"
 
 namespace metarl::envs {
+
+// A cartpole task; the defaults are CartPole-v1's (no target term).
+struct CartPoleTask {
+  double pole_half_length = 0.5;  // m, pivot to the pole's centre of mass
+  double pole_mass = 0.1;         // kg
+  double cart_mass = 1.0;         // kg
+  double gravity = 9.8;           // m/s²
+  double force_magnitude = 10.0;  // N, one push left or right
+  double target_position = 0.0;   // m, x*; unobserved
+  double target_weight = 0.0;     // reward per step, w
+};
 
 class CartPole final : public BatchedEnv {
  public:
@@ -50,14 +62,13 @@ class CartPole final : public BatchedEnv {
   // m: the distance from the target at which a step loses half the target weight.
   static constexpr double kTargetHalfDistance = 0.5;
   static constexpr int kMaxEpisodeSteps = 500;
-  // Task parameter indices.
-  static constexpr int kPoleHalfLength = 0, kPoleMass = 1, kCartMass = 2, kGravity = 3, kForceMagnitude = 4,
-                       kTargetPosition = 5, kTargetWeight = 6;
 
   CartPole(int batch_size, std::uint64_t seed);
 
   static EnvSpec make_spec();
-  static TaskDistribution make_task_distribution();
+  // The task's fields with units and ranges; its distribution is make_task_distribution().
+  static const TaskLayout<CartPoleTask>& task_layout();
+  static TaskDistribution make_task_distribution() { return task_layout().distribution(); }
 
  protected:
   void reset_row(int row, Rng& rng) override;

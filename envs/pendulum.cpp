@@ -22,16 +22,18 @@ EnvSpec Pendulum::make_spec() {
   return spec;
 }
 
-TaskDistribution Pendulum::make_task_distribution() {
-  // name, unit, description, default, train range, held-out range
-  return TaskDistribution({
-      {"mass", "kg", "pendulum mass", 1.0, 0.5, 1.5, 0.3, 2.0},
-      {"length", "m", "pendulum length", 1.0, 0.5, 1.5, 0.3, 2.0},
-      {"gravity", "m/s^2", "gravitational acceleration", 10.0, 8.0, 12.0, 6.0, 14.0},
-      {"max_torque", "N m", "actuator limit: torques are clipped to +-max_torque", 2.0, 1.5, 2.5, 1.0, 3.0},
-      {"target_angle", "rad", "angle to hold (0 = upright); unobserved, inferred from rewards", 0.0, -kPi / 4,
-       kPi / 4, -kPi / 2, kPi / 2},
+const TaskLayout<PendulumTask>& Pendulum::task_layout() {
+  // field, name, unit, description, train range, held-out range
+  static const TaskLayout<PendulumTask> layout({
+      {&PendulumTask::mass, "mass", "kg", "pendulum mass", 0.5, 1.5, 0.3, 2.0},
+      {&PendulumTask::length, "length", "m", "pendulum length", 0.5, 1.5, 0.3, 2.0},
+      {&PendulumTask::gravity, "gravity", "m/s^2", "gravitational acceleration", 8.0, 12.0, 6.0, 14.0},
+      {&PendulumTask::max_torque, "max_torque", "N m", "actuator limit: torques are clipped to +-max_torque", 1.5,
+       2.5, 1.0, 3.0},
+      {&PendulumTask::target_angle, "target_angle", "rad",
+       "angle to hold (0 = upright); unobserved, inferred from rewards", -kPi / 4, kPi / 4, -kPi / 2, kPi / 2},
   });
+  return layout;
 }
 
 double Pendulum::normalize_angle(double angle) {
@@ -45,7 +47,14 @@ double Pendulum::normalize_angle(double angle) {
 Pendulum::Pendulum(int batch_size, std::uint64_t seed)
     : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed),
       theta_(static_cast<size_t>(batch_size), 0.0),
-      theta_dot_(static_cast<size_t>(batch_size), 0.0) {}
+      theta_dot_(static_cast<size_t>(batch_size), 0.0),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  // The base filled in the default tasks before this object existed, so its
+  // task_changed() calls could not reach ours.
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+void Pendulum::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
 
 void Pendulum::write_observation(int row) {
   float* obs = observation_row(row);
@@ -64,14 +73,14 @@ void Pendulum::step_rows(const float* actions, int begin, int end) {
   float* reward = reward_buffer();
   std::uint8_t* terminated = terminated_buffer();
   for (int r = begin; r < end; ++r) {
-    const double m = task_value(r, kMass);
-    const double l = task_value(r, kLength);
-    const double g = task_value(r, kGravity);
-    const double max_torque = task_value(r, kMaxTorque);
-    const double u = std::clamp(static_cast<double>(actions[r]), -max_torque, max_torque);
+    const PendulumTask& task = row_tasks_[r];
+    const double m = task.mass;
+    const double l = task.length;
+    const double g = task.gravity;
+    const double u = std::clamp(static_cast<double>(actions[r]), -task.max_torque, task.max_torque);
     const double th = theta_[r];
     const double th_dot = theta_dot_[r];
-    const double angle_error = normalize_angle(th - task_value(r, kTargetAngle));
+    const double angle_error = normalize_angle(th - task.target_angle);
     reward[r] = static_cast<float>(-(angle_error * angle_error + 0.1 * th_dot * th_dot + 0.001 * u * u));
     const double new_th_dot =
         std::clamp(th_dot + (3.0 * g / (2.0 * l) * std::sin(th) + 3.0 / (m * l * l) * u) * kDt, -kMaxSpeed, kMaxSpeed);

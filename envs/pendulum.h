@@ -15,8 +15,18 @@
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/task_layout.h"
 
 namespace metarl::envs {
+
+// A pendulum task; the defaults are Pendulum-v1's.
+struct PendulumTask {
+  double mass = 1.0;          // kg
+  double length = 1.0;        // m
+  double gravity = 10.0;      // m/s²
+  double max_torque = 2.0;    // N m, torques are clipped to ±max_torque
+  double target_angle = 0.0;  // rad, the angle the cost measures from (0 = upright); unobserved
+};
 
 class Pendulum final : public BatchedEnv {
  public:
@@ -26,24 +36,25 @@ class Pendulum final : public BatchedEnv {
   static constexpr double kResetAngle = kPi;  // rad, reset θ ~ U[−π, π]
   static constexpr double kResetSpeed = 1.0;  // rad/s, reset θ̇ ~ U[−1, 1]
   static constexpr int kMaxEpisodeSteps = 200;
-  // Task parameter indices.
-  static constexpr int kMass = 0, kLength = 1, kGravity = 2, kMaxTorque = 3, kTargetAngle = 4;
-
   Pendulum(int batch_size, std::uint64_t seed);
 
   static EnvSpec make_spec();
-  static TaskDistribution make_task_distribution();
+  // The task's fields with units and ranges; its distribution is make_task_distribution().
+  static const TaskLayout<PendulumTask>& task_layout();
+  static TaskDistribution make_task_distribution() { return task_layout().distribution(); }
   // Wraps an angle to [−π, π), as Gymnasium's angle_normalize.
   static double normalize_angle(double angle);
 
  protected:
   void reset_row(int row, Rng& rng) override;
   void step_rows(const float* actions, int begin, int end) override;
+  void task_changed(int row) override;
 
  private:
   void write_observation(int row);
   std::vector<double> theta_;      // [B] rad
   std::vector<double> theta_dot_;  // [B] rad/s
+  std::vector<PendulumTask> row_tasks_;  // [B] the rows' tasks, typed
 };
 
 }  // namespace metarl::envs

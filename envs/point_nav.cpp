@@ -25,26 +25,27 @@ EnvSpec PointNav::make_spec() {
   return spec;
 }
 
-TaskDistribution PointNav::make_task_distribution() {
-  auto goal = [](const char* name, const char* axis) {
-    TaskParameter p;
-    p.name = name;
-    p.unit = "position units";
-    p.description = std::string("goal ") + axis + " coordinate (the start is the origin)";
-    p.default_value = 0.0;
-    p.train_low = -kTrainGoalBound;
-    p.train_high = kTrainGoalBound;
-    p.heldout_low = -kHeldOutGoalBound;
-    p.heldout_high = kHeldOutGoalBound;
-    return p;
-  };
-  return TaskDistribution({goal("goal_x", "x"), goal("goal_y", "y")});
+const TaskLayout<PointNavTask>& PointNav::task_layout() {
+  static const TaskLayout<PointNavTask> layout({
+      {&PointNavTask::goal_x, "goal_x", "position units", "goal x coordinate (the start is the origin)",
+       -kTrainGoalBound, kTrainGoalBound, -kHeldOutGoalBound, kHeldOutGoalBound},
+      {&PointNavTask::goal_y, "goal_y", "position units", "goal y coordinate (the start is the origin)",
+       -kTrainGoalBound, kTrainGoalBound, -kHeldOutGoalBound, kHeldOutGoalBound},
+  });
+  return layout;
 }
 
 PointNav::PointNav(int batch_size, std::uint64_t seed)
     : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed),
       x_(static_cast<size_t>(batch_size), 0.0f),
-      y_(static_cast<size_t>(batch_size), 0.0f) {}
+      y_(static_cast<size_t>(batch_size), 0.0f),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  // The base filled in the default tasks before this object existed, so its
+  // task_changed() calls could not reach ours.
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+void PointNav::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
 
 void PointNav::reset_row(int row, Rng& /*rng: the start is deterministic*/) {
   x_[row] = 0.0f;
@@ -62,8 +63,8 @@ void PointNav::step_rows(const float* actions, int begin, int end) {
     const float vy = std::clamp(actions[2 * r + 1], -kMaxSpeed, kMaxSpeed);
     x_[r] += vx;
     y_[r] += vy;
-    const double dx = static_cast<double>(x_[r]) - task_value(r, 0);
-    const double dy = static_cast<double>(y_[r]) - task_value(r, 1);
+    const double dx = static_cast<double>(x_[r]) - row_tasks_[r].goal_x;
+    const double dy = static_cast<double>(y_[r]) - row_tasks_[r].goal_y;
     reward[r] = static_cast<float>(-std::sqrt(dx * dx + dy * dy));
     terminated[r] = std::abs(dx) < kGoalTolerance && std::abs(dy) < kGoalTolerance;
     float* obs = observation_row(r);

@@ -15,8 +15,15 @@
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/task_layout.h"
 
 namespace metarl::envs {
+
+// A point-nav task: the goal (position units; the start is the origin). Unobserved.
+struct PointNavTask {
+  double goal_x = 0.0;
+  double goal_y = 0.0;
+};
 
 class PointNav final : public BatchedEnv {
  public:
@@ -29,16 +36,20 @@ class PointNav final : public BatchedEnv {
   PointNav(int batch_size, std::uint64_t seed);
 
   static EnvSpec make_spec();
-  static TaskDistribution make_task_distribution();
+  // The task's fields with units and ranges; its distribution is make_task_distribution().
+  static const TaskLayout<PointNavTask>& task_layout();
+  static TaskDistribution make_task_distribution() { return task_layout().distribution(); }
 
  protected:
   void reset_row(int row, Rng& rng) override;
   void step_rows(const float* actions, int begin, int end) override;
+  void task_changed(int row) override;
 
  private:
   // Struct-of-arrays episode state, float32 like the reference. [B]
   std::vector<float> x_;
   std::vector<float> y_;
+  std::vector<PointNavTask> row_tasks_;  // [B] the rows' goals, typed
 };
 
 }  // namespace metarl::envs

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <string>
 
 #include "envs/plugin.h"
 #include "envs/registry.h"
@@ -11,8 +10,6 @@
 namespace point_velocity {
 
 using metarl::envs::EnvSpec;
-using metarl::envs::TaskDistribution;
-using metarl::envs::TaskParameter;
 
 EnvSpec PointVelocity::make_spec() {
   EnvSpec spec;
@@ -31,26 +28,29 @@ EnvSpec PointVelocity::make_spec() {
   return spec;
 }
 
-TaskDistribution PointVelocity::make_task_distribution() {
-  auto target = [](const char* name, const char* axis) {
-    TaskParameter p;
-    p.name = name;
-    p.unit = "m/s";
-    p.description = std::string("target velocity along ") + axis + " (not observed)";
-    p.default_value = 0.0;
-    p.train_low = -kTrainTargetBound;
-    p.train_high = kTrainTargetBound;
-    p.heldout_low = -kHeldOutTargetBound;
-    p.heldout_high = kHeldOutTargetBound;
-    return p;
-  };
-  return TaskDistribution({target("target_vx", "x"), target("target_vy", "y")});
+const metarl::envs::TaskLayout<VelocityTask>& PointVelocity::task_layout() {
+  // field, name, unit, description, training range, held-out range; the default
+  // (0, 0) is VelocityTask's own.
+  static const metarl::envs::TaskLayout<VelocityTask> layout({
+      {&VelocityTask::target_vx, "target_vx", "m/s", "target velocity along x (not observed)", -kTrainTargetBound,
+       kTrainTargetBound, -kHeldOutTargetBound, kHeldOutTargetBound},
+      {&VelocityTask::target_vy, "target_vy", "m/s", "target velocity along y (not observed)", -kTrainTargetBound,
+       kTrainTargetBound, -kHeldOutTargetBound, kHeldOutTargetBound},
+  });
+  return layout;
 }
 
 PointVelocity::PointVelocity(int batch_size, std::uint64_t seed)
     : BatchedEnv(make_spec(), make_task_distribution(), batch_size, seed),
       vx_(static_cast<size_t>(batch_size), 0.0f),
-      vy_(static_cast<size_t>(batch_size), 0.0f) {}
+      vy_(static_cast<size_t>(batch_size), 0.0f),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  // The base set the default tasks before this object existed, so its task_changed()
+  // calls could not reach ours.
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+void PointVelocity::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
 
 void PointVelocity::reset_row(int row, metarl::Rng& rng) {
   vx_[row] = static_cast<float>(rng.uniform(-kStartSpeed, kStartSpeed));
@@ -72,8 +72,8 @@ void PointVelocity::step_rows(const float* actions, int begin, int end) {
     const float fy = std::clamp(actions[2 * r + 1], -kMaxForce, kMaxForce);
     vx_[r] = std::clamp(keep * vx_[r] + gain * fx, -kMaxSpeed, kMaxSpeed);
     vy_[r] = std::clamp(keep * vy_[r] + gain * fy, -kMaxSpeed, kMaxSpeed);
-    const double dx = static_cast<double>(vx_[r]) - task_value(r, 0);
-    const double dy = static_cast<double>(vy_[r]) - task_value(r, 1);
+    const double dx = static_cast<double>(vx_[r]) - row_tasks_[r].target_vx;
+    const double dy = static_cast<double>(vy_[r]) - row_tasks_[r].target_vy;
     reward[r] = static_cast<float>(-std::sqrt(dx * dx + dy * dy));
     terminated[r] = 0;
     float* obs = observation_row(r);

@@ -20,8 +20,15 @@
 #include <vector>
 
 #include "envs/batched_env.h"
+#include "envs/task_layout.h"
 
 namespace point_velocity {
+
+// The task as named fields (envs/task_layout.h): the target velocity, m/s, unobserved.
+struct VelocityTask {
+  double target_vx = 0.0;
+  double target_vy = 0.0;
+};
 
 class PointVelocity final : public metarl::envs::BatchedEnv {
  public:
@@ -38,16 +45,21 @@ class PointVelocity final : public metarl::envs::BatchedEnv {
   PointVelocity(int batch_size, std::uint64_t seed);
 
   static metarl::envs::EnvSpec make_spec();
-  static metarl::envs::TaskDistribution make_task_distribution();
+  // The task's fields with units and ranges, from which the distribution is derived.
+  static const metarl::envs::TaskLayout<VelocityTask>& task_layout();
+  static metarl::envs::TaskDistribution make_task_distribution() { return task_layout().distribution(); }
 
  protected:
   void reset_row(int row, metarl::Rng& rng) override;
   void step_rows(const float* actions, int begin, int end) override;
+  // Called when a row's task changes: keeps the typed copy below.
+  void task_changed(int row) override;
 
  private:
   // Struct-of-arrays episode state, [B] each, m/s.
   std::vector<float> vx_;
   std::vector<float> vy_;
+  std::vector<VelocityTask> row_tasks_;  // [B] each row's task, typed
 };
 
 }  // namespace point_velocity

@@ -172,10 +172,14 @@ TEST(Box2DNav, SpecAndTaskParameters) {
     EXPECT_TRUE(params[p].heldout_low < params[p].train_low || params[p].heldout_high > params[p].train_high)
         << names[p] << " has no held-out values";
   }
-  EXPECT_GT(params[Box2DNav::kGoalX].heldout_high, params[Box2DNav::kGoalX].train_high);  // goals farther out
-  EXPECT_GT(params[Box2DNav::kMass].heldout_high, params[Box2DNav::kMass].train_high);    // heavier robots
+  const auto& layout = Box2DNav::task_layout();
+  const int goal_x = layout.index_of(&Box2DNavTask::goal_x);
+  const int mass = layout.index_of(&Box2DNavTask::mass);
+  const int friction = layout.index_of(&Box2DNavTask::friction);
+  EXPECT_GT(params[goal_x].heldout_high, params[goal_x].train_high);  // goals farther out
+  EXPECT_GT(params[mass].heldout_high, params[mass].train_high);      // heavier robots
   // The heaviest, grippiest held-out robot can still be pushed along one axis.
-  EXPECT_LT(params[Box2DNav::kFriction].heldout_high * params[Box2DNav::kMass].heldout_high * Box2DNav::kGravity,
+  EXPECT_LT(params[friction].heldout_high * params[mass].heldout_high * Box2DNav::kGravity,
             Box2DNav::kMaxForce);
 }
 

@@ -346,8 +346,8 @@ TEST(CartPole, TaskDistributionHoldsOutWiderPhysicsAndTargets) {
     EXPECT_TRUE(parameter.heldout_low < parameter.train_low || parameter.train_high < parameter.heldout_high)
         << parameter.name << ": held-out range no wider than the training range";
   }
-  EXPECT_EQ(tasks.index_of("target_position"), CartPole::kTargetPosition);
-  EXPECT_EQ(tasks.index_of("target_weight"), CartPole::kTargetWeight);
+  EXPECT_EQ(tasks.index_of("target_position"), CartPole::task_layout().index_of(&CartPoleTask::target_position));
+  EXPECT_EQ(tasks.index_of("target_weight"), CartPole::task_layout().index_of(&CartPoleTask::target_weight));
   // CartPole-v1 (target weight 0) lies outside the training box: every training task
   // rewards the target.
   EXPECT_FALSE(tasks.in_training_range(tasks.defaults(1).task(0)));

@@ -6,6 +6,7 @@
 #include "envs/errors.h"
 #include "envs/point_nav.h"
 #include "envs/task_distribution.h"
+#include "envs/task_layout.h"
 
 namespace metarl::envs {
 namespace {
@@ -73,6 +74,69 @@ TEST(TaskDistribution, RejectsInconsistentRangesAndUnknownSplits) {
   EXPECT_THROW(no_heldout.sample(1, Split::kHeldOut, rng), UsageError);
   EXPECT_THROW(parse_split("validation"), UsageError);
   EXPECT_EQ(parse_split("heldout"), Split::kHeldOut);
+}
+
+}  // namespace
+}  // namespace metarl::envs
+
+namespace metarl::envs {
+namespace {
+
+struct ThreeFields {
+  double first = 1.5;
+  double second = -2.0;
+  double third = 0.25;
+};
+
+TEST(TaskLayout, RowsFollowTheListAndDefaultsComeFromTheStruct) {
+  // Listed in another order than declared: the row order is the list's, and reading a
+  // row back goes by member, so no index can disagree with it.
+  const TaskLayout<ThreeFields> layout({
+      {&ThreeFields::third, "third", "m", "listed first", 0.0, 1.0, -1.0, 2.0},
+      {&ThreeFields::first, "first", "kg", "listed second", 1.0, 2.0, 0.5, 3.0},
+      {&ThreeFields::second, "second", "s", "listed third", -3.0, -1.0, -4.0, 0.0},
+  });
+  const auto& parameters = layout.distribution().parameters();
+  ASSERT_EQ(parameters.size(), 3u);
+  EXPECT_EQ(parameters[0].name, "third");
+  EXPECT_EQ(parameters[0].unit, "m");
+  EXPECT_EQ(parameters[0].default_value, 0.25);
+  EXPECT_EQ(parameters[1].default_value, 1.5);
+  EXPECT_EQ(parameters[2].default_value, -2.0);
+  EXPECT_EQ(parameters[2].heldout_low, -4.0);
+  EXPECT_EQ(layout.index_of(&ThreeFields::first), 1);
+  EXPECT_EQ(layout.distribution().index_of("first"), layout.index_of(&ThreeFields::first));
+  const double row[3] = {0.5, 1.75, -1.5};
+  const ThreeFields task = layout.read(row);
+  EXPECT_EQ(task.third, 0.5);
+  EXPECT_EQ(task.first, 1.75);
+  EXPECT_EQ(task.second, -1.5);
+  EXPECT_EQ(layout.values(task), (std::vector<double>{0.5, 1.75, -1.5}));
+  // Sampled rows read back inside their fields' ranges.
+  Rng rng(3);
+  const auto sampled = layout.distribution().sample(50, Split::kTrain, rng);
+  for (int t = 0; t < sampled.num_tasks; ++t) {
+    const ThreeFields drawn = layout.read(sampled.task(t));
+    ASSERT_GE(drawn.first, 1.0);
+    ASSERT_LE(drawn.first, 2.0);
+    ASSERT_GE(drawn.second, -3.0);
+    ASSERT_LE(drawn.second, -1.0);
+  }
+}
+
+TEST(TaskLayout, AFieldLeftOutOrListedTwiceIsAnError) {
+  EXPECT_THROW(TaskLayout<ThreeFields>({{&ThreeFields::first, "first", "kg", "", 1.0, 2.0, 0.5, 3.0},
+                                        {&ThreeFields::second, "second", "s", "", -3.0, -1.0, -4.0, 0.0}}),
+               std::logic_error);
+  EXPECT_THROW(TaskLayout<ThreeFields>({{&ThreeFields::first, "first", "kg", "", 1.0, 2.0, 0.5, 3.0},
+                                        {&ThreeFields::first, "again", "kg", "", 1.0, 2.0, 0.5, 3.0},
+                                        {&ThreeFields::second, "second", "s", "", -3.0, -1.0, -4.0, 0.0}}),
+               std::logic_error);
+  // The ranges follow TaskDistribution's rules: a held-out range must hold the training range.
+  EXPECT_THROW(TaskLayout<ThreeFields>({{&ThreeFields::first, "first", "kg", "", 1.0, 2.0, 1.5, 3.0},
+                                        {&ThreeFields::second, "second", "s", "", -3.0, -1.0, -4.0, 0.0},
+                                        {&ThreeFields::third, "third", "m", "", 0.0, 1.0, -1.0, 2.0}}),
+               std::invalid_argument);
 }
 
 }  // namespace
