@@ -12,6 +12,12 @@ namespace metarl::agents {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor Policy::sample(const torch::Tensor& observations, const ParameterList& params,
+                             at::Generator& generator) const {
+  const auto batch_shape = observations.sizes().slice(0, observations.dim() - 1);
+  return act(observations, params, draw_noise(batch_shape, generator)).to(torch::kCPU).contiguous();
+}
+
 bool is_task_batched(const ParameterList& params) {
   // The first tensor is always the first layer's weight: [out, in] or [T, out, in].
   return !params.empty() && params.front().dim() == 3;
@@ -181,14 +187,19 @@ torch::Tensor GaussianMlpPolicy::kl_divergence(const torch::Tensor& observations
   return (log_sigma_new - log_sigma_old + (var_old + (mu_old - mu_new).square()) / (2.0 * var_new) - 0.5).sum(-1);
 }
 
-torch::Tensor GaussianMlpPolicy::sample(const torch::Tensor& observations, const ParameterList& params,
-                                        at::Generator& generator) const {
+torch::Tensor GaussianMlpPolicy::draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const {
+  std::vector<int64_t> shape(batch_shape.begin(), batch_shape.end());
+  shape.push_back(action_dim_);
+  return at::randn(shape, generator, torch::TensorOptions().dtype(torch::kFloat32));
+}
+
+torch::Tensor GaussianMlpPolicy::act(const torch::Tensor& observations, const ParameterList& params,
+                                     const torch::Tensor& noise) const {
   torch::NoGradGuard no_grad;
-  const auto cpu_float = torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCPU);
-  const auto mu = mean(observations, params).to(cpu_float);
-  const auto sigma = torch::exp(log_std(observations, params)).to(cpu_float);
-  const auto noise = at::randn(mu.sizes(), generator, cpu_float);
-  return (mu + sigma * noise).contiguous();
+  // μ + σ ε in float32: the same two operations, in the same order, on any device.
+  const auto mu = mean(observations, params).to(torch::kFloat32);
+  const auto sigma = torch::exp(log_std(observations, params)).to(torch::kFloat32);
+  return mu + sigma * noise.to(mu.device());
 }
 
 CategoricalMlpPolicy::CategoricalMlpPolicy(int observation_dim, int num_actions, Options options)
@@ -231,20 +242,23 @@ torch::Tensor CategoricalMlpPolicy::kl_divergence(const torch::Tensor& observati
   return (torch::exp(log_p_old) * (log_p_old - log_p_new)).sum(-1);
 }
 
-torch::Tensor CategoricalMlpPolicy::sample(const torch::Tensor& observations, const ParameterList& params,
-                                           at::Generator& generator) const {
-  torch::NoGradGuard no_grad;
-  // Inverse-CDF sampling from one uniform per row, drawn on the CPU from `generator`
+torch::Tensor CategoricalMlpPolicy::draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const {
+  // One uniform per row for inverse-CDF sampling, drawn on the CPU from `generator`
   // (torch::multinomial would draw on the policy's device).
-  const auto probabilities =
-      torch::exp(log_probabilities(observations, params)).to(torch::TensorOptions().dtype(torch::kDouble).device(torch::kCPU));
-  const auto cdf = probabilities.cumsum(-1);
-  std::vector<int64_t> shape(cdf.sizes().begin(), cdf.sizes().end() - 1);
+  std::vector<int64_t> shape(batch_shape.begin(), batch_shape.end());
   shape.push_back(1);
-  const auto u = at::rand(shape, generator, torch::TensorOptions().dtype(torch::kDouble)) * cdf.narrow(-1, num_actions_ - 1, 1);
+  return at::rand(shape, generator, torch::TensorOptions().dtype(torch::kDouble));
+}
+
+torch::Tensor CategoricalMlpPolicy::act(const torch::Tensor& observations, const ParameterList& params,
+                                        const torch::Tensor& noise) const {
+  torch::NoGradGuard no_grad;
+  const auto probabilities = torch::exp(log_probabilities(observations, params)).to(torch::kDouble);
+  const auto cdf = probabilities.cumsum(-1);
+  const auto u = noise.to(cdf.device()) * cdf.narrow(-1, num_actions_ - 1, 1);
   // Index of the first cumulative probability above u, clamped against rounding.
   const auto index = (cdf <= u).sum(-1, /*keepdim=*/true).clamp_max(num_actions_ - 1);
-  return index.to(torch::kFloat32).contiguous();
+  return index.to(torch::kFloat32);
 }
 
 }  // namespace metarl::agents

@@ -60,10 +60,20 @@ class Policy {
   // KL(π_old ‖ π_new) per observation, [...]; for trust regions and diagnostics.
   virtual torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
                                       const ParameterList& new_params) const = 0;
-  // Actions for observations, drawn on the CPU from `generator` (so a seed pins a
-  // rollout whatever the device): [..., action_dim] float32 on the CPU.
-  virtual torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
-                               at::Generator& generator) const = 0;
+  // The random numbers of one sample() for observations whose shape before obs_dim is
+  // `batch_shape`, drawn on the CPU from `generator`: Gaussian standard normals
+  // [..., action_dim] float32, or categorical uniforms [..., 1] double. A rollout can
+  // draw every step's noise first, in sample()'s order, and act on the device after.
+  virtual torch::Tensor draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const = 0;
+  // Actions from draw_noise()'s numbers, computed on the observations' device:
+  // [..., action_dim] float32 there. No graph is recorded.
+  virtual torch::Tensor act(const torch::Tensor& observations, const ParameterList& params,
+                            const torch::Tensor& noise) const = 0;
+  // Actions for observations with noise drawn on the CPU from `generator` (so a seed
+  // pins a rollout whatever the device): act(observations, params, draw_noise(...)),
+  // [..., action_dim] float32 on the CPU.
+  torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
+                       at::Generator& generator) const;
 };
 
 // Shapes of an MLP's layers [W0 [h0, in], b0 [h0], ..., Wn [out, h_{n-1}], bn [out]],
@@ -97,8 +107,9 @@ class GaussianMlpPolicy final : public Policy {
                          const ParameterList& params) const override;
   torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
                               const ParameterList& new_params) const override;
-  torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
-                       at::Generator& generator) const override;
+  torch::Tensor draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const override;
+  torch::Tensor act(const torch::Tensor& observations, const ParameterList& params,
+                    const torch::Tensor& noise) const override;
 
   // μ_θ(s): [..., action_dim].
   torch::Tensor mean(const torch::Tensor& observations, const ParameterList& params) const;
@@ -133,8 +144,9 @@ class CategoricalMlpPolicy final : public Policy {
                          const ParameterList& params) const override;
   torch::Tensor kl_divergence(const torch::Tensor& observations, const ParameterList& old_params,
                               const ParameterList& new_params) const override;
-  torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
-                       at::Generator& generator) const override;
+  torch::Tensor draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const override;
+  torch::Tensor act(const torch::Tensor& observations, const ParameterList& params,
+                    const torch::Tensor& noise) const override;
 
   // log softmax of the logits: [..., num_actions].
   torch::Tensor log_probabilities(const torch::Tensor& observations, const ParameterList& params) const;

@@ -37,29 +37,29 @@ struct TrainOptions {
   bool quiet = false;
 };
 
-void run_train(const TrainOptions& options, const CLI::App& command) {
-  meta::TrainRunOptions run;
-  meta::TrainConfig config;
-  if (!options.resume_dir.empty()) {
-    // A resumed run continues exactly: it takes its own config, with at most more iterations.
-    auto given = options.config.given(command);
-    const bool extended = std::find(given.begin(), given.end(), "--iterations") != given.end();
-    given.erase(std::remove(given.begin(), given.end(), "--iterations"), given.end());
-    if (options.force) given.push_back("--force");
-    if (!options.out_dir.empty() && options.out_dir != options.resume_dir) given.push_back("--out");
-    if (!given.empty()) {
-      throw UsageError("--resume continues a run with its own config (only --iterations may raise its length); drop " +
-                       given.front());
-    }
-    config = meta::resumed_config(options.resume_dir);
-    if (extended) config = meta::extended_config(config, options.config.effective(command).iterations);
-    run.out_dir = options.resume_dir;
-    run.resume = true;
-  } else {
-    config = options.config.effective(command);
-    run.out_dir = options.out_dir;
-    run.force = options.force;
+// The config of a resumed run: its own, with at most more iterations. Refuses every
+// other config flag (a resumed run continues exactly).
+meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App& command) {
+  auto given = options.config.given(command);
+  const bool extended = std::find(given.begin(), given.end(), "--iterations") != given.end();
+  given.erase(std::remove(given.begin(), given.end(), "--iterations"), given.end());
+  if (options.force) given.push_back("--force");
+  if (!options.out_dir.empty() && options.out_dir != options.resume_dir) given.push_back("--out");
+  if (!given.empty()) {
+    throw UsageError("--resume continues a run with its own config (only --iterations may raise its length); drop " +
+                     given.front());
   }
+  const meta::TrainConfig resumed = meta::resumed_config(options.resume_dir);
+  return extended ? meta::extended_config(resumed, options.config.effective(command).iterations) : resumed;
+}
+
+void run_train(const TrainOptions& options, const CLI::App& command) {
+  const bool resume = !options.resume_dir.empty();
+  const meta::TrainConfig config = resume ? resumed_run_config(options, command) : options.config.effective(command);
+  meta::TrainRunOptions run;
+  run.out_dir = resume ? options.resume_dir : options.out_dir;
+  run.resume = resume;
+  run.force = !resume && options.force;
   if (options.config.print_config()) {
     std::cout << meta::to_yaml(config);
     return;
