@@ -22,7 +22,7 @@ std::string normalized_actions_unsupported(const envs::EnvSpec& spec) {
 }
 
 Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
-                 torch::Device device, std::uint64_t seed, ActionSpace action_space)
+                 torch::Device device, std::uint64_t seed, ActionSpace action_space, bool env_on_device)
     : env_(env),
       policy_(policy),
       num_tasks_(num_tasks),
@@ -57,11 +57,29 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
     }
     env_actions_.resize(static_cast<size_t>(rows) * spec.action_dim);
   }
+  if (env_on_device) {
+    device_env_ = make_device_environment(spec.name);
+    if (!device_env_) {
+      throw std::invalid_argument("Sampler: environment '" + spec.name +
+                                  "' has no device twin (point-nav, cartpole and pendulum have one)");
+    }
+    return;  // its buffers live on the device, per rollout
+  }
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
   observations_ = torch::empty({horizon, rows, spec.observation_dim}, f32);
   actions_ = torch::empty({horizon, rows, spec.action_dim}, f32);
   rewards_ = torch::empty({horizon, rows}, f32);
   mask_ = torch::empty({horizon, rows}, f32);
+}
+
+Sampler::~Sampler() = default;
+
+torch::Tensor Sampler::to_task_major(const torch::Tensor& staged) const {
+  std::vector<int64_t> shape{horizon_, num_tasks_, rollouts_per_task_};
+  for (int64_t d = 2; d < staged.dim(); ++d) shape.push_back(staged.size(d));
+  std::vector<int64_t> order{1, 2, 0};
+  for (int64_t d = 3; d < static_cast<int64_t>(shape.size()); ++d) order.push_back(d);
+  return staged.view(shape).permute(order).contiguous().to(device_);
 }
 
 Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch& tasks) {
@@ -72,6 +90,7 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
   torch::NoGradGuard no_grad;
   env_.set_tasks(tasks);
   env_.reset();
+  if (device_env_) return sample_on_device(params);
 
   const int rows = env_.batch_size();
   const int obs_dim = env_.spec().observation_dim;
@@ -113,14 +132,50 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
   }
 
   // Time-major [H, B, ...] → [T, R, H, ...] (permute + contiguous is the one copy).
-  auto to_task_major = [&](const torch::Tensor& staged) {
-    std::vector<int64_t> shape{horizon_, num_tasks_, rollouts_per_task_};
-    for (int64_t d = 2; d < staged.dim(); ++d) shape.push_back(staged.size(d));
-    std::vector<int64_t> order{1, 2, 0};
-    for (int64_t d = 3; d < static_cast<int64_t>(shape.size()); ++d) order.push_back(d);
-    return staged.view(shape).permute(order).contiguous().to(device_);
-  };
   return {to_task_major(observations_), to_task_major(actions_), to_task_major(rewards_), to_task_major(mask_)};
+}
+
+Trajectories Sampler::sample_on_device(const ParameterList& params) {
+  const auto& spec = env_.spec();
+  const int rows = env_.batch_size();
+  const int obs_dim = spec.observation_dim;
+  const int act_dim = spec.action_dim;
+  device_env_->begin(env_, horizon_, device_);
+  // Every step's noise first, drawn as the CPU path draws it step by step, then one copy.
+  std::vector<torch::Tensor> step_noise;
+  step_noise.reserve(static_cast<size_t>(horizon_));
+  for (int t = 0; t < horizon_; ++t) step_noise.push_back(policy_.draw_noise({num_tasks_, rollouts_per_task_}, generator_));
+  const auto noise = torch::stack(step_noise).to(device_);
+  torch::Tensor scale;
+  torch::Tensor offset;
+  if (action_space_ == ActionSpace::kNormalized) {
+    scale = torch::tensor(action_scale_).to(device_);
+    offset = torch::tensor(action_offset_).to(device_);
+  }
+  const auto low = torch::tensor(spec.action_low).to(device_);
+  const auto high = torch::tensor(spec.action_high).to(device_);
+  std::vector<torch::Tensor> observations;
+  std::vector<torch::Tensor> actions;
+  std::vector<torch::Tensor> rewards;
+  std::vector<torch::Tensor> mask;
+  auto alive = torch::ones({rows}, torch::TensorOptions().dtype(torch::kBool).device(device_));
+  for (int t = 0; t < horizon_; ++t) {
+    const auto obs_t = device_env_->observations();
+    observations.push_back(obs_t);
+    const auto act_t = policy_.act(obs_t.view({num_tasks_, rollouts_per_task_, obs_dim}), params, noise[t])
+                           .reshape({rows, act_dim});
+    actions.push_back(act_t);
+    // The CPU path's mapping, in float32: clamp(offset + scale · a, low, high).
+    device_env_->step(action_space_ == ActionSpace::kNormalized
+                          ? torch::minimum(torch::maximum(offset + scale * act_t, low), high)
+                          : act_t);
+    mask.push_back(alive.to(torch::kFloat32));
+    rewards.push_back(torch::where(alive, device_env_->rewards(), torch::zeros_like(device_env_->rewards())));
+    alive = torch::logical_and(alive, torch::logical_not(device_env_->done()));
+  }
+  device_env_->end(env_);
+  return {to_task_major(torch::stack(observations)), to_task_major(torch::stack(actions)),
+          to_task_major(torch::stack(rewards)), to_task_major(torch::stack(mask))};
 }
 
 }  // namespace metarl::agents

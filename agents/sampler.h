@@ -1,16 +1,21 @@
 #pragma once
 // Rollouts of T tasks × R rollouts in lockstep on one batched environment of
 // B = T·R rows (row t·R + r is rollout r of task t). The policy runs on the chosen
-// device; the environment steps on the CPU; actions are drawn on the CPU from the
-// sampler's own generator, so a seed pins every rollout.
+// device; the environment steps on the CPU, or, with env_on_device, its device twin
+// steps on the policy's device (agents/device_env.h) and a rollout makes no host round
+// trip per step. Either way the noise of the actions is drawn on the CPU from the
+// sampler's own generator, in the same order, so a seed pins every rollout, and the
+// two paths give the same trajectories (tests/agents/device_env_test.cpp).
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "agents/options.h"
+#include "agents/device_env.h"
 #include "agents/policy.h"
 #include "agents/trajectories.h"
 #include "envs/batched_env.h"
@@ -28,8 +33,12 @@ class Sampler {
   // Throws std::invalid_argument when env.batch_size() != num_tasks · rollouts, or
   // the policy's sizes do not match the environment's, or when `action_space` is
   // kNormalized on a discrete environment or one with an infinite action bound.
+  // env_on_device: step `env`'s device twin where the policy runs; std::invalid_argument
+  // when the environment has none.
   Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
-          torch::Device device, std::uint64_t seed, ActionSpace action_space = ActionSpace::kEnvironment);
+          torch::Device device, std::uint64_t seed, ActionSpace action_space = ActionSpace::kEnvironment,
+          bool env_on_device = false);
+  ~Sampler();
 
   // Sets `tasks` (T rows) on the environment, resets it and rolls out H steps with
   // `params`: shared (every task acts with the same policy) or task-batched [T, …]
@@ -42,8 +51,14 @@ class Sampler {
   int num_tasks() const { return num_tasks_; }
   int rollouts_per_task() const { return rollouts_per_task_; }
   int horizon() const { return horizon_; }
+  bool env_on_device() const { return device_env_ != nullptr; }
 
  private:
+  // The rollout with the device twin: the same trajectories, on the device.
+  Trajectories sample_on_device(const ParameterList& params);
+  // Time-major [H, B, ...] → task-major [T, R, H, ...] on the sampler's device.
+  torch::Tensor to_task_major(const torch::Tensor& staged) const;
+
   envs::BatchedEnv& env_;
   const Policy& policy_;
   int num_tasks_;
@@ -56,6 +71,7 @@ class Sampler {
   std::vector<float> action_scale_;
   std::vector<float> action_offset_;
   std::vector<float> env_actions_;  // [B, A] mapped actions of the current step
+  std::unique_ptr<DeviceEnvironment> device_env_;  // null: the environment steps on the CPU
   // Time-major CPU staging buffers, reused across calls: [H, B, ...].
   torch::Tensor observations_;
   torch::Tensor actions_;

@@ -80,12 +80,22 @@ void CartPole::write_observation(int row) {
   obs[3] = static_cast<float>(theta_dot_[row]);
 }
 
-void CartPole::reset_row(int row, Rng& rng) {
+CartPole::State CartPole::draw_reset_state(Rng& rng) {
   // Gymnasium draws the four components in state order.
-  x_[row] = rng.uniform(-kResetBound, kResetBound);
-  x_dot_[row] = rng.uniform(-kResetBound, kResetBound);
-  theta_[row] = rng.uniform(-kResetBound, kResetBound);
-  theta_dot_[row] = rng.uniform(-kResetBound, kResetBound);
+  State state;
+  state.x = rng.uniform(-kResetBound, kResetBound);
+  state.x_dot = rng.uniform(-kResetBound, kResetBound);
+  state.theta = rng.uniform(-kResetBound, kResetBound);
+  state.theta_dot = rng.uniform(-kResetBound, kResetBound);
+  return state;
+}
+
+void CartPole::reset_row(int row, Rng& rng) {
+  const State state = draw_reset_state(rng);
+  x_[row] = state.x;
+  x_dot_[row] = state.x_dot;
+  theta_[row] = state.theta;
+  theta_dot_[row] = state.theta_dot;
   write_observation(row);
 }
 

@@ -65,6 +65,18 @@ class CartPole final : public BatchedEnv {
 
   CartPole(int batch_size, std::uint64_t seed);
 
+  // A row's episode state, and the one reset_row draws from a row's stream (in
+  // Gymnasium's order): for the device twin (agents/device_env.h), which takes over
+  // the rows for a rollout and must start and restart them exactly as here.
+  struct State {
+    double x = 0.0;          // m
+    double x_dot = 0.0;      // m/s
+    double theta = 0.0;      // rad
+    double theta_dot = 0.0;  // rad/s
+  };
+  State state(int row) const { return {x_[row], x_dot_[row], theta_[row], theta_dot_[row]}; }
+  static State draw_reset_state(Rng& rng);
+
   static EnvSpec make_spec();
   // The task's fields with units and ranges; its distribution is make_task_distribution().
   static const TaskLayout<CartPoleTask>& task_layout();

@@ -63,9 +63,17 @@ void Pendulum::write_observation(int row) {
   obs[2] = static_cast<float>(theta_dot_[row]);
 }
 
+Pendulum::State Pendulum::draw_reset_state(Rng& rng) {
+  State state;
+  state.theta = rng.uniform(-kResetAngle, kResetAngle);
+  state.theta_dot = rng.uniform(-kResetSpeed, kResetSpeed);
+  return state;
+}
+
 void Pendulum::reset_row(int row, Rng& rng) {
-  theta_[row] = rng.uniform(-kResetAngle, kResetAngle);
-  theta_dot_[row] = rng.uniform(-kResetSpeed, kResetSpeed);
+  const State state = draw_reset_state(rng);
+  theta_[row] = state.theta;
+  theta_dot_[row] = state.theta_dot;
   write_observation(row);
 }
 

@@ -38,6 +38,15 @@ class Pendulum final : public BatchedEnv {
   static constexpr int kMaxEpisodeSteps = 200;
   Pendulum(int batch_size, std::uint64_t seed);
 
+  // A row's episode state, and the one reset_row draws from a row's stream: for the
+  // device twin (agents/device_env.h).
+  struct State {
+    double theta = 0.0;      // rad
+    double theta_dot = 0.0;  // rad/s
+  };
+  State state(int row) const { return {theta_[row], theta_dot_[row]}; }
+  static State draw_reset_state(Rng& rng);
+
   static EnvSpec make_spec();
   // The task's fields with units and ranges; its distribution is make_task_distribution().
   static const TaskLayout<PendulumTask>& task_layout();

@@ -35,6 +35,14 @@ class PointNav final : public BatchedEnv {
 
   PointNav(int batch_size, std::uint64_t seed);
 
+  // A row's position (float32 like the reference; the start is the origin, drawn from
+  // nothing): for the device twin (agents/device_env.h).
+  struct State {
+    float x = 0.0f;
+    float y = 0.0f;
+  };
+  State state(int row) const { return {x_[row], y_[row]}; }
+
   static EnvSpec make_spec();
   // The task's fields with units and ranges; its distribution is make_task_distribution().
   static const TaskLayout<PointNavTask>& task_layout();

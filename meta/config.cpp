@@ -79,6 +79,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
                              field(&C::advantages, &agents::AdvantageOptions::normalize)));
   keys.push_back(seed_key<C>("seed", "random seed: same seed, same run", &C::seed));
   keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N", &C::device));
+  keys.push_back(bool_key<C>("env_on_device",
+                             "step the environment's device twin where the policy runs (point-nav, cartpole, "
+                             "pendulum); the same rollouts, without a host round trip per step on a GPU",
+                             &C::env_on_device));
   keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)",
                             &C::threads, 0, 1024));
   keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",

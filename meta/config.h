@@ -39,6 +39,11 @@ struct TrainConfig {
   agents::AdvantageOptions advantages; // γ, GAE λ, normalisation
   std::uint64_t seed = 1;
   std::string device = "cpu";          // cpu | cuda | cuda:N
+  // Step the environment's device twin where the policy runs (agents/device_env.h:
+  // point-nav, cartpole, pendulum) instead of the native environment on the CPU. The
+  // same rollouts (bit for bit on the CPU for point-nav and cartpole); on a GPU no host
+  // round trip per step.
+  bool env_on_device = false;
   // Torch intra-op threads; 0 → one per core. 1 by default: at the paper's sizes a
   // meta-iteration took 0.50 s with 1 thread and 0.88 s with 2 on the 2-core
   // reference machine (OpenMP hand-offs dominate these small ops; docs/benchmarks.md).

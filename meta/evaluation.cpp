@@ -132,6 +132,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   "tasks x rollouts x horizon); the numbers depend on it once tasks exceed one batch",
                   &E::task_batch, 0, 100000),
        device_key<E>("device", "cpu, cuda or cuda:N", &E::device),
+       bool_key<E>("env_on_device",
+                   "step the environment's device twin where the policy runs (point-nav, cartpole, pendulum): the "
+                   "same numbers, without a host round trip per step on a GPU",
+                   &E::env_on_device),
        int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
                   1024)});
   return schema;
@@ -306,6 +310,9 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto all_tasks = reference.task_distribution().sample(options.tasks, split, task_rng);
   const int batch_size = task_batch_size(options, horizon);
+  // Where the environment steps is the evaluation's choice, not the run's.
+  TrainConfig rollout_config = method.config;
+  rollout_config.env_on_device = options.env_on_device;
   std::vector<TaskBatchState> batches;
   for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
     TaskBatchState batch;
@@ -313,7 +320,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     // The experiment's streams (meta/experiment.h), derived from this batch's seed.
     const std::uint64_t seed = task_batch_seed(options.seed, b);
     batch.env = make_environment(method.config, batch.tasks.num_tasks * options.rollouts, derive_seed(seed, kEnvStream));
-    batch.sampler = make_sampler(method.config, *batch.env, *policy, batch.tasks.num_tasks, options.rollouts, device,
+    batch.sampler = make_sampler(rollout_config, *batch.env, *policy, batch.tasks.num_tasks, options.rollouts, device,
                                  derive_seed(seed, kSamplerStream));
     batch.params = agents::detach(learner.theta());
     batches.push_back(std::move(batch));

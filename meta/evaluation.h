@@ -54,6 +54,9 @@ struct EvalOptions {
   // Only one batch's rollouts and graph are alive at a time, so this bounds memory.
   int task_batch = 0;
   std::string device = "cpu";
+  // Step the environment's device twin where the policy runs (TrainConfig::env_on_device):
+  // the same numbers, without a host round trip per step on a GPU.
+  bool env_on_device = false;
   int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
 
   // Throws UsageError naming the option and value, or saying what is missing.

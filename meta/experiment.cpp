@@ -44,8 +44,12 @@ std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, in
 std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::BatchedEnv& env,
                                               const agents::Policy& policy, int tasks, int rollouts,
                                               const torch::Device& device, std::uint64_t seed) {
+  if (config.env_on_device && !agents::make_device_environment(env.spec().name)) {
+    throw UsageError("config key 'env_on_device': environment '" + env.spec().name +
+                     "' has no device twin (point-nav, cartpole and pendulum have one); set env_on_device: false");
+  }
   return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, effective_horizon(config, env.spec()), device,
-                                           seed, action_space(config, env.spec()));
+                                           seed, action_space(config, env.spec()), config.env_on_device);
 }
 
 std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
