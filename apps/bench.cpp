@@ -20,7 +20,10 @@ namespace metarl::apps {
 namespace {
 struct BenchOptions {
   std::vector<std::string> envs;     // empty → every registered environment
-  std::vector<std::string> configs;  // empty → every named configuration
+  std::vector<std::string> configs;  // empty → every named configuration (unless config_files are given)
+  std::vector<std::string> config_files;  // training configs measured as they are, named by their path
+  int meta_batch = 0;                // > 0: every configuration's tasks per meta-iteration
+  bool env_on_device = false;
   bool skip_envs = false;
   bool skip_meta = false;
   int batch = 4096;
@@ -42,6 +45,13 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--env", options->envs, "Environments to step (repeatable; default: all registered)");
   command->add_option("--bench-config", options->configs,
                       "Meta-iteration configurations (repeatable): maml-rl-nav, paper-nav (default: both)");
+  command->add_option("--config", options->config_files,
+                      "A training config (YAML) measured as it is (repeatable), e.g. "
+                      "configs/maml-protocol/point-nav-meta-sgd.yaml");
+  command->add_option("--meta-batch", options->meta_batch, "Tasks per meta-iteration of every configuration (e.g. 1000)")
+      ->check(CLI::Range(1, 1'000'000));
+  command->add_flag("--env-on-device", options->env_on_device,
+                    "Step point-nav, cartpole and pendulum on the device (their device twins)");
   command->add_flag("--skip-envs", options->skip_envs, "Do not measure environment stepping");
   command->add_flag("--skip-meta", options->skip_meta, "Do not measure meta-iterations");
   command->add_option("--batch", options->batch, "Environment rows for stepping")->check(CLI::Range(1, 10'000'000));
@@ -63,10 +73,24 @@ void add_bench_command(CLI::App& app) {
     meta::BenchReport report;
     report.device = options->device;
     report.threads = meta::configure_threads(options->threads);
-    meta::resolve_device(options->device);  // a usage error before any work
+    const auto device = meta::resolve_device(options->device);  // a usage error before any work
+    report.cpu = meta::cpu_description();
+    if (device.is_cuda()) report.gpu = meta::gpu_description();
     std::vector<meta::TrainConfig> configs;
-    const auto config_names = options->configs.empty() ? meta::bench_config_names() : options->configs;
+    std::vector<std::string> config_names =
+        options->configs.empty() && !options->config_files.empty() ? std::vector<std::string>{} : options->configs;
+    if (options->configs.empty() && options->config_files.empty()) config_names = meta::bench_config_names();
     for (const auto& name : config_names) configs.push_back(meta::bench_config(name));
+    for (const auto& file : options->config_files) {
+      meta::TrainConfig config;
+      meta::load_config_file(config, file);
+      configs.push_back(config);
+      config_names.push_back(file);
+    }
+    for (auto& config : configs) {
+      if (options->meta_batch > 0) config.meta_batch = options->meta_batch;
+      config.env_on_device = config.env_on_device || options->env_on_device;
+    }
     if (!options->skip_envs) {
       const auto env_names = options->envs.empty() ? envs::EnvRegistry::global().names() : options->envs;
       for (const auto& env : env_names) {

@@ -11,6 +11,7 @@ class AdamStep final : public OuterStep {
   explicit AdamStep(const OuterStepContext& context)
       : config_(context.config),
         learner_(context.learner),
+        device_(context.device),
         optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)) {}
 
   bool differentiates_adaptation() const override { return true; }
@@ -39,11 +40,15 @@ class AdamStep final : public OuterStep {
   }
 
   void save(torch::serialize::OutputArchive& archive) const override { optimizer_.save(archive); }
-  void load(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
+  void load(torch::serialize::InputArchive& archive) override {
+    optimizer_.load(archive);
+    move_adam_state(optimizer_, device_);
+  }
 
  private:
   const TrainConfig& config_;
   MetaLearner& learner_;
+  torch::Device device_;
   torch::optim::Adam optimizer_;
 };
 

@@ -22,6 +22,7 @@ class PrompStep final : public OuterStep {
   explicit PrompStep(const OuterStepContext& context)
       : config_(context.config),
         learner_(context.learner),
+        device_(context.device),
         optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)),
         kl_weights_(torch::full({std::max(config_.inner_steps, 1)}, config_.promp.kl_penalty, torch::kFloat64)) {}
 
@@ -133,6 +134,7 @@ class PrompStep final : public OuterStep {
 
   void load(torch::serialize::InputArchive& archive) override {
     optimizer_.load(archive);
+    move_adam_state(optimizer_, device_);
     torch::Tensor weights;
     archive.read("promp_kl_weights", weights);
     if (weights.sizes() != kl_weights_.sizes()) {
@@ -145,6 +147,7 @@ class PrompStep final : public OuterStep {
  private:
   const TrainConfig& config_;
   MetaLearner& learner_;
+  torch::Device device_;
   torch::optim::Adam optimizer_;
   torch::Tensor kl_weights_;  // η_j per inner step, float64 [k]
 };

@@ -50,6 +50,17 @@ double outer_learning_rate(const TrainConfig& config, int iteration) {
   return config.outer_lr;
 }
 
+void move_adam_state(torch::optim::Adam& optimizer, const torch::Device& device) {
+  // Whatever the map's key type (it changed across LibTorch versions), every entry is
+  // one parameter's AdamParamState.
+  for (auto& entry : optimizer.state()) {
+    auto& state = static_cast<torch::optim::AdamParamState&>(*entry.second);
+    state.exp_avg(state.exp_avg().to(device));
+    state.exp_avg_sq(state.exp_avg_sq().to(device));
+    if (state.max_exp_avg_sq().defined()) state.max_exp_avg_sq(state.max_exp_avg_sq().to(device));
+  }
+}
+
 bool all_finite(const agents::ParameterList& tensors) {
   for (const auto& t : tensors) {
     if (t.defined() && !torch::isfinite(t).all().item<bool>()) return false;

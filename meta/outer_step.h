@@ -96,4 +96,9 @@ double outer_learning_rate(const TrainConfig& config, int iteration);
 // True when every defined tensor is finite.
 bool all_finite(const agents::ParameterList& tensors);
 
+// Moves Adam's moments to `device` after Optimizer::load: checkpoints load their
+// tensors on the CPU (meta/checkpoint.h), so a run resumed on a GPU — or a GPU run
+// resumed on the CPU — would otherwise step with moments on the other device.
+void move_adam_state(torch::optim::Adam& optimizer, const torch::Device& device);
+
 }  // namespace metarl::meta

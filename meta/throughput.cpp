@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "agents/autograd.h"
 #include "agents/sampler.h"
@@ -201,9 +204,43 @@ std::string timing_fields(const TimingSummary& t) {
 
 }  // namespace
 
+std::string cpu_description() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  std::string model = "unknown CPU";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
+}
+
+std::string gpu_description() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> models;
+  for (const auto& gpu : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+    std::ifstream information(gpu.path() / "information");
+    std::string line;
+    while (std::getline(information, line)) {
+      if (line.rfind("Model:", 0) == 0) {
+        const auto first = line.find_first_not_of(" \t", 6);
+        if (first != std::string::npos) models.push_back(line.substr(first));
+      }
+    }
+  }
+  std::sort(models.begin(), models.end());
+  std::string out;
+  for (const auto& model : models) out += (out.empty() ? "" : ", ") + model;
+  return out;
+}
+
 std::string bench_report_json(const BenchReport& report) {
   std::ostringstream out;
-  out << "{\"device\": \"" << report.device << "\", \"threads\": " << report.threads;
+  out << "{\"device\": \"" << report.device << "\", \"cpu\": \"" << report.cpu << "\", \"gpu\": \"" << report.gpu
+      << "\", \"threads\": " << report.threads;
   out << ", \"env_stepping\": {";
   for (size_t i = 0; i < report.env_stepping.size(); ++i) {
     const auto& e = report.env_stepping[i];
@@ -257,7 +294,8 @@ std::string bench_report_table(const BenchReport& report) {
     }
   }
   if (!report.meta_iterations.empty()) {
-    out << "meta-iteration on " << report.device << ", " << report.threads << " torch thread(s)\n";
+    out << "meta-iteration on " << report.device << (report.gpu.empty() ? "" : " (" + report.gpu + ")") << ", "
+        << report.threads << " torch thread(s); CPU: " << report.cpu << "\n";
     std::snprintf(line, sizeof(line), "  %-12s %10s %10s %10s %12s %14s %10s %10s %16s\n", "config", "median s",
                   "min s", "max s", "env steps", "env steps/s", "GFLOP", "GFLOP/s", "sampler steps/s");
     out << line;

@@ -74,13 +74,22 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
 TrainConfig bench_config(const std::string& name);
 std::vector<std::string> bench_config_names();
 
+// "Intel(R) Xeon(R) Processor, 2 cores" from /proc/cpuinfo ("unknown CPU" elsewhere).
+std::string cpu_description();
+// The NVIDIA GPUs' models the driver lists (/proc/driver/nvidia/gpus/*/information),
+// e.g. "NVIDIA H200", several joined by ", "; "" without the driver. Not the CUDA index
+// order: on a machine with different GPUs, name one with CUDA_VISIBLE_DEVICES.
+std::string gpu_description();
+
 struct BenchReport {
   std::string device;  // where the meta-iterations ran
+  std::string cpu;     // cpu_description()
+  std::string gpu;     // gpu_description() when the device is a GPU, else ""
   int threads = 1;     // torch intra-op threads
   std::vector<EnvSteppingResult> env_stepping;
   std::vector<MetaIterationResult> meta_iterations;
 };
-// {"device": ..., "threads": ..., "env_stepping": {"<env>": {"batch", "steps",
+// {"device": ..., "cpu": ..., "gpu": ..., "threads": ..., "env_stepping": {"<env>": {"batch", "steps",
 //  "steps_per_second", "median_s", "min_s", "max_s", "repetitions"}},
 //  "<config name>": {"median_s", "min_s", "max_s", "repetitions", "env_steps",
 //  "env_steps_per_second", "meta_batch", "rollouts", "horizon", "hidden_sizes", ...}}

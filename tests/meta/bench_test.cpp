@@ -79,5 +79,19 @@ TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {
   }
 }
 
+TEST(BenchReport, NamesTheMachineItRanOn) {
+  // The CPU's model and core count always; a GPU's model only where the NVIDIA driver
+  // lists one (none here: "" then, and the report says nothing of a GPU).
+  const std::string cpu = cpu_description();
+  EXPECT_NE(cpu.find(" cores"), std::string::npos) << cpu;
+  BenchReport report;
+  report.device = "cpu";
+  report.cpu = cpu;
+  report.gpu = gpu_description();
+  const auto json = bench_report_json(report);
+  EXPECT_NE(json.find("\"cpu\": \"" + cpu + "\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"gpu\": \"" + report.gpu + "\""), std::string::npos) << json;
+}
+
 }  // namespace
 }  // namespace metarl::meta
