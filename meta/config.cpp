@@ -38,6 +38,9 @@ ConfigSchema<TrainConfig> make_train_schema() {
                                outer_step_names()));
   keys.push_back(real_key<C>("outer_lr", "outer (Adam) step size at the first iteration; adam and promp", &C::outer_lr,
                              1e-8, 10.0));
+  keys.push_back(real_key<C>("alpha_lr_scale",
+                             "Meta-SGD: alpha's outer (Adam) step size as a multiple of theta's (adam and promp)",
+                             &C::alpha_lr_scale, 1e-6, 1e6));
   keys.push_back(enum_key<C>("outer_lr_decay",
                              "outer step-size schedule over the run: none, or linear/cosine decay to 0",
                              &C::outer_lr_decay, outer_lr_decay_names()));

@@ -33,6 +33,9 @@ struct TrainConfig {
   std::string optimizer = "adam";
   double outer_lr = 0.01;              // Adam's step size (adam, promp) for θ and α at the first iteration
   OuterLrDecay outer_lr_decay = OuterLrDecay::kNone;  // none | linear | cosine: to 0 over `iterations`
+  // Meta-SGD: α's Adam step size as a multiple of θ's (adam, promp). α starts at
+  // inner_lr and has to travel to its per-parameter values; θ's step suits θ.
+  double alpha_lr_scale = 1.0;
   TrpoOptions trpo;                    // optimizer: trpo
   PrompOptions promp;                  // optimizer: promp
   agents::MlpOptions policy;           // hidden sizes, activation, initial log σ

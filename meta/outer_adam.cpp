@@ -12,7 +12,7 @@ class AdamStep final : public OuterStep {
       : config_(context.config),
         learner_(context.learner),
         device_(context.device),
-        optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)) {}
+        optimizer_(make_meta_adam(config_, learner_)) {}
 
   bool differentiates_adaptation() const override { return true; }
 
@@ -24,10 +24,8 @@ class AdamStep final : public OuterStep {
       result.non_finite = "the meta-loss";
       return result;
     }
-    for (auto& group : optimizer_.param_groups()) {
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(outer_learning_rate(config_, batch.iteration));
-    }
-    optimizer_.zero_grad();
+    set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
+    optimizer_->zero_grad();
     loss.backward();
     agents::ParameterList gradients;
     for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
@@ -35,21 +33,21 @@ class AdamStep final : public OuterStep {
       result.non_finite = "the meta-gradient";
       return result;
     }
-    optimizer_.step();
+    optimizer_->step();
     return result;
   }
 
-  void save(torch::serialize::OutputArchive& archive) const override { optimizer_.save(archive); }
+  void save(torch::serialize::OutputArchive& archive) const override { optimizer_->save(archive); }
   void load(torch::serialize::InputArchive& archive) override {
-    optimizer_.load(archive);
-    move_adam_state(optimizer_, device_);
+    optimizer_->load(archive);
+    move_adam_state(*optimizer_, device_);
   }
 
  private:
   const TrainConfig& config_;
   MetaLearner& learner_;
   torch::Device device_;
-  torch::optim::Adam optimizer_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
 }  // namespace

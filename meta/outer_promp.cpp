@@ -23,7 +23,7 @@ class PrompStep final : public OuterStep {
       : config_(context.config),
         learner_(context.learner),
         device_(context.device),
-        optimizer_(learner_.meta_parameters(), torch::optim::AdamOptions(config_.outer_lr)),
+        optimizer_(make_meta_adam(config_, learner_)),
         kl_weights_(torch::full({std::max(config_.inner_steps, 1)}, config_.promp.kl_penalty, torch::kFloat64)) {}
 
   bool differentiates_adaptation() const override { return false; }
@@ -81,10 +81,7 @@ class PrompStep final : public OuterStep {
     };
 
     OuterStepResult result;
-    const double learning_rate = outer_learning_rate(config_, batch.iteration);
-    for (auto& group : optimizer_.param_groups()) {
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
-    }
+    set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
     for (int epoch = 0; epoch < config_.promp.epochs; ++epoch) {
       const auto loss = objective(/*differentiable=*/true, nullptr).first;
       const double value = loss.item<double>();
@@ -93,7 +90,7 @@ class PrompStep final : public OuterStep {
         result.non_finite = "the meta-loss";
         return result;
       }
-      optimizer_.zero_grad();
+      optimizer_->zero_grad();
       loss.backward();
       ParameterList gradients;
       for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
@@ -101,7 +98,7 @@ class PrompStep final : public OuterStep {
         result.non_finite = "the meta-gradient";
         return result;
       }
-      optimizer_.step();
+      optimizer_->step();
     }
 
     // After the steps: how far the adapted policies moved (metrics.csv's kl), and each
@@ -128,13 +125,13 @@ class PrompStep final : public OuterStep {
   }
 
   void save(torch::serialize::OutputArchive& archive) const override {
-    optimizer_.save(archive);
+    optimizer_->save(archive);
     archive.write("promp_kl_weights", kl_weights_);
   }
 
   void load(torch::serialize::InputArchive& archive) override {
-    optimizer_.load(archive);
-    move_adam_state(optimizer_, device_);
+    optimizer_->load(archive);
+    move_adam_state(*optimizer_, device_);
     torch::Tensor weights;
     archive.read("promp_kl_weights", weights);
     if (weights.sizes() != kl_weights_.sizes()) {
@@ -148,7 +145,7 @@ class PrompStep final : public OuterStep {
   const TrainConfig& config_;
   MetaLearner& learner_;
   torch::Device device_;
-  torch::optim::Adam optimizer_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
   torch::Tensor kl_weights_;  // η_j per inner step, float64 [k]
 };
 

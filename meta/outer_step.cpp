@@ -50,6 +50,28 @@ double outer_learning_rate(const TrainConfig& config, int iteration) {
   return config.outer_lr;
 }
 
+std::unique_ptr<torch::optim::Adam> make_meta_adam(const TrainConfig& config, const MetaLearner& learner) {
+  if (config.alpha_lr_scale == 1.0 || !learner.learns_alpha()) {
+    // One group: the checkpoint layout of every run before alpha_lr_scale existed.
+    return std::make_unique<torch::optim::Adam>(learner.meta_parameters(), torch::optim::AdamOptions(config.outer_lr));
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(learner.theta(), std::make_unique<torch::optim::AdamOptions>(config.outer_lr));
+  groups.emplace_back(learner.alpha(),
+                      std::make_unique<torch::optim::AdamOptions>(config.outer_lr * config.alpha_lr_scale));
+  return std::make_unique<torch::optim::Adam>(std::move(groups), torch::optim::AdamOptions(config.outer_lr));
+}
+
+void set_meta_adam_learning_rate(torch::optim::Adam& optimizer, const TrainConfig& config, int iteration) {
+  const double learning_rate = outer_learning_rate(config, iteration);
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    // Group 1, when there is one, is α's.
+    const double scale = g == 1 ? config.alpha_lr_scale : 1.0;
+    static_cast<torch::optim::AdamOptions&>(groups[g].options()).lr(learning_rate * scale);
+  }
+}
+
 void move_adam_state(torch::optim::Adam& optimizer, const torch::Device& device) {
   // Whatever the map's key type (it changed across LibTorch versions), every entry is
   // one parameter's AdamParamState.

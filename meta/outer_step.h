@@ -96,6 +96,12 @@ double outer_learning_rate(const TrainConfig& config, int iteration);
 // True when every defined tensor is finite.
 bool all_finite(const agents::ParameterList& tensors);
 
+// Adam over the learner's meta-parameters at config.outer_lr: one parameter group, or,
+// with alpha_lr_scale ≠ 1 and a learned α, θ's group and α's group at the scaled step.
+std::unique_ptr<torch::optim::Adam> make_meta_adam(const TrainConfig& config, const MetaLearner& learner);
+// Sets the step size of meta-iteration `iteration` on every group (α's scaled).
+void set_meta_adam_learning_rate(torch::optim::Adam& optimizer, const TrainConfig& config, int iteration);
+
 // Moves Adam's moments to `device` after Optimizer::load: checkpoints load their
 // tensors on the CPU (meta/checkpoint.h), so a run resumed on a GPU — or a GPU run
 // resumed on the CPU — would otherwise step with moments on the other device.

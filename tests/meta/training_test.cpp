@@ -360,6 +360,48 @@ TEST_F(TrainingOnDisk, CheckpointsOfAnotherRunShapeOrEnvironmentAreRejected) {
   EXPECT_THROW(MetaTrainer(config).restore((dir_ / "bare" / kCheckpointFile).string()), UsageError);
 }
 
+// alpha_lr_scale: Adam's first step moves every entry by about its step size (the
+// bias-corrected m / √v is ±1), so α's largest move is the scale times θ's.
+TEST(Training, AlphaLearningRateScaleScalesAlphasStepsOnly) {
+  auto config = small_config();
+  config.alpha_lr_scale = 10.0;
+  MetaTrainer trainer(config);
+  const auto theta_before = agents::detach(trainer.learner().theta());
+  std::vector<torch::Tensor> theta_copy;
+  for (const auto& t : theta_before) theta_copy.push_back(t.clone());
+  std::vector<torch::Tensor> alpha_copy;
+  for (const auto& a : trainer.learner().alpha()) alpha_copy.push_back(a.detach().clone());
+  trainer.run_iteration();
+  double theta_move = 0.0;
+  double alpha_move = 0.0;
+  for (size_t i = 0; i < theta_copy.size(); ++i) {
+    theta_move = std::max(theta_move, (trainer.learner().theta()[i].detach() - theta_copy[i]).abs().max().item<double>());
+    alpha_move = std::max(alpha_move, (trainer.learner().alpha()[i].detach() - alpha_copy[i]).abs().max().item<double>());
+  }
+  EXPECT_NEAR(theta_move, config.outer_lr, 0.1 * config.outer_lr);
+  EXPECT_NEAR(alpha_move, 10.0 * config.outer_lr, 1.0 * config.outer_lr);
+}
+
+TEST_F(TrainingOnDisk, AScaledAlphaStepResumesBitForBit) {
+  auto config = small_config();
+  config.alpha_lr_scale = 5.0;
+  config.horizon = 20;
+  config.iterations = 4;
+  config.checkpoint_every = 2;
+  MetaTrainer straight(config);
+  for (int i = 0; i < 4; ++i) straight.run_iteration();
+  MetaTrainer first(config);
+  for (int i = 0; i < 2; ++i) first.run_iteration();
+  const std::string path = (dir_ / "checkpoint.pt").string();
+  first.save_checkpoint(path);
+  MetaTrainer resumed(config);
+  resumed.restore(path);
+  for (int i = 0; i < 2; ++i) resumed.run_iteration();
+  const auto a = straight.learner().meta_parameters();
+  const auto b = resumed.learner().meta_parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "meta-parameter " << i;
+}
+
 TEST(Training, OuterLearningRateSchedules) {
   TrainConfig config;
   config.iterations = 100;
