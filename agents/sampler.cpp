@@ -30,7 +30,8 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
       horizon_(horizon),
       device_(device),
       generator_(at::detail::createCPUGenerator(seed)),
-      action_space_(action_space) {
+      action_space_(action_space),
+      total_tasks_(num_tasks) {
   if (num_tasks <= 0 || rollouts_per_task <= 0 || horizon <= 0) {
     throw std::invalid_argument("Sampler: tasks, rollouts and horizon must be positive");
   }
@@ -74,6 +75,16 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
 
 Sampler::~Sampler() = default;
 
+void Sampler::set_task_shard(int first_task, int total_tasks) {
+  if (first_task < 0 || first_task + num_tasks_ > total_tasks) {
+    throw std::invalid_argument("Sampler::set_task_shard: tasks [" + std::to_string(first_task) + ", " +
+                                std::to_string(first_task + num_tasks_) + ") are not within a batch of " +
+                                std::to_string(total_tasks));
+  }
+  first_task_ = first_task;
+  total_tasks_ = total_tasks;
+}
+
 torch::Tensor Sampler::to_task_major(const torch::Tensor& staged) const {
   std::vector<int64_t> shape{horizon_, num_tasks_, rollouts_per_task_};
   for (int64_t d = 2; d < staged.dim(); ++d) shape.push_back(staged.size(d));
@@ -104,7 +115,9 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
     std::memcpy(obs_t, env_.observations(), obs_bytes);
     // [T, R, obs_dim] view of the staged observations; no copy on the CPU.
     const auto policy_input = observations_[t].view({num_tasks_, rollouts_per_task_, obs_dim}).to(device_);
-    const auto actions = policy_.sample(policy_input, params, generator_);
+    // Policy::sample, with the noise of the whole batch drawn and this shard's part taken.
+    const auto noise = policy_.draw_noise({total_tasks_, rollouts_per_task_}, generator_).narrow(0, first_task_, num_tasks_);
+    const auto actions = policy_.act(policy_input, params, noise).to(torch::kCPU).contiguous();
     float* act_t = actions_[t].data_ptr<float>();
     std::memcpy(act_t, actions.data_ptr<float>(), act_bytes);
 
@@ -144,7 +157,10 @@ Trajectories Sampler::sample_on_device(const ParameterList& params) {
   // Every step's noise first, drawn as the CPU path draws it step by step, then one copy.
   std::vector<torch::Tensor> step_noise;
   step_noise.reserve(static_cast<size_t>(horizon_));
-  for (int t = 0; t < horizon_; ++t) step_noise.push_back(policy_.draw_noise({num_tasks_, rollouts_per_task_}, generator_));
+  for (int t = 0; t < horizon_; ++t) {
+    step_noise.push_back(
+        policy_.draw_noise({total_tasks_, rollouts_per_task_}, generator_).narrow(0, first_task_, num_tasks_));
+  }
   const auto noise = torch::stack(step_noise).to(device_);
   torch::Tensor scale;
   torch::Tensor offset;

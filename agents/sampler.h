@@ -47,6 +47,13 @@ class Sampler {
   // ones whose log-probabilities the losses need.
   Trajectories sample(const ParameterList& params, const envs::TaskBatch& tasks);
 
+  // This sampler's tasks are tasks [first_task, first_task + num_tasks) of a meta-batch
+  // of total_tasks that several processes share (meta/collectives.h): each step's
+  // action noise is drawn for all total_tasks, as one process would, and this
+  // sampler's part taken, so a task's rollouts do not depend on how many processes
+  // share the batch. The default is the whole batch: first 0, total num_tasks.
+  void set_task_shard(int first_task, int total_tasks);
+
   at::Generator& generator() { return generator_; }
   int num_tasks() const { return num_tasks_; }
   int rollouts_per_task() const { return rollouts_per_task_; }
@@ -67,6 +74,8 @@ class Sampler {
   torch::Device device_;
   at::Generator generator_;
   ActionSpace action_space_;
+  int first_task_ = 0;    // set_task_shard
+  int total_tasks_ = 0;
   // kNormalized: env action = clip(offset + scale · a, low, high) per dimension.
   std::vector<float> action_scale_;
   std::vector<float> action_offset_;

@@ -13,6 +13,7 @@
 
 #include "apps/commands.h"
 #include "apps/config_flags.h"
+#include "apps/process_flags.h"
 #include "meta/evaluation.h"
 #include "meta/eval_report.h"
 #include "meta/progress.h"
@@ -24,6 +25,7 @@ struct EvalCommandOptions {
   ConfigFlags<meta::EvalOptions> config{meta::eval_config_schema()};
   bool json = false;
   bool quiet = false;
+  ProcessFlags processes;
 };
 }  // namespace
 
@@ -36,20 +38,29 @@ void add_eval_command(CLI::App& app) {
                                  "instead of --checkpoint");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
+  options->processes.add_to(*command, "Evaluate");
   command->callback([options, command] {
-    const meta::EvalOptions eval = options->config.effective(*command);
+    meta::EvalOptions eval = options->config.effective(*command);
     if (options->config.print_config()) {
       std::cout << options->config.to_yaml(eval);
       return;
     }
-    meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet);
-    const auto report =
-        meta::evaluate(eval, [&](const std::string& method, int step, int steps, double mean_return) {
+    if (options->processes.launched()) return;
+    const auto collectives = options->processes.join();
+    eval.device = ProcessFlags::device_of_rank(eval.device);
+    // Every rank ends with the whole report; rank 0 prints and keeps it.
+    const bool speaks = !collectives || collectives->rank() == 0;
+    meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet || !speaks);
+    const auto report = meta::evaluate(
+        eval,
+        [&](const std::string& method, int step, int steps, double mean_return) {
           char status[96];
           std::snprintf(status, sizeof(status), ": adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
           progress.update(method + status);
-        });
+        },
+        collectives ? *collectives : meta::single_process());
     progress.finish();
+    if (!speaks) return;
     std::cout << (options->json ? meta::report_json(report) + "\n" : meta::report_table(report)) << std::flush;
     // Kept beside every run for `metarl plot`, the whole comparison in each: a run's
     // adaptation plot then shows the baselines it was measured against.

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -16,7 +17,25 @@
 #include "envs/plugin.h"
 #include "envs/version.h"
 
+namespace metarl::apps {
+
+namespace {
+std::vector<std::string>& stored_command_line() {
+  static std::vector<std::string> argv;
+  return argv;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) { stored_command_line().assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return stored_command_line(); }
+
+}  // namespace metarl::apps
+
 int main(int argc, char** argv) {
+  metarl::apps::set_command_line(argc, argv);
+  // A rank of a distributed run says which it is in its messages.
+  const char* rank = std::getenv("RANK");
+  const std::string who = rank ? "metarl: rank " + std::string(rank) + ": " : "metarl: ";
   CLI::App app{"metarl: meta-reinforcement learning (Meta-SGD, MAML) in C++"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "metarl " METARL_VERSION);
@@ -41,14 +60,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Help and version requests exit 0; every other parse error is a usage error.
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const metarl::apps::ExitStatus& e) {
+    return e.code;
   } catch (const metarl::Interrupted& e) {
-    std::cerr << "metarl: " << e.what() << "\n";
+    std::cerr << who << e.what() << "\n";
     return 128 + e.signal_number();
   } catch (const metarl::UsageError& e) {
-    std::cerr << "metarl: error: " << e.what() << "\n";
+    std::cerr << who << "error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "metarl: failed: " << e.what() << "\n";
+    std::cerr << who << "failed: " << e.what() << "\n";
     return 1;
   }
   return 0;

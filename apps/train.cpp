@@ -13,6 +13,7 @@
 
 #include "apps/commands.h"
 #include "apps/config_flags.h"
+#include "apps/process_flags.h"
 #include "envs/errors.h"
 #include "meta/config.h"
 #include "meta/progress.h"
@@ -35,6 +36,7 @@ struct TrainOptions {
   std::string resume_dir;
   bool force = false;
   bool quiet = false;
+  ProcessFlags processes;
 };
 
 // The config of a resumed run: its own, with at most more iterations. Refuses every
@@ -54,9 +56,16 @@ meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App
 }
 
 void run_train(const TrainOptions& options, const CLI::App& command) {
+  // The launcher runs this command line again as the ranks; their status is ours.
+  if (!options.config.print_config() && options.processes.launched()) return;
+  const auto launch = meta::launch_environment();
   const bool resume = !options.resume_dir.empty();
-  const meta::TrainConfig config = resume ? resumed_run_config(options, command) : options.config.effective(command);
+  meta::TrainConfig config = resume ? resumed_run_config(options, command) : options.config.effective(command);
   meta::TrainRunOptions run;
+  if (!options.config.print_config()) {
+    run.collectives = options.processes.join();
+    config.device = ProcessFlags::device_of_rank(config.device);
+  }
   run.out_dir = resume ? options.resume_dir : options.out_dir;
   run.resume = resume;
   run.force = !resume && options.force;
@@ -65,11 +74,14 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
     return;
   }
 
-  meta::ProgressReporter progress("train", meta::ProgressReporter::Mode::kAuto, options.quiet);
+  // Rank 0 speaks for the run; the others only report their errors.
+  const bool quiet = options.quiet || (launch && launch->rank != 0);
+  meta::ProgressReporter progress("train", meta::ProgressReporter::Mode::kAuto, quiet);
   progress.message((run.resume ? "resuming " : "training ") + meta::to_string(config.algo) + " on " + config.env + ": " +
                    std::to_string(config.iterations) + " iterations, " + std::to_string(config.meta_batch) +
                    " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
-                   std::to_string(config.inner_steps) + " inner step(s), device " + config.device);
+                   std::to_string(config.inner_steps) + " inner step(s), device " + config.device +
+                   (launch ? ", " + std::to_string(launch->world_size) + " processes" : ""));
   double total_seconds = 0.0;
   int iterations_run = 0;
   run.on_iteration = [&](const meta::IterationMetrics& m, meta::MetaTrainer&) {
@@ -100,6 +112,7 @@ void add_train_command(CLI::App& app) {
   command->add_option("--resume", options->resume_dir, "Continue the run in this directory from its checkpoint");
   command->add_flag("--force", options->force, "Overwrite a run directory that already holds a run");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
+  options->processes.add_to(*command, "Train");
   command->callback([options, command] {
     if (options->out_dir.empty() && options->resume_dir.empty() && !options->config.print_config()) {
       throw CLI::RequiredError("--out (or --resume)");

@@ -9,6 +9,7 @@
 //            lies inside the training box, so each held-out task has at least one
 //            parameter outside its training range and no training run ever sees it.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ struct TaskBatch {
 
   const double* task(int index) const { return values.data() + index * num_parameters; }
   double at(int index, int parameter) const { return values[index * num_parameters + parameter]; }
+  // Tasks [first, first + count).
+  TaskBatch slice(int first, int count) const {
+    const auto begin = values.begin() + static_cast<std::ptrdiff_t>(first) * num_parameters;
+    return {count, num_parameters,
+            std::vector<double>(begin, begin + static_cast<std::ptrdiff_t>(count) * num_parameters)};
+  }
 };
 
 class TaskDistribution {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -264,19 +265,24 @@ void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_see
   }
 }
 
-// Tasks [first, first + count) of `tasks`.
-envs::TaskBatch task_slice(const envs::TaskBatch& tasks, int first, int count) {
-  const auto begin = tasks.values.begin() + static_cast<std::ptrdiff_t>(first) * tasks.num_parameters;
-  return {count, tasks.num_parameters,
-          std::vector<double>(begin, begin + static_cast<std::ptrdiff_t>(count) * tasks.num_parameters)};
-}
-
 // One batch of tasks rolled out together: its environment rows, its sampler and the
 // parameters its tasks have adapted to so far (shared θ at step 0, then [T, …]).
+// Every process's per-task returns of one batch, in task order (the processes hold
+// consecutive shares): the doubles' bits travel as words.
+std::vector<double> gather_task_returns(const Collectives& collectives, const std::vector<double>& returns) {
+  std::vector<std::uint64_t> words(returns.size());
+  std::memcpy(words.data(), returns.data(), returns.size() * sizeof(double));
+  const auto gathered = all_gather_words(collectives, words, "the per-task returns");
+  std::vector<double> out(gathered.size());
+  std::memcpy(out.data(), gathered.data(), gathered.size() * sizeof(double));
+  return out;
+}
+
 struct TaskBatchState {
   std::unique_ptr<envs::BatchedEnv> env;
   std::unique_ptr<agents::Sampler> sampler;
-  envs::TaskBatch tasks;
+  envs::TaskBatch tasks;  // this process's share of the batch
+  int batch_tasks = 0;    // the whole batch's tasks
   ParameterList params;
 };
 
@@ -294,8 +300,9 @@ torch::Tensor reported_returns(const agents::Trajectories& trajectories, double 
 // however many tasks are asked for; batch 0 is seeded exactly as an evaluation of its
 // tasks alone, batch b ≥ 1 from task_batch_seed(seed, b).
 // `reference` is a one-row instance of the environment: its spec and task distribution.
-MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEnv& reference, const EvalOptions& options, envs::Split split,
-                             const torch::Device& device, const EvalProgress& on_step) {
+MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEnv& reference, const EvalOptions& options,
+                             envs::Split split, const torch::Device& device, const Collectives& collectives,
+                             const EvalProgress& on_step) {
   const int horizon = effective_horizon(method.config, reference.spec());
   auto policy = make_policy(method.config, reference.spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
@@ -316,12 +323,24 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   std::vector<TaskBatchState> batches;
   for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
     TaskBatchState batch;
-    batch.tasks = task_slice(all_tasks, first, std::min(batch_size, options.tasks - first));
+    const int batch_tasks = std::min(batch_size, options.tasks - first);
+    // With several processes each takes its share of every batch: the rows and the
+    // action noise those tasks have in one process (meta/experiment.h).
+    const auto [begin, end] = shard(batch_tasks, collectives.rank(), collectives.world_size());
+    batch.tasks = all_tasks.slice(first + begin, end - begin);
+    batch.batch_tasks = batch_tasks;
+    if (batch.tasks.num_tasks == 0) {
+      batches.push_back(std::move(batch));  // more processes than this batch has tasks
+      continue;
+    }
     // The experiment's streams (meta/experiment.h), derived from this batch's seed.
     const std::uint64_t seed = task_batch_seed(options.seed, b);
-    batch.env = make_environment(method.config, batch.tasks.num_tasks * options.rollouts, derive_seed(seed, kEnvStream));
+    const std::uint64_t env_seed = derive_seed(seed, kEnvStream);
+    batch.env = make_environment(method.config, batch.tasks.num_tasks * options.rollouts, env_seed);
+    use_row_streams(*batch.env, env_seed, static_cast<std::int64_t>(begin) * options.rollouts);
     batch.sampler = make_sampler(rollout_config, *batch.env, *policy, batch.tasks.num_tasks, options.rollouts, device,
                                  derive_seed(seed, kSamplerStream));
+    batch.sampler->set_task_shard(begin, batch_tasks);
     batch.params = agents::detach(learner.theta());
     batches.push_back(std::move(batch));
   }
@@ -340,18 +359,24 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     std::vector<double> returns;
     returns.reserve(static_cast<size_t>(options.tasks));
     for (auto& batch : batches) {
-      // This step's rollouts measure it and are the data of the next adaptation step;
-      // one batch's rollouts (and their graph) are alive at a time.
-      const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
-      // Per-task mean return over its rollouts: [T_batch].
-      const auto per_task = reported_returns(trajectories, options.return_discount)
-                                .mean(1)
-                                .to(torch::kCPU, torch::kDouble)
-                                .contiguous();
-      returns.insert(returns.end(), per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
-      if (adapt_after) {
-        batch.params = agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
+      std::vector<double> batch_returns;
+      if (batch.tasks.num_tasks > 0) {
+        // This step's rollouts measure it and are the data of the next adaptation step;
+        // one batch's rollouts (and their graph) are alive at a time.
+        const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
+        // Per-task mean return over its rollouts: [T_batch].
+        const auto per_task = reported_returns(trajectories, options.return_discount)
+                                  .mean(1)
+                                  .to(torch::kCPU, torch::kDouble)
+                                  .contiguous();
+        batch_returns.assign(per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
+        if (adapt_after) {
+          batch.params =
+              agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
+        }
       }
+      if (collectives.distributed()) batch_returns = gather_task_returns(collectives, batch_returns);
+      returns.insert(returns.end(), batch_returns.begin(), batch_returns.end());
     }
     double mean = 0.0;
     double ci = 0.0;
@@ -369,7 +394,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
 
 }  // namespace
 
-EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
+EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, const Collectives& collectives) {
   options.validate();
   const envs::Split split = envs::parse_split(options.split);
 
@@ -402,7 +427,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step) {
   report.return_discount = options.return_discount;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
   for (const auto& method : methods) {
-    report.methods.push_back(adaptation_curve(method, *reference, options, split, device, on_step));
+    report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));
   }
   report.comparisons = compare_methods(report.methods);
   return report;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "meta/collectives.h"
 #include "meta/config_schema.h"
 #include "meta/eval_report.h"
 
@@ -73,7 +74,12 @@ using EvalProgress = std::function<void(const std::string& method, int step, int
 // for; report.methods keeps that order. Every run is loaded and checked before any
 // rollout: throws UsageError for a missing or incompatible checkpoint, runs of
 // different environments or horizons, or a run given twice.
-EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {});
+// With several processes (meta/collectives.h) each rolls out its share of every task
+// batch — the rows and action noise those tasks have in one process — and every
+// process ends with the whole report: the same numbers as one process, up to the
+// floating-point order of the policy's arithmetic (none on one machine: bit for bit).
+EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {},
+                    const Collectives& collectives = single_process());
 
 // Automatic task batches hold at most this many samples (tasks × rollouts × horizon):
 // 300 pendulum tasks × 40 rollouts × 200 steps with a 2×100 policy peaked at 4.2 GB

@@ -59,18 +59,40 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
                                        config.estimator);
 }
 
-Experiment::Experiment(TrainConfig config_in)
+void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row) {
+  if (first_row == 0) return;  // the constructor's streams already
+  std::vector<std::uint64_t> states;
+  states.reserve(static_cast<size_t>(env.batch_size()) * 4);
+  for (int r = 0; r < env.batch_size(); ++r) {
+    const auto state = Rng(derive_seed(seed, static_cast<std::uint64_t>(first_row + r))).state();
+    states.insert(states.end(), state.begin(), state.end());
+  }
+  env.set_rng_states(states);
+}
+
+Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
     : config(std::move(config_in)), device(resolve_device(config.device)), task_rng(0) {
   check_environment_rows(config.meta_batch, config.rollouts, "meta_batch x rollouts");
   if (config.algo == Algorithm::kRandom) {
     throw UsageError("algo 'random' is the untrained baseline and needs no training; evaluate it with "
                      "`metarl eval --random`");
   }
-  env = make_environment(config, config.meta_batch * config.rollouts, derive_seed(config.seed, kEnvStream));
+  if (config.meta_batch < collectives.world_size()) {
+    throw UsageError("config key 'meta_batch': value '" + std::to_string(config.meta_batch) +
+                     "' is invalid; expected at least one task per process (" +
+                     std::to_string(collectives.world_size()) + " processes)");
+  }
+  const auto [begin, end] = shard(config.meta_batch, collectives.rank(), collectives.world_size());
+  first_task = begin;
+  local_tasks = end - begin;
+  const std::uint64_t env_seed = derive_seed(config.seed, kEnvStream);
+  env = make_environment(config, local_tasks * config.rollouts, env_seed);
+  use_row_streams(*env, env_seed, static_cast<std::int64_t>(first_task) * config.rollouts);
   policy = make_policy(config, env->spec());
   learner = make_learner(config, policy, device, derive_seed(config.seed, kPolicyInitStream));
-  sampler = make_sampler(config, *env, *policy, config.meta_batch, config.rollouts, device,
+  sampler = make_sampler(config, *env, *policy, local_tasks, config.rollouts, device,
                          derive_seed(config.seed, kSamplerStream));
+  sampler->set_task_shard(first_task, config.meta_batch);
   horizon = effective_horizon(config, env->spec());
   task_rng.reseed(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
 }

@@ -20,6 +20,7 @@
 #include "agents/sampler.h"
 #include "envs/batched_env.h"
 #include "envs/rng.h"
+#include "meta/collectives.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 
@@ -56,15 +57,25 @@ std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::B
 std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
                                           const torch::Device& device, std::uint64_t init_seed);
 
+// `env`'s rows as rows [first_row, first_row + batch size) of an environment seeded
+// with `seed`: their streams are the ones those rows would have (derive_seed(seed,
+// row)), so a process holding part of a batch draws what one process would.
+void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row);
+
 // What one training process holds, built from a config and the streams of its seed.
+// With several processes (meta/collectives.h) it holds tasks [first_task, first_task +
+// local_tasks) of every meta-batch: the environment rows and action noise of those
+// tasks, the same θ and α as every other process, and the same task stream.
 struct Experiment {
   // Validates the config against the environment and device (UsageError, nothing
   // built half-way), then builds every part.
-  explicit Experiment(TrainConfig config);
+  explicit Experiment(TrainConfig config, const Collectives& collectives = single_process());
 
   TrainConfig config;
   torch::Device device;
-  std::unique_ptr<envs::BatchedEnv> env;      // meta_batch × rollouts rows, stream kEnvStream
+  int first_task = 0;                         // this process's share of the meta-batch
+  int local_tasks = 0;
+  std::unique_ptr<envs::BatchedEnv> env;      // local_tasks × rollouts rows, stream kEnvStream
   std::shared_ptr<agents::Policy> policy;
   std::unique_ptr<MetaLearner> learner;       // θ from stream kPolicyInitStream
   std::unique_ptr<agents::Sampler> sampler;   // actions from stream kSamplerStream

@@ -9,7 +9,8 @@ namespace {
 class AdamStep final : public OuterStep {
  public:
   explicit AdamStep(const OuterStepContext& context)
-      : config_(context.config),
+      : context_(context),
+        config_(context.config),
         learner_(context.learner),
         device_(context.device),
         optimizer_(make_meta_adam(config_, learner_)) {}
@@ -18,8 +19,9 @@ class AdamStep final : public OuterStep {
 
   OuterStepResult step(const MetaBatch& batch) override {
     OuterStepResult result;
-    const auto loss = learner_.meta_loss(batch.adapted, batch.outer, config_.advantages);
-    result.meta_loss = loss.item<double>();
+    const auto loss = share_of_task_mean(learner_.meta_loss(batch.adapted, batch.outer, config_.advantages), context_,
+                                         batch.outer.num_tasks());
+    result.meta_loss = all_reduce_sum(context_.collectives, loss.item<double>(), "the meta-loss");
     if (!std::isfinite(result.meta_loss)) {
       result.non_finite = "the meta-loss";
       return result;
@@ -27,6 +29,7 @@ class AdamStep final : public OuterStep {
     set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
     optimizer_->zero_grad();
     loss.backward();
+    all_reduce_gradients(context_, learner_);
     agents::ParameterList gradients;
     for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
     if (!all_finite(gradients)) {
@@ -44,6 +47,7 @@ class AdamStep final : public OuterStep {
   }
 
  private:
+  OuterStepContext context_;
   const TrainConfig& config_;
   MetaLearner& learner_;
   torch::Device device_;

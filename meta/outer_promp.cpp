@@ -20,7 +20,8 @@ torch::Tensor per_task_mean(const torch::Tensor& x, const torch::Tensor& mask) {
 class PrompStep final : public OuterStep {
  public:
   explicit PrompStep(const OuterStepContext& context)
-      : config_(context.config),
+      : context_(context),
+        config_(context.config),
         learner_(context.learner),
         device_(context.device),
         optimizer_(make_meta_adam(config_, learner_)),
@@ -59,6 +60,11 @@ class PrompStep final : public OuterStep {
     }
     const auto outer_advantages = agents::compute_advantages(batch.outer, advantage_options);
     const bool second_order = !config_.first_order;
+    const int64_t local_tasks = batch.outer.num_tasks();
+    // Means over the batch's tasks, as this process's share (summed over the processes).
+    auto task_mean = [&](const torch::Tensor& per_task) {
+      return share_of_task_mean(per_task.mean(), context_, local_tasks);
+    };
 
     // The objective at the current θ, α; `inner_kls` receives each inner step's mean KL.
     auto objective = [&](bool differentiable, std::vector<double>* inner_kls) {
@@ -66,17 +72,16 @@ class PrompStep final : public OuterStep {
       ParameterList params = learner_.theta();
       for (size_t j = 0; j < inner_steps; ++j) {
         const auto& inner = batch.inner[j];
-        const auto kl = task_mean_kl(policy, inner.observations, sampling_params[j], params, inner.mask).mean();
-        if (inner_kls) inner_kls->push_back(kl.item<double>());
+        const auto kl = task_mean(task_mean_kl(policy, inner.observations, sampling_params[j], params, inner.mask));
+        if (inner_kls) inner_kls->push_back(all_reduce_sum(context_.collectives, kl.item<double>(), "a ProMP KL"));
         penalty = penalty + kl_weights_[static_cast<int64_t>(j)].item<double>() * kl;
         params = learner_.adapt_step(params, inner, advantage_options, differentiable && second_order,
                                      behaviour_log_probs[j]);
       }
       if (inner_steps > 0) penalty = penalty / static_cast<double>(inner_steps);
       const auto log_probs = policy.log_prob(batch.outer.observations, batch.outer.actions, params);
-      const auto surrogate = clipped_surrogate_loss(log_probs, old_outer_log_probs, outer_advantages,
-                                                    batch.outer.mask, config_.promp.clip)
-                                 .mean();
+      const auto surrogate = task_mean(clipped_surrogate_loss(log_probs, old_outer_log_probs, outer_advantages,
+                                                              batch.outer.mask, config_.promp.clip));
       return std::make_pair(surrogate + penalty, params);
     };
 
@@ -84,7 +89,7 @@ class PrompStep final : public OuterStep {
     set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
     for (int epoch = 0; epoch < config_.promp.epochs; ++epoch) {
       const auto loss = objective(/*differentiable=*/true, nullptr).first;
-      const double value = loss.item<double>();
+      const double value = all_reduce_sum(context_.collectives, loss.item<double>(), "the ProMP objective");
       if (epoch == 0) result.meta_loss = value;
       if (!std::isfinite(value)) {
         result.non_finite = "the meta-loss";
@@ -92,6 +97,7 @@ class PrompStep final : public OuterStep {
       }
       optimizer_->zero_grad();
       loss.backward();
+      all_reduce_gradients(context_, learner_);
       ParameterList gradients;
       for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
       if (!all_finite(gradients)) {
@@ -108,10 +114,11 @@ class PrompStep final : public OuterStep {
       const auto [loss, adapted] = objective(/*differentiable=*/false, &inner_kls);
       (void)loss;
       torch::NoGradGuard no_grad;
-      result.kl = task_mean_kl(policy, batch.outer.observations, old_adapted, agents::detach(adapted),
-                               batch.outer.mask)
-                      .mean()
-                      .item<double>();
+      result.kl = all_reduce_sum(
+          context_.collectives,
+          task_mean(task_mean_kl(policy, batch.outer.observations, old_adapted, agents::detach(adapted), batch.outer.mask))
+              .item<double>(),
+          "the adapted policies' KL");
     }
     if (config_.promp.adaptive_kl) {
       const double target = config_.promp.target_kl;
@@ -142,6 +149,7 @@ class PrompStep final : public OuterStep {
   }
 
  private:
+  OuterStepContext context_;
   const TrainConfig& config_;
   MetaLearner& learner_;
   torch::Device device_;

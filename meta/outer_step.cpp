@@ -83,6 +83,21 @@ void move_adam_state(torch::optim::Adam& optimizer, const torch::Device& device)
   }
 }
 
+torch::Tensor share_of_task_mean(const torch::Tensor& local_mean, const OuterStepContext& context,
+                                 int64_t local_tasks) {
+  if (!context.collectives.distributed()) return local_mean;
+  return local_mean * (static_cast<double>(local_tasks) / context.config.meta_batch);
+}
+
+void all_reduce_gradients(const OuterStepContext& context, const MetaLearner& learner) {
+  if (!context.collectives.distributed()) return;
+  std::vector<torch::Tensor> gradients;
+  for (const auto& p : learner.meta_parameters()) {
+    if (p.grad().defined()) gradients.push_back(p.mutable_grad());
+  }
+  context.collectives.all_reduce_sum(gradients, "the meta-gradient");
+}
+
 bool all_finite(const agents::ParameterList& tensors) {
   for (const auto& t : tensors) {
     if (t.defined() && !torch::isfinite(t).all().item<bool>()) return false;

@@ -22,6 +22,7 @@
 
 #include "agents/policy.h"
 #include "agents/trajectories.h"
+#include "meta/collectives.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 
@@ -50,12 +51,23 @@ struct OuterStepResult {
   std::string non_finite;
 };
 
-// What a step is built from. The learner outlives it.
+// What a step is built from. The learner and the collectives outlive it.
 struct OuterStepContext {
   const TrainConfig& config;
   MetaLearner& learner;
   torch::Device device;
+  // With several processes each holds part of the meta-batch's tasks (MetaBatch is
+  // that part): a step's means over tasks are this process's sums / config.meta_batch,
+  // summed over the processes, as are its gradients and curvature products.
+  const Collectives& collectives = single_process();
 };
+
+// A mean over the meta-batch's tasks from this process's mean over its own:
+// `local_mean` · local_tasks / meta_batch, to be summed over the processes. The
+// one-process mean itself, untouched (bit for bit), when there is one process.
+torch::Tensor share_of_task_mean(const torch::Tensor& local_mean, const OuterStepContext& context, int64_t local_tasks);
+// Sums the meta-parameters' gradients over the processes (no-op in one).
+void all_reduce_gradients(const OuterStepContext& context, const MetaLearner& learner);
 
 class OuterStep {
  public:

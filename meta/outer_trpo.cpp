@@ -50,7 +50,7 @@ class TaskGroupCurvature {
 class TrpoOuterStep final : public OuterStep {
  public:
   explicit TrpoOuterStep(const OuterStepContext& context)
-      : config_(context.config), learner_(context.learner), device_(context.device) {}
+      : context_(context), config_(context.config), learner_(context.learner), device_(context.device) {}
 
   bool differentiates_adaptation() const override { return false; }
 
@@ -92,7 +92,15 @@ class TrpoOuterStep final : public OuterStep {
       old_log_probs = policy.log_prob(outer.observations, outer.actions, old_adapted);
     }
     const auto& mask = outer.mask;
-    const auto valid_steps = mask.sum().clamp_min(1.0);
+    // The KL is a mean over every valid step of the whole batch, over all processes.
+    auto valid_steps = mask.sum();
+    if (context_.collectives.distributed()) {
+      std::vector<torch::Tensor> count{valid_steps};
+      context_.collectives.all_reduce_sum(count, "the count of valid steps");
+      valid_steps = count.front();
+    }
+    valid_steps = valid_steps.clamp_min(1.0);
+    const int64_t local_tasks = outer.num_tasks();
 
     auto evaluate = [&](bool differentiable) {
       // Re-adapt from the current θ, α on the same inner rollouts: π'_new.
@@ -102,13 +110,14 @@ class TrpoOuterStep final : public OuterStep {
       }
       const auto log_probs = policy.log_prob(outer.observations, outer.actions, params);
       SurrogateAndKl out;
-      out.loss = agents::importance_weighted_loss(log_probs, old_log_probs, advantages, mask).mean();
+      out.loss = share_of_task_mean(agents::importance_weighted_loss(log_probs, old_log_probs, advantages, mask).mean(),
+                                    context_, local_tasks);
       out.kl = (policy.kl_divergence(outer.observations, old_adapted, params) * mask).sum() / valid_steps;
       return out;
     };
     if (inner_batches.empty() || config_.first_order) {
       // No adaptation (pretrained), or a first-order one: ∇(∇KL · v) by autograd is cheap.
-      return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo);
+      return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, {}, context_.collectives);
     }
     // The KL's Hessian in (θ, α) as Jᵀ F J (meta_learner.h): two inner-loss Hessian-
     // vector products and one Fisher product per CG iteration, instead of a third-order
@@ -148,11 +157,16 @@ class TrpoOuterStep final : public OuterStep {
       });
       auto sum = products.front();
       for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
+      if (context_.collectives.distributed()) {
+        std::vector<torch::Tensor> parts{sum};
+        context_.collectives.all_reduce_sum(parts, "a KL curvature product");
+      }
       return sum;
     };
-    return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, hessian_product);
+    return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, hessian_product, context_.collectives);
   }
 
+  OuterStepContext context_;
   const TrainConfig& config_;
   MetaLearner& learner_;
   torch::Device device_;

@@ -1,5 +1,6 @@
 #include "meta/run_directory.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -66,45 +67,77 @@ void remove_stale_temporaries(const fs::path& run_dir) {
 void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   if (options.out_dir.empty()) throw UsageError("--out: a run directory is required");
   // Everything that can reject the config happens before the run directory is touched.
-  MetaTrainer trainer(config);
+  MetaTrainer trainer(config, options.collectives);
   configure_threads(config.threads);
+  const Collectives& collectives = trainer.collectives();
+  const bool writes = collectives.rank() == 0;  // rank 0 owns the run directory
 
   const fs::path run_dir(options.out_dir);
   const fs::path metrics_path = run_dir / kMetricsFile;
   const std::string checkpoint_path = (run_dir / kCheckpointFile).string();
   std::error_code ec;
   if (options.resume) {
-    trainer.restore(checkpoint_path);
-    remove_stale_temporaries(run_dir);
-    truncate_metrics(metrics_path, trainer.iterations_done());
-    // The same config, or one extended by extended_config: config.yaml says what the run does.
-    write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
-  } else {
-    if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
-      throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");
-    }
-    for (const char* file : {kCheckpointFile, kMetricsFile}) {
-      if (fs::exists(run_dir / file, ec) && !options.force) {
-        throw UsageError("--out '" + options.out_dir + "' already holds a run (" + file +
-                         "); resume it with --resume, choose another directory, or pass --force to overwrite it");
+    trainer.restore(checkpoint_path);  // every process reads it: its rows' streams
+  }
+  // Rank 0 checks and prepares the directory; the others learn whether it could.
+  std::string refused;
+  bool usage = true;
+  if (writes) {
+    try {
+      if (options.resume) {
+        remove_stale_temporaries(run_dir);
+        truncate_metrics(metrics_path, trainer.iterations_done());
+        // The same config, or one extended by extended_config: config.yaml says what the run does.
+        write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
+      } else {
+        if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
+          throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");
+        }
+        for (const char* file : {kCheckpointFile, kMetricsFile}) {
+          if (fs::exists(run_dir / file, ec) && !options.force) {
+            throw UsageError("--out '" + options.out_dir + "' already holds a run (" + file +
+                             "); resume it with --resume, choose another directory, or pass --force to overwrite it");
+          }
+        }
+        fs::create_directories(run_dir, ec);
+        if (ec) throw std::runtime_error("cannot create run directory '" + options.out_dir + "': " + ec.message());
+        write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
+        write_file_atomically(metrics_path.string(), IterationMetrics::csv_header() + "\n");
       }
+    } catch (const UsageError& e) {
+      refused = e.what();
+    } catch (const std::exception& e) {
+      refused = e.what();
+      usage = false;
     }
-    fs::create_directories(run_dir, ec);
-    if (ec) throw std::runtime_error("cannot create run directory '" + options.out_dir + "': " + ec.message());
-    write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
-    write_file_atomically(metrics_path.string(), IterationMetrics::csv_header() + "\n");
+  }
+  if (all_reduce_sum(collectives, refused.empty() ? 0.0 : (usage ? 1.0 : 2.0), "whether rank 0 could use the run "
+                                                                                "directory") != 0.0) {
+    if (writes && usage) throw UsageError(refused);
+    if (writes) throw std::runtime_error(refused);
+    throw UsageError("rank 0 could not use the run directory '" + options.out_dir + "' (its message says why)");
   }
 
   // metrics.csv grows one complete line per iteration, flushed at once (one write),
   // so a crash loses at most the line being written; the checkpoint says how far
   // the run got, and a resume drops the rows after it.
-  std::ofstream metrics_file(metrics_path, std::ios::app);
-  if (!metrics_file) throw std::runtime_error("cannot write '" + metrics_path.string() + "'");
+  std::ofstream metrics_file;
+  if (writes) {
+    metrics_file.open(metrics_path, std::ios::app);
+    if (!metrics_file) throw std::runtime_error("cannot write '" + metrics_path.string() + "'");
+  }
   while (trainer.iterations_done() < config.iterations) {
     const IterationMetrics metrics = trainer.run_iteration();
-    metrics_file << metrics.csv_row() + "\n" << std::flush;
+    if (writes) metrics_file << metrics.csv_row() + "\n" << std::flush;
     const bool last = trainer.iterations_done() == config.iterations;
-    const int stop_signal = options.stop_requested ? options.stop_requested() : 0;
+    int stop_signal = options.stop_requested ? options.stop_requested() : 0;
+    if (collectives.distributed()) {
+      // A stop asked of any process stops every one after this iteration; the largest
+      // signal number stands for them all.
+      const auto signals = collectives.all_gather(torch::full({1}, static_cast<int64_t>(stop_signal), torch::kInt64),
+                                                  "the stop requests");
+      for (const auto& s : signals) stop_signal = std::max(stop_signal, static_cast<int>(s.item<int64_t>()));
+    }
     const bool checkpointed = trainer.iterations_done() % config.checkpoint_every == 0 || last || stop_signal != 0;
     if (checkpointed) trainer.save_checkpoint(checkpoint_path);
     if (options.on_iteration) options.on_iteration(metrics, trainer);

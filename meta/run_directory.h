@@ -4,8 +4,10 @@
 // run_training() drives a MetaTrainer into it, from scratch or resumed.
 
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "meta/collectives.h"
 #include "meta/config.h"
 #include "meta/iteration_metrics.h"
 
@@ -22,6 +24,10 @@ struct TrainRunOptions {
   std::function<int()> stop_requested;
   // Called after every iteration (after its checkpoint, if one was due).
   std::function<void(const IterationMetrics&, MetaTrainer&)> on_iteration;
+  // Several processes (meta/collectives.h): each trains its share of the tasks, rank 0
+  // alone writes the run directory, and a stop asked of any process stops them all
+  // after the same iteration. Null: one process.
+  std::shared_ptr<const Collectives> collectives;
 };
 
 // Trains into options.out_dir until config.iterations meta-iterations are done.

@@ -1,6 +1,11 @@
 #include "meta/trainer.h"
 
+#include <dlfcn.h>
+
 #include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <vector>
 #include <cmath>
 #include <stdexcept>
 
@@ -20,9 +25,55 @@ namespace {
 
 }  // namespace
 
-MetaTrainer::MetaTrainer(TrainConfig config)
-    : experiment_(std::move(config)),
-      outer_step_(make_outer_step({experiment_.config, *experiment_.learner, experiment_.device})) {}
+namespace {
+
+// 64-bit FNV-1a, for the fingerprint of a process's config and build.
+std::uint64_t fnv1a(const void* data, size_t size, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  return hash;
+}
+
+// The config as YAML and this library's own bytes (the build), as one number: the
+// processes of a run must agree on both.
+std::uint64_t run_fingerprint(TrainConfig config) {
+  config.device.clear();  // each rank has its own GPU (cuda:LOCAL_RANK)
+  const std::string yaml = to_yaml(config);
+  std::uint64_t hash = fnv1a(yaml.data(), yaml.size());
+  Dl_info library{};
+  if (dladdr(reinterpret_cast<const void*>(&run_fingerprint), &library) && library.dli_fname) {
+    std::ifstream in(library.dli_fname, std::ios::binary);
+    std::vector<char> chunk(1 << 16);
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+      hash = fnv1a(chunk.data(), static_cast<size_t>(in.gcount()), hash);
+    }
+  }
+  return hash;
+}
+
+std::shared_ptr<const Collectives> one_process_or(std::shared_ptr<const Collectives> collectives) {
+  if (collectives) return collectives;
+  return std::shared_ptr<const Collectives>(&single_process(), [](const Collectives*) {});
+}
+
+}  // namespace
+
+MetaTrainer::MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives)
+    : collectives_(one_process_or(std::move(collectives))),
+      experiment_(std::move(config), *collectives_),
+      outer_step_(make_outer_step({experiment_.config, *experiment_.learner, experiment_.device, *collectives_})) {
+  if (collectives_->distributed()) {
+    const auto fingerprints = all_gather_words(*collectives_, {run_fingerprint(experiment_.config)},
+                                               "the config and build fingerprints");
+    for (size_t r = 1; r < fingerprints.size(); ++r) {
+      if (fingerprints[r] != fingerprints[0]) {
+        throw UsageError("rank " + std::to_string(r) +
+                         " was started with another config or another metarl build than rank 0; every process of a "
+                         "run needs the same config (flags, --config, --set) and the same build");
+      }
+    }
+  }
+}
 
 IterationMetrics MetaTrainer::run_iteration() {
   const auto start = std::chrono::steady_clock::now();
@@ -35,12 +86,22 @@ IterationMetrics MetaTrainer::run_iteration() {
   if (!all_finite(learner.theta())) diverged(metrics.iteration, "theta (the policy's initial parameters)");
   if (!all_finite(learner.alpha())) diverged(metrics.iteration, "alpha (the inner step sizes)");
 
-  const auto tasks = experiment_.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
-                                                                 experiment_.task_rng);
+  // Every process draws the whole batch's tasks and keeps its own.
+  const auto all_tasks = experiment_.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
+                                                                     experiment_.task_rng);
+  const auto tasks = collectives_->distributed() ? all_tasks.slice(experiment_.first_task, experiment_.local_tasks)
+                                                 : all_tasks;
+  // The mean episode return over the whole batch.
+  auto mean_return = [&](const agents::Trajectories& rollouts, const char* what) {
+    const auto returns = rollouts.episode_returns();
+    if (!collectives_->distributed()) return returns.mean().item<double>();
+    return all_reduce_sum(*collectives_, returns.sum().item<double>(), what) /
+           (static_cast<double>(config.meta_batch) * config.rollouts);
+  };
   MetaBatch batch;
   batch.iteration = iteration_;
   auto trajectories = sampler.sample(agents::detach(learner.theta()), tasks);
-  metrics.return_before = trajectories.episode_returns().mean().item<double>();
+  metrics.return_before = mean_return(trajectories, "the return before adaptation");
 
   // The data of each adaptation step; `trajectories` ends as the outer objective's
   // rollouts (of the adapted policies, or of θ for the pretrained baseline).
@@ -51,7 +112,7 @@ IterationMetrics MetaTrainer::run_iteration() {
     params = learner.adapt_step(params, trajectories, config.advantages, keep_graph);
     trajectories = sampler.sample(agents::detach(params), tasks);
   }
-  metrics.return_after = trajectories.episode_returns().mean().item<double>();
+  metrics.return_after = mean_return(trajectories, "the return after adaptation");
 
   if (!std::isfinite(metrics.return_before)) diverged(metrics.iteration, "the return before adaptation");
   if (!std::isfinite(metrics.return_after)) diverged(metrics.iteration, "the return after adaptation");
@@ -82,6 +143,11 @@ IterationMetrics MetaTrainer::run_iteration() {
 
 void MetaTrainer::save_checkpoint(const std::string& path) const {
   const TrainConfig& config = experiment_.config;
+  // Every row's stream, in global row order: a resume with any number of processes
+  // takes its rows' part.
+  const auto env_rng_states =
+      all_gather_words(*collectives_, experiment_.env->rng_states(), "the environment rows' random states");
+  if (collectives_->rank() != 0) return;
   CheckpointData data;
   data.config_yaml = to_yaml(config);
   data.env = config.env;
@@ -97,7 +163,7 @@ void MetaTrainer::save_checkpoint(const std::string& path) const {
     archive.write("sampler_rng", experiment_.sampler->generator().get_state());
     const auto task_state = experiment_.task_rng.state();
     archive.write("task_rng", rng_words_to_tensor({task_state.begin(), task_state.end()}));
-    archive.write("env_rngs", rng_words_to_tensor(experiment_.env->rng_states()));
+    archive.write("env_rngs", rng_words_to_tensor(env_rng_states));
   });
 }
 
@@ -122,10 +188,13 @@ void MetaTrainer::restore(const std::string& checkpoint_path) {
   }
   const auto words = rng_tensor_to_words(task_state);
   if (words.size() != 4) throw incompatible("malformed task random state");
-  const auto env_words = rng_tensor_to_words(env_states);
-  if (env_words.size() != 4 * static_cast<size_t>(experiment_.env->batch_size())) {
+  const auto all_env_words = rng_tensor_to_words(env_states);
+  if (all_env_words.size() != 4 * static_cast<size_t>(config.meta_batch) * config.rollouts) {
     throw incompatible("environment random states");
   }
+  // This process's rows.
+  const auto first_word = all_env_words.begin() + 4 * static_cast<std::ptrdiff_t>(experiment_.first_task) * config.rollouts;
+  const std::vector<std::uint64_t> env_words(first_word, first_word + 4 * experiment_.env->batch_size());
   // Every check above and in load_parameters runs before any state changes.
   load_parameters(data, checkpoint_path, learner());
   experiment_.env->set_rng_states(env_words);

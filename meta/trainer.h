@@ -23,8 +23,11 @@ namespace metarl::meta {
 class MetaTrainer {
  public:
   // Validates the config against the environment and device (and the outer step
-  // against its options); throws UsageError.
-  explicit MetaTrainer(TrainConfig config);
+  // against its options); throws UsageError. With `collectives` of several processes
+  // this trainer holds its share of every meta-batch's tasks (meta/collectives.h);
+  // every process must be started with the same config and the same build (refused
+  // otherwise, naming the rank that differs).
+  explicit MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives = nullptr);
   // The outer step holds references into the experiment: the trainer stays put.
   MetaTrainer(const MetaTrainer&) = delete;
   MetaTrainer& operator=(const MetaTrainer&) = delete;
@@ -34,6 +37,7 @@ class MetaTrainer {
   MetaLearner& learner() { return *experiment_.learner; }
   const MetaLearner& learner() const { return *experiment_.learner; }
   const envs::BatchedEnv& env() const { return *experiment_.env; }
+  const Collectives& collectives() const { return *collectives_; }
 
   // One meta-iteration. Throws std::runtime_error naming what diverged (θ, α,
   // returns, meta-loss, meta-gradient) when something is not finite; the outer
@@ -41,6 +45,8 @@ class MetaTrainer {
   IterationMetrics run_iteration();
 
   // θ, α, the outer step's state, every random-number state and the iteration count.
+  // With several processes every one must call it (the environment rows' streams are
+  // gathered from all); rank 0 alone writes `path`.
   void save_checkpoint(const std::string& path) const;
   // Continues from a checkpoint written by a trainer with the same config: the
   // following iterations are the ones the original run would have made. Throws
@@ -48,6 +54,7 @@ class MetaTrainer {
   void restore(const std::string& checkpoint_path);
 
  private:
+  std::shared_ptr<const Collectives> collectives_;
   Experiment experiment_;
   std::unique_ptr<OuterStep> outer_step_;
   int iteration_ = 0;

@@ -53,15 +53,28 @@ torch::Tensor conjugate_gradient(const std::function<torch::Tensor(const torch::
 }
 
 TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn& evaluate,
-                         const TrpoOptions& options, const HessianProductFn& kl_hessian_product) {
+                         const TrpoOptions& options, const HessianProductFn& kl_hessian_product,
+                         const Collectives& collectives) {
+  // Sums over the processes (identities in one process).
+  auto sum_value = [&](const torch::Tensor& value, const char* what) {
+    return all_reduce_sum(collectives, value.item<double>(), what);
+  };
+  auto sum_vector = [&](torch::Tensor vector, const char* what) {
+    if (collectives.distributed()) {
+      std::vector<torch::Tensor> parts{vector};
+      collectives.all_reduce_sum(parts, what);
+    }
+    return vector;
+  };
   TrpoStepResult result;
   const SurrogateAndKl at_old = evaluate(/*differentiable=*/true);
-  result.loss_before = at_old.loss.item<double>();
+  result.loss_before = sum_value(at_old.loss, "the TRPO surrogate");
   result.loss_after = result.loss_before;
 
   agents::GradOptions keep;
   keep.retain_graph = true;
-  const auto loss_gradient = flatten(agents::gradients(at_old.loss, parameters, keep)).detach();
+  const auto loss_gradient =
+      sum_vector(flatten(agents::gradients(at_old.loss, parameters, keep)).detach(), "the meta-gradient");
   torch::Tensor kl_gradient;
   if (!kl_hessian_product) {
     agents::GradOptions differentiable;
@@ -72,7 +85,8 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   auto fisher_product = [&](const torch::Tensor& v) {
     if (kl_hessian_product) return kl_hessian_product(v) + options.cg_damping * v;
     const auto grad_dot_v = kl_gradient.dot(v);
-    return flatten(agents::gradients(grad_dot_v, parameters, keep)).detach() + options.cg_damping * v;
+    return sum_vector(flatten(agents::gradients(grad_dot_v, parameters, keep)).detach(), "a KL curvature product") +
+           options.cg_damping * v;
   };
   if (!torch::isfinite(loss_gradient).all().item<bool>()) {
     result.finite = false;
@@ -93,8 +107,8 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   for (int attempt = 0; attempt < options.line_search_steps; ++attempt, scale *= options.line_search_ratio) {
     assign(parameters, old_values - scale * full_step);
     const SurrogateAndKl candidate = evaluate(/*differentiable=*/false);
-    const double loss = candidate.loss.item<double>();
-    const double kl = candidate.kl.item<double>();
+    const double loss = sum_value(candidate.loss, "a line-search surrogate");
+    const double kl = sum_value(candidate.kl, "a line-search KL");
     if (std::isfinite(loss) && std::isfinite(kl) && loss < result.loss_before && kl < options.max_kl) {
       result.loss_after = loss;
       result.kl = kl;

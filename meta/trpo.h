@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "agents/policy.h"
+#include "meta/collectives.h"
 #include "meta/options.h"
 
 namespace metarl::meta {
@@ -46,8 +47,13 @@ using HessianProductFn = std::function<torch::Tensor(const torch::Tensor&)>;
 // On rejection they keep their old values. Never applies a non-finite step.
 // `kl_hessian_product` may be empty: H v is then ∇(∇KL · v) by autograd through
 // evaluate(true)'s graph (third order through an adaptation step).
+// With several processes `evaluate` returns this process's share of the surrogate and
+// the KL (sums over its tasks, normalised by the whole batch) and `kl_hessian_product`
+// its share of H v; trpo_step sums them, and the loss gradient, over the processes,
+// so every process takes the same step.
 TrpoStepResult trpo_step(const agents::ParameterList& parameters, const SurrogateAndKlFn& evaluate,
-                         const TrpoOptions& options, const HessianProductFn& kl_hessian_product = {});
+                         const TrpoOptions& options, const HessianProductFn& kl_hessian_product = {},
+                         const Collectives& collectives = single_process());
 
 // Flattens tensors into one vector (the layout of trpo_step's products).
 torch::Tensor flatten_parameters(const std::vector<torch::Tensor>& tensors);
