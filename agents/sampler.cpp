@@ -75,6 +75,26 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
 
 Sampler::~Sampler() = default;
 
+namespace {
+
+// Throws std::runtime_error naming the environment, the row and the step of the first
+// value that is not finite in `values` [H, B, ...] (time-major), valid steps only (a
+// row's steps after its episode ended are padding). A NaN from an environment would
+// otherwise surface far from its cause, as a baseline fit that is "not finite".
+void check_finite(const torch::Tensor& values, const torch::Tensor& mask, const std::string& env, const char* what) {
+  auto bad = torch::logical_not(torch::isfinite(values));
+  if (bad.dim() > 2) bad = bad.flatten(2).any(2);  // [H, B]
+  bad = torch::logical_and(bad, mask > 0);
+  if (!bad.any().item<bool>()) return;
+  const auto where = torch::nonzero(bad).to(torch::kCPU);  // rows of (step, row), step-major
+  const int64_t step = where[0][0].item<int64_t>();
+  const int64_t row = where[0][1].item<int64_t>();
+  throw std::runtime_error("environment '" + env + "' returned " + what + " that is not finite (NaN or infinity) at row " +
+                           std::to_string(row) + ", step " + std::to_string(step) + " of a rollout");
+}
+
+}  // namespace
+
 void Sampler::set_task_shard(int first_task, int total_tasks) {
   if (first_task < 0 || first_task + num_tasks_ > total_tasks) {
     throw std::invalid_argument("Sampler::set_task_shard: tasks [" + std::to_string(first_task) + ", " +
@@ -144,6 +164,8 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
     }
   }
 
+  check_finite(rewards_, mask_, env_.spec().name, "a reward");
+  check_finite(observations_, mask_, env_.spec().name, "an observation");
   // Time-major [H, B, ...] → [T, R, H, ...] (permute + contiguous is the one copy).
   return {to_task_major(observations_), to_task_major(actions_), to_task_major(rewards_), to_task_major(mask_)};
 }
@@ -190,8 +212,13 @@ Trajectories Sampler::sample_on_device(const ParameterList& params) {
     alive = torch::logical_and(alive, torch::logical_not(device_env_->done()));
   }
   device_env_->end(env_);
-  return {to_task_major(torch::stack(observations)), to_task_major(torch::stack(actions)),
-          to_task_major(torch::stack(rewards)), to_task_major(torch::stack(mask))};
+  const auto staged_mask = torch::stack(mask);
+  const auto staged_rewards = torch::stack(rewards);
+  const auto staged_observations = torch::stack(observations);
+  check_finite(staged_rewards, staged_mask, spec.name, "a reward");
+  check_finite(staged_observations, staged_mask, spec.name, "an observation");
+  return {to_task_major(staged_observations), to_task_major(torch::stack(actions)), to_task_major(staged_rewards),
+          to_task_major(staged_mask)};
 }
 
 }  // namespace metarl::agents

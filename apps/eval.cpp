@@ -5,7 +5,12 @@
 // flag and a YAML key (--config, --set, --print-config). The report is also saved
 // as RUN_DIR/eval_<split>.json in every run directory, for `metarl plot`.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -14,6 +19,7 @@
 #include "apps/commands.h"
 #include "apps/config_flags.h"
 #include "apps/process_flags.h"
+#include "envs/errors.h"
 #include "meta/evaluation.h"
 #include "meta/eval_report.h"
 #include "meta/progress.h"
@@ -25,8 +31,32 @@ struct EvalCommandOptions {
   ConfigFlags<meta::EvalOptions> config{meta::eval_config_schema()};
   bool json = false;
   bool quiet = false;
+  bool force = false;    // replace reports the runs already hold
+  bool no_save = false;  // print only
   ProcessFlags processes;
 };
+
+// Before any rollout: every report this evaluation would keep may be written — the run
+// directory takes a file (a read-only one is found now, not after the work), and no
+// report of the same split and measure is there already unless --force replaces it.
+void check_reports_can_be_saved(const meta::EvalOptions& eval, bool force) {
+  for (const auto& run : eval.checkpoints) {
+    if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
+    const std::string path = meta::eval_report_path(run, eval.split, eval.return_discount);
+    if (std::filesystem::exists(path) && !force) {
+      throw UsageError("run '" + run + "' already holds this evaluation's report (" + path +
+                       "); pass --force to replace it, or --no-save to print only");
+    }
+    const std::string probe = (std::filesystem::path(run) / (".write-probe.tmp." + std::to_string(::getpid()))).string();
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      throw UsageError("run directory '" + run + "' cannot take the report: " + std::strerror(errno) +
+                       " (--no-save prints it only)");
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
+}
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
@@ -38,6 +68,8 @@ void add_eval_command(CLI::App& app) {
                                  "instead of --checkpoint");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
+  command->add_flag("--force", options->force, "Replace the report a run already holds for this split and measure");
+  command->add_flag("--no-save", options->no_save, "Print the report only; keep nothing in the run directories");
   options->processes.add_to(*command, "Evaluate");
   command->callback([options, command] {
     meta::EvalOptions eval = options->config.effective(*command);
@@ -45,6 +77,7 @@ void add_eval_command(CLI::App& app) {
       std::cout << options->config.to_yaml(eval);
       return;
     }
+    if (!options->no_save) check_reports_can_be_saved(eval, options->force);
     if (options->processes.launched()) return;
     const auto collectives = options->processes.join();
     eval.device = ProcessFlags::device_of_rank(eval.device);
@@ -65,6 +98,7 @@ void add_eval_command(CLI::App& app) {
     // Kept beside every run for `metarl plot`, the whole comparison in each: a run's
     // adaptation plot then shows the baselines it was measured against.
     for (const auto& run : eval.checkpoints) {
+      if (options->no_save) break;
       if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
       meta::save_eval_report(run, report);
       progress.message("saved " + meta::eval_report_path(run, report));

@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << who << "failed: " << e.what() << "\n";
     return 1;
+  } catch (...) {
+    // Not a std::exception: thrown by code metarl does not own (a plug-in's).
+    std::cerr << who << "failed: an exception that is not a std::exception escaped (thrown by a plug-in?)\n";
+    return 1;
   }
   return 0;
 }

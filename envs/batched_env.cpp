@@ -87,6 +87,25 @@ void BatchedEnv::set_tasks(const TaskBatch& tasks) {
   for (int r = 0; r < batch_size_; ++r) set_task(r, tasks.task(r / rows_per_task));
 }
 
+namespace {
+
+// The boundary to an environment's own code (a plug-in's, maybe built by someone
+// else): an exception that is not a std::exception would pass every handler of metarl
+// and end the process with std::terminate; here it becomes one that names the
+// environment and what it was doing.
+template <typename Call>
+void call_environment(const std::string& env, const char* what, Call&& call) {
+  try {
+    call();
+  } catch (const std::exception&) {
+    throw;
+  } catch (...) {
+    throw std::runtime_error("environment '" + env + "' threw an exception that is not a std::exception in " + what);
+  }
+}
+
+}  // namespace
+
 void BatchedEnv::set_task(int row, const double* task) {
   std::copy(task, task + num_task_parameters_, task_values_.begin() + static_cast<size_t>(row) * num_task_parameters_);
   task_changed(row);
@@ -95,7 +114,7 @@ void BatchedEnv::set_task(int row, const double* task) {
 void BatchedEnv::reset() {
   for (int r = 0; r < batch_size_; ++r) {
     elapsed_steps_[r] = 0;
-    reset_row(r, row_rngs_[r]);
+    call_environment(spec_.name, "reset_row", [&] { reset_row(r, row_rngs_[r]); });
   }
   std::fill(rewards_.begin(), rewards_.end(), 0.0f);
   std::fill(terminated_.begin(), terminated_.end(), 0);
@@ -137,11 +156,11 @@ void BatchedEnv::step(const float* actions) {
     step_workers_->run([&](int part) {
       const int begin = static_cast<int>(static_cast<std::int64_t>(rows) * part / threads);
       const int end = static_cast<int>(static_cast<std::int64_t>(rows) * (part + 1) / threads);
-      if (begin < end) step_rows(actions, begin, end);
+      if (begin < end) call_environment(spec_.name, "step_rows", [&] { step_rows(actions, begin, end); });
     });
     ++split_steps_;
   } else {
-    step_rows(actions, 0, batch_size_);
+    call_environment(spec_.name, "step_rows", [&] { step_rows(actions, 0, batch_size_); });
   }
   if (threads > 1) {
     const double microseconds =
@@ -169,7 +188,7 @@ void BatchedEnv::step(const float* actions) {
       const float* last = observations_.data() + static_cast<size_t>(r) * obs_dim;
       std::copy(last, last + obs_dim, final_observations_.begin() + static_cast<size_t>(r) * obs_dim);
       elapsed[r] = 0;
-      reset_row(r, row_rngs_[r]);
+      call_environment(spec_.name, "reset_row", [&] { reset_row(r, row_rngs_[r]); });
     }
   }
 }

@@ -43,7 +43,7 @@ Enum parse_enum(const EnumNames<Enum>& names, const std::string& what, const std
   for (const auto& entry : names) {
     if (entry.second == name) return entry.first;
   }
-  throw UsageError(what + " '" + name + "' is not one of: " + enum_choices(names));
+  throw UsageError(what + " '" + quoted_value(name) + "' is not one of: " + enum_choices(names));
 }
 
 }  // namespace metarl

@@ -8,6 +8,28 @@
 
 namespace metarl {
 
+// A value a user gave, fit to quote in a message: control characters escaped (a
+// config's terminal escape must not reach the terminal), and at most `limit` bytes of
+// it, the rest counted (a 50 MB value must not become a 50 MB message).
+inline std::string quoted_value(const std::string& value, size_t limit = 120) {
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < value.size() && i < limit; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (value.size() > limit) out += "... (" + std::to_string(value.size()) + " bytes)";
+  return out;
+}
+
 class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

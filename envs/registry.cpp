@@ -1,5 +1,8 @@
 #include "envs/registry.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <stdexcept>
 
 #include "envs/box2d_nav.h"
@@ -23,6 +26,14 @@ EnvRegistry& EnvRegistry::global() {
 
 void EnvRegistry::add(EnvEntry entry) {
   if (entry.name.empty()) throw std::invalid_argument("environment registration: empty name");
+  // A name is written into configs and reports bare (meta/config_schema.cpp's parse_name).
+  const bool plain = std::all_of(entry.name.begin(), entry.name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-+/", c) != nullptr;
+  });
+  if (!plain || entry.name.size() > 200) {
+    throw std::invalid_argument("environment registration: name '" + quoted_value(entry.name) +
+                                "' is not at most 200 letters, digits and . _ - + /");
+  }
   if (!entry.make) throw std::invalid_argument("environment '" + entry.name + "': registration without a factory");
   if (entries_.count(entry.name)) {
     throw std::invalid_argument("environment '" + entry.name + "' is already registered");
@@ -54,7 +65,7 @@ std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch
   if (!entry) {
     std::string known;
     for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
-    throw UsageError("unknown environment '" + name + "'; known environments: " + known +
+    throw UsageError("unknown environment '" + quoted_value(name) + "'; known environments: " + known +
                      " (a plug-in's environments are known once it is loaded: metarl --plugin LIB ...)");
   }
   return entry->make(batch_size, seed);

@@ -62,13 +62,27 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   // The temporary sits in the same directory, so rename() stays on one file system.
   const std::string temporary = path + ".tmp." + std::to_string(::getpid());
   try {
-    {
-      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      out << contents;
-      out.close();
-      if (!out) throw std::runtime_error("cannot write '" + temporary + "'");
+    // POSIX calls rather than a stream: a full disk or a read-only directory is then
+    // reported with its reason (errno), not as a bare "cannot write".
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot write '" + temporary + "': " + std::strerror(errno));
+    size_t written = 0;
+    while (written < contents.size()) {
+      const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+        ::close(fd);
+        throw std::runtime_error("cannot write '" + temporary + "': " + why);
+      }
+      written += static_cast<size_t>(n);
     }
-    fsync_path(temporary, false);
+    if (::fsync(fd) != 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      throw std::runtime_error("fsync '" + temporary + "' failed: " + why);
+    }
+    if (::close(fd) != 0) throw std::runtime_error("cannot write '" + temporary + "': " + std::strerror(errno));
     if (std::rename(temporary.c_str(), path.c_str()) != 0) {
       throw std::runtime_error("cannot rename '" + temporary + "' to '" + path + "': " + std::strerror(errno));
     }

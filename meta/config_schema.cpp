@@ -1,19 +1,25 @@
 #include "meta/config_schema.h"
 
+#include <sys/stat.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace metarl::meta {
 
 void config_values::bad_value(const std::string& key, const std::string& value, const std::string& expected) {
-  throw UsageError("config key '" + key + "': value '" + value + "' is invalid; expected " + expected);
+  throw UsageError("config key '" + quoted_value(key) + "': value '" + quoted_value(value) + "' is invalid; expected " +
+                   expected);
 }
 
 namespace {
@@ -115,6 +121,15 @@ std::string parse_choice(const std::string& key, const std::string& value, const
 std::string parse_name(const std::string& key, const std::string& value) {
   const std::string text = trim_impl(value);
   if (text.empty()) bad_value(key, value, "a non-empty name");
+  // Names are printed (run headers, reports, --print-config) and written back into
+  // YAML bare: letters, digits and . _ - + / only (no control bytes, nothing YAML
+  // reads as structure), at most 200 of them.
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-+/", c) != nullptr;
+  });
+  if (!plain || text.size() > 200) {
+    bad_value(key, value, "a name of at most 200 letters, digits and . _ - + /");
+  }
   return text;
 }
 
@@ -134,6 +149,9 @@ std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::s
   std::vector<std::int64_t> sizes;
   std::string item;
   const std::string expected = "a list of 1 to 8 layer sizes in [1, 4096], e.g. 100,100";
+  // Eight sizes of four digits with separators fit in far less: refuse a long text
+  // before splitting it (a 16 MB list took 53 s and 4.2 GB).
+  if (value.size() > 256) bad_value(key, value, expected);
   while (in >> item) {
     try {
       sizes.push_back(meta::parse_integer(key, item, 1, 4096));
@@ -158,6 +176,9 @@ namespace config_detail {
 std::string trim(const std::string& s) { return trim_impl(s); }
 
 std::string closest_name(const std::string& unknown, const std::vector<std::string>& names) {
+  // Key names are short; a long unknown name is no typo of one (and edit distance on
+  // it would cost its length times each name's).
+  if (unknown.size() > 64) return "";
   std::string normalized = unknown;
   std::replace(normalized.begin(), normalized.end(), '-', '_');
   std::string best;
@@ -172,29 +193,76 @@ std::string closest_name(const std::string& unknown, const std::vector<std::stri
   return best;
 }
 
+namespace {
+
+// Counts documents and nothing else.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  void OnDocumentStart(const YAML::Mark&) override { ++documents; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The number of YAML documents in `text`, counting no further than two. Not
+// YAML::LoadAll: on a text that starts with a stray ',' yaml-cpp 0.7 finds an empty
+// document at the same place forever and fills the memory (found by the fuzz test).
+int yaml_documents_up_to_two(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int call = 0; call < 2 && parser.HandleNextDocument(counter); ++call) {
+  }
+  return counter.documents;
+}
+
+}  // namespace
+
 void for_each_yaml_entry(const std::string& yaml_text, const std::string& origin,
                          const std::function<void(const std::string&, const std::string&)>& apply) {
   YAML::Node root;
   try {
+    if (yaml_documents_up_to_two(yaml_text) > 1) {
+      throw UsageError(origin + ": holds more than one YAML document (separated by ---); a config is one mapping");
+    }
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    throw UsageError(origin + ": malformed YAML: " + e.what());
+    throw UsageError(origin + ": malformed YAML: " + quoted_value(e.what(), 300));
   }
   if (root.IsNull()) return;  // an empty file changes nothing
   if (!root.IsMap()) throw UsageError(origin + ": expected a mapping of config keys to values");
+  std::set<std::string> seen;
   for (const auto& item : root) {
-    const std::string key = item.first.as<std::string>();
+    if (!item.first.IsScalar()) {
+      throw UsageError(origin + ": a key at line " + std::to_string(item.first.Mark().line + 1) +
+                       " is not a name (a list or mapping as a key)");
+    }
+    const std::string key = item.first.Scalar();
+    // yaml-cpp keeps the last of two equal keys; a config that says one thing twice
+    // is a mistake to point at, not to resolve silently.
+    if (!seen.insert(key).second) {
+      throw UsageError(origin + ": key '" + quoted_value(key) + "' appears twice (again at line " +
+                       std::to_string(item.first.Mark().line + 1) + ")");
+    }
     const YAML::Node& node = item.second;
     std::string value;
     if (node.IsScalar()) {
       value = node.Scalar();
     } else if (node.IsSequence()) {
       for (const auto& element : node) {
-        if (!element.IsScalar()) throw UsageError(origin + ": key '" + key + "': nested lists are not allowed");
+        if (!element.IsScalar()) {
+          throw UsageError(origin + ": key '" + quoted_value(key) + "': nested lists are not allowed");
+        }
         value += (value.empty() ? "" : ",") + element.Scalar();
       }
     } else {
-      throw UsageError(origin + ": key '" + key + "': expected a value, got " +
+      throw UsageError(origin + ": key '" + quoted_value(key) + "': expected a value, got " +
                        (node.IsMap() ? "a mapping" : "nothing"));
     }
     apply(key, value);
@@ -202,11 +270,29 @@ void for_each_yaml_entry(const std::string& yaml_text, const std::string& origin
 }
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("config file '" + path + "' cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // A config is a few kB. Only a regular file is read, and at most kMaxConfigBytes of
+  // it: /dev/zero, a FIFO or an endless stream would otherwise fill the memory.
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) {
+    throw UsageError("config file '" + quoted_value(path) + "' cannot be read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(status.st_mode)) {
+    throw UsageError("config file '" + quoted_value(path) + "' is not a regular file (a device, FIFO or directory)");
+  }
+  if (status.st_size > kMaxConfigBytes) {
+    throw UsageError("config file '" + quoted_value(path) + "' has " + std::to_string(status.st_size) +
+                     " bytes; a config holds at most " + std::to_string(kMaxConfigBytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("config file '" + quoted_value(path) + "' cannot be read: " + std::strerror(errno));
+  std::string text(static_cast<size_t>(kMaxConfigBytes) + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > static_cast<size_t>(kMaxConfigBytes)) {
+    throw UsageError("config file '" + quoted_value(path) + "' grew past " + std::to_string(kMaxConfigBytes) +
+                     " bytes while being read");
+  }
+  return text;
 }
 
 }  // namespace config_detail

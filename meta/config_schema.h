@@ -49,6 +49,9 @@ namespace config_detail {
 // arrive comma-joined. UsageError (naming `origin`) for malformed YAML or shapes.
 void for_each_yaml_entry(const std::string& yaml_text, const std::string& origin,
                          const std::function<void(const std::string&, const std::string&)>& apply);
+// The text of a config file: a regular file of at most kMaxConfigBytes. UsageError
+// otherwise, naming the file and, for a system error, its reason.
+inline constexpr long long kMaxConfigBytes = 1 << 20;
 std::string read_text_file(const std::string& path);
 // The closest of `names` to `unknown` by edit distance, or "" when none is close.
 std::string closest_name(const std::string& unknown, const std::vector<std::string>& names);
@@ -80,7 +83,7 @@ class ConfigSchema {
     const auto* entry = find(key);
     if (!entry) {
       const std::string suggestion = suggest(key);
-      throw UsageError("unknown " + what_ + " key '" + key + "'" +
+      throw UsageError("unknown " + what_ + " key '" + quoted_value(key) + "'" +
                        (suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)"));
     }
     entry->set(config, value);
@@ -90,7 +93,7 @@ class ConfigSchema {
   void apply_override(Config& config, const std::string& assignment) const {
     const auto equals = assignment.find('=');
     if (equals == std::string::npos || equals == 0) {
-      throw UsageError("--set '" + assignment + "': expected key=value");
+      throw UsageError("--set '" + quoted_value(assignment) + "': expected key=value");
     }
     set(config, config_detail::trim(assignment.substr(0, equals)), assignment.substr(equals + 1));
   }

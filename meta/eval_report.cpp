@@ -193,9 +193,13 @@ std::string report_table(const EvalReport& report) {
   return out.str();
 }
 
+std::string eval_report_path(const std::string& run_dir, const std::string& split, double return_discount) {
+  const std::string suffix = return_discount == 1.0 ? "" : "_discounted";
+  return (fs::path(run_dir) / ("eval_" + split + suffix + ".json")).string();
+}
+
 std::string eval_report_path(const std::string& run_dir, const EvalReport& report) {
-  const std::string suffix = report.return_discount == 1.0 ? "" : "_discounted";
-  return (fs::path(run_dir) / ("eval_" + report.split + suffix + ".json")).string();
+  return eval_report_path(run_dir, report.split, report.return_discount);
 }
 
 void save_eval_report(const std::string& run_dir, const EvalReport& report) {

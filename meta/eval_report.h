@@ -86,6 +86,7 @@ std::string report_table(const EvalReport& report);
 // A discounted report (return_discount < 1) goes beside the undiscounted one, as
 // RUN_DIR/eval_<split>_discounted.json, so neither replaces the other.
 std::string eval_report_path(const std::string& run_dir, const EvalReport& report);
+std::string eval_report_path(const std::string& run_dir, const std::string& split, double return_discount);
 // Writes report_json(report) there, atomically.
 void save_eval_report(const std::string& run_dir, const EvalReport& report);
 

@@ -81,7 +81,8 @@ ConfigKey<EvalOptions> step_sizes_key() {
             const auto items = split_list(value);
             for (size_t i = 0; i < items.size(); ++i) {
               const std::string expected = "step sizes in (0, 1000], e.g. 0.1,0.05 ([] for each run's trained "
-                                           "inner_lr); entry " + std::to_string(i + 1) + " is '" + items[i] + "'";
+                                           "inner_lr); entry " + std::to_string(i + 1) + " is '" +
+                                           quoted_value(items[i], 40) + "'";
               double size = 0.0;
               try {
                 size = config_values::parse_real(name, items[i], 0.0, 1e3);
@@ -415,6 +416,16 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   // One row: the spec and task distribution every method's batches are built from.
   const auto reference = envs::EnvRegistry::global().make(env_name, 1, 0);
   check_horizons(methods, reference->spec());
+  // A batch holds whole tasks: one task's rollouts must fit the sample budget.
+  const std::int64_t task_samples =
+      static_cast<std::int64_t>(options.rollouts) * effective_horizon(methods.front().config, reference->spec());
+  if (task_samples > kSamplesPerTaskBatch) {
+    throw UsageError("--rollouts " + std::to_string(options.rollouts) + " x horizon " +
+                     std::to_string(task_samples / options.rollouts) + " = " + std::to_string(task_samples) +
+                     " samples of one task exceed what one batch may hold (" + std::to_string(kSamplesPerTaskBatch) +
+                     ", about 4 GB with a 2x100 policy); evaluate with fewer rollouts per task (more tasks instead)");
+  }
+  check_environment_at_start(env_name);
   name_methods(methods, options.random_seed);
   const torch::Device device = resolve_device(options.device);
   configure_threads(options.threads);

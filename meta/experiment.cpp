@@ -1,5 +1,12 @@
 #include "meta/experiment.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <new>
+#include <numeric>
+
+#include "envs/conformance.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/runtime.h"
@@ -59,6 +66,65 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
                                        config.estimator);
 }
 
+void check_environment_at_start(const std::string& name) {
+  envs::EnvRegistry::global().make(name, 1, 0);  // UsageError naming the known ones, for an unknown name
+  const auto result = envs::check_spec_shapes_and_bounds(name);
+  if (!result.passed) {
+    throw std::runtime_error("environment '" + name + "' breaks its contract: " + result.message +
+                             " (`metarl check-env " + name + "` runs every check)");
+  }
+}
+
+IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks) {
+  IterationMemory memory;
+  const int horizon = effective_horizon(config, spec);
+  memory.samples = static_cast<double>(tasks) * config.rollouts * horizon * (config.inner_steps + 1);
+  const double hidden = std::accumulate(config.policy.hidden_sizes.begin(), config.policy.hidden_sizes.end(), 0.0);
+  // Each hidden unit twice (its pre-activation and activation are kept for backward).
+  memory.floats_per_sample = spec.observation_dim + spec.action_dim + 2.0 + 2.0 * hidden;
+  memory.bytes = memory.samples * memory.floats_per_sample * sizeof(float);
+  return memory;
+}
+
+std::string IterationMemory::describe(const TrainConfig& config, int tasks, int horizon) const {
+  char gigabytes[32];
+  std::snprintf(gigabytes, sizeof(gigabytes), "%.3g", bytes / 1e9);
+  char sample_count[32];
+  std::snprintf(sample_count, sizeof(sample_count), "%.6g", samples);
+  return std::to_string(tasks) + " tasks x " + std::to_string(config.rollouts) + " rollouts x " +
+         std::to_string(horizon) + " steps x " + std::to_string(config.inner_steps + 1) + " stages = " + sample_count +
+         " samples of " + std::to_string(static_cast<long long>(floats_per_sample)) + " floats, at least " +
+         gigabytes + " GB";
+}
+
+void check_iteration_fits_in_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks,
+                                    const torch::Device& device) {
+  if (!device.is_cpu()) return;  // a GPU's memory is reported by its allocator when it runs out
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const double physical = static_cast<double>(pages) * static_cast<double>(page_size);
+  const IterationMemory memory = iteration_memory(config, spec, tasks);
+  if (memory.bytes > physical) {
+    char machine[32];
+    std::snprintf(machine, sizeof(machine), "%.3g", physical / 1e9);
+    throw UsageError("one meta-iteration holds " + memory.describe(config, tasks, effective_horizon(config, spec)) +
+                     ", more than this machine's " + machine +
+                     " GB of memory; reduce meta_batch, rollouts or horizon (or share the tasks among machines: "
+                     "docs/distributed.md)");
+  }
+}
+
+std::string allocation_failure_text(const std::exception& error) {
+  if (dynamic_cast<const std::bad_alloc*>(&error)) return "out of memory (std::bad_alloc)";
+  std::string text = error.what();
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error)) text = torch_error->what_without_backtrace();
+  const bool allocation = text.find("can't allocate memory") != std::string::npos ||
+                          text.find("out of memory") != std::string::npos;
+  if (!allocation) return "";
+  return text.substr(0, text.find('\n'));
+}
+
 void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row) {
   if (first_row == 0) return;  // the constructor's streams already
   std::vector<std::uint64_t> states;
@@ -82,9 +148,13 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
                      "' is invalid; expected at least one task per process (" +
                      std::to_string(collectives.world_size()) + " processes)");
   }
+  check_environment_at_start(config.env);
   const auto [begin, end] = shard(config.meta_batch, collectives.rank(), collectives.world_size());
   first_task = begin;
   local_tasks = end - begin;
+  // Before any batch-sized buffer exists: the sizes must fit at all.
+  check_iteration_fits_in_memory(config, envs::EnvRegistry::global().make(config.env, 1, 0)->spec(), local_tasks,
+                                 device);
   const std::uint64_t env_seed = derive_seed(config.seed, kEnvStream);
   env = make_environment(config, local_tasks * config.rollouts, env_seed);
   use_row_streams(*env, env_seed, static_cast<std::int64_t>(first_task) * config.rollouts);

@@ -62,6 +62,36 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
 // row)), so a process holding part of a batch draws what one process would.
 void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row);
 
+// The memory one meta-iteration of `tasks` tasks holds at least: its samples over every
+// adaptation stage (observation, action, reward, mask) and the policy's activations kept
+// for the meta-gradient, float32. A lower bound (the autograd graph holds more).
+struct IterationMemory {
+  double samples = 0.0;  // tasks × rollouts × horizon × (inner_steps + 1)
+  double floats_per_sample = 0.0;
+  double bytes = 0.0;
+  // "4 tasks x 20 rollouts x 100 steps x 2 stages = 16000 samples of 406 floats, at least 0.03 GB"
+  std::string describe(const TrainConfig& config, int tasks, int horizon) const;
+};
+IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks);
+
+// Throws UsageError, naming the sizes and the memory, when a CPU meta-iteration of this
+// process's `tasks` tasks could not fit in the machine's physical memory even at the
+// lower bound above — instead of an allocation failure minutes into the run.
+void check_iteration_fits_in_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks,
+                                    const torch::Device& device);
+
+// What an allocation failure (LibTorch's "can't allocate memory", CUDA's "out of
+// memory", std::bad_alloc) is, without LibTorch's backtrace; empty for other errors.
+std::string allocation_failure_text(const std::exception& error);
+
+// The start-up guard of training and evaluation: environment `name` passes the
+// conformance check spec_shapes_and_bounds (envs/conformance.h: its spec carries the
+// registered name, flags are 0 or 1, rewards and observations stay finite and inside
+// the declared bounds over two episodes of random actions) — the check-env guard a
+// plug-in must pass before metarl trusts it with a run. Throws std::runtime_error
+// naming the environment and what failed.
+void check_environment_at_start(const std::string& name);
+
 // What one training process holds, built from a config and the streams of its seed.
 // With several processes (meta/collectives.h) it holds tasks [first_task, first_task +
 // local_tasks) of every meta-batch: the environment rows and action noise of those

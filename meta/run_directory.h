@@ -15,6 +15,24 @@ namespace metarl::meta {
 
 class MetaTrainer;
 
+// The lock file of a run directory (kept there, empty but for the holder's pid).
+inline constexpr const char* kLockFile = ".lock";
+
+// A run directory is one process's at a time: an advisory lock (flock) on
+// RUN_DIR/.lock, held for the object's life and released by the OS however the process
+// ends — kill -9 included. Throws UsageError naming the holder's pid when another
+// process holds it.
+class RunDirectoryLock {
+ public:
+  explicit RunDirectoryLock(const std::string& run_dir);
+  ~RunDirectoryLock();
+  RunDirectoryLock(const RunDirectoryLock&) = delete;
+  RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 struct TrainRunOptions {
   std::string out_dir;
   bool force = false;   // overwrite a directory that already holds a run
@@ -30,10 +48,16 @@ struct TrainRunOptions {
   std::shared_ptr<const Collectives> collectives;
 };
 
-// Trains into options.out_dir until config.iterations meta-iterations are done.
-// Throws UsageError (before anything is written) for a bad config or an occupied run
-// directory, Interrupted when stop_requested fired, std::runtime_error on divergence
-// (the last good checkpoint stays in place).
+// Trains into options.out_dir until config.iterations meta-iterations are done,
+// holding the directory's lock (RunDirectoryLock) throughout.
+// Throws UsageError (before anything is written) for a bad config, a directory that is
+// locked, not writable or already holds a run (without --force; a directory whose run
+// stopped before its first checkpoint is not one), or a resume whose metrics.csv lacks
+// rows the checkpoint covers; Interrupted when stop_requested fired; TrainingDiverged
+// (meta/trainer.h) or std::runtime_error on a failure, saying where the last good
+// state is (the last checkpoint, or none yet: run again). --force removes what a
+// previous run wrote (checkpoint, metrics, config, eval reports, plots) first; stale
+// temporary files of writes a crash interrupted are removed at every start.
 void run_training(const TrainConfig& config, const TrainRunOptions& options);
 
 // The config of the run in `run_dir`, read from its checkpoint (the config that run

@@ -19,8 +19,8 @@ using agents::ParameterList;
 namespace {
 
 [[noreturn]] void diverged(int iteration, const std::string& what) {
-  throw std::runtime_error("training diverged at iteration " + std::to_string(iteration) + ": " + what +
-                           " is not finite (NaN or infinity); the last checkpoint holds the last good state");
+  throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration) + ": " + what +
+                         " is not finite (NaN or infinity)");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "meta/config.h"
@@ -19,6 +20,13 @@
 #include "meta/outer_step.h"
 
 namespace metarl::meta {
+
+// A meta-iteration met a value that is not finite; nothing was applied. The message
+// names the iteration and what diverged; run_training adds where the last good state is.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class MetaTrainer {
  public:
@@ -37,6 +45,8 @@ class MetaTrainer {
   MetaLearner& learner() { return *experiment_.learner; }
   const MetaLearner& learner() const { return *experiment_.learner; }
   const envs::BatchedEnv& env() const { return *experiment_.env; }
+  // Tasks of every meta-batch this process holds (all of them with one process).
+  int local_tasks() const { return experiment_.local_tasks; }
   const Collectives& collectives() const { return *collectives_; }
 
   // One meta-iteration. Throws std::runtime_error naming what diverged (θ, α,

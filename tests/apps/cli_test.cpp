@@ -209,7 +209,9 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   }
 
   // --json: the same methods in the same order, one object on one line.
-  const Result json = run_metarl("eval " + runs + " --random --step-sizes 0.1,0.05 --json" + sizes, /*stdout_only=*/true);
+  // (--force: the table above saved this evaluation's report already.)
+  const Result json =
+      run_metarl("eval " + runs + " --random --step-sizes 0.1,0.05 --json --force" + sizes, /*stdout_only=*/true);
   ASSERT_EQ(json.exit_code, 0) << json.output;
   EXPECT_EQ(json.output.find('\n'), json.output.size() - 1) << json.output;
   size_t previous = 0;
@@ -230,7 +232,8 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
 
   // The runs as a YAML list, and printed back as one.
   const std::string eval_yaml = write("runs.yaml", "checkpoint: [" + a + ", " + b + "]\nrandom: true\n");
-  const Result from_yaml = run_metarl("eval --config " + eval_yaml + " --json" + sizes, /*stdout_only=*/true);
+  const Result from_yaml =
+      run_metarl("eval --config " + eval_yaml + " --json --no-save" + sizes, /*stdout_only=*/true);
   ASSERT_EQ(from_yaml.exit_code, 0) << from_yaml.output;
   EXPECT_NE(from_yaml.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << from_yaml.output;
   EXPECT_NE(from_yaml.output.find("\"random\": {\"mean\": ["), std::string::npos) << from_yaml.output;
@@ -239,7 +242,7 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
 
   expect_usage_error("eval " + a + " --checkpoint " + b, "RUN_DIR arguments and --checkpoint");
   expect_usage_error("eval " + a + " --step-sizes 0.1,0", "'step_sizes': value '0.1,0'");
-  expect_usage_error("eval " + a + " " + a + "/", "is given twice");
+  expect_usage_error("eval " + a + " " + a + "/ --no-save", "is given twice");
 }
 
 TEST_F(Cli, RandomBaselineAloneNeedsAnEnvironment) {
@@ -285,7 +288,8 @@ TEST_F(Cli, KillNineLeavesReadableFilesAndTheRunResumesAndStopsOnSigterm) {
 
   // The checkpoint covers exactly the rows in metrics.csv.
   const auto rows_after = lines_of(metrics);
-  const Result loads = run_metarl("eval --checkpoint " + run.string() + " --tasks 1 --rollouts 1 --steps 0 --json");
+  const Result loads =
+      run_metarl("eval --checkpoint " + run.string() + " --tasks 1 --rollouts 1 --steps 0 --json --no-save");
   ASSERT_EQ(loads.exit_code, 0) << loads.output;
   const std::string last_row = rows_after.back();
   const int last_iteration = std::stoi(last_row.substr(0, last_row.find(',')));

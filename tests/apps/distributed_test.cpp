@@ -99,7 +99,7 @@ TEST_F(Distributed, EvaluationOverProcessesIsTheOneProcessReport) {
   const auto run = dir_ / "run";
   ASSERT_EQ(run_metarl(small("adam") + run.string()).exit_code, 0);
   // Two task batches, each split over the processes.
-  const std::string eval = "eval " + run.string() + " --random --tasks 7 --rollouts 3 --steps 2 --task-batch 4 --json";
+  const std::string eval = "eval " + run.string() + " --random --tasks 7 --rollouts 3 --steps 2 --task-batch 4 --json --force";
   const Result alone = run_metarl(eval, /*stdout_only=*/true);
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   for (int processes : {2, 3}) {

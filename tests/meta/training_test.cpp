@@ -447,5 +447,16 @@ TEST(Training, NormalizedActionsNeedAContinuousBoxAndNameTheKey) {
   EXPECT_THROW(set_config_value(config, "action_space", "normalised"), UsageError);
 }
 
+// An I/O error says why, with errno's text (issue L).
+TEST(Checkpoint, WriteErrorsCarryTheSystemsReason) {
+  try {
+    metarl::meta::write_file_atomically("/nonexistent-directory/checkpoint.pt", "x");
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-directory/checkpoint.pt"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace metarl::meta
