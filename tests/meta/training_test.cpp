@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <new>
+#include <stdexcept>
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 #include "meta/evaluation.h"
+#include "meta/experiment.h"
 #include "meta/run_directory.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
@@ -456,6 +459,25 @@ TEST(Checkpoint, WriteErrorsCarryTheSystemsReason) {
     EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("/nonexistent-directory/checkpoint.pt"), std::string::npos) << e.what();
   }
+}
+
+// An allocation failure is recognised, and said in one line without LibTorch's
+// backtrace (run_training adds the sizes to it; tests/apps/run_safety_test.cpp).
+TEST(Memory, AllocationFailuresAreRecognisedWithoutTheBacktrace) {
+  EXPECT_EQ(allocation_failure_text(std::bad_alloc()), "out of memory (std::bad_alloc)");
+  EXPECT_EQ(allocation_failure_text(std::runtime_error("training diverged")), "");
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer aborts on an allocation this size instead of failing it";
+#else
+  try {
+    const auto tensor = at::empty({std::int64_t{1} << 50}, at::kFloat);  // 4 PiB
+    FAIL() << "allocated " << tensor.numel() << " floats";
+  } catch (const c10::Error& error) {
+    const std::string text = allocation_failure_text(error);
+    EXPECT_NE(text.find("can't allocate memory"), std::string::npos) << error.what();
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  }
+#endif
 }
 
 }  // namespace
