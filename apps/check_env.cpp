@@ -1,7 +1,7 @@
-// `metarl check-env NAME...`: the conformance suite (envs/conformance.h) on registered
-// environments, a plug-in's included (`metarl --plugin LIB check-env NAME`). One
-// PASS/FAIL line per check; exit 0 when every check passes, 1 when one fails, 2 for
-// an unknown name.
+// `metarl check-env [NAME...]`: the conformance suite (envs/conformance.h) on registered
+// environments, a plug-in's included (`metarl --plugin LIB check-env NAME`); every
+// registered one when no name is given. One PASS/FAIL line per check; exit 0 when every
+// check passes, 1 when one fails, 2 for an unknown name.
 
 #include <iostream>
 #include <memory>
@@ -11,6 +11,7 @@
 
 #include "apps/commands.h"
 #include "envs/conformance.h"
+#include "envs/registry.h"
 
 namespace metarl::apps {
 
@@ -21,7 +22,9 @@ struct CheckEnvOptions {
 
 void run_check_env(const CheckEnvOptions& options) {
   std::string failures;
-  for (const auto& name : options.names) {
+  const std::vector<std::string> names =
+      options.names.empty() ? envs::EnvRegistry::global().names() : options.names;
+  for (const auto& name : names) {
     const auto outcomes = envs::check_conformance(name);
     int passed = 0;
     std::cout << name << "\n";
@@ -45,7 +48,7 @@ void add_check_env_command(CLI::App& app) {
   auto options = std::make_shared<CheckEnvOptions>();
   CLI::App* command = app.add_subcommand(
       "check-env", "Run the environment conformance checks (spec, seeding, time limit, tasks) on environments");
-  command->add_option("names", options->names, "Environments to check (see `metarl envs`)")->required();
+  command->add_option("names", options->names, "Environments to check (see `metarl envs`); all registered ones when none");
   command->callback([options] { run_check_env(*options); });
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/flag_suggestion.h"
 #include "envs/errors.h"
 #include "envs/plugin.h"
 #include "envs/version.h"
@@ -59,7 +60,12 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Help and version requests exit 0; every other parse error is a usage error.
-    return app.exit(e) == 0 ? 0 : 2;
+    const int code = app.exit(e) == 0 ? 0 : 2;
+    if (code != 0) {
+      const std::string hint = metarl::apps::flag_suggestion(app, e.what());
+      if (!hint.empty()) std::cerr << hint << "\n";
+    }
+    return code;
   } catch (const metarl::apps::ExitStatus& e) {
     return e.code;
   } catch (const metarl::Interrupted& e) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "envs/registry.h"
 #include "apps/config_flags.h"
 #include "apps/process_flags.h"
 #include "envs/errors.h"
@@ -70,6 +71,8 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   run.resume = resume;
   run.force = !resume && options.force;
   if (options.config.print_config()) {
+    // A config that names no environment this metarl knows is not printed as if valid.
+    envs::EnvRegistry::global().make(config.env, 1, 0);
     std::cout << meta::to_yaml(config);
     return;
   }

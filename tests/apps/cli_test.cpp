@@ -369,7 +369,32 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
             std::string::npos)
       << bad.output;
   expect_usage_error("check-env cheetah", "unknown environment 'cheetah'");
-  expect_usage_error("check-env", "names");
+  // No name: every registered environment, a plug-in's included.
+  const Result all = run_metarl("--plugin " + test_plugin("good") + " check-env", /*stdout_only=*/true);
+  EXPECT_EQ(all.exit_code, 0) << all.output;
+  for (const char* env : {"box2d-nav\n", "cartpole\n", "pendulum\n", "point-nav\n", "test-drift\n"}) {
+    EXPECT_NE(all.output.find(env), std::string::npos) << env << all.output;
+  }
+  size_t summaries = 0;
+  for (size_t at = all.output.find("checks passed"); at != std::string::npos;
+       at = all.output.find("checks passed", at + 1)) {
+    ++summaries;
+  }
+  EXPECT_EQ(summaries, 5u) << all.output;
+}
+
+// A mistyped flag gets the closest option of its subcommand; an unknown environment
+// is refused before --print-config prints a config that cannot run.
+TEST_F(Cli, UnknownFlagsSuggestTheClosestAndPrintConfigChecksTheEnvironment) {
+  expect_usage_error("train --itrations 3 --out " + (dir_ / "x").string(), "did you mean '--iterations'?");
+  expect_usage_error("eval --taks 3 " + (dir_ / "x").string(), "did you mean '--tasks'? (for '--taks')");
+  const Result far = run_metarl("train --zzzzzzzzzz 1 --out " + (dir_ / "x").string());
+  EXPECT_EQ(far.exit_code, 2) << far.output;
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
+  const Result printed = run_metarl("train --env pointnav --print-config");
+  EXPECT_EQ(printed.exit_code, 2) << printed.output;
+  EXPECT_NE(printed.output.find("unknown environment 'pointnav'"), std::string::npos) << printed.output;
+  EXPECT_EQ(printed.output.find("env: pointnav"), std::string::npos) << printed.output;
 }
 
 TEST_F(Cli, RefusedPluginsAreUsageErrorsNamingThePathAndTheProblem) {
