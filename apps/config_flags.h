@@ -31,6 +31,7 @@ class ConfigFlags {
     command.add_option("--config", config_file_, "YAML file of config keys")->check(CLI::ExistingFile);
     command.add_option("--set", overrides_, "Override a config key: --set key=value (repeatable)");
     command.add_flag("--print-config", print_config_, "Print the effective config as YAML and exit");
+    static const Config defaults;  // the built-in values --help shows
     for (const auto& key : schema_.keys()) {
       const std::string flag = flag_name(key.name);
       if (key.is_flag) {
@@ -38,7 +39,13 @@ class ConfigFlags {
         command.add_flag(flag + ",!--no-" + flag.substr(2), bool_values_[key.name], key.help);
       } else {
         values_[key.name] = "";
-        command.add_option(flag, values_[key.name], key.help)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        // --help shows the value's kind and the built-in default (a --config file's
+        // values come on top of it).
+        const std::string default_value = key.get(defaults);
+        command.add_option(flag, values_[key.name], key.help)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+            ->type_name(key.type_name)
+            ->default_str(default_value.empty() ? "" : default_value);
       }
     }
   }

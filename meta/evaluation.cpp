@@ -53,7 +53,7 @@ std::string join_list(const std::vector<std::string>& items) {
 // was rejected: --print-config would write the runs twice.
 ConfigKey<EvalOptions> checkpoints_key() {
   const std::string name = "checkpoint";
-  return {name,
+  return typed<EvalOptions>("LIST", {name,
           "run directories (or checkpoint files) to compare: one, or a list [runs/a, runs/b]; on the command line "
           "also RUN_DIR arguments",
           false,
@@ -67,12 +67,12 @@ ConfigKey<EvalOptions> checkpoints_key() {
           // One run prints as a plain path, as before lists were accepted.
           [](const EvalOptions& options) {
             return options.checkpoints.size() == 1 ? options.checkpoints.front() : join_list(options.checkpoints);
-          }};
+          }});
 }
 
 ConfigKey<EvalOptions> step_sizes_key() {
   const std::string name = "step_sizes";
-  return {name,
+  return typed<EvalOptions>("LIST", {name,
           "inner step size per adaptation step for maml, pretrained and random, e.g. 0.1,0.05 (step j uses entry j, "
           "the last repeats); empty = each run's trained inner_lr; meta-sgd always uses its learned alpha",
           false,
@@ -98,7 +98,7 @@ ConfigKey<EvalOptions> step_sizes_key() {
             std::vector<std::string> items;
             for (double size : options.step_sizes) items.push_back(config_values::format_real(size));
             return join_list(items);
-          }};
+          }});
 }
 
 }  // namespace

@@ -383,6 +383,23 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
   EXPECT_EQ(summaries, 5u) << all.output;
 }
 
+// --help says what each key takes and its built-in default.
+TEST_F(Cli, HelpShowsEachKeysTypeAndDefault) {
+  const Result train = run_metarl("train --help", /*stdout_only=*/true);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  for (const char* shown : {"--env NAME=point-nav", "--iterations INT=300", "--inner-lr REAL=0.1",
+                            "--algo CHOICE=meta-sgd", "--hidden-sizes SIZES=[100, 100]", "--seed UINT64=1",
+                            "--device DEVICE=cpu"}) {
+    EXPECT_NE(train.output.find(shown), std::string::npos) << shown << " in:\n" << train.output;
+  }
+  EXPECT_EQ(train.output.find(" TEXT="), std::string::npos) << train.output;
+  const Result eval = run_metarl("eval --help", /*stdout_only=*/true);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  for (const char* shown : {"--tasks INT=40", "--split CHOICE=test", "--step-sizes LIST"}) {
+    EXPECT_NE(eval.output.find(shown), std::string::npos) << shown << " in:\n" << eval.output;
+  }
+}
+
 // A mistyped flag gets the closest option of its subcommand; an unknown environment
 // is refused before --print-config prints a config that cannot run.
 TEST_F(Cli, UnknownFlagsSuggestTheClosestAndPrintConfigChecksTheEnvironment) {
