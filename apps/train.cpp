@@ -80,11 +80,13 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   // Rank 0 speaks for the run; the others only report their errors.
   const bool quiet = options.quiet || (launch && launch->rank != 0);
   meta::ProgressReporter progress("train", meta::ProgressReporter::Mode::kAuto, quiet);
-  progress.message((run.resume ? "resuming " : "training ") + meta::to_string(config.algo) + " on " + config.env + ": " +
-                   std::to_string(config.iterations) + " iterations, " + std::to_string(config.meta_batch) +
-                   " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
-                   std::to_string(config.inner_steps) + " inner step(s), device " + config.device +
-                   (launch ? ", " + std::to_string(launch->world_size) + " processes" : ""));
+  run.on_start = [&] {
+    progress.message((run.resume ? "resuming " : "training ") + meta::to_string(config.algo) + " on " + config.env +
+                     ": " + std::to_string(config.iterations) + " iterations, " + std::to_string(config.meta_batch) +
+                     " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
+                     std::to_string(config.inner_steps) + " inner step(s), device " + config.device +
+                     (launch ? ", " + std::to_string(launch->world_size) + " processes" : ""));
+  };
   double total_seconds = 0.0;
   int iterations_run = 0;
   run.on_iteration = [&](const meta::IterationMetrics& m, meta::MetaTrainer&) {

@@ -269,6 +269,7 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     metrics_file.open(metrics_path, std::ios::app);
     if (!metrics_file) throw std::runtime_error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
   }
+  if (options.on_start) options.on_start();
   int checkpointed_iteration = options.resume ? trainer.iterations_done() : 0;
   // Where the last good state is, for a failure's message.
   auto last_good_state = [&] {

@@ -42,6 +42,10 @@ struct TrainRunOptions {
   std::function<int()> stop_requested;
   // Called after every iteration (after its checkpoint, if one was due).
   std::function<void(const IterationMetrics&, MetaTrainer&)> on_iteration;
+  // Called once the config was accepted and the run directory is ready, before the
+  // first iteration: where a command announces the run, so that nothing is printed
+  // for a run that is refused.
+  std::function<void()> on_start;
   // Several processes (meta/collectives.h): each trains its share of the tasks, rank 0
   // alone writes the run directory, and a stop asked of any process stops them all
   // after the same iteration. Null: one process.

@@ -412,6 +412,10 @@ TEST_F(Cli, UnknownFlagsSuggestTheClosestAndPrintConfigChecksTheEnvironment) {
   EXPECT_EQ(printed.exit_code, 2) << printed.output;
   EXPECT_NE(printed.output.find("unknown environment 'pointnav'"), std::string::npos) << printed.output;
   EXPECT_EQ(printed.output.find("env: pointnav"), std::string::npos) << printed.output;
+  // A refused run announces nothing before its error.
+  const Result refused = run_metarl("train --env pointnav --out " + (dir_ / "x").string());
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_EQ(refused.output.rfind("metarl: error: unknown environment 'pointnav'", 0), 0u) << refused.output;
 }
 
 TEST_F(Cli, RefusedPluginsAreUsageErrorsNamingThePathAndTheProblem) {
