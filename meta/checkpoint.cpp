@@ -227,6 +227,7 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
   data.algo = read_string("algo");
   data.architecture = read_string("architecture");
   data.iteration = read_int("iteration");
+  data.checksum = checksum;
   const int64_t count = read_int("num_parameters");
   if (count <= 0 || count > 4096) throw fail("implausible parameter count " + std::to_string(count));
   for (int64_t i = 0; i < count; ++i) {

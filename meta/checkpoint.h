@@ -36,6 +36,9 @@ struct CheckpointData {
   std::string algo;
   std::string architecture;  // Policy::architecture()
   std::int64_t iteration = 0;  // meta-iterations completed
+  // Set by load_checkpoint: the file's payload checksum (FNV-1a, 64 bits), which
+  // names this checkpoint in evaluation reports (its provenance).
+  std::uint64_t checksum = 0;
   agents::ParameterList theta;
   agents::ParameterList alpha;
 };

@@ -105,16 +105,25 @@ std::string json_array(const std::vector<T>& values, Format format) {
 
 std::string report_json(const EvalReport& report) {
   std::ostringstream out;
-  out << "{\"env\": " << json_string(report.env) << ", \"split\": " << json_string(report.split)
+  out << "{\"metarl_version\": " << json_string(report.metarl_version) << ", \"seed\": " << report.seed
+      << ", \"random_seed\": " << report.random_seed << ", \"env\": " << json_string(report.env)
+      << ", \"split\": " << json_string(report.split)
       << ", \"tasks\": " << report.tasks << ", \"rollouts\": " << report.rollouts
       << ", \"return_discount\": " << json_number(report.return_discount)
       << ", \"steps\": " << json_array(report.steps, [](int s) { return std::to_string(s); }) << ", \"methods\": {";
   for (size_t m = 0; m < report.methods.size(); ++m) {
     const auto& method = report.methods[m];
-    out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
+    out << (m ? ", " : "") << json_string(method.name) << ": {\"algorithm\": " << json_string(method.algorithm)
+        << ", \"run\": " << json_string(method.run) << ", \"checkpoint_iteration\": " << method.checkpoint_iteration
+        << ", \"checkpoint_checksum\": " << json_string(method.checkpoint_checksum) << ", \"step_sizes\": "
+        << (method.step_sizes.empty() ? std::string("\"learned\"") : json_array(method.step_sizes, json_number))
+        << ", \"mean\": " << json_array(method.mean, json_number)
         << ", \"ci95\": " << json_array(method.ci95, json_number)
         << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
-        << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
+        << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << ", \"task_returns\": "
+        << json_array(method.task_returns,
+                      [](const std::vector<double>& returns) { return json_array(returns, json_number); })
+        << "}";
   }
   out << "}, \"comparisons\": [";
   for (size_t c = 0; c < report.comparisons.size(); ++c) {

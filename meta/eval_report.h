@@ -4,6 +4,7 @@
 // --json and kept as RUN_DIR/eval_<split>.json for `metarl plot`) and the table.
 // meta/evaluation.h computes them.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,12 @@ struct MethodCurve {
   // The algorithm ("meta-sgd", "maml", "pretrained", "random"), followed by the run
   // as given, e.g. "meta-sgd (runs/seed2)", when two methods share an algorithm.
   std::string name;
+  // Provenance: what was evaluated, so that a report describes itself.
+  std::string algorithm;             // "meta-sgd", "maml", "pretrained", "random"
+  std::string run;                   // the run as given; "" for the random baseline
+  std::int64_t checkpoint_iteration = -1;  // meta-iterations the checkpoint had done; -1: none
+  std::string checkpoint_checksum;   // 16 hex digits (CheckpointData::checksum); "" without one
+  std::vector<double> step_sizes;    // [k] inner step size of steps 1..k; empty: the learned α (meta-sgd)
   std::vector<double> mean;          // [k+1] mean over tasks of the per-task mean return
   std::vector<double> ci95;          // [k+1] half-width: 1.96 · sample std / √tasks
   std::vector<std::vector<double>> task_returns;  // [k+1][tasks]
@@ -44,6 +51,9 @@ struct MethodComparison {
 };
 
 struct EvalReport {
+  std::string metarl_version;        // of the metarl that evaluated
+  std::uint64_t seed = 0;            // evaluation seed: tasks and rollouts
+  std::uint64_t random_seed = 0;     // the random baseline's initialisation
   std::string env;
   std::string split;
   int tasks = 0;
@@ -70,8 +80,12 @@ std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& me
 // Mean and 95% CI half-width (normal approximation) of `values`; CI 0 for one value.
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95);
 
-// {"env": ..., "split": ..., "tasks": ..., "rollouts": ..., "steps": [0, ...],
-//  "methods": {"<name>": {"mean": [...], "ci95": [...], "gain_mean": [...], "gain_ci95": [...]}},
+// {"metarl_version": ..., "seed": ..., "random_seed": ..., "env": ..., "split": ...,
+//  "tasks": ..., "rollouts": ..., "return_discount": ..., "steps": [0, ...],
+//  "methods": {"<name>": {"algorithm": ..., "run": ..., "checkpoint_iteration": ...,
+//                         "checkpoint_checksum": ..., "step_sizes": [...] or "learned",
+//                         "mean": [...], "ci95": [...], "gain_mean": [...], "gain_ci95": [...],
+//                         "task_returns": [[step 0, every task], [step 1, ...], ...]}},
 //  "comparisons": [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s,
 //                   "vs_best_mean": [...], "vs_best_ci95": [...]}]}
 std::string report_json(const EvalReport& report);

@@ -15,6 +15,7 @@
 #include "agents/sampler.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
+#include "envs/version.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
@@ -350,12 +351,23 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
 
   MethodCurve curve;
   curve.name = method.name;
+  curve.algorithm = to_string(method.algorithm);
+  curve.run = method.run;
+  if (method.checkpoint) {
+    curve.checkpoint_iteration = method.checkpoint->iteration;
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(method.checkpoint->checksum));
+    curve.checkpoint_checksum = hex;
+  }
   for (int step = 0; step <= options.steps; ++step) {
     const bool adapt_after = step < options.steps;
     // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
-    if (adapt_after && !learner.learns_alpha() && !options.step_sizes.empty()) {
+    if (adapt_after && !learner.learns_alpha()) {
       torch::NoGradGuard no_grad;
-      for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
+      if (!options.step_sizes.empty()) {
+        for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
+      }
+      curve.step_sizes.push_back(learner.alpha().front().item<double>());  // the step size step + 1 takes
     }
     std::vector<double> returns;
     returns.reserve(static_cast<size_t>(options.tasks));
@@ -436,6 +448,9 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   report.tasks = options.tasks;
   report.rollouts = options.rollouts;
   report.return_discount = options.return_discount;
+  report.metarl_version = METARL_VERSION;
+  report.seed = options.seed;
+  report.random_seed = options.random_seed;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
   for (const auto& method : methods) {
     report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));

@@ -133,10 +133,11 @@ TEST_F(Cli, TrainThenEvalRoundTrip) {
                                  /*stdout_only=*/true);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   // stdout is exactly one JSON object (progress goes to stderr).
-  EXPECT_EQ(eval.output.rfind("{\"env\": \"point-nav\", \"split\": \"heldout\"", 0), 0u) << eval.output;
+  EXPECT_NE(eval.output.find(", \"env\": \"point-nav\", \"split\": \"heldout\""), std::string::npos)
+      << eval.output;
   EXPECT_EQ(eval.output.find('\n'), eval.output.size() - 1) << eval.output;
   EXPECT_NE(eval.output.find("\"steps\": [0, 1, 2]"), std::string::npos) << eval.output;
-  EXPECT_NE(eval.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << eval.output;
+  EXPECT_NE(eval.output.find("\"methods\": {\"meta-sgd\": {\"algorithm\": \""), std::string::npos) << eval.output;
   expect_usage_error("eval --checkpoint " + (dir_ / "run").string() + " --split validation", "'split': value 'validation'");
 
   // Evaluation options from YAML, with flags on top; --print-config reads back.
@@ -217,11 +218,33 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   size_t previous = 0;
   for (const std::string& name : {"meta-sgd (" + a + ")", std::string("maml"), "meta-sgd (" + c + ")",
                                  std::string("random")}) {
-    const auto at = json.output.find("\"" + name + "\": {\"mean\": [");
+    const auto at = json.output.find("\"" + name + "\": {\"algorithm\": \"");
     ASSERT_NE(at, std::string::npos) << name << " in:\n" << json.output;
     EXPECT_GT(at, previous) << name;
     previous = at;
   }
+  // Provenance: the report names what it evaluated and how.
+  for (const char* field : {"{\"metarl_version\": \"", "\"seed\": 1000, \"random_seed\": 1, "}) {
+    EXPECT_NE(json.output.find(field), std::string::npos) << field << " in:\n" << json.output;
+  }
+  const auto maml = json.output.find("\"maml\": {\"algorithm\": \"maml\", \"run\": \"" + b +
+                                     "\", \"checkpoint_iteration\": 2, \"checkpoint_checksum\": \"");
+  ASSERT_NE(maml, std::string::npos) << json.output;
+  const auto checksum_at = json.output.find("\"checkpoint_checksum\": \"", maml) + 24;
+  const std::string checksum = json.output.substr(checksum_at, json.output.find('"', checksum_at) - checksum_at);
+  EXPECT_EQ(checksum.size(), 16u) << checksum;
+  EXPECT_EQ(checksum.find_first_not_of("0123456789abcdef"), std::string::npos) << checksum;
+  EXPECT_NE(json.output.find("\"step_sizes\": [0.1, 0.05]", maml), std::string::npos) << json.output;
+  EXPECT_NE(json.output.find("\"checkpoint_checksum\": \"\", \"step_sizes\": [0.1, 0.05]"), std::string::npos)
+      << "the random baseline: no checkpoint, the scheduled steps\n" << json.output;
+  EXPECT_NE(json.output.find("\"step_sizes\": \"learned\""), std::string::npos) << json.output;
+  // Per-task returns: steps 0..2, three tasks each.
+  const auto task_returns = json.output.find("\"task_returns\": [[", maml);
+  ASSERT_NE(task_returns, std::string::npos) << json.output;
+  const std::string nested = json.output.substr(task_returns, json.output.find("]]", task_returns) - task_returns);
+  EXPECT_EQ(std::count(nested.begin(), nested.end(), '['), 4) << nested;  // the outer list and 3 steps
+  EXPECT_EQ(std::count(nested.begin(), nested.end(), ','), 8) << nested;  // 3 x 3 numbers
+
   // Every run directory keeps the whole comparison, and its plot shows every method.
   for (const auto& run : {a, b, c}) {
     EXPECT_EQ(metarl::testing::file_text(fs::path(run) / "eval_test.json"), json.output) << run;
@@ -235,8 +258,8 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   const Result from_yaml =
       run_metarl("eval --config " + eval_yaml + " --json --no-save" + sizes, /*stdout_only=*/true);
   ASSERT_EQ(from_yaml.exit_code, 0) << from_yaml.output;
-  EXPECT_NE(from_yaml.output.find("\"methods\": {\"meta-sgd\": {\"mean\": ["), std::string::npos) << from_yaml.output;
-  EXPECT_NE(from_yaml.output.find("\"random\": {\"mean\": ["), std::string::npos) << from_yaml.output;
+  EXPECT_NE(from_yaml.output.find("\"methods\": {\"meta-sgd\": {\"algorithm\": \""), std::string::npos) << from_yaml.output;
+  EXPECT_NE(from_yaml.output.find("\"random\": {\"algorithm\": \""), std::string::npos) << from_yaml.output;
   const Result printed = run_metarl("eval " + a + " " + b + " --print-config");
   EXPECT_NE(printed.output.find("checkpoint: [" + a + ", " + b + "]\n"), std::string::npos) << printed.output;
 
@@ -249,8 +272,9 @@ TEST_F(Cli, RandomBaselineAloneNeedsAnEnvironment) {
   const Result random = run_metarl("eval --random --env point-nav --tasks 2 --rollouts 2 --steps 1 --threads 1 --json",
                                    /*stdout_only=*/true);
   ASSERT_EQ(random.exit_code, 0) << random.output;
-  EXPECT_EQ(random.output.rfind("{\"env\": \"point-nav\", \"split\": \"test\"", 0), 0u) << random.output;
-  EXPECT_NE(random.output.find("\"methods\": {\"random\": {\"mean\": ["), std::string::npos) << random.output;
+  EXPECT_NE(random.output.find(", \"env\": \"point-nav\", \"split\": \"test\""), std::string::npos)
+      << random.output;
+  EXPECT_NE(random.output.find("\"methods\": {\"random\": {\"algorithm\": \""), std::string::npos) << random.output;
   expect_usage_error("eval --random", "--random without a run needs --env NAME");
   expect_usage_error("eval --random --env cheetah --tasks 2 --rollouts 2", "unknown environment 'cheetah'");
   expect_usage_error("eval --env point-nav", "nothing to evaluate");
@@ -344,7 +368,7 @@ TEST_F(Cli, PluginEnvironmentsReachEverySubcommand) {
   const Result eval = run_metarl(plugin + "eval --checkpoint " + run + " --split heldout --tasks 2 --rollouts 2 "
                                  "--steps 1 --threads 1 --json", /*stdout_only=*/true);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  EXPECT_EQ(eval.output.rfind("{\"env\": \"test-drift\"", 0), 0u) << eval.output;
+  EXPECT_NE(eval.output.find(", \"env\": \"test-drift\""), std::string::npos) << eval.output;
   const Result plot = run_metarl(plugin + "plot " + run, /*stdout_only=*/true);
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   EXPECT_NE(plot.output.find("adaptation_heldout.svg"), std::string::npos) << plot.output;

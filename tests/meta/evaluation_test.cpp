@@ -302,18 +302,18 @@ TEST_F(Evaluation, RunsOfOneAlgorithmAreNamedByTheirRunDirectory) {
   EXPECT_EQ(report.methods[2].name, "maml");
   // JSON: the existing shape, one entry per method in command-line order.
   const std::string json = report_json(report);
-  const auto first = json.find("\"meta-sgd (" + a + ")\": {\"mean\": [");
-  const auto second = json.find("\"meta-sgd (" + b + ")\": {\"mean\": [");
-  const auto third = json.find("\"maml\": {\"mean\": [");
+  const auto first = json.find("\"meta-sgd (" + a + ")\": {\"algorithm\": \"");
+  const auto second = json.find("\"meta-sgd (" + b + ")\": {\"algorithm\": \"");
+  const auto third = json.find("\"maml\": {\"algorithm\": \"");
   ASSERT_NE(first, std::string::npos) << json;
   ASSERT_NE(second, std::string::npos) << json;
   ASSERT_NE(third, std::string::npos) << json;
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
-  EXPECT_EQ(json.rfind("{\"env\": \"point-nav\", \"split\": \"test\", \"tasks\": 5, \"rollouts\": 3, "
-                       "\"return_discount\": 1, \"steps\": [0, 1, 2], \"methods\": {",
-                       0),
-            0u)
+  EXPECT_EQ(json.rfind("{\"metarl_version\": \"", 0), 0u) << json;
+  EXPECT_NE(json.find(", \"env\": \"point-nav\", \"split\": \"test\", \"tasks\": 5, \"rollouts\": 3, "
+                      "\"return_discount\": 1, \"steps\": [0, 1, 2], \"methods\": {"),
+            std::string::npos)
       << json;
   // The table: a header and one row per method, then the paired gains: a title and
   // one row per method, in the same order; then the paired differences between
