@@ -170,20 +170,41 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
                                const std::function<void(torch::serialize::InputArchive&)>& extra) {
   const std::string path = resolve_checkpoint_path(run_dir_or_file);
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
+  if (!fs::exists(path, ec)) {
     throw UsageError("checkpoint '" + path + "' does not exist (expected a run directory from `metarl train --out` "
                      "or a checkpoint file)");
+  }
+  if (!fs::is_regular_file(path, ec)) {
+    throw UsageError("checkpoint '" + path + "' is not a regular file (a device, FIFO or socket); expected a run "
+                     "directory from `metarl train --out` or a checkpoint file");
   }
   auto fail = [&](const std::string& why) -> UsageError {
     return UsageError("checkpoint '" + path + "' is not a usable metarl checkpoint: " + why);
   };
+  // The header first: a file that is not a checkpoint, or whose size is not the one
+  // its header declares, is refused before its payload is read (a large file handed
+  // over by mistake is not read into memory).
   std::string contents;
   {
     std::ifstream in(path, std::ios::binary);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (!in) throw fail("cannot read the file");
-    contents = buffer.str();
+    if (!in) throw fail(std::string("cannot open the file: ") + std::strerror(errno));
+    contents.resize(kContainerHeaderBytes);
+    in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
+    contents.resize(static_cast<size_t>(in.gcount()));
+    if (contents.size() < kContainerHeaderBytes || contents.compare(0, 8, kContainerMagic, 8) != 0) {
+      throw fail("it does not start with a metarl checkpoint header");
+    }
+    const std::uint64_t declared = read_u64(contents.data() + 16);
+    const std::uintmax_t file_size = fs::file_size(path, ec);
+    if (ec || declared != file_size - kContainerHeaderBytes) {
+      throw fail("truncated: " + std::to_string(ec ? 0 : file_size - kContainerHeaderBytes) + " of " +
+                 std::to_string(declared) + " bytes");
+    }
+    contents.resize(kContainerHeaderBytes + declared);
+    in.read(contents.data() + kContainerHeaderBytes, static_cast<std::streamsize>(declared));
+    if (static_cast<std::uint64_t>(in.gcount()) != declared) {
+      throw fail(std::string("cannot read the file: ") + std::strerror(errno));
+    }
   }
   if (contents.size() < kContainerHeaderBytes || contents.compare(0, 8, kContainerMagic, 8) != 0) {
     throw fail("it does not start with a metarl checkpoint header");

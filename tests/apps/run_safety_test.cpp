@@ -114,6 +114,12 @@ TEST_F(RunSafety, ReadsAreBoundedAndMessagesQuoteABoundedEscapedValue) {
               "a 2 MB config");
   expect_exit(run_metarl("train --config " + (dir_ / "absent.yaml").string()), 2, "does not exist",
               "a missing config");
+  // Checkpoints: a device is not read; a large file that is not one is refused by its
+  // header, not read whole.
+  expect_exit(run_metarl("eval --checkpoint /dev/zero"), 2, "is not a regular file", "/dev/zero as a checkpoint");
+  const std::string not_a_checkpoint = write("big.pt", std::string(3 << 20, 'x'));
+  expect_exit(run_metarl("eval --checkpoint " + not_a_checkpoint), 2,
+              "does not start with a metarl checkpoint header", "a 3 MB file as a checkpoint");
 
   // A 100 kB value: the message quotes 120 bytes of it and says how long it was.
   const Result long_value = run_metarl(tiny_train("--set env=" + std::string(100000, 'x')));
