@@ -5,6 +5,7 @@
 // 128 + signal when SIGINT/SIGTERM stopped a run (after saving its checkpoint).
 
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
 
 #include <cstdlib>
 #include <exception>
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
   } catch (const metarl::UsageError& e) {
     std::cerr << who << "error: " << e.what() << "\n";
     return 2;
+  } catch (const c10::Error& e) {
+    // LibTorch's own errors carry a C++ backtrace meant for its developers: the
+    // message alone says what failed.
+    std::cerr << who << "failed: " << e.what_without_backtrace() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << who << "failed: " << e.what() << "\n";
     return 1;
