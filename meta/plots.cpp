@@ -21,7 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string learning_curve(const fs::path& metrics_path) {
+// `what` names the run in the title ("meta-sgd on point-nav, runs/nav"). A run whose
+// returns before and after adaptation are the same in every row (the pretrained
+// baseline: it does not adapt in training) gets one line, not two identical ones.
+std::string learning_curve(const fs::path& metrics_path, const std::string& what) {
   std::ifstream in(metrics_path);
   std::string line;
   if (!std::getline(in, line)) throw UsageError("'" + metrics_path.string() + "' is empty");
@@ -50,7 +53,12 @@ std::string learning_curve(const fs::path& metrics_path) {
     post.y.push_back(std::stod(cells[after]));
   }
   if (pre.x.empty()) throw UsageError("'" + metrics_path.string() + "' has no iterations yet");
-  return render_line_chart({"Learning curve", "meta-iteration", "mean episode return", 760, 460, true}, {pre, post});
+  const std::string title = what.empty() ? "Learning curve" : "Learning curve: " + what;
+  if (pre.y == post.y) {
+    pre.label = "return (no adaptation in training)";
+    return render_line_chart({title, "meta-iteration", "mean episode return", 760, 460, true}, {pre});
+  }
+  return render_line_chart({title, "meta-iteration", "mean episode return", 760, 460, true}, {pre, post});
 }
 
 double as_number(const YAML::Node& node) {
@@ -90,8 +98,7 @@ std::string adaptation_curve(const fs::path& report_path) {
   return render_line_chart({title, "adaptation steps", y_label, 760, 460, true}, series);
 }
 
-std::string alpha_chart(const std::string& run_dir) {
-  const CheckpointData checkpoint = load_checkpoint(run_dir);
+std::string alpha_chart(const CheckpointData& checkpoint) {
   TrainConfig config;
   load_config_yaml(config, checkpoint.config_yaml, "checkpoint config");
   const auto env = envs::EnvRegistry::global().make(checkpoint.env, 1, 0);
@@ -103,8 +110,7 @@ std::string alpha_chart(const std::string& run_dir) {
     auto at = [&](double q) { return sorted[static_cast<int64_t>(q * static_cast<double>(n - 1) + 0.5)].item<double>(); };
     boxes.push_back({specs[i].name, at(0.0), at(0.25), at(0.5), at(0.75), at(1.0)});
   }
-  const std::string title = checkpoint.algo == "maml" ? "Inner step size alpha (MAML: fixed)"
-                                                      : "Learned inner step sizes alpha per parameter tensor";
+  const std::string title = "Learned inner step sizes alpha per parameter tensor";
   return render_box_chart({title, "", "alpha (min, quartiles, max)", 760, 460, false}, boxes);
 }
 
@@ -126,7 +132,20 @@ std::vector<std::string> plot_run(const std::string& run_dir, const std::string&
     write_file_atomically(path, svg);
     written.push_back(path);
   };
-  if (fs::exists(dir / kMetricsFile, ec)) write("learning_curve.svg", learning_curve(dir / kMetricsFile));
+  // What the run is, for titles: its config.yaml (written at its start).
+  std::string what;
+  if (fs::exists(dir / kConfigFile, ec)) {
+    try {
+      TrainConfig config;
+      load_config_file(config, (dir / kConfigFile).string());
+      std::string shown = run_dir;
+      while (shown.size() > 1 && shown.back() == '/') shown.pop_back();
+      what = to_string(config.algo) + " on " + config.env + ", " + shown;
+    } catch (const UsageError&) {
+      // A config this metarl cannot read: plain titles.
+    }
+  }
+  if (fs::exists(dir / kMetricsFile, ec)) write("learning_curve.svg", learning_curve(dir / kMetricsFile, what));
   std::vector<fs::path> reports;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -136,7 +155,12 @@ std::vector<std::string> plot_run(const std::string& run_dir, const std::string&
   for (const auto& report : reports) {
     write("adaptation_" + report.stem().string().substr(5) + ".svg", adaptation_curve(report));
   }
-  if (fs::exists(dir / kCheckpointFile, ec)) write("alpha.svg", alpha_chart(run_dir));
+  // Learned step sizes exist for Meta-SGD only: MAML's α is one fixed number and the
+  // pretrained baseline has none, so their runs get no α chart.
+  if (fs::exists(dir / kCheckpointFile, ec)) {
+    const CheckpointData checkpoint = load_checkpoint(run_dir);
+    if (checkpoint.algo == to_string(Algorithm::kMetaSgd)) write("alpha.svg", alpha_chart(checkpoint));
+  }
   return written;
 }
 

@@ -108,6 +108,35 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
   for (const auto& svg : written) EXPECT_TRUE(renders(svg, dir_ / "render.png")) << svg;
 
   EXPECT_THROW(plot_run((dir_ / "empty").string()), UsageError);
+  // The learning curve's title names the algorithm, environment and run.
+  EXPECT_NE(metarl::testing::file_text(written[0]).find("Learning curve: meta-sgd on point-nav, " + dir_.string()),
+            std::string::npos);
+}
+
+// Methods without learned step sizes get no α chart, and the pretrained baseline (no
+// adaptation in training: its before and after are one number) one line, not two.
+TEST_F(PlotsOnDisk, MamlAndPretrainedRunsGetNoAlphaChartAndPretrainedOneLine) {
+  TrainConfig config;
+  config.meta_batch = 2;
+  config.rollouts = 2;
+  config.horizon = 10;
+  config.policy.hidden_sizes = {8};
+  config.iterations = 2;
+  for (const Algorithm algorithm : {Algorithm::kMaml, Algorithm::kPretrained}) {
+    config.algo = algorithm;
+    const fs::path run_dir = dir_ / to_string(algorithm);
+    TrainRunOptions run;
+    run.out_dir = run_dir.string();
+    run_training(config, run);
+    const auto written = plot_run(run_dir.string());
+    ASSERT_EQ(written.size(), 1u) << to_string(algorithm);
+    EXPECT_EQ(fs::path(written[0]).filename(), "learning_curve.svg");
+    const std::string svg = metarl::testing::file_text(written[0]);
+    EXPECT_NE(svg.find("Learning curve: " + to_string(algorithm) + " on point-nav"), std::string::npos) << svg;
+    const bool pretrained = algorithm == Algorithm::kPretrained;
+    EXPECT_EQ(svg.find("after adaptation") != std::string::npos, !pretrained) << to_string(algorithm);
+    EXPECT_EQ(svg.find("no adaptation in training") != std::string::npos, pretrained) << to_string(algorithm);
+  }
 }
 
 }  // namespace
