@@ -77,20 +77,30 @@ Sampler::~Sampler() = default;
 
 namespace {
 
-// Throws std::runtime_error naming the environment, the row and the step of the first
-// value that is not finite in `values` [H, B, ...] (time-major), valid steps only (a
-// row's steps after its episode ended are padding). A NaN from an environment would
-// otherwise surface far from its cause, as a baseline fit that is "not finite".
-void check_finite(const torch::Tensor& values, const torch::Tensor& mask, const std::string& env, const char* what) {
+// [H, B]: steps whose value is not finite in `values` [H, B, ...] (time-major).
+torch::Tensor not_finite_steps(const torch::Tensor& values) {
   auto bad = torch::logical_not(torch::isfinite(values));
-  if (bad.dim() > 2) bad = bad.flatten(2).any(2);  // [H, B]
-  bad = torch::logical_and(bad, mask > 0);
-  if (!bad.any().item<bool>()) return;
-  const auto where = torch::nonzero(bad).to(torch::kCPU);  // rows of (step, row), step-major
+  return bad.dim() > 2 ? bad.flatten(2).any(2) : bad;
+}
+
+// Throws std::runtime_error naming the environment, the row and the step of the first
+// reward, else the first observation, that is not finite ([H, B, ...], time-major),
+// valid steps only (a row's steps after its episode ended are padding). A NaN from an
+// environment would otherwise surface far from its cause, as a baseline fit that is
+// "not finite". One host synchronisation when all is finite.
+void check_finite(const torch::Tensor& rewards, const torch::Tensor& observations, const torch::Tensor& mask,
+                  const std::string& env) {
+  const auto valid = mask > 0;
+  const auto bad_rewards = torch::logical_and(not_finite_steps(rewards), valid);
+  const auto bad_observations = torch::logical_and(not_finite_steps(observations), valid);
+  if (!torch::logical_or(bad_rewards, bad_observations).any().item<bool>()) return;
+  const bool reward = bad_rewards.any().item<bool>();
+  const auto where = torch::nonzero(reward ? bad_rewards : bad_observations).to(torch::kCPU);  // (step, row), step-major
   const int64_t step = where[0][0].item<int64_t>();
   const int64_t row = where[0][1].item<int64_t>();
-  throw std::runtime_error("environment '" + env + "' returned " + what + " that is not finite (NaN or infinity) at row " +
-                           std::to_string(row) + ", step " + std::to_string(step) + " of a rollout");
+  throw std::runtime_error("environment '" + env + "' returned " + (reward ? "a reward" : "an observation") +
+                           " that is not finite (NaN or infinity) at row " + std::to_string(row) + ", step " +
+                           std::to_string(step) + " of a rollout");
 }
 
 }  // namespace
@@ -164,8 +174,7 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
     }
   }
 
-  check_finite(rewards_, mask_, env_.spec().name, "a reward");
-  check_finite(observations_, mask_, env_.spec().name, "an observation");
+  check_finite(rewards_, observations_, mask_, env_.spec().name);
   // Time-major [H, B, ...] → [T, R, H, ...] (permute + contiguous is the one copy).
   return {to_task_major(observations_), to_task_major(actions_), to_task_major(rewards_), to_task_major(mask_)};
 }
@@ -215,8 +224,7 @@ Trajectories Sampler::sample_on_device(const ParameterList& params) {
   const auto staged_mask = torch::stack(mask);
   const auto staged_rewards = torch::stack(rewards);
   const auto staged_observations = torch::stack(observations);
-  check_finite(staged_rewards, staged_mask, spec.name, "a reward");
-  check_finite(staged_observations, staged_mask, spec.name, "an observation");
+  check_finite(staged_rewards, staged_observations, staged_mask, spec.name);
   return {to_task_major(staged_observations), to_task_major(torch::stack(actions)), to_task_major(staged_rewards),
           to_task_major(staged_mask)};
 }

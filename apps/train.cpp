@@ -12,10 +12,10 @@
 #include <string>
 
 #include "apps/commands.h"
-#include "envs/registry.h"
 #include "apps/config_flags.h"
 #include "apps/process_flags.h"
 #include "envs/errors.h"
+#include "envs/registry.h"
 #include "meta/config.h"
 #include "meta/progress.h"
 #include "meta/run_directory.h"

@@ -90,13 +90,12 @@ void BatchedEnv::set_tasks(const TaskBatch& tasks) {
 namespace {
 
 // The boundary to an environment's own code (a plug-in's, maybe built by someone
-// else): an exception that is not a std::exception would pass every handler of metarl
-// and end the process with std::terminate; here it becomes one that names the
-// environment and what it was doing.
-template <typename Call>
-void call_environment(const std::string& env, const char* what, Call&& call) {
+// else): called in a `catch (...)` around it, rethrows a std::exception as it is, and
+// turns anything else — which would pass every handler of metarl and end the process
+// with std::terminate — into one that names the environment and what it was doing.
+[[noreturn]] void rethrow_from_environment(const std::string& env, const char* what) {
   try {
-    call();
+    throw;
   } catch (const std::exception&) {
     throw;
   } catch (...) {
@@ -114,7 +113,7 @@ void BatchedEnv::set_task(int row, const double* task) {
 void BatchedEnv::reset() {
   for (int r = 0; r < batch_size_; ++r) {
     elapsed_steps_[r] = 0;
-    call_environment(spec_.name, "reset_row", [&] { reset_row(r, row_rngs_[r]); });
+    reset_row_guarded(r);
   }
   std::fill(rewards_.begin(), rewards_.end(), 0.0f);
   std::fill(terminated_.begin(), terminated_.end(), 0);
@@ -156,11 +155,20 @@ void BatchedEnv::step(const float* actions) {
     step_workers_->run([&](int part) {
       const int begin = static_cast<int>(static_cast<std::int64_t>(rows) * part / threads);
       const int end = static_cast<int>(static_cast<std::int64_t>(rows) * (part + 1) / threads);
-      if (begin < end) call_environment(spec_.name, "step_rows", [&] { step_rows(actions, begin, end); });
+      if (begin >= end) return;
+      try {
+        step_rows(actions, begin, end);
+      } catch (...) {
+        rethrow_from_environment(spec_.name, "step_rows");
+      }
     });
     ++split_steps_;
   } else {
-    call_environment(spec_.name, "step_rows", [&] { step_rows(actions, 0, batch_size_); });
+    try {
+      step_rows(actions, 0, batch_size_);
+    } catch (...) {
+      rethrow_from_environment(spec_.name, "step_rows");
+    }
   }
   if (threads > 1) {
     const double microseconds =
@@ -188,8 +196,19 @@ void BatchedEnv::step(const float* actions) {
       const float* last = observations_.data() + static_cast<size_t>(r) * obs_dim;
       std::copy(last, last + obs_dim, final_observations_.begin() + static_cast<size_t>(r) * obs_dim);
       elapsed[r] = 0;
-      call_environment(spec_.name, "reset_row", [&] { reset_row(r, row_rngs_[r]); });
+      reset_row_guarded(r);
     }
+  }
+}
+
+// Out of line (noinline): with a try block in step()'s reset loop, around the loop or
+// around each call, point-nav stepped a third slower (metarl bench, 313 M → 213 M
+// steps/s on this machine).
+[[gnu::noinline]] void BatchedEnv::reset_row_guarded(int row) {
+  try {
+    reset_row(row, row_rngs_[row]);
+  } catch (...) {
+    rethrow_from_environment(spec_.name, "reset_row");
   }
 }
 

@@ -131,6 +131,10 @@ class BatchedEnv {
   }
 
  private:
+  // reset_row behind the guard of an environment's own code (batched_env.cpp), out of
+  // line so that step()'s row loop carries no exception region.
+  void reset_row_guarded(int row);
+
   EnvSpec spec_;
   TaskDistribution tasks_;
   int batch_size_;

@@ -24,15 +24,17 @@ EnvRegistry& EnvRegistry::global() {
   return registry;
 }
 
+bool is_plain_name(const std::string& name) {
+  return name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-+/", c) != nullptr;
+         });
+}
+
 void EnvRegistry::add(EnvEntry entry) {
   if (entry.name.empty()) throw std::invalid_argument("environment registration: empty name");
-  // A name is written into configs and reports bare (meta/config_schema.cpp's parse_name).
-  const bool plain = std::all_of(entry.name.begin(), entry.name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-+/", c) != nullptr;
-  });
-  if (!plain || entry.name.size() > 200) {
-    throw std::invalid_argument("environment registration: name '" + quoted_value(entry.name) +
-                                "' is not at most 200 letters, digits and . _ - + /");
+  if (!is_plain_name(entry.name)) {
+    throw std::invalid_argument("environment registration: name '" + quoted_value(entry.name) + "' is not " +
+                                kPlainNameRule);
   }
   if (!entry.make) throw std::invalid_argument("environment '" + entry.name + "': registration without a factory");
   if (entries_.count(entry.name)) {

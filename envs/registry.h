@@ -15,6 +15,13 @@ namespace metarl::envs {
 
 using EnvFactory = std::function<std::unique_ptr<BatchedEnv>(int batch_size, std::uint64_t seed)>;
 
+// An environment's name is written into configs, reports and --print-config bare: no
+// control bytes, nothing YAML reads as structure. True for names of at most 200
+// letters, digits and . _ - + / (kPlainNameRule); registration and the config's `env`
+// key both hold names to it.
+bool is_plain_name(const std::string& name);
+inline constexpr const char* kPlainNameRule = "at most 200 letters, digits and . _ - + /";
+
 struct EnvEntry {
   std::string name;
   std::string summary;  // one line for `metarl envs`
@@ -26,7 +33,8 @@ class EnvRegistry {
   // The process-wide registry, holding the built-in environments.
   static EnvRegistry& global();
 
-  // Throws std::invalid_argument when the name is taken or the factory is empty.
+  // Throws std::invalid_argument when the name is empty, not plain (is_plain_name) or
+  // taken, or the factory is empty.
   void add(EnvEntry entry);
   // Moves every entry of `other` here, all or nothing: throws std::invalid_argument
   // naming the first name both hold, and then changes neither. The plug-in loader

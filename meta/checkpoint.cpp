@@ -37,15 +37,6 @@ constexpr char kContainerMagic[8] = {'M', 'E', 'T', 'A', 'R', 'L', 'C', 'K'};
 constexpr std::uint64_t kContainerVersion = 1;
 constexpr size_t kContainerHeaderBytes = 8 + 3 * sizeof(std::uint64_t);
 
-std::uint64_t fnv1a64(const char* data, size_t size) {
-  std::uint64_t hash = 0xCBF29CE484222325ULL;
-  for (size_t i = 0; i < size; ++i) {
-    hash ^= static_cast<unsigned char>(data[i]);
-    hash *= 0x100000001B3ULL;
-  }
-  return hash;
-}
-
 void append_u64(std::string& out, std::uint64_t value) {
   for (int byte = 0; byte < 8; ++byte) out.push_back(static_cast<char>((value >> (8 * byte)) & 0xFF));  // little-endian
 }
@@ -57,6 +48,15 @@ std::uint64_t read_u64(const char* in) {
 }
 
 }  // namespace
+
+std::uint64_t fnv1a64(const void* data, size_t size, std::uint64_t hash) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001B3ULL;
+  }
+  return hash;
+}
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
   // The temporary sits in the same directory, so rename() stays on one file system.
@@ -121,6 +121,11 @@ std::string resolve_checkpoint_path(const std::string& run_dir_or_file) {
   std::error_code ec;
   if (fs::is_directory(run_dir_or_file, ec)) return (fs::path(run_dir_or_file) / kCheckpointFile).string();
   return run_dir_or_file;
+}
+
+std::string shown_run(std::string run) {
+  while (run.size() > 1 && run.back() == '/') run.pop_back();
+  return run;
 }
 
 void save_checkpoint(const std::string& path, const CheckpointData& data,
@@ -194,6 +199,11 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
     if (contents.size() < kContainerHeaderBytes || contents.compare(0, 8, kContainerMagic, 8) != 0) {
       throw fail("it does not start with a metarl checkpoint header");
     }
+    const std::uint64_t version = read_u64(contents.data() + 8);
+    if (version != kContainerVersion) {
+      throw fail("container version " + std::to_string(version) + ", this metarl reads " +
+                 std::to_string(kContainerVersion));
+    }
     const std::uint64_t declared = read_u64(contents.data() + 16);
     const std::uintmax_t file_size = fs::file_size(path, ec);
     if (ec || declared != file_size - kContainerHeaderBytes) {
@@ -206,20 +216,9 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
       throw fail(std::string("cannot read the file: ") + std::strerror(errno));
     }
   }
-  if (contents.size() < kContainerHeaderBytes || contents.compare(0, 8, kContainerMagic, 8) != 0) {
-    throw fail("it does not start with a metarl checkpoint header");
-  }
-  const std::uint64_t version = read_u64(contents.data() + 8);
-  const std::uint64_t length = read_u64(contents.data() + 16);
+  // Magic, version and length were checked above, before the payload was read.
+  const std::uint64_t length = contents.size() - kContainerHeaderBytes;
   const std::uint64_t checksum = read_u64(contents.data() + 24);
-  if (version != kContainerVersion) {
-    throw fail("container version " + std::to_string(version) + ", this metarl reads " +
-               std::to_string(kContainerVersion));
-  }
-  if (length != contents.size() - kContainerHeaderBytes) {
-    throw fail("truncated: " + std::to_string(contents.size() - kContainerHeaderBytes) + " of " +
-               std::to_string(length) + " bytes");
-  }
   const char* payload = contents.data() + kContainerHeaderBytes;
   if (fnv1a64(payload, length) != checksum) throw fail("checksum mismatch: the file is corrupted");
   torch::serialize::InputArchive archive;

@@ -26,6 +26,10 @@ inline constexpr const char* kCheckpointFile = "checkpoint.pt";
 inline constexpr const char* kConfigFile = "config.yaml";
 inline constexpr const char* kMetricsFile = "metrics.csv";
 
+// 64-bit FNV-1a of `size` bytes, continuing from `hash` (the offset basis for a fresh
+// one): the checkpoint container's checksum, and a run's config-and-build fingerprint.
+std::uint64_t fnv1a64(const void* data, size_t size, std::uint64_t hash = 0xCBF29CE484222325ULL);
+
 // Writes `contents` to `path` atomically: temporary file, fsync, rename, fsync of
 // the directory.
 void write_file_atomically(const std::string& path, const std::string& contents);
@@ -66,6 +70,9 @@ void load_parameters(const CheckpointData& data, const std::string& path, MetaLe
 
 // RUN_DIR/checkpoint.pt for a directory, the path itself for a file.
 std::string resolve_checkpoint_path(const std::string& run_dir_or_file);
+// "runs/seed2/" → "runs/seed2": a run as the user named it, for report names and plot
+// titles.
+std::string shown_run(std::string run);
 
 // Random-number state words ↔ int64 tensors, bit for bit, for the checkpoint archive.
 torch::Tensor rng_words_to_tensor(const std::vector<std::uint64_t>& words);

@@ -37,6 +37,13 @@ double all_reduce_sum(const Collectives& collectives, double value, const std::s
   return tensors.front().item<double>();
 }
 
+torch::Tensor all_reduce_sum(const Collectives& collectives, torch::Tensor tensor, const std::string& what) {
+  if (!collectives.distributed()) return tensor;
+  std::vector<torch::Tensor> tensors{tensor};
+  collectives.all_reduce_sum(tensors, what);
+  return tensor;
+}
+
 std::vector<std::uint64_t> all_gather_words(const Collectives& collectives, const std::vector<std::uint64_t>& words,
                                             const std::string& what) {
   if (!collectives.distributed()) return words;
@@ -68,8 +75,8 @@ int parse_variable(const char* name, const char* value, int low, int high) {
   errno = 0;
   const long parsed = std::strtol(value, &end, 10);
   if (errno != 0 || end == value || *end != '\0' || parsed < low || parsed > high) {
-    throw UsageError("environment variable " + std::string(name) + "='" + value + "' is invalid; expected an integer in [" +
-                     std::to_string(low) + ", " + std::to_string(high) + "]");
+    throw UsageError("environment variable " + std::string(name) + "='" + quoted_value(value) +
+                     "' is invalid; expected an integer in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
   }
   return static_cast<int>(parsed);
 }

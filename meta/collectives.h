@@ -45,6 +45,8 @@ const Collectives& single_process();
 
 // Σ over ranks of a number (float64 on the wire).
 double all_reduce_sum(const Collectives& collectives, double value, const std::string& what);
+// Σ over ranks of `tensor`, in place; returns it (a no-op in one process).
+torch::Tensor all_reduce_sum(const Collectives& collectives, torch::Tensor tensor, const std::string& what);
 // Rank order concatenation of every rank's words, whatever their counts.
 std::vector<std::uint64_t> all_gather_words(const Collectives& collectives, const std::vector<std::uint64_t>& words,
                                             const std::string& what);

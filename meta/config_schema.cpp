@@ -5,15 +5,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+
+#include "envs/registry.h"
 
 namespace metarl::meta {
 
@@ -122,14 +123,8 @@ std::string parse_name(const std::string& key, const std::string& value) {
   const std::string text = trim_impl(value);
   if (text.empty()) bad_value(key, value, "a non-empty name");
   // Names are printed (run headers, reports, --print-config) and written back into
-  // YAML bare: letters, digits and . _ - + / only (no control bytes, nothing YAML
-  // reads as structure), at most 200 of them.
-  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-+/", c) != nullptr;
-  });
-  if (!plain || text.size() > 200) {
-    bad_value(key, value, "a name of at most 200 letters, digits and . _ - + /");
-  }
+  // YAML bare: the registry's rule for environment names.
+  if (!envs::is_plain_name(text)) bad_value(key, value, std::string("a name of ") + envs::kPlainNameRule);
   return text;
 }
 

@@ -28,13 +28,6 @@ struct ConfigKey {
   std::string type_name = "TEXT";
 };
 
-// `key` with its --help type name.
-template <typename Config>
-ConfigKey<Config> typed(const char* type_name, ConfigKey<Config> key) {
-  key.type_name = type_name;
-  return key;
-}
-
 // Value parsing shared by every schema; each throws UsageError naming `key`.
 namespace config_values {
 // "config key '<key>': value '<value>' is invalid; expected <expected>", the one
@@ -161,11 +154,11 @@ FieldRef<Config, T> field(Part Config::*part, T Part::*member) {
 // Key makers: each binds a config field to its parser and range.
 template <typename Config>
 ConfigKey<Config> int_key(const std::string& name, std::string help, FieldRef<Config, int> field, int low, int high) {
-  return typed<Config>("INT", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, field, low, high](Config& c, const std::string& v) {
             field(c) = static_cast<int>(config_values::parse_integer(name, v, low, high));
           },
-          [field](const Config& c) { return std::to_string(field(c)); }});
+          [field](const Config& c) { return std::to_string(field(c)); }, "INT"};
 }
 
 template <typename Config>
@@ -175,21 +168,21 @@ ConfigKey<Config> int_key(const std::string& name, std::string help, int Config:
 
 template <typename Config>
 ConfigKey<Config> seed_key(const std::string& name, std::string help, std::uint64_t Config::*member) {
-  return typed<Config>("UINT64", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, member](Config& c, const std::string& v) {
             c.*member = static_cast<std::uint64_t>(config_values::parse_integer(name, v, 0, INT64_MAX));
           },
-          [member](const Config& c) { return std::to_string(c.*member); }});
+          [member](const Config& c) { return std::to_string(c.*member); }, "UINT64"};
 }
 
 template <typename Config>
 ConfigKey<Config> real_key(const std::string& name, std::string help, FieldRef<Config, double> field, double low,
                            double high) {
-  return typed<Config>("REAL", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, field, low, high](Config& c, const std::string& v) {
             field(c) = config_values::parse_real(name, v, low, high);
           },
-          [field](const Config& c) { return config_values::format_real(field(c)); }});
+          [field](const Config& c) { return config_values::format_real(field(c)); }, "REAL"};
 }
 
 template <typename Config>
@@ -200,9 +193,9 @@ ConfigKey<Config> real_key(const std::string& name, std::string help, double Con
 
 template <typename Config>
 ConfigKey<Config> bool_key(const std::string& name, std::string help, FieldRef<Config, bool> field) {
-  return typed<Config>("BOOL", {name, std::move(help), true,
+  return {name, std::move(help), true,
           [name, field](Config& c, const std::string& v) { field(c) = config_values::parse_bool(name, v); },
-          [field](const Config& c) { return std::string(field(c) ? "true" : "false"); }});
+          [field](const Config& c) { return std::string(field(c) ? "true" : "false"); }, "BOOL"};
 }
 
 template <typename Config>
@@ -213,11 +206,11 @@ ConfigKey<Config> bool_key(const std::string& name, std::string help, bool Confi
 template <typename Config>
 ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*member,
                              std::vector<std::string> choices) {
-  return typed<Config>("CHOICE", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, member, choices](Config& c, const std::string& v) {
             c.*member = config_values::parse_choice(name, v, choices);
           },
-          [member](const Config& c) { return c.*member; }});
+          [member](const Config& c) { return c.*member; }, "CHOICE"};
 }
 
 // An enum, by the names of its one table (envs/enum_names.h); `excluded` values are
@@ -231,12 +224,12 @@ ConfigKey<Config> enum_key(const std::string& name, std::string help, FieldRef<C
   }
   std::vector<std::string> choices;
   for (const auto& entry : allowed) choices.push_back(entry.second);
-  return typed<Config>("CHOICE", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, field, allowed, choices](Config& c, const std::string& v) {
             const std::string chosen = config_values::parse_choice(name, v, choices);
             field(c) = parse_enum(allowed, name, chosen);
           },
-          [field, names](const Config& c) { return enum_name(names, field(c)); }});
+          [field, names](const Config& c) { return enum_name(names, field(c)); }, "CHOICE"};
 }
 
 template <typename Config, typename Enum>
@@ -247,24 +240,24 @@ ConfigKey<Config> enum_key(const std::string& name, std::string help, Enum Confi
 
 template <typename Config>
 ConfigKey<Config> name_key(const std::string& name, std::string help, std::string Config::*member) {
-  return typed<Config>("NAME", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_name(name, v); },
-          [member](const Config& c) { return c.*member; }});
+          [member](const Config& c) { return c.*member; }, "NAME"};
 }
 
 template <typename Config>
 ConfigKey<Config> device_key(const std::string& name, std::string help, std::string Config::*member) {
-  return typed<Config>("DEVICE", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_device(name, v); },
-          [member](const Config& c) { return c.*member; }});
+          [member](const Config& c) { return c.*member; }, "DEVICE"};
 }
 
 template <typename Config>
 ConfigKey<Config> layer_sizes_key(const std::string& name, std::string help,
                                   FieldRef<Config, std::vector<std::int64_t>> field) {
-  return typed<Config>("SIZES", {name, std::move(help), false,
+  return {name, std::move(help), false,
           [name, field](Config& c, const std::string& v) { field(c) = config_values::parse_layer_sizes(name, v); },
-          [field](const Config& c) { return config_values::format_layer_sizes(field(c)); }});
+          [field](const Config& c) { return config_values::format_layer_sizes(field(c)); }, "SIZES"};
 }
 
 }  // namespace metarl::meta

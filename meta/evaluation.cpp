@@ -54,7 +54,7 @@ std::string join_list(const std::vector<std::string>& items) {
 // was rejected: --print-config would write the runs twice.
 ConfigKey<EvalOptions> checkpoints_key() {
   const std::string name = "checkpoint";
-  return typed<EvalOptions>("LIST", {name,
+  return {name,
           "run directories (or checkpoint files) to compare: one, or a list [runs/a, runs/b]; on the command line "
           "also RUN_DIR arguments",
           false,
@@ -68,12 +68,12 @@ ConfigKey<EvalOptions> checkpoints_key() {
           // One run prints as a plain path, as before lists were accepted.
           [](const EvalOptions& options) {
             return options.checkpoints.size() == 1 ? options.checkpoints.front() : join_list(options.checkpoints);
-          }});
+          }, "LIST"};
 }
 
 ConfigKey<EvalOptions> step_sizes_key() {
   const std::string name = "step_sizes";
-  return typed<EvalOptions>("LIST", {name,
+  return {name,
           "inner step size per adaptation step for maml, pretrained and random, e.g. 0.1,0.05 (step j uses entry j, "
           "the last repeats); empty = each run's trained inner_lr; meta-sgd always uses its learned alpha",
           false,
@@ -99,7 +99,7 @@ ConfigKey<EvalOptions> step_sizes_key() {
             std::vector<std::string> items;
             for (double size : options.step_sizes) items.push_back(config_values::format_real(size));
             return join_list(items);
-          }});
+          }, "LIST"};
 }
 
 }  // namespace
@@ -191,12 +191,6 @@ struct ComparedMethod {
   TrainConfig config;
   std::optional<CheckpointData> checkpoint;  // θ and α; none for the random baseline
 };
-
-// "runs/seed2/" → "runs/seed2": the run as the user named it, for method names.
-std::string shown_run(std::string run) {
-  while (run.size() > 1 && run.back() == '/') run.pop_back();
-  return run;
-}
 
 ComparedMethod load_run(const std::string& run) {
   ComparedMethod method;

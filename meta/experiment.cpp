@@ -66,19 +66,24 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
                                        config.estimator);
 }
 
-void check_environment_at_start(const std::string& name) {
-  envs::EnvRegistry::global().make(name, 1, 0);  // UsageError naming the known ones, for an unknown name
+envs::EnvSpec check_environment_at_start(const std::string& name) {
+  // UsageError naming the known ones, for an unknown name.
+  const envs::EnvSpec spec = envs::EnvRegistry::global().make(name, 1, 0)->spec();
   const auto result = envs::check_spec_shapes_and_bounds(name);
   if (!result.passed) {
     throw std::runtime_error("environment '" + name + "' breaks its contract: " + result.message +
                              " (`metarl check-env " + name + "` runs every check)");
   }
+  return spec;
 }
 
 IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks) {
   IterationMemory memory;
-  const int horizon = effective_horizon(config, spec);
-  memory.samples = static_cast<double>(tasks) * config.rollouts * horizon * (config.inner_steps + 1);
+  memory.tasks = tasks;
+  memory.rollouts = config.rollouts;
+  memory.horizon = effective_horizon(config, spec);
+  memory.stages = config.inner_steps + 1;
+  memory.samples = static_cast<double>(tasks) * memory.rollouts * memory.horizon * memory.stages;
   const double hidden = std::accumulate(config.policy.hidden_sizes.begin(), config.policy.hidden_sizes.end(), 0.0);
   // Each hidden unit twice (its pre-activation and activation are kept for backward).
   memory.floats_per_sample = spec.observation_dim + spec.action_dim + 2.0 + 2.0 * hidden;
@@ -86,13 +91,13 @@ IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec&
   return memory;
 }
 
-std::string IterationMemory::describe(const TrainConfig& config, int tasks, int horizon) const {
+std::string IterationMemory::describe() const {
   char gigabytes[32];
   std::snprintf(gigabytes, sizeof(gigabytes), "%.3g", bytes / 1e9);
   char sample_count[32];
   std::snprintf(sample_count, sizeof(sample_count), "%.6g", samples);
-  return std::to_string(tasks) + " tasks x " + std::to_string(config.rollouts) + " rollouts x " +
-         std::to_string(horizon) + " steps x " + std::to_string(config.inner_steps + 1) + " stages = " + sample_count +
+  return std::to_string(tasks) + " tasks x " + std::to_string(rollouts) + " rollouts x " + std::to_string(horizon) +
+         " steps x " + std::to_string(stages) + " stages = " + sample_count +
          " samples of " + std::to_string(static_cast<long long>(floats_per_sample)) + " floats, at least " +
          gigabytes + " GB";
 }
@@ -108,7 +113,7 @@ void check_iteration_fits_in_memory(const TrainConfig& config, const envs::EnvSp
   if (memory.bytes > physical) {
     char machine[32];
     std::snprintf(machine, sizeof(machine), "%.3g", physical / 1e9);
-    throw UsageError("one meta-iteration holds " + memory.describe(config, tasks, effective_horizon(config, spec)) +
+    throw UsageError("one meta-iteration holds " + memory.describe() +
                      ", more than this machine's " + machine +
                      " GB of memory; reduce meta_batch, rollouts or horizon (or share the tasks among machines: "
                      "docs/distributed.md)");
@@ -148,13 +153,12 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
                      "' is invalid; expected at least one task per process (" +
                      std::to_string(collectives.world_size()) + " processes)");
   }
-  check_environment_at_start(config.env);
+  const envs::EnvSpec spec = check_environment_at_start(config.env);
   const auto [begin, end] = shard(config.meta_batch, collectives.rank(), collectives.world_size());
   first_task = begin;
   local_tasks = end - begin;
   // Before any batch-sized buffer exists: the sizes must fit at all.
-  check_iteration_fits_in_memory(config, envs::EnvRegistry::global().make(config.env, 1, 0)->spec(), local_tasks,
-                                 device);
+  check_iteration_fits_in_memory(config, spec, local_tasks, device);
   const std::uint64_t env_seed = derive_seed(config.seed, kEnvStream);
   env = make_environment(config, local_tasks * config.rollouts, env_seed);
   use_row_streams(*env, env_seed, static_cast<std::int64_t>(first_task) * config.rollouts);

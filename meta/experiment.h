@@ -66,11 +66,15 @@ void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t fir
 // adaptation stage (observation, action, reward, mask) and the policy's activations kept
 // for the meta-gradient, float32. A lower bound (the autograd graph holds more).
 struct IterationMemory {
-  double samples = 0.0;  // tasks × rollouts × horizon × (inner_steps + 1)
+  int tasks = 0;
+  int rollouts = 0;
+  int horizon = 0;  // effective_horizon
+  int stages = 0;   // inner_steps + 1
+  double samples = 0.0;  // tasks × rollouts × horizon × stages
   double floats_per_sample = 0.0;
   double bytes = 0.0;
   // "4 tasks x 20 rollouts x 100 steps x 2 stages = 16000 samples of 406 floats, at least 0.03 GB"
-  std::string describe(const TrainConfig& config, int tasks, int horizon) const;
+  std::string describe() const;
 };
 IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec& spec, int tasks);
 
@@ -89,8 +93,8 @@ std::string allocation_failure_text(const std::exception& error);
 // registered name, flags are 0 or 1, rewards and observations stay finite and inside
 // the declared bounds over two episodes of random actions) — the check-env guard a
 // plug-in must pass before metarl trusts it with a run. Throws std::runtime_error
-// naming the environment and what failed.
-void check_environment_at_start(const std::string& name);
+// naming the environment and what failed; returns its spec.
+envs::EnvSpec check_environment_at_start(const std::string& name);
 
 // What one training process holds, built from a config and the streams of its seed.
 // With several processes (meta/collectives.h) it holds tasks [first_task, first_task +

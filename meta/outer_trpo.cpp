@@ -93,13 +93,8 @@ class TrpoOuterStep final : public OuterStep {
     }
     const auto& mask = outer.mask;
     // The KL is a mean over every valid step of the whole batch, over all processes.
-    auto valid_steps = mask.sum();
-    if (context_.collectives.distributed()) {
-      std::vector<torch::Tensor> count{valid_steps};
-      context_.collectives.all_reduce_sum(count, "the count of valid steps");
-      valid_steps = count.front();
-    }
-    valid_steps = valid_steps.clamp_min(1.0);
+    const auto valid_steps =
+        all_reduce_sum(context_.collectives, mask.sum(), "the count of valid steps").clamp_min(1.0);
     const int64_t local_tasks = outer.num_tasks();
 
     auto evaluate = [&](bool differentiable) {
@@ -157,11 +152,7 @@ class TrpoOuterStep final : public OuterStep {
       });
       auto sum = products.front();
       for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
-      if (context_.collectives.distributed()) {
-        std::vector<torch::Tensor> parts{sum};
-        context_.collectives.all_reduce_sum(parts, "a KL curvature product");
-      }
-      return sum;
+      return all_reduce_sum(context_.collectives, sum, "a KL curvature product");
     };
     return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, hessian_product, context_.collectives);
   }

@@ -138,9 +138,7 @@ std::vector<std::string> plot_run(const std::string& run_dir, const std::string&
     try {
       TrainConfig config;
       load_config_file(config, (dir / kConfigFile).string());
-      std::string shown = run_dir;
-      while (shown.size() > 1 && shown.back() == '/') shown.pop_back();
-      what = to_string(config.algo) + " on " + config.env + ", " + shown;
+      what = to_string(config.algo) + " on " + config.env + ", " + shown_run(run_dir);
     } catch (const UsageError&) {
       // A config this metarl cannot read: plain titles.
     }

@@ -24,14 +24,22 @@ namespace metarl::meta {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// A run that stopped before its first checkpoint: nothing to resume, and nothing in
+// the way of running it again.
+UsageError nothing_to_resume(const std::string& run_dir) {
+  return UsageError("--resume '" + run_dir + "': the run holds no checkpoint (it stopped before its first); start it "
+                    "again with the same command, `metarl train ... --out " + run_dir + "` (no --force needed)");
+}
+
+}  // namespace
+
 TrainConfig resumed_config(const std::string& run_dir) {
   std::error_code ec;
   if (fs::is_directory(run_dir, ec) && !fs::exists(fs::path(run_dir) / kCheckpointFile, ec) &&
       fs::exists(fs::path(run_dir) / kConfigFile, ec)) {
-    // A run that stopped before its first checkpoint: nothing to resume, and nothing
-    // in the way of running it again.
-    throw UsageError("--resume '" + run_dir + "': the run holds no checkpoint (it stopped before its first); start it "
-                     "again with the same command, `metarl train ... --out " + run_dir + "` (no --force needed)");
+    throw nothing_to_resume(run_dir);
   }
   const CheckpointData data = load_checkpoint(run_dir);
   TrainConfig config;
@@ -58,21 +66,27 @@ TrainConfig extended_config(TrainConfig resumed, int iterations) {
 
 namespace {
 
-// The iterations metrics.csv's rows say, in file order (a row that does not start with
-// a number ends the list).
-std::vector<int> metrics_iterations(const fs::path& metrics_path) {
-  std::ifstream in(metrics_path);
+// metrics.csv's rows after the header, and the iteration each starts with, in file
+// order (a row that does not start with a number ends the list).
+struct MetricsRows {
+  std::vector<std::string> lines;
   std::vector<int> iterations;
+};
+
+MetricsRows read_metrics_rows(const fs::path& metrics_path) {
+  std::ifstream in(metrics_path);
+  MetricsRows rows;
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
     try {
-      iterations.push_back(std::stoi(line.substr(0, line.find(','))));
+      rows.iterations.push_back(std::stoi(line.substr(0, line.find(','))));
     } catch (const std::exception&) {
       break;
     }
+    rows.lines.push_back(line);
   }
-  return iterations;
+  return rows;
 }
 
 // "1–2 and 7–10": runs of consecutive iterations, for a message.
@@ -102,7 +116,8 @@ void keep_metrics_up_to(const fs::path& run_dir, const fs::path& metrics_path, i
                      "1-" + std::to_string(covered) + "; resuming would leave a run without its history (restore "
                      "metrics.csv, or start a new run)");
   }
-  const auto iterations = metrics_iterations(metrics_path);
+  const MetricsRows rows = read_metrics_rows(metrics_path);
+  const std::vector<int>& iterations = rows.iterations;
   for (int i = 0; i < covered; ++i) {
     if (static_cast<int>(iterations.size()) <= i || iterations[static_cast<size_t>(i)] != i + 1) {
       throw UsageError("--resume " + run_dir.string() + ": metrics.csv holds " + describe_iterations(iterations) +
@@ -111,11 +126,8 @@ void keep_metrics_up_to(const fs::path& run_dir, const fs::path& metrics_path, i
                        "new run)");
     }
   }
-  std::ifstream in(metrics_path);
   std::string kept = IterationMetrics::csv_header() + "\n";
-  std::string line;
-  std::getline(in, line);  // header
-  for (int rows = 0; rows < covered && std::getline(in, line); ++rows) kept += line + "\n";
+  for (int i = 0; i < covered; ++i) kept += rows.lines[static_cast<size_t>(i)] + "\n";
   write_file_atomically(metrics_path.string(), kept);
 }
 
@@ -165,11 +177,9 @@ RunDirectoryLock::RunDirectoryLock(const std::string& run_dir) {
     ::close(fd_);
     fd_ = -1;
     if (why == EWOULDBLOCK) {
-      const std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "unknown";
-      throw UsageError("run directory '" + run_dir + "' is in use by process " +
-                       pid.substr(0, pid.find_first_not_of("0123456789") == std::string::npos
-                                         ? pid.size()
-                                         : pid.find_first_not_of("0123456789")) +
+      const std::string text = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "unknown";
+      const std::string pid = n > 0 ? text.substr(0, text.find_first_not_of("0123456789")) : text;
+      throw UsageError("run directory '" + run_dir + "' is in use by process " + pid +
                        " (a metarl train or resume); wait for it, or stop it first");
     }
     throw std::runtime_error("cannot lock '" + path + "': " + std::strerror(why));
@@ -236,11 +246,7 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     }
     remove_stale_temporaries(run_dir);
     const bool has_checkpoint = fs::exists(checkpoint_path, ec);
-    if (options.resume && !has_checkpoint) {
-      throw UsageError("--resume '" + options.out_dir + "': the run holds no checkpoint (it stopped before its first); "
-                       "start it again with the same command, `metarl train ... --out " + options.out_dir +
-                       "` (no --force needed)");
-    }
+    if (options.resume && !has_checkpoint) throw nothing_to_resume(options.out_dir);
     if (!options.resume && has_checkpoint && !options.force) {
       throw UsageError("--out '" + options.out_dir + "' already holds a run (" + kCheckpointFile +
                        "); resume it with --resume, choose another directory, or pass --force to overwrite it");
@@ -320,10 +326,8 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   } catch (const std::exception& e) {
     const std::string allocation = allocation_failure_text(e);
     if (!allocation.empty()) {
-      const int tasks = trainer.local_tasks();
-      const IterationMemory memory = iteration_memory(config, trainer.env().spec(), tasks);
-      throw std::runtime_error(allocation + ": one meta-iteration holds " +
-                               memory.describe(config, tasks, effective_horizon(config, trainer.env().spec())) +
+      const IterationMemory memory = iteration_memory(config, trainer.env().spec(), trainer.local_tasks());
+      throw std::runtime_error(allocation + ": one meta-iteration holds " + memory.describe() +
                                " (the autograd graph more); reduce meta_batch, rollouts, horizon or hidden_sizes; " +
                                last_good_state());
     }

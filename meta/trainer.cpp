@@ -3,11 +3,11 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
-#include <vector>
-#include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
@@ -27,25 +27,18 @@ namespace {
 
 namespace {
 
-// 64-bit FNV-1a, for the fingerprint of a process's config and build.
-std::uint64_t fnv1a(const void* data, size_t size, std::uint64_t hash = 0xcbf29ce484222325ULL) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  return hash;
-}
-
 // The config as YAML and this library's own bytes (the build), as one number: the
 // processes of a run must agree on both.
 std::uint64_t run_fingerprint(TrainConfig config) {
   config.device.clear();  // each rank has its own GPU (cuda:LOCAL_RANK)
   const std::string yaml = to_yaml(config);
-  std::uint64_t hash = fnv1a(yaml.data(), yaml.size());
+  std::uint64_t hash = fnv1a64(yaml.data(), yaml.size());
   Dl_info library{};
   if (dladdr(reinterpret_cast<const void*>(&run_fingerprint), &library) && library.dli_fname) {
     std::ifstream in(library.dli_fname, std::ios::binary);
     std::vector<char> chunk(1 << 16);
     while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-      hash = fnv1a(chunk.data(), static_cast<size_t>(in.gcount()), hash);
+      hash = fnv1a64(chunk.data(), static_cast<size_t>(in.gcount()), hash);
     }
   }
   return hash;

@@ -59,13 +59,6 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   auto sum_value = [&](const torch::Tensor& value, const char* what) {
     return all_reduce_sum(collectives, value.item<double>(), what);
   };
-  auto sum_vector = [&](torch::Tensor vector, const char* what) {
-    if (collectives.distributed()) {
-      std::vector<torch::Tensor> parts{vector};
-      collectives.all_reduce_sum(parts, what);
-    }
-    return vector;
-  };
   TrpoStepResult result;
   const SurrogateAndKl at_old = evaluate(/*differentiable=*/true);
   result.loss_before = sum_value(at_old.loss, "the TRPO surrogate");
@@ -73,8 +66,8 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
 
   agents::GradOptions keep;
   keep.retain_graph = true;
-  const auto loss_gradient =
-      sum_vector(flatten(agents::gradients(at_old.loss, parameters, keep)).detach(), "the meta-gradient");
+  const auto loss_gradient = all_reduce_sum(collectives, flatten(agents::gradients(at_old.loss, parameters, keep)).detach(),
+                                            "the meta-gradient");
   torch::Tensor kl_gradient;
   if (!kl_hessian_product) {
     agents::GradOptions differentiable;
@@ -85,7 +78,8 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   auto fisher_product = [&](const torch::Tensor& v) {
     if (kl_hessian_product) return kl_hessian_product(v) + options.cg_damping * v;
     const auto grad_dot_v = kl_gradient.dot(v);
-    return sum_vector(flatten(agents::gradients(grad_dot_v, parameters, keep)).detach(), "a KL curvature product") +
+    return all_reduce_sum(collectives, flatten(agents::gradients(grad_dot_v, parameters, keep)).detach(),
+                          "a KL curvature product") +
            options.cg_damping * v;
   };
   if (!torch::isfinite(loss_gradient).all().item<bool>()) {

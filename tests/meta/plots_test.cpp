@@ -35,6 +35,18 @@ bool renders(const std::string& svg_path, const fs::path& png_path) {
 
 bool have_renderer() { return std::system("command -v rsvg-convert > /dev/null 2>&1") == 0; }
 
+// A run small enough to train in a test: point-nav, 4 tasks x 4 rollouts of 20 steps,
+// one hidden layer of 16, 4 iterations.
+TrainConfig small_run_config() {
+  TrainConfig config;
+  config.meta_batch = 4;
+  config.rollouts = 4;
+  config.horizon = 20;
+  config.policy.hidden_sizes = {16};
+  config.iterations = 4;
+  return config;
+}
+
 TEST(NiceTicks, AreRoundAndCoverTheRange) {
   EXPECT_EQ(nice_ticks(0.0, 1.0, 5), (std::vector<double>{0.0, 0.2, 0.4, 0.6, 0.8, 1.0}));
   EXPECT_EQ(nice_ticks(-83.0, -3.0, 4), (std::vector<double>{-80.0, -60.0, -40.0, -20.0}));
@@ -79,12 +91,7 @@ TEST(SvgChart, BandsMarkersAndIntegerTicks) {
 }
 
 TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
-  TrainConfig config;
-  config.meta_batch = 4;
-  config.rollouts = 4;
-  config.horizon = 20;
-  config.policy.hidden_sizes = {16};
-  config.iterations = 4;
+  const TrainConfig config = small_run_config();
   TrainRunOptions run;
   run.out_dir = dir_.string();
   run_training(config, run);
@@ -116,12 +123,7 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
 // Methods without learned step sizes get no α chart, and the pretrained baseline (no
 // adaptation in training: its before and after are one number) one line, not two.
 TEST_F(PlotsOnDisk, MamlAndPretrainedRunsGetNoAlphaChartAndPretrainedOneLine) {
-  TrainConfig config;
-  config.meta_batch = 2;
-  config.rollouts = 2;
-  config.horizon = 10;
-  config.policy.hidden_sizes = {8};
-  config.iterations = 2;
+  TrainConfig config = small_run_config();
   for (const Algorithm algorithm : {Algorithm::kMaml, Algorithm::kPretrained}) {
     config.algo = algorithm;
     const fs::path run_dir = dir_ / to_string(algorithm);
