@@ -90,6 +90,17 @@ class ConfigFlags {
     return config;
   }
 
+  // Whether the user set `key` by its flag or by --set.
+  bool sets(const CLI::App& command, const std::string& key) const {
+    const auto* entry = schema_.find(key);
+    if (entry && given_flag(command, *entry)) return true;
+    for (const auto& assignment : overrides_) {
+      const auto equals = assignment.find('=');
+      if (equals != std::string::npos && meta::config_detail::trim(assignment.substr(0, equals)) == key) return true;
+    }
+    return false;
+  }
+
   bool print_config() const { return print_config_; }
   std::string to_yaml(const Config& config) const { return schema_.to_yaml(config); }
 

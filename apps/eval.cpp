@@ -101,7 +101,8 @@ void add_eval_command(CLI::App& app) {
       if (options->no_save) break;
       if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
       meta::save_eval_report(run, report);
-      progress.message("saved " + meta::eval_report_path(run, report));
+      progress.message("saved " + meta::eval_report_path(run, report) + " and, per task, " +
+                       meta::eval_task_lines_path(run, report));
     }
   });
 }

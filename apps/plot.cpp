@@ -1,9 +1,11 @@
-// `metarl plot RUN_DIR`: SVG images of a run — learning curve, adaptation curves of
-// its saved evaluations, learned α — in RUN_DIR/plots/ (or --out DIR).
+// `metarl plot RUN [RUN ...]`: images of runs and seed groups — learning curve,
+// adaptation curves of saved evaluations, learned α — as SVG or PDF, in RUN/plots/
+// (or --out DIR); several runs overlay their learning curves (meta/plots.h).
 
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/commands.h"
 #include "meta/plots.h"
@@ -11,19 +13,40 @@
 namespace metarl::apps {
 
 namespace {
-struct PlotOptions {
-  std::string run_dir;
-  std::string out_dir;
+struct PlotCommandOptions {
+  std::vector<std::string> runs;
+  meta::PlotOptions plot;
+  std::string format = "svg";
+  std::string x_axis = "iterations";
 };
 }  // namespace
 
 void add_plot_command(CLI::App& app) {
-  auto options = std::make_shared<PlotOptions>();
-  CLI::App* command = app.add_subcommand("plot", "Write SVG plots of a run: learning curve, adaptation, alpha");
-  command->add_option("run_dir", options->run_dir, "Run directory from `metarl train`")->required();
-  command->add_option("--out", options->out_dir, "Folder for the images (default RUN_DIR/plots)");
+  auto options = std::make_shared<PlotCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "plot", "Plot runs or seed groups: learning curves, adaptation, alpha (SVG or PDF); several runs overlay");
+  command->add_option("runs", options->runs, "Run directories or seed groups (metarl train --seeds)")->required();
+  command->add_option("--out", options->plot.out_dir, "Folder for the images (default RUN/plots; needed for several)");
+  command->add_option("--format", options->format, "svg or pdf")
+      ->check(CLI::IsMember({"svg", "pdf"}))
+      ->capture_default_str();
+  command->add_option("--width", options->plot.width, "Image width in pixels (PDF: points)")
+      ->check(CLI::Range(100, 20000))
+      ->capture_default_str();
+  command->add_option("--height", options->plot.height, "Image height in pixels (PDF: points)")
+      ->check(CLI::Range(100, 20000))
+      ->capture_default_str();
+  command->add_option("--smooth", options->plot.smooth,
+                      "Moving average of the learning curves over this many iterations (1 = raw)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  command->add_option("--x", options->x_axis, "Learning curves' x axis: iterations or env-steps")
+      ->check(CLI::IsMember({"iterations", "env-steps"}))
+      ->capture_default_str();
   command->callback([options] {
-    for (const auto& path : meta::plot_run(options->run_dir, options->out_dir)) std::cout << path << "\n";
+    options->plot.format = options->format == "pdf" ? meta::ChartFormat::kPdf : meta::ChartFormat::kSvg;
+    options->plot.x_axis = options->x_axis == "env-steps" ? meta::PlotXAxis::kEnvSteps : meta::PlotXAxis::kIterations;
+    for (const auto& path : meta::plot_runs(options->runs, options->plot)) std::cout << path << "\n";
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <thread>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -18,7 +19,9 @@
 #include "envs/registry.h"
 #include "meta/config.h"
 #include "meta/progress.h"
+#include "meta/launch.h"
 #include "meta/run_directory.h"
+#include "meta/seed_group.h"
 
 namespace metarl::apps {
 
@@ -37,12 +40,14 @@ struct TrainOptions {
   std::string resume_dir;
   bool force = false;
   bool quiet = false;
+  std::string seeds;  // --seeds: a seed group
+  int jobs = 0;       // seeds trained at once; 0 → as many as the cores allow
   ProcessFlags processes;
 };
 
-// The config of a resumed run: its own, with at most more iterations. Refuses every
-// other config flag (a resumed run continues exactly).
-meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App& command) {
+// A resumed run continues exactly: UsageError for any config flag but --iterations
+// (which may raise its length); returns whether --iterations was given.
+bool check_resume_flags(const TrainOptions& options, const CLI::App& command) {
   auto given = options.config.given(command);
   const bool extended = std::find(given.begin(), given.end(), "--iterations") != given.end();
   given.erase(std::remove(given.begin(), given.end(), "--iterations"), given.end());
@@ -52,8 +57,74 @@ meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App
     throw UsageError("--resume continues a run with its own config (only --iterations may raise its length); drop " +
                      given.front());
   }
+  return extended;
+}
+
+// The config of a resumed run: its own, with at most more iterations.
+meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App& command) {
+  const bool extended = check_resume_flags(options, command);
   const meta::TrainConfig resumed = meta::resumed_config(options.resume_dir);
   return extended ? meta::extended_config(resumed, options.config.effective(command).iterations) : resumed;
+}
+
+// `train --seeds LIST --out GROUP` and `train --resume GROUP`: this command line once
+// per seed, as separate processes (GROUP/seed-N, each an ordinary run directory), at
+// most `jobs` at a time. Everything is checked before the first seed starts.
+void run_seed_group(const TrainOptions& options, const CLI::App& command) {
+  const bool resume = !options.resume_dir.empty();
+  const std::string group_dir = resume ? options.resume_dir : options.out_dir;
+  meta::SeedGroup group;
+  if (resume) {
+    group = *meta::read_seed_group(group_dir);
+    check_resume_flags(options, command);  // each seed checks its own run
+  } else {
+    if (options.config.sets(command, "seed")) {
+      throw UsageError("--seeds " + quoted_value(options.seeds) + " gives every run its seed; drop --seed");
+    }
+    group.dir = group_dir;
+    group.seeds = meta::parse_seed_list("--seeds", options.seeds);
+    // The config every seed trains with, checked here so that a bad value is one
+    // message, not one per seed.
+    meta::TrainConfig config =
+        options.config.effective(command, meta::environment_default_config(options.config.effective(command).env));
+    envs::EnvRegistry::global().make(config.env, 1, 0);
+    meta::check_seed_group_directory(group_dir, options.force);
+  }
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int jobs = options.jobs > 0 ? options.jobs
+                                    : static_cast<int>(std::min<size_t>(group.seeds.size(), cores));
+  if (!resume) meta::write_seed_group(group);
+  std::vector<std::vector<std::string>> commands;
+  for (const auto seed : group.seeds) {
+    auto argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
+    if (resume) {
+      argv.insert(argv.end(), {"--resume", meta::seed_run_dir(group_dir, seed)});
+    } else {
+      argv.insert(argv.end(), {"--seed", std::to_string(seed), "--out", meta::seed_run_dir(group_dir, seed)});
+    }
+    // Several at once would interleave their progress lines: each says only its end.
+    if (jobs > 1) argv.push_back("--quiet");
+    commands.push_back(std::move(argv));
+  }
+  const bool quiet = options.quiet;
+  if (!quiet) {
+    std::cerr << "metarl: " << (resume ? "resuming" : "training") << " seed group " << group_dir << ": "
+              << group.seeds.size() << " seeds, " << jobs << " at a time\n";
+  }
+  std::vector<std::string> failed;
+  const int status = meta::run_independent_processes(commands, jobs, [&](size_t i, const std::string& line) {
+    const std::string seed = "seed " + std::to_string(group.seeds[i]);
+    if (line.rfind("exited", 0) == 0 || line.rfind("was killed", 0) == 0) failed.push_back(seed + " " + line);
+    if (!quiet || failed.size()) std::cerr << "metarl: " << seed << " (" << meta::seed_run_dir(group_dir, group.seeds[i]) << "): " << line << "\n";
+  });
+  if (status != 0) {
+    std::string list;
+    for (const auto& f : failed) list += (list.empty() ? "" : "; ") + f;
+    std::cerr << "metarl: seed group " << group_dir << ": " << failed.size() << " of " << group.seeds.size()
+              << " seeds failed (" << list << "); the others are complete. Continue with: metarl train --resume "
+              << group_dir << "\n";
+    throw ExitStatus{status};
+  }
 }
 
 void run_train(const TrainOptions& options, const CLI::App& command) {
@@ -61,7 +132,16 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   if (!options.config.print_config() && options.processes.launched()) return;
   const auto launch = meta::launch_environment();
   const bool resume = !options.resume_dir.empty();
-  meta::TrainConfig config = resume ? resumed_run_config(options, command) : options.config.effective(command);
+  if (!options.config.print_config() &&
+      (!options.seeds.empty() || (resume && meta::read_seed_group(options.resume_dir)))) {
+    run_seed_group(options, command);
+    return;
+  }
+  // The user's sources name the environment; its training defaults go under them.
+  meta::TrainConfig config =
+      resume ? resumed_run_config(options, command)
+             : options.config.effective(command,
+                                        meta::environment_default_config(options.config.effective(command).env));
   meta::TrainRunOptions run;
   if (!options.config.print_config()) {
     run.collectives = options.processes.join();
@@ -117,7 +197,15 @@ void add_train_command(CLI::App& app) {
   command->add_option("--resume", options->resume_dir, "Continue the run in this directory from its checkpoint");
   command->add_flag("--force", options->force, "Overwrite a run directory that already holds a run");
   command->add_flag("-q,--quiet", options->quiet, "No progress lines");
+  command->add_option("--seeds", options->seeds,
+                      "Train a seed group: one run per seed in OUT/seed-N (e.g. 1-5 or 1,3,7); eval and plot take "
+                      "OUT and report the mean over seeds with a 95% CI across them");
+  command->add_option("--jobs", options->jobs, "Seeds of --seeds trained at once (default: one per core)")
+      ->check(CLI::Range(1, 1024));
   options->processes.add_to(*command, "Train");
+  command->footer(
+      "Defaults shown are metarl's own; an environment's training defaults (metarl envs NAME) replace them "
+      "for that environment, and --config, flags and --set come on top, in that order.");
   command->callback([options, command] {
     if (options->out_dir.empty() && options->resume_dir.empty() && !options->config.print_config()) {
       throw CLI::RequiredError("--out (or --resume)");

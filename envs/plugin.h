@@ -43,7 +43,7 @@
 // change meaning. A release changes METARL_VERSION too; this number also catches the
 // changes between releases, when a plug-in is built against one checkout and loaded by
 // another.
-#define METARL_PLUGIN_ABI_VERSION 2
+#define METARL_PLUGIN_ABI_VERSION 3
 
 // The libstdc++ std::string/std::list ABI of this translation unit (LibTorch fixes it
 // for all of metarl); std::string crosses the boundary in EnvSpec and EnvEntry.

@@ -26,6 +26,13 @@ struct EnvEntry {
   std::string name;
   std::string summary;  // one line for `metarl envs`
   EnvFactory make;
+  // The training settings this environment's documented results were reached with, as
+  // a YAML mapping of `metarl train` config keys (outer_lr: 0.003, ...); "" for none.
+  // `metarl train --env NAME` starts from them: TrainConfig's defaults, then these,
+  // then --config, flags and --set (meta::environment_default_config checks the keys).
+  std::string training_defaults;
+  // One line: what those settings were tuned for, shown by `metarl envs`.
+  std::string training_defaults_note;
 };
 
 class EnvRegistry {

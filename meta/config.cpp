@@ -95,6 +95,24 @@ ConfigSchema<TrainConfig> make_train_schema() {
                             "rollouts do not depend on it)",
                             &C::env_threads, 0, 1024));
   keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &C::checkpoint_every, 1, kMaxCount));
+  keys.push_back(int_key<C>("keep_checkpoints",
+                            "every N iterations keep a copy of the checkpoint as checkpoints/iteration-N.pt, to "
+                            "evaluate learning over time (0 = keep only the latest)",
+                            &C::keep_checkpoints, 0, kMaxCount));
+  keys.push_back(int_key<C>("eval_every",
+                            "every N iterations evaluate adaptation on fresh tasks into eval_during_training.csv "
+                            "(0 = never; eval_split, eval_tasks, eval_rollouts, eval_steps)",
+                            &C::eval_every, 0, kMaxCount));
+  keys.push_back(choice_key<C>("eval_split", "tasks of eval_every's evaluation: train, test or heldout", &C::eval_split,
+                               {"train", "test", "heldout"}));
+  keys.push_back(int_key<C>("eval_tasks", "tasks of eval_every's evaluation", &C::eval_tasks, 1, 100000));
+  keys.push_back(int_key<C>("eval_rollouts", "rollouts per task and step of eval_every's evaluation",
+                            &C::eval_rollouts, 1, 100000));
+  keys.push_back(int_key<C>("eval_steps", "adaptation steps of eval_every's evaluation", &C::eval_steps, 1, 100));
+  keys.push_back(bool_key<C>("tensorboard",
+                             "also write every metrics.csv column (and eval_every's results) as TensorBoard scalars "
+                             "into RUN_DIR/tensorboard/",
+                             &C::tensorboard));
   return ConfigSchema<TrainConfig>("training config", std::move(keys));
 }
 
@@ -122,5 +140,18 @@ void load_config_yaml(TrainConfig& config, const std::string& yaml_text, const s
 void load_config_file(TrainConfig& config, const std::string& path) { train_config_schema().load_file(config, path); }
 
 std::string to_yaml(const TrainConfig& config) { return train_config_schema().to_yaml(config); }
+
+TrainConfig environment_default_config(const std::string& env, const envs::EnvRegistry& registry) {
+  TrainConfig config;
+  const envs::EnvEntry* entry = registry.find(env);
+  if (!entry || entry->training_defaults.empty()) return config;
+  const std::string origin = "environment '" + env + "''s training defaults";
+  config_detail::for_each_yaml_entry(entry->training_defaults, origin, [&](const std::string& key, const std::string&) {
+    if (key == "env") throw UsageError(origin + ": key 'env' is not a training default; expected settings such as outer_lr");
+  });
+  train_config_schema().load_yaml(config, entry->training_defaults, origin);
+  config.env = env;
+  return config;
+}
 
 }  // namespace metarl::meta

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agents/options.h"
+#include "envs/registry.h"
 #include "meta/config_schema.h"
 #include "meta/options.h"
 
@@ -60,6 +61,21 @@ struct TrainConfig {
   // Rollouts do not depend on it.
   int env_threads = 0;
   int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
+  // Every N iterations a copy of the checkpoint stays as checkpoints/iteration-N.pt
+  // (0: only the latest checkpoint.pt), so that learning can be evaluated over time.
+  int keep_checkpoints = 0;
+  // Every N iterations (0: never) the adaptation of the current policy is evaluated on
+  // fresh tasks of eval_split (metarl eval's protocol and seed, so every evaluation sees
+  // the same tasks) into eval_during_training.csv. It draws on streams of its own:
+  // training is the same with or without it.
+  int eval_every = 0;
+  std::string eval_split = "heldout";
+  int eval_tasks = 20;
+  int eval_rollouts = 20;
+  int eval_steps = 1;
+  // TensorBoard event files in RUN_DIR/tensorboard/: a scalar per metrics.csv column
+  // (meta/tensorboard.h), and eval_every's returns.
+  bool tensorboard = false;
 };
 
 const ConfigSchema<TrainConfig>& train_config_schema();
@@ -74,6 +90,13 @@ void apply_override(TrainConfig& config, const std::string& assignment);
 void load_config_file(TrainConfig& config, const std::string& path);
 // Same, from YAML text; `origin` names the source in messages.
 void load_config_yaml(TrainConfig& config, const std::string& yaml_text, const std::string& origin);
+// The config `metarl train --env ENV` starts from: TrainConfig's defaults with the
+// environment's training defaults (envs::EnvEntry::training_defaults) on top; the
+// user's --config, flags and --set come after. An environment the registry does not
+// know gets TrainConfig's defaults (the run's own check names it). UsageError naming
+// the environment when its defaults are not valid config keys or try to set `env`.
+TrainConfig environment_default_config(const std::string& env,
+                                       const envs::EnvRegistry& registry = envs::EnvRegistry::global());
 // The effective config as YAML; load_config_yaml() reads it back to the same config.
 std::string to_yaml(const TrainConfig& config);
 

@@ -135,6 +135,28 @@ std::string report_json(const EvalReport& report) {
         << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
         << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
   }
+  out << "], \"groups\": {";
+  for (size_t g = 0; g < report.groups.size(); ++g) {
+    const auto& group = report.groups[g];
+    out << (g ? ", " : "") << json_string(group.name) << ": {\"algorithm\": " << json_string(group.algorithm)
+        << ", \"group\": " << json_string(group.group)
+        << ", \"seeds\": " << json_array(group.seeds, [](std::uint64_t s) { return std::to_string(s); })
+        << ", \"members\": " << json_array(group.members, json_string)
+        << ", \"mean\": " << json_array(group.mean, json_number)
+        << ", \"ci95\": " << json_array(group.ci95, json_number)
+        << ", \"ci95_tasks\": " << json_array(group.ci95_tasks, json_number)
+        << ", \"gain_mean\": " << json_array(group.gain_mean, json_number)
+        << ", \"gain_ci95\": " << json_array(group.gain_ci95, json_number) << ", \"seed_means\": "
+        << json_array(group.seed_means, [](const std::vector<double>& m) { return json_array(m, json_number); })
+        << "}";
+  }
+  out << "}, \"group_comparisons\": [";
+  for (size_t c = 0; c < report.group_comparisons.size(); ++c) {
+    const auto& comparison = report.group_comparisons[c];
+    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
+        << ", \"mean\": " << json_array(comparison.mean, json_number)
+        << ", \"ci95\": " << json_array(comparison.ci95, json_number) << "}";
+  }
   out << "]}";
   return out.str();
 }
@@ -161,15 +183,27 @@ std::string report_table(const EvalReport& report) {
     returns.push_back({method.name, &method.mean, &method.ci95});
     gains.push_back({method.name, &method.gain_mean, &method.gain_ci95});
   }
+  std::vector<Row> group_returns;
+  std::vector<Row> group_gains;
+  for (const auto& group : report.groups) {
+    group_returns.push_back({group.name, &group.mean, &group.ci95});
+    group_gains.push_back({group.name, &group.gain_mean, &group.gain_ci95});
+  }
   std::vector<Row> differences;
+  for (const auto& comparison : report.group_comparisons) {
+    differences.push_back({comparison.a + " - " + comparison.b, &comparison.mean, &comparison.ci95});
+  }
+  // With seed groups the seed is the unit of comparison: the pairs of single seeds
+  // (every seed of one group against every seed of another) stay in the JSON only.
   for (const auto& comparison : report.comparisons) {
+    if (!report.groups.empty()) break;
     const std::string pair = comparison.a + " - " + comparison.b;
     differences.push_back({pair, &comparison.mean, &comparison.ci95});
     differences.push_back({pair + " at step " + std::to_string(comparison.b_best_step) + " (its best)",
                            &comparison.vs_best_mean, &comparison.vs_best_ci95});
   }
   size_t width = 12;
-  for (const auto* rows : {&returns, &differences}) {
+  for (const auto* rows : {&returns, &differences, &group_returns}) {
     for (const auto& row : *rows) width = std::max(width, row.label.size());
   }
   char cell[64];
@@ -194,7 +228,20 @@ std::string report_table(const EvalReport& report) {
     out << "gain over step 0, paired per task (same tasks and random numbers at every step):\n";
     print(gains);
   }
-  if (!differences.empty()) {
+  if (!group_returns.empty()) {
+    out << "seed groups: mean over seeds ± 95% CI across seeds (Student's t; each seed's mean over tasks is one "
+           "value):\n";
+    print(group_returns);
+    if (report.steps.size() > 1) {
+      out << "seed groups' gain over step 0, mean over seeds ± 95% CI across seeds:\n";
+      print(group_gains);
+    }
+  }
+  if (!differences.empty() && !report.groups.empty()) {
+    out << "difference between seed groups (first minus second; Welch's t over the seeds' means; clear of 0 = "
+           "ahead):\n";
+    print(differences);
+  } else if (!differences.empty()) {
     out << "difference between methods, paired per task (first minus second, the second after as many steps or "
            "at its best step; clear of 0 = ahead):\n";
     print(differences);
@@ -211,8 +258,36 @@ std::string eval_report_path(const std::string& run_dir, const EvalReport& repor
   return eval_report_path(run_dir, report.split, report.return_discount);
 }
 
+std::string eval_task_lines_path(const std::string& run_dir, const EvalReport& report) {
+  const std::string report_path = eval_report_path(run_dir, report);
+  return report_path.substr(0, report_path.size() - 5) + ".tasks.jsonl";  // without ".json"
+}
+
+std::string report_task_lines(const EvalReport& report) {
+  std::string out;
+  for (size_t t = 0; t < static_cast<size_t>(report.tasks); ++t) {
+    out += "{\"task\": " + std::to_string(t) + ", \"parameters\": {";
+    for (size_t p = 0; p < report.task_parameter_names.size() && t < report.task_parameters.size(); ++p) {
+      out += (p ? ", " : "") + json_string(report.task_parameter_names[p]) + ": " +
+             json_number(report.task_parameters[t][p]);
+    }
+    out += "}, \"returns\": {";
+    for (size_t m = 0; m < report.methods.size(); ++m) {
+      const auto& method = report.methods[m];
+      out += (m ? ", " : "") + json_string(method.name) + ": [";
+      for (size_t step = 0; step < method.task_returns.size(); ++step) {
+        out += (step ? ", " : "") + json_number(method.task_returns[step].at(t));
+      }
+      out += "]";
+    }
+    out += "}}\n";
+  }
+  return out;
+}
+
 void save_eval_report(const std::string& run_dir, const EvalReport& report) {
   write_file_atomically(eval_report_path(run_dir, report), report_json(report) + "\n");
+  write_file_atomically(eval_task_lines_path(run_dir, report), report_task_lines(report));
 }
 
 }  // namespace metarl::meta

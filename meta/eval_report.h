@@ -50,6 +50,32 @@ struct MethodComparison {
   std::vector<double> vs_best_ci95;
 };
 
+// A seed group (meta/seed_group.h): the same training run with several seeds, each
+// evaluated on the report's tasks as a method of its own ("meta-sgd (runs/x/seed-2)").
+// The group's figures treat the seed as the unit: each seed's mean over tasks is one
+// value, and the interval is Student's t over those values, so it says how much a new
+// seed may differ; the interval over tasks of the seed-averaged returns is kept beside.
+struct GroupCurve {
+  std::string name;                        // "meta-sgd (runs/x, 3 seeds)"
+  std::string algorithm;
+  std::string group;                       // the group directory as given
+  std::vector<std::uint64_t> seeds;
+  std::vector<std::string> members;        // the seeds' method names, in seed order
+  std::vector<std::vector<double>> seed_means;  // [seeds][k+1] each seed's mean over tasks
+  std::vector<double> mean;                // [k+1] mean over seeds
+  std::vector<double> ci95;                // [k+1] across seeds: t95(n−1) · std / √n
+  std::vector<double> ci95_tasks;          // [k+1] across tasks of the per-task mean over seeds
+  std::vector<double> gain_mean;           // [k+1] gain over step 0, mean over seeds
+  std::vector<double> gain_ci95;           // [k+1] across seeds (t)
+};
+
+struct GroupComparison {
+  std::string a;                           // group names; differences are a − b
+  std::string b;
+  std::vector<double> mean;                // [k+1]
+  std::vector<double> ci95;                // [k+1] Welch's t over the two groups' per-seed means
+};
+
 struct EvalReport {
   std::string metarl_version;        // of the metarl that evaluated
   std::uint64_t seed = 0;            // evaluation seed: tasks and rollouts
@@ -60,9 +86,17 @@ struct EvalReport {
   int rollouts = 0;
   double return_discount = 1.0;      // γ of the reported returns (1: undiscounted)
   std::vector<int> steps;            // 0..k
+  // The tasks every method was evaluated on, in task order: their parameters' names
+  // (the environment's TaskParameter names) and values, [tasks][parameters].
+  std::vector<std::string> task_parameter_names;
+  std::vector<std::vector<double>> task_parameters;
   std::vector<MethodCurve> methods;
   // Every pair of methods, a before b in report order: (0,1), (0,2), …, (1,2), …
   std::vector<MethodComparison> comparisons;
+  // Seed groups among the runs (meta/seed_group.h), in the order given; their members
+  // are also in `methods`.
+  std::vector<GroupCurve> groups;
+  std::vector<GroupComparison> group_comparisons;  // every pair of groups, a before b
 };
 
 // Mean and 95% CI half-width of the per-task differences a[t] − b[t]. Throws
@@ -89,6 +123,10 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
 //  "comparisons": [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s,
 //                   "vs_best_mean": [...], "vs_best_ci95": [...]}]}
 std::string report_json(const EvalReport& report);
+// One JSON object per line and task: {"task": t, "parameters": {"goal_x": ...},
+// "returns": {"<method>": [step 0, step 1, ...], ...}} — per-task results for tools that
+// read JSON lines (pandas.read_json(lines=True), jq).
+std::string report_task_lines(const EvalReport& report);
 // What a report's numbers are, for headers and axis labels: "return" at γ = 1,
 // else "discounted return (gamma 0.99)".
 std::string return_measure(double return_discount);
@@ -101,7 +139,9 @@ std::string report_table(const EvalReport& report);
 // RUN_DIR/eval_<split>_discounted.json, so neither replaces the other.
 std::string eval_report_path(const std::string& run_dir, const EvalReport& report);
 std::string eval_report_path(const std::string& run_dir, const std::string& split, double return_discount);
-// Writes report_json(report) there, atomically.
+// The per-task JSON lines beside it: eval_<split>[_discounted].tasks.jsonl.
+std::string eval_task_lines_path(const std::string& run_dir, const EvalReport& report);
+// Writes report_json(report) and report_task_lines(report) there, each atomically.
 void save_eval_report(const std::string& run_dir, const EvalReport& report);
 
 }  // namespace metarl::meta

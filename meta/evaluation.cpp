@@ -20,6 +20,7 @@
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 #include "meta/runtime.h"
+#include "meta/seed_group.h"
 #include "meta/experiment.h"
 
 namespace metarl::meta {
@@ -405,9 +406,28 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   options.validate();
   const envs::Split split = envs::parse_split(options.split);
 
-  // Every run is loaded and checked before the first rollout.
+  // Every run is loaded and checked before the first rollout. A seed group stands for
+  // its seeds' runs, each a method of its own, summarised after the rollouts.
   std::vector<ComparedMethod> methods;
-  for (const auto& run : options.checkpoints) methods.push_back(load_run(run));
+  struct GroupMembers {
+    SeedGroup group;
+    size_t first = 0;  // index of its first seed in `methods`
+  };
+  std::vector<GroupMembers> groups;
+  for (const auto& run : options.checkpoints) {
+    if (auto group = read_seed_group(run)) {
+      groups.push_back({*group, methods.size()});
+      for (const auto& member : group->runs()) {
+        if (!std::filesystem::exists(std::filesystem::path(member) / kCheckpointFile)) {
+          throw UsageError("seed group '" + run + "': '" + member + "' holds no checkpoint yet (train or resume the "
+                           "group first: metarl train --resume " + run + ")");
+        }
+        methods.push_back(load_run(member));
+      }
+      continue;
+    }
+    methods.push_back(load_run(run));
+  }
   if (!methods.empty()) check_runs_comparable(methods, options);
   const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
   if (options.random) {
@@ -446,10 +466,31 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   report.seed = options.seed;
   report.random_seed = options.random_seed;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
+  {
+    // The tasks adaptation_curve draws for every method (the same stream).
+    Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
+    const auto tasks = reference->task_distribution().sample(options.tasks, split, task_rng);
+    for (const auto& parameter : reference->task_distribution().parameters()) {
+      report.task_parameter_names.push_back(parameter.name);
+    }
+    for (int t = 0; t < tasks.num_tasks; ++t) {
+      report.task_parameters.emplace_back(tasks.task(t), tasks.task(t) + tasks.num_parameters);
+    }
+  }
   for (const auto& method : methods) {
     report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));
   }
   report.comparisons = compare_methods(report.methods);
+  for (const auto& members : groups) {
+    const std::vector<MethodCurve> curves(report.methods.begin() + static_cast<std::ptrdiff_t>(members.first),
+                                          report.methods.begin() +
+                                              static_cast<std::ptrdiff_t>(members.first + members.group.seeds.size()));
+    const std::string name = curves.front().algorithm + " (" + shown_run(members.group.dir) + ", " +
+                             std::to_string(members.group.seeds.size()) + " seed" +
+                             (members.group.seeds.size() == 1 ? "" : "s") + ")";
+    report.groups.push_back(summarize_group(name, members.group.dir, members.group.seeds, curves));
+  }
+  report.group_comparisons = compare_groups(report.groups);
   return report;
 }
 

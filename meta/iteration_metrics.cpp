@@ -20,15 +20,73 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-std::string IterationMetrics::csv_header() {
-  return "iteration,return_before,return_after,meta_loss,alpha_mean,alpha_min,alpha_max,kl,backtracks,seconds";
+std::vector<std::string> IterationMetrics::csv_columns(int inner_steps) {
+  std::vector<std::string> columns = {"iteration", "return_before", "return_after", "meta_loss", "alpha_mean",
+                                      "alpha_min", "alpha_max", "kl", "backtracks", "surrogate_improvement",
+                                      "env_steps"};
+  for (int step = 1; inner_steps > 1 && step <= inner_steps; ++step) {
+    columns.push_back("return_step_" + std::to_string(step));
+  }
+  columns.push_back("wall_clock");
+  columns.push_back("seconds");
+  return columns;
 }
 
-std::string IterationMetrics::csv_row() const {
-  char row[512];
-  std::snprintf(row, sizeof(row), "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.4f", iteration, return_before,
-                return_after, meta_loss, alpha_mean, alpha_min, alpha_max, kl, backtracks, seconds);
+std::string IterationMetrics::csv_header(int inner_steps) {
+  std::string header;
+  for (const auto& column : csv_columns(inner_steps)) header += (header.empty() ? "" : ",") + column;
+  return header;
+}
+
+namespace {
+
+std::string number(double value, const char* format = "%.6g") {
+  if (std::isnan(value)) return "";
+  char text[64];
+  std::snprintf(text, sizeof(text), format, value);
+  return text;
+}
+
+}  // namespace
+
+std::string IterationMetrics::csv_row(const std::vector<std::string>& columns) const {
+  std::string row;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const std::string& column = columns[c];
+    std::string cell;
+    if (column == "iteration") cell = std::to_string(iteration);
+    else if (column == "return_before") cell = number(return_before);
+    else if (column == "return_after") cell = number(return_after);
+    else if (column == "meta_loss") cell = number(meta_loss);
+    else if (column == "alpha_mean") cell = number(alpha_mean);
+    else if (column == "alpha_min") cell = number(alpha_min);
+    else if (column == "alpha_max") cell = number(alpha_max);
+    else if (column == "kl") cell = number(kl);
+    else if (column == "backtracks") cell = std::to_string(backtracks);
+    else if (column == "surrogate_improvement") cell = number(surrogate_improvement);
+    else if (column == "env_steps") cell = std::to_string(env_steps);
+    else if (column == "wall_clock") cell = number(wall_clock, "%.3f");
+    else if (column == "seconds") cell = number(seconds, "%.4f");
+    else if (column.rfind("return_step_", 0) == 0) {
+      const size_t step = std::stoul(column.substr(12));
+      if (step >= 1 && step <= step_returns.size()) cell = number(step_returns[step - 1]);
+    }
+    row += (c ? "," : "") + cell;
+  }
   return row;
+}
+
+std::vector<std::pair<std::string, double>> IterationMetrics::scalars() const {
+  std::vector<std::pair<std::string, double>> out = {
+      {"return_before", return_before}, {"return_after", return_after}, {"meta_loss", meta_loss},
+      {"alpha_mean", alpha_mean},       {"alpha_min", alpha_min},       {"alpha_max", alpha_max},
+      {"kl", kl},                       {"backtracks", static_cast<double>(backtracks)},
+      {"env_steps", static_cast<double>(env_steps)}, {"wall_clock", wall_clock}, {"seconds", seconds}};
+  if (!std::isnan(surrogate_improvement)) out.push_back({"surrogate_improvement", surrogate_improvement});
+  for (size_t step = 0; step < step_returns.size() && step_returns.size() > 1; ++step) {
+    out.push_back({"return_step_" + std::to_string(step + 1), step_returns[step]});
+  }
+  return out;
 }
 
 std::string format_progress(const IterationMetrics& m, int total_iterations, double mean_seconds) {

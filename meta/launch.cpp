@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace metarl::meta {
 
@@ -49,6 +50,31 @@ std::string describe(int rank, int status) {
 
 int exit_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
+// Starts this executable with `arguments` (argv[0] first) and `environment` added. The
+// child leads a process group of its own, so that a Ctrl-C at the terminal reaches the
+// parent alone, which passes it on once (a child's second signal kills it at once); it
+// stops (with a checkpoint) when the parent dies, even by SIGKILL; and it gets the
+// signal dispositions the parent had before it installed its forwarding handler.
+pid_t start_child(const std::vector<std::string>& arguments,
+                  const std::vector<std::pair<std::string, std::string>>& environment, const struct sigaction& old_int,
+                  const struct sigaction& old_term) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("cannot start a process: fork failed: ") + std::strerror(errno));
+  if (pid != 0) return pid;
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) _exit(128 + SIGTERM);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
+  std::vector<char*> argv;
+  for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+  argv.push_back(nullptr);
+  ::execv("/proc/self/exe", argv.data());
+  _exit(127);  // exec failed
+}
+
 }  // namespace
 
 std::vector<std::string> without_nproc(const std::vector<std::string>& argv) {
@@ -69,9 +95,6 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
   if (processes < 1) throw std::invalid_argument("run_local_processes: at least one process");
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids;
-  const pid_t launcher = ::getpid();
-  // Each rank leads a process group of its own: a Ctrl-C at the terminal reaches the
-  // launcher alone, which passes it on once (a rank's second signal kills it at once).
   struct sigaction forward {};
   forward.sa_handler = remember_signal;
   sigemptyset(&forward.sa_mask);
@@ -81,29 +104,12 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
   sigaction(SIGTERM, &forward, &old_term);
   g_forward_signal = 0;
   for (int rank = 0; rank < processes; ++rank) {
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error(std::string("cannot start a rank: fork failed: ") + std::strerror(errno));
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      // The ranks stop (with a checkpoint) when the launcher dies, even by SIGKILL.
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (::getppid() != launcher) _exit(128 + SIGTERM);
-      sigaction(SIGINT, &old_int, nullptr);
-      sigaction(SIGTERM, &old_term, nullptr);
-      const std::string r = std::to_string(rank);
-      const std::string n = std::to_string(processes);
-      ::setenv("RANK", r.c_str(), 1);
-      ::setenv("LOCAL_RANK", r.c_str(), 1);
-      ::setenv("WORLD_SIZE", n.c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", n.c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", port.c_str(), 1);
-      std::vector<char*> argv;
-      for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
-      argv.push_back(nullptr);
-      ::execv("/proc/self/exe", argv.data());
-      _exit(127);  // exec failed
-    }
+    const std::string r = std::to_string(rank);
+    const std::string n = std::to_string(processes);
+    const pid_t pid = start_child(arguments,
+                                  {{"RANK", r}, {"LOCAL_RANK", r}, {"WORLD_SIZE", n}, {"LOCAL_WORLD_SIZE", n},
+                                   {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}},
+                                  old_int, old_term);
     pids.push_back(pid);
     report("rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") started, port " + port);
   }
@@ -155,6 +161,82 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
       for (const pid_t pid : pids) {
         if (pid > 0) ::kill(pid, SIGKILL);
       }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return first_failure;
+}
+
+std::vector<std::string> without_options(const std::vector<std::string>& argv, const std::vector<std::string>& options) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    bool dropped = false;
+    for (const auto& option : options) {
+      if (argv[i] == option) {
+        ++i;  // and its value
+        dropped = true;
+        break;
+      }
+      if (argv[i].rfind(option + "=", 0) == 0) {
+        dropped = true;
+        break;
+      }
+    }
+    if (!dropped) out.push_back(argv[i]);
+  }
+  return out;
+}
+
+int run_independent_processes(const std::vector<std::vector<std::string>>& commands, int jobs,
+                              const std::function<void(size_t, const std::string&)>& report) {
+  if (jobs < 1) throw std::invalid_argument("run_independent_processes: at least one job");
+  struct sigaction forward {};
+  forward.sa_handler = remember_signal;
+  sigemptyset(&forward.sa_mask);
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+  g_forward_signal = 0;
+  std::vector<pid_t> pids(commands.size(), -1);
+  size_t next = 0;
+  int running = 0;
+  int first_failure = 0;
+  bool stopping = false;
+  while (running > 0 || (!stopping && next < commands.size())) {
+    if (g_forward_signal != 0) {
+      const int signal_number = g_forward_signal;
+      g_forward_signal = 0;
+      stopping = true;
+      for (const pid_t pid : pids) {
+        if (pid > 0) ::kill(pid, signal_number);
+      }
+    }
+    while (!stopping && running < jobs && next < commands.size()) {
+      const pid_t pid = start_child(commands[next], {}, old_int, old_term);
+      pids[next] = pid;
+      report(next, "started (pid " + std::to_string(pid) + ")");
+      ++next;
+      ++running;
+    }
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, WNOHANG);
+    if (done > 0) {
+      for (size_t i = 0; i < pids.size(); ++i) {
+        if (pids[i] != done) continue;
+        pids[i] = -1;
+        --running;
+        if (status != 0) {
+          report(i, WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                        : "exited with status " + std::to_string(WEXITSTATUS(status)));
+          if (first_failure == 0) first_failure = exit_status(status);
+        } else {
+          report(i, "done");
+        }
+      }
+      continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -21,7 +21,19 @@ namespace metarl::meta {
 int run_local_processes(int processes, const std::vector<std::string>& arguments,
                         const std::function<void(const std::string&)>& report, double grace_seconds = 20.0);
 
+// Runs independent commands (argv[0] first; each run by this executable), at most
+// `jobs` at a time, in order: the seeds of a seed group (meta/seed_group.h). A command
+// that fails does not stop the others. SIGINT and SIGTERM to this process are passed
+// to the running commands once, and no further command starts. `report(i, line)`
+// receives "started (pid 4242)" and, for a failure, "exited with status 1" or "was
+// killed by signal 9". Returns the first failure's status (exit code, or 128 + signal),
+// or 0 when every command succeeded.
+int run_independent_processes(const std::vector<std::vector<std::string>>& commands, int jobs,
+                              const std::function<void(size_t, const std::string&)>& report);
+
 // argv without "--nproc N" / "--nproc=N".
 std::vector<std::string> without_nproc(const std::vector<std::string>& argv);
+// argv without each of `options` ("--seeds" drops "--seeds V" and "--seeds=V").
+std::vector<std::string> without_options(const std::vector<std::string>& argv, const std::vector<std::string>& options);
 
 }  // namespace metarl::meta

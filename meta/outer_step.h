@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct OuterStepResult {
   double meta_loss = 0;  // its objective before the step (adam: REINFORCE; trpo: surrogate; promp: ProMP's)
   double kl = 0;         // trpo: KL of the accepted step; promp: mean KL old → new adapted policies; adam: 0
   int backtracks = 0;    // trpo: line-search shrinks, −1 when no step was accepted; others: 0
+  // trpo: the surrogate objective's rise, loss before − loss after the accepted step
+  // (0 when rejected); NaN for steps without one.
+  double surrogate_improvement = std::numeric_limits<double>::quiet_NaN();
   // "" when the step went through (or was rejected cleanly); otherwise what was not
   // finite — "the meta-loss", "the meta-gradient", … — and nothing was applied.
   std::string non_finite;

@@ -60,6 +60,7 @@ class TrpoOuterStep final : public OuterStep {
     result.meta_loss = step.loss_before;
     result.kl = step.kl;
     result.backtracks = step.backtracks;
+    result.surrogate_improvement = step.loss_before - step.loss_after;
     if (!std::isfinite(step.loss_before)) {
       result.non_finite = "the meta-loss";
     } else if (!step.finite) {

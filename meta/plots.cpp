@@ -6,14 +6,18 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
-#include "meta/svg_chart.h"
+#include "meta/config_schema.h"
 #include "meta/experiment.h"
+#include "meta/seed_group.h"
+#include "meta/svg_chart.h"
 
 namespace metarl::meta {
 
@@ -21,10 +25,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `what` names the run in the title ("meta-sgd on point-nav, runs/nav"). A run whose
-// returns before and after adaptation are the same in every row (the pretrained
-// baseline: it does not adapt in training) gets one line, not two identical ones.
-std::string learning_curve(const fs::path& metrics_path, const std::string& what) {
+// The learning-curve columns of one run's metrics.csv.
+struct LearningCurve {
+  std::vector<double> iterations;
+  std::vector<double> env_steps;  // empty when the file has no env_steps column
+  std::vector<double> before;
+  std::vector<double> after;
+};
+
+LearningCurve read_learning_curve(const fs::path& metrics_path) {
   std::ifstream in(metrics_path);
   std::string line;
   if (!std::getline(in, line)) throw UsageError("'" + metrics_path.string() + "' is empty");
@@ -39,26 +48,139 @@ std::string learning_curve(const fs::path& metrics_path, const std::string& what
   const size_t iteration = column_of("iteration");
   const size_t before = column_of("return_before");
   const size_t after = column_of("return_after");
-  LineSeries pre{"before adaptation", {}, {}, {}, {}, false};
-  LineSeries post{"after adaptation", {}, {}, {}, {}, false};
+  const auto steps_it = std::find(header.begin(), header.end(), "env_steps");
+  const bool has_steps = steps_it != header.end();
+  const size_t steps = static_cast<size_t>(steps_it - header.begin());
+  LearningCurve curve;
   while (std::getline(in, line)) {
     std::vector<std::string> cells;
     std::stringstream row(line);
     for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
-    if (cells.size() != header.size()) continue;  // a row cut short by a crash
-    const double x = std::stod(cells[iteration]);
-    pre.x.push_back(x);
-    pre.y.push_back(std::stod(cells[before]));
-    post.x.push_back(x);
-    post.y.push_back(std::stod(cells[after]));
+    if (cells.size() < header.size() - 1) continue;  // a row cut short by a crash
+    cells.resize(header.size());
+    try {
+      curve.iterations.push_back(std::stod(cells[iteration]));
+      curve.before.push_back(std::stod(cells[before]));
+      curve.after.push_back(std::stod(cells[after]));
+      if (has_steps) curve.env_steps.push_back(std::stod(cells[steps]));
+    } catch (const std::exception&) {
+      throw UsageError("'" + metrics_path.string() + "': row '" + quoted_value(line) + "' is not numbers");
+    }
   }
-  if (pre.x.empty()) throw UsageError("'" + metrics_path.string() + "' has no iterations yet");
+  if (curve.iterations.empty()) throw UsageError("'" + metrics_path.string() + "' has no iterations yet");
+  return curve;
+}
+
+// Trailing moving average over `window` values (the first ones over what there is).
+std::vector<double> smoothed(const std::vector<double>& values, int window) {
+  if (window <= 1) return values;
+  std::vector<double> out(values.size());
+  double sum = 0.0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    sum += values[i];
+    if (i >= static_cast<size_t>(window)) sum -= values[i - static_cast<size_t>(window)];
+    out[i] = sum / static_cast<double>(std::min(i + 1, static_cast<size_t>(window)));
+  }
+  return out;
+}
+
+// A learning curve's series, for one run or the mean of a seed group's runs (each
+// iteration's mean over seeds and its 95% CI across seeds, Student's t, over the
+// iterations every seed has reached).
+struct CurveSeries {
+  std::vector<double> x;
+  std::vector<double> before, before_low, before_high;
+  std::vector<double> after, after_low, after_high;
+  bool adapts = true;  // false: before == after in every row (the pretrained baseline)
+  bool band = false;
+};
+
+CurveSeries curve_series(const std::vector<fs::path>& metrics_paths, const PlotOptions& options) {
+  std::vector<LearningCurve> curves;
+  for (const auto& path : metrics_paths) curves.push_back(read_learning_curve(path));
+  size_t rows = curves.front().iterations.size();
+  for (const auto& curve : curves) rows = std::min(rows, curve.iterations.size());
+  CurveSeries series;
+  series.band = curves.size() > 1;
+  series.adapts = false;
+  for (const auto& curve : curves) series.adapts = series.adapts || curve.before != curve.after;
+  for (size_t i = 0; i < curves.size(); ++i) {
+    if (options.x_axis == PlotXAxis::kEnvSteps && curves[i].env_steps.empty()) {
+      throw UsageError("'" + metrics_paths[i].string() + "' has no env_steps column (a run of a metarl before it); "
+                       "plot it with --x iterations");
+    }
+  }
+  for (size_t row = 0; row < rows; ++row) {
+    std::vector<double> x;
+    for (const auto& curve : curves) {
+      x.push_back(options.x_axis == PlotXAxis::kEnvSteps ? curve.env_steps[row] : curve.iterations[row]);
+    }
+    double mean_x = 0.0;
+    double unused = 0.0;
+    mean_and_t_ci95(x, mean_x, unused);
+    series.x.push_back(mean_x);
+  }
+  // Smooth each seed's curve first, then take the mean and interval over seeds.
+  std::vector<std::vector<double>> before_smoothed;
+  std::vector<std::vector<double>> after_smoothed;
+  for (const auto& curve : curves) {
+    before_smoothed.push_back(smoothed(curve.before, options.smooth));
+    after_smoothed.push_back(smoothed(curve.after, options.smooth));
+  }
+  for (size_t row = 0; row < rows; ++row) {
+    std::vector<double> before;
+    std::vector<double> after;
+    for (size_t c = 0; c < curves.size(); ++c) {
+      before.push_back(before_smoothed[c][row]);
+      after.push_back(after_smoothed[c][row]);
+    }
+    double mean = 0.0;
+    double ci = 0.0;
+    mean_and_t_ci95(before, mean, ci);
+    series.before.push_back(mean);
+    series.before_low.push_back(mean - ci);
+    series.before_high.push_back(mean + ci);
+    mean_and_t_ci95(after, mean, ci);
+    series.after.push_back(mean);
+    series.after_low.push_back(mean - ci);
+    series.after_high.push_back(mean + ci);
+  }
+  return series;
+}
+
+std::string x_label(const PlotOptions& options) {
+  return options.x_axis == PlotXAxis::kEnvSteps ? "environment steps" : "meta-iteration";
+}
+
+std::string y_label_of_curves(const PlotOptions& options, size_t seeds) {
+  std::string label = "mean episode return";
+  if (options.smooth > 1) label += " (moving average of " + std::to_string(options.smooth) + " it.)";
+  if (seeds > 1) label += ", mean of " + std::to_string(seeds) + " seeds, 95% CI";
+  return label;
+}
+
+ChartOptions chart_options(const std::string& title, const std::string& x, const std::string& y,
+                           const PlotOptions& options, bool integer_x) {
+  return {title, x, y, options.width, options.height, integer_x};
+}
+
+// `what` names the run in the title ("meta-sgd on point-nav, runs/nav"). A run whose
+// returns before and after adaptation are the same in every row (the pretrained
+// baseline: it does not adapt in training) gets one line, not two identical ones.
+std::string learning_curve(const std::vector<fs::path>& metrics_paths, const std::string& what,
+                           const PlotOptions& options) {
+  const CurveSeries curve = curve_series(metrics_paths, options);
   const std::string title = what.empty() ? "Learning curve" : "Learning curve: " + what;
-  if (pre.y == post.y) {
+  const ChartOptions chart = chart_options(title, x_label(options), y_label_of_curves(options, metrics_paths.size()),
+                                           options, options.x_axis == PlotXAxis::kIterations);
+  auto band = [&](const std::vector<double>& v) { return curve.band ? v : std::vector<double>{}; };
+  LineSeries pre{"before adaptation", curve.x, curve.before, band(curve.before_low), band(curve.before_high), false};
+  LineSeries post{"after adaptation", curve.x, curve.after, band(curve.after_low), band(curve.after_high), false};
+  if (!curve.adapts) {
     pre.label = "return (no adaptation in training)";
-    return render_line_chart({title, "meta-iteration", "mean episode return", 760, 460, true}, {pre});
+    return render_line_chart(chart, {pre}, options.format);
   }
-  return render_line_chart({title, "meta-iteration", "mean episode return", 760, 460, true}, {pre, post});
+  return render_line_chart(chart, {pre, post}, options.format);
 }
 
 double as_number(const YAML::Node& node) {
@@ -66,7 +188,7 @@ double as_number(const YAML::Node& node) {
   return node.IsNull() ? std::numeric_limits<double>::quiet_NaN() : node.as<double>();
 }
 
-std::string adaptation_curve(const fs::path& report_path) {
+std::string adaptation_curve(const fs::path& report_path, const PlotOptions& options) {
   YAML::Node report;
   try {
     report = YAML::LoadFile(report_path.string());  // JSON is YAML
@@ -76,7 +198,23 @@ std::string adaptation_curve(const fs::path& report_path) {
   std::vector<double> steps;
   for (const auto& s : report["steps"]) steps.push_back(s.as<double>());
   std::vector<LineSeries> series;
+  // A seed group's evaluation draws each group as its mean over seeds with the 95% CI
+  // across seeds; its seeds' own lines are left out (they are in the report).
+  std::set<std::string> grouped;
+  for (const auto& group : report["groups"]) {
+    for (const auto& member : group.second["members"]) grouped.insert(member.as<std::string>());
+    LineSeries s{group.first.as<std::string>() + ", 95% CI across seeds", steps, {}, {}, {}, true};
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const double m = as_number(group.second["mean"][i]);
+      const double c = as_number(group.second["ci95"][i]);
+      s.y.push_back(m);
+      s.band_low.push_back(m - c);
+      s.band_high.push_back(m + c);
+    }
+    series.push_back(std::move(s));
+  }
   for (const auto& method : report["methods"]) {
+    if (grouped.count(method.first.as<std::string>())) continue;
     LineSeries s{method.first.as<std::string>(), steps, {}, {}, {}, true};
     const auto mean = method.second["mean"];
     const auto ci = method.second["ci95"];
@@ -95,10 +233,10 @@ std::string adaptation_curve(const fs::path& report_path) {
   // Reports written before return_discount existed are undiscounted.
   const double discount = report["return_discount"] ? as_number(report["return_discount"]) : 1.0;
   const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
-  return render_line_chart({title, "adaptation steps", y_label, 760, 460, true}, series);
+  return render_line_chart(chart_options(title, "adaptation steps", y_label, options, true), series, options.format);
 }
 
-std::string alpha_chart(const CheckpointData& checkpoint) {
+std::string alpha_chart(const CheckpointData& checkpoint, const PlotOptions& options) {
   TrainConfig config;
   load_config_yaml(config, checkpoint.config_yaml, "checkpoint config");
   const auto env = envs::EnvRegistry::global().make(checkpoint.env, 1, 0);
@@ -111,55 +249,128 @@ std::string alpha_chart(const CheckpointData& checkpoint) {
     boxes.push_back({specs[i].name, at(0.0), at(0.25), at(0.5), at(0.75), at(1.0)});
   }
   const std::string title = "Learned inner step sizes alpha per parameter tensor";
-  return render_box_chart({title, "", "alpha (min, quartiles, max)", 760, 460, false}, boxes);
+  return render_box_chart(chart_options(title, "", "alpha (min, quartiles, max)", options, false), boxes,
+                          options.format);
+}
+
+// "meta-sgd on point-nav, runs/nav": the config.yaml of a run, or of a group's first
+// seed; "" when there is none this metarl can read.
+std::string describe_run(const fs::path& run_dir, const std::string& shown) {
+  std::error_code ec;
+  if (!fs::exists(run_dir / kConfigFile, ec)) return "";
+  try {
+    TrainConfig config;
+    load_config_file(config, (run_dir / kConfigFile).string());
+    return to_string(config.algo) + " on " + config.env + ", " + shown;
+  } catch (const UsageError&) {
+    return "";  // a config this metarl cannot read: plain titles
+  }
+}
+
+// A run or a seed group, as plot takes it.
+struct PlottedRun {
+  std::string given;
+  std::optional<SeedGroup> group;
+  std::vector<fs::path> metrics;  // one per seed, or the run's
+  std::string what;               // for titles and legends
+};
+
+PlottedRun plotted_run(const std::string& run) {
+  PlottedRun plotted;
+  plotted.given = run;
+  std::error_code ec;
+  plotted.group = read_seed_group(run);
+  if (plotted.group) {
+    for (const auto& member : plotted.group->runs()) {
+      if (fs::exists(fs::path(member) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(member) / kMetricsFile);
+    }
+    if (plotted.metrics.empty()) throw UsageError("seed group '" + run + "': no seed has a metrics.csv yet");
+    const std::string first = describe_run(plotted.metrics.front().parent_path(), shown_run(run));
+    plotted.what = first + (first.empty() ? "" : ", ") + std::to_string(plotted.metrics.size()) + " seeds";
+    return plotted;
+  }
+  if (!fs::exists(fs::path(run) / kMetricsFile, ec) && !fs::exists(fs::path(run) / kCheckpointFile, ec)) {
+    throw UsageError("'" + run + "' holds no run (no metrics.csv or checkpoint.pt) and is no seed group (no " +
+                     kSeedGroupFile + ")");
+  }
+  if (fs::exists(fs::path(run) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(run) / kMetricsFile);
+  plotted.what = describe_run(run, shown_run(run));
+  return plotted;
 }
 
 }  // namespace
 
-std::vector<std::string> plot_run(const std::string& run_dir, const std::string& out_dir) {
-  const fs::path dir(run_dir);
-  std::error_code ec;
-  if (!fs::exists(dir / kMetricsFile, ec) && !fs::exists(dir / kCheckpointFile, ec)) {
-    throw UsageError("'" + run_dir + "' holds no run (no metrics.csv or checkpoint.pt)");
+void PlotOptions::validate() const {
+  if (width < 100 || width > 20000) config_values::bad_value("width", std::to_string(width), "100 to 20000 pixels");
+  if (height < 100 || height > 20000) config_values::bad_value("height", std::to_string(height), "100 to 20000 pixels");
+  if (smooth < 1 || smooth > 100000) {
+    config_values::bad_value("smooth", std::to_string(smooth), "a window of 1 (none) to 100000 iterations");
   }
-  const fs::path plots = out_dir.empty() ? dir / "plots" : fs::path(out_dir);
+}
+
+std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const PlotOptions& options) {
+  options.validate();
+  if (runs.empty()) throw UsageError("plot: no run given; expected RUN_DIR [RUN_DIR ...]");
+  if (runs.size() > 1 && options.out_dir.empty()) {
+    throw UsageError("plot of " + std::to_string(runs.size()) + " runs overlays them in one folder: give --out DIR");
+  }
+  // Every run is read before anything is written.
+  std::vector<PlottedRun> plotted;
+  for (const auto& run : runs) plotted.push_back(plotted_run(run));
+  const fs::path plots = options.out_dir.empty() ? fs::path(runs.front()) / "plots" : fs::path(options.out_dir);
+  std::error_code ec;
   fs::create_directories(plots, ec);
   if (ec) throw std::runtime_error("cannot create '" + plots.string() + "': " + ec.message());
+  const std::string extension = options.format == ChartFormat::kPdf ? ".pdf" : ".svg";
 
   std::vector<std::string> written;
-  auto write = [&](const std::string& name, const std::string& svg) {
-    const std::string path = (plots / name).string();
-    write_file_atomically(path, svg);
+  auto write = [&](const std::string& stem, const std::string& bytes) {
+    const std::string path = (plots / (stem + extension)).string();
+    write_file_atomically(path, bytes);
     written.push_back(path);
   };
-  // What the run is, for titles: its config.yaml (written at its start).
-  std::string what;
-  if (fs::exists(dir / kConfigFile, ec)) {
-    try {
-      TrainConfig config;
-      load_config_file(config, (dir / kConfigFile).string());
-      what = to_string(config.algo) + " on " + config.env + ", " + shown_run(run_dir);
-    } catch (const UsageError&) {
-      // A config this metarl cannot read: plain titles.
+  if (runs.size() > 1) {
+    // One line per run (its return after adaptation, or its only return), a band per group.
+    std::vector<LineSeries> series;
+    size_t most_seeds = 1;
+    for (const auto& run : plotted) {
+      if (run.metrics.empty()) throw UsageError("'" + run.given + "' has no metrics.csv to plot");
+      const CurveSeries curve = curve_series(run.metrics, options);
+      most_seeds = std::max(most_seeds, run.metrics.size());
+      const std::string label = run.what.empty() ? shown_run(run.given) : run.what;
+      series.push_back({label, curve.x, curve.after, curve.band ? curve.after_low : std::vector<double>{},
+                        curve.band ? curve.after_high : std::vector<double>{}, false});
     }
+    const ChartOptions chart = chart_options("Learning curves: return after adaptation", x_label(options),
+                                             y_label_of_curves(options, most_seeds), options,
+                                             options.x_axis == PlotXAxis::kIterations);
+    write("learning_curves", render_line_chart(chart, series, options.format));
+    return written;
   }
-  if (fs::exists(dir / kMetricsFile, ec)) write("learning_curve.svg", learning_curve(dir / kMetricsFile, what));
+  const PlottedRun& run = plotted.front();
+  const fs::path dir(run.given);
+  if (!run.metrics.empty()) write("learning_curve", learning_curve(run.metrics, run.what, options));
   std::vector<fs::path> reports;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("eval_", 0) == 0 && entry.path().extension() == ".json") reports.push_back(entry.path());
   }
   std::sort(reports.begin(), reports.end());
-  for (const auto& report : reports) {
-    write("adaptation_" + report.stem().string().substr(5) + ".svg", adaptation_curve(report));
-  }
+  for (const auto& report : reports) write("adaptation_" + report.stem().string().substr(5), adaptation_curve(report, options));
   // Learned step sizes exist for Meta-SGD only: MAML's α is one fixed number and the
-  // pretrained baseline has none, so their runs get no α chart.
-  if (fs::exists(dir / kCheckpointFile, ec)) {
-    const CheckpointData checkpoint = load_checkpoint(run_dir);
-    if (checkpoint.algo == to_string(Algorithm::kMetaSgd)) write("alpha.svg", alpha_chart(checkpoint));
+  // pretrained baseline has none, so their runs get no α chart (nor a group: its seeds
+  // learned different α).
+  if (!run.group && fs::exists(dir / kCheckpointFile, ec)) {
+    const CheckpointData checkpoint = load_checkpoint(run.given);
+    if (checkpoint.algo == to_string(Algorithm::kMetaSgd)) write("alpha", alpha_chart(checkpoint, options));
   }
   return written;
+}
+
+std::vector<std::string> plot_run(const std::string& run_dir, const std::string& out_dir) {
+  PlotOptions options;
+  options.out_dir = out_dir;
+  return plot_runs({run_dir}, options);
 }
 
 }  // namespace metarl::meta

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +19,10 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
+#include "meta/evaluation.h"
 #include "meta/experiment.h"
 #include "meta/runtime.h"
+#include "meta/tensorboard.h"
 #include "meta/trainer.h"
 
 namespace metarl::meta {
@@ -106,10 +111,29 @@ std::string describe_iterations(const std::vector<int>& iterations) {
   return "rows of iterations " + out;
 }
 
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    cells.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return cells;
+    start = comma + 1;
+  }
+}
+
+// What a resumed run's metrics.csv goes on with: its own columns (a run started by an
+// older metarl keeps its header; its rows get only those columns) and its totals.
+struct MetricsHistory {
+  std::vector<std::string> columns;
+  std::int64_t env_steps = 0;
+  double wall_clock = 0.0;
+};
+
 // metrics.csv of a resumed run: its rows must be iterations 1..covered, in order (rows
 // after them are work a crash lost, dropped here). A row missing is history lost:
 // refused, not papered over.
-void keep_metrics_up_to(const fs::path& run_dir, const fs::path& metrics_path, int covered) {
+MetricsHistory keep_metrics_up_to(const fs::path& run_dir, const fs::path& metrics_path, int covered) {
   std::error_code ec;
   if (!fs::exists(metrics_path, ec)) {
     throw UsageError("--resume " + run_dir.string() + ": metrics.csv is missing, and the checkpoint covers iterations "
@@ -126,9 +150,109 @@ void keep_metrics_up_to(const fs::path& run_dir, const fs::path& metrics_path, i
                        "new run)");
     }
   }
-  std::string kept = IterationMetrics::csv_header() + "\n";
+  MetricsHistory history;
+  {
+    std::ifstream in(metrics_path);
+    std::string header;
+    std::getline(in, header);
+    history.columns = split_csv_line(header);
+  }
+  std::string kept;
+  for (const auto& column : history.columns) kept += (kept.empty() ? "" : ",") + column;
+  kept += "\n";
   for (int i = 0; i < covered; ++i) kept += rows.lines[static_cast<size_t>(i)] + "\n";
   write_file_atomically(metrics_path.string(), kept);
+  // The totals of the last kept row; an older file without them sums its seconds.
+  const auto column_of = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(history.columns.begin(), history.columns.end(), name) -
+                               history.columns.begin());
+  };
+  double seconds = 0.0;
+  for (int i = 0; i < covered; ++i) {
+    const auto cells = split_csv_line(rows.lines[static_cast<size_t>(i)]);
+    const size_t s = column_of("seconds");
+    if (s < cells.size() && !cells[s].empty()) seconds += std::stod(cells[s]);
+    if (i + 1 < covered) continue;
+    const size_t steps = column_of("env_steps");
+    const size_t clock = column_of("wall_clock");
+    if (steps < cells.size() && !cells[steps].empty()) history.env_steps = std::stoll(cells[steps]);
+    history.wall_clock = clock < cells.size() && !cells[clock].empty() ? std::stod(cells[clock]) : seconds;
+  }
+  return history;
+}
+
+// eval_during_training.csv of a resumed run: its rows up to the checkpoint (later ones
+// belong to iterations the resume runs again).
+void keep_training_evaluations_up_to(const fs::path& path, int covered) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  std::ifstream in(path);
+  std::string line;
+  std::string kept;
+  if (std::getline(in, line)) kept = line + "\n";
+  while (std::getline(in, line)) {
+    try {
+      if (std::stoi(line.substr(0, line.find(','))) > covered) break;
+    } catch (const std::exception&) {
+      break;
+    }
+    kept += line + "\n";
+  }
+  write_file_atomically(path.string(), kept);
+}
+
+// eval_every's evaluation of the checkpoint just written: `metarl eval`'s protocol,
+// its default seed (the same tasks at every evaluation), every process its share.
+EvalReport evaluate_during_training(const TrainConfig& config, const std::string& checkpoint_path,
+                                    const Collectives& collectives) {
+  EvalOptions options;
+  options.checkpoints = {checkpoint_path};
+  options.split = config.eval_split;
+  options.tasks = config.eval_tasks;
+  options.rollouts = config.eval_rollouts;
+  options.steps = config.eval_steps;
+  options.device = config.device;
+  options.env_on_device = config.env_on_device;
+  options.threads = config.threads;
+  return evaluate(options, {}, collectives);
+}
+
+std::string training_evaluation_header(int steps) {
+  std::string header = "iteration,env_steps,split,tasks,rollouts";
+  for (int step = 0; step <= steps; ++step) {
+    header += ",return_step_" + std::to_string(step) + ",ci95_step_" + std::to_string(step);
+  }
+  for (int step = 1; step <= steps; ++step) {
+    header += ",gain_step_" + std::to_string(step) + ",gain_ci95_step_" + std::to_string(step);
+  }
+  return header;
+}
+
+std::string training_evaluation_row(int iteration, std::int64_t env_steps, const EvalReport& report) {
+  std::string row = std::to_string(iteration) + "," + std::to_string(env_steps) + "," + report.split + "," +
+                    std::to_string(report.tasks) + "," + std::to_string(report.rollouts);
+  char cell[64];
+  const MethodCurve& curve = report.methods.front();
+  for (size_t step = 0; step < curve.mean.size(); ++step) {
+    std::snprintf(cell, sizeof(cell), ",%.6g,%.6g", curve.mean[step], curve.ci95[step]);
+    row += cell;
+  }
+  for (size_t step = 1; step < curve.gain_mean.size(); ++step) {
+    std::snprintf(cell, sizeof(cell), ",%.6g,%.6g", curve.gain_mean[step], curve.gain_ci95[step]);
+    row += cell;
+  }
+  return row;
+}
+
+// checkpoints/iteration-N.pt: a copy of the checkpoint, written atomically.
+void keep_checkpoint_copy(const fs::path& run_dir, const std::string& checkpoint_path, int iteration) {
+  const fs::path kept_dir = run_dir / kKeptCheckpointsDir;
+  fs::create_directories(kept_dir);
+  std::ifstream in(checkpoint_path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  if (!in) throw std::runtime_error("cannot read '" + checkpoint_path + "' to keep a copy of it");
+  write_file_atomically((kept_dir / kept_checkpoint_name(iteration)).string(), bytes.str());
 }
 
 // Temporary files of an atomic write (NAME.tmp.PID) that a crash or a kill left: those
@@ -154,15 +278,26 @@ void remove_stale_temporaries(const fs::path& run_dir) {
 // plots) survives into the new one. Other files are the user's and stay.
 void remove_previous_run(const fs::path& run_dir) {
   std::error_code ec;
-  for (const char* file : {kCheckpointFile, kMetricsFile, kConfigFile}) fs::remove(run_dir / file, ec);
+  for (const char* file : {kCheckpointFile, kMetricsFile, kConfigFile, kTrainingEvaluationsFile}) {
+    fs::remove(run_dir / file, ec);
+  }
+  fs::remove_all(run_dir / kKeptCheckpointsDir, ec);
+  fs::remove_all(run_dir / kTensorBoardDir, ec);
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("eval_", 0) == 0 && entry.path().extension() == ".json") fs::remove(entry.path(), ec);
+    const bool report = entry.path().extension() == ".json" || entry.path().extension() == ".jsonl";
+    if (name.rfind("eval_", 0) == 0 && report) fs::remove(entry.path(), ec);
   }
   fs::remove_all(run_dir / "plots", ec);
 }
 
 }  // namespace
+
+std::string kept_checkpoint_name(int iteration) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "iteration-%06d.pt", iteration);
+  return name;
+}
 
 RunDirectoryLock::RunDirectoryLock(const std::string& run_dir) {
   const std::string path = (fs::path(run_dir) / kLockFile).string();
@@ -253,9 +388,13 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     }
   });
   if (options.resume) trainer.restore(checkpoint_path);  // every process: its rows' streams
+  const fs::path evaluations_path = run_dir / kTrainingEvaluationsFile;
+  MetricsHistory history;
+  history.columns = IterationMetrics::csv_columns(config.inner_steps);
   on_rank0([&] {
     if (options.resume) {
-      keep_metrics_up_to(run_dir, metrics_path, trainer.iterations_done());
+      history = keep_metrics_up_to(run_dir, metrics_path, trainer.iterations_done());
+      keep_training_evaluations_up_to(evaluations_path, trainer.iterations_done());
       // The same config, or one extended by extended_config: config.yaml says what the run does.
       write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
     } else {
@@ -263,7 +402,10 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
       // metrics.csv, nothing to resume): its files make way for this run.
       remove_previous_run(run_dir);
       write_file_atomically((run_dir / kConfigFile).string(), to_yaml(config));
-      write_file_atomically(metrics_path.string(), IterationMetrics::csv_header() + "\n");
+      write_file_atomically(metrics_path.string(), IterationMetrics::csv_header(config.inner_steps) + "\n");
+    }
+    if (config.eval_every > 0 && !fs::exists(evaluations_path, ec)) {
+      write_file_atomically(evaluations_path.string(), training_evaluation_header(config.eval_steps) + "\n");
     }
   });
 
@@ -275,6 +417,13 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     metrics_file.open(metrics_path, std::ios::app);
     if (!metrics_file) throw std::runtime_error("cannot write '" + metrics_path.string() + "': " + std::strerror(errno));
   }
+  // A new event file per session (TensorBoard reads every file of the folder in name
+  // order); a resume's steps continue the run's.
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  if (writes && config.tensorboard) tensorboard = std::make_unique<TensorBoardWriter>((run_dir / kTensorBoardDir).string());
+  auto unix_time = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
   if (options.on_start) options.on_start();
   int checkpointed_iteration = options.resume ? trainer.iterations_done() : 0;
   // Where the last good state is, for a failure's message.
@@ -288,9 +437,13 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   };
   try {
     while (trainer.iterations_done() < config.iterations) {
-      const IterationMetrics metrics = trainer.run_iteration();
+      IterationMetrics metrics = trainer.run_iteration();
+      history.env_steps += metrics.iteration_env_steps;
+      history.wall_clock += metrics.seconds;
+      metrics.env_steps = history.env_steps;
+      metrics.wall_clock = history.wall_clock;
       if (writes) {
-        metrics_file << metrics.csv_row() + "\n" << std::flush;
+        metrics_file << metrics.csv_row(history.columns) + "\n" << std::flush;
         if (!metrics_file) {
           throw std::runtime_error("cannot append to '" + metrics_path.string() + "': " + std::strerror(errno));
         }
@@ -304,11 +457,38 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
             torch::full({1}, static_cast<int64_t>(stop_signal), torch::kInt64), "the stop requests");
         for (const auto& s : signals) stop_signal = std::max(stop_signal, static_cast<int>(s.item<int64_t>()));
       }
-      const bool checkpointed = trainer.iterations_done() % config.checkpoint_every == 0 || last || stop_signal != 0;
+      const int done = trainer.iterations_done();
+      const bool kept = config.keep_checkpoints > 0 && done % config.keep_checkpoints == 0;
+      const bool evaluated = config.eval_every > 0 && done % config.eval_every == 0;
+      // A kept copy and an evaluation are of a checkpoint: one is written for them.
+      const bool checkpointed = done % config.checkpoint_every == 0 || last || stop_signal != 0 || kept || evaluated;
       if (checkpointed) {
         trainer.save_checkpoint(checkpoint_path);
-        checkpointed_iteration = trainer.iterations_done();
+        checkpointed_iteration = done;
       }
+      if (kept && writes) keep_checkpoint_copy(run_dir, checkpoint_path, done);
+      if (tensorboard) tensorboard->add_scalars(metrics.scalars(), done, unix_time());
+      if (evaluated) {
+        // Every process reads the checkpoint rank 0 has just written.
+        if (collectives.distributed()) all_reduce_sum(collectives, 0.0, "the checkpoint to evaluate");
+        const EvalReport report = evaluate_during_training(config, checkpoint_path, collectives);
+        if (writes) {
+          std::ofstream evaluations(evaluations_path, std::ios::app);
+          evaluations << training_evaluation_row(done, metrics.env_steps, report) + "\n" << std::flush;
+          if (!evaluations) {
+            throw std::runtime_error("cannot append to '" + evaluations_path.string() + "': " + std::strerror(errno));
+          }
+        }
+        if (tensorboard) {
+          const MethodCurve& curve = report.methods.front();
+          std::vector<std::pair<std::string, double>> values;
+          for (size_t step = 0; step < curve.mean.size(); ++step) {
+            values.push_back({"eval_" + report.split + "/return_step_" + std::to_string(step), curve.mean[step]});
+          }
+          tensorboard->add_scalars(values, done, unix_time());
+        }
+      }
+      if (tensorboard) tensorboard->flush();
       if (options.on_iteration) options.on_iteration(metrics, trainer);
       if (stop_signal != 0 && !last) {
         throw Interrupted(stop_signal, "stopped by signal " + std::to_string(stop_signal) + " after iteration " +

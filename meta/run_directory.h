@@ -17,6 +17,14 @@ class MetaTrainer;
 
 // The lock file of a run directory (kept there, empty but for the holder's pid).
 inline constexpr const char* kLockFile = ".lock";
+// What the logging keys add to a run directory: eval_every's results (one row per
+// evaluation), keep_checkpoints' copies (checkpoints/iteration-000120.pt) and
+// --tensorboard's event files.
+inline constexpr const char* kTrainingEvaluationsFile = "eval_during_training.csv";
+inline constexpr const char* kKeptCheckpointsDir = "checkpoints";
+inline constexpr const char* kTensorBoardDir = "tensorboard";
+// "iteration-000120.pt": zero-padded, so that names sort by iteration.
+std::string kept_checkpoint_name(int iteration);
 
 // A run directory is one process's at a time: an advisory lock (flock) on
 // RUN_DIR/.lock, held for the object's life and released by the OS however the process

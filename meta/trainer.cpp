@@ -95,6 +95,8 @@ IterationMetrics MetaTrainer::run_iteration() {
   batch.iteration = iteration_;
   auto trajectories = sampler.sample(agents::detach(learner.theta()), tasks);
   metrics.return_before = mean_return(trajectories, "the return before adaptation");
+  // Valid steps of every stage's rollouts, this process's; summed over processes below.
+  double local_env_steps = trajectories.mask.sum().item<double>();
 
   // The data of each adaptation step; `trajectories` ends as the outer objective's
   // rollouts (of the adapted policies, or of θ for the pretrained baseline).
@@ -104,8 +106,14 @@ IterationMetrics MetaTrainer::run_iteration() {
     batch.inner.push_back(trajectories);
     params = learner.adapt_step(params, trajectories, config.advantages, keep_graph);
     trajectories = sampler.sample(agents::detach(params), tasks);
+    local_env_steps += trajectories.mask.sum().item<double>();
+    metrics.step_returns.push_back(mean_return(trajectories, "the return after an adaptation step"));
   }
-  metrics.return_after = mean_return(trajectories, "the return after adaptation");
+  metrics.return_after = metrics.step_returns.empty() ? mean_return(trajectories, "the return after adaptation")
+                                                      : metrics.step_returns.back();
+  metrics.iteration_env_steps = static_cast<std::int64_t>(std::llround(
+      collectives_->distributed() ? all_reduce_sum(*collectives_, local_env_steps, "the environment steps")
+                                  : local_env_steps));
 
   if (!std::isfinite(metrics.return_before)) diverged(metrics.iteration, "the return before adaptation");
   if (!std::isfinite(metrics.return_after)) diverged(metrics.iteration, "the return after adaptation");
@@ -116,6 +124,7 @@ IterationMetrics MetaTrainer::run_iteration() {
   metrics.meta_loss = step.meta_loss;
   metrics.kl = step.kl;
   metrics.backtracks = step.backtracks;
+  metrics.surrogate_improvement = step.surrogate_improvement;
   if (!step.non_finite.empty()) diverged(metrics.iteration, step.non_finite);
   ++iteration_;
 

@@ -91,7 +91,13 @@ void register_envs(metarl::envs::EnvRegistry& registry) {
   registry.add({"point-velocity", "point mass with drag tracking an unobserved target velocity (example plug-in)",
                 [](int batch_size, std::uint64_t seed) {
                   return std::make_unique<point_velocity::PointVelocity>(batch_size, seed);
-                }});
+                },
+                // The training defaults (`metarl train --env point-velocity` starts from
+                // them; the user's config, flags and --set override them): the settings its
+                // documented result was measured with.
+                "iterations: 100\n",
+                "Meta-SGD, 100 iterations of 20 tasks x 20 rollouts: one step gains 29 +- 2 on 40 held-out tasks "
+                "(docs/results.md)"});
 }
 
 }  // namespace

@@ -33,9 +33,11 @@ class Cli : public metarl::testing::ScratchDirTest {
     return path;
   }
 
-  // A tiny but complete training run.
+  // A tiny but complete training run, with a constant outer step (point-nav's defaults
+  // decay it over the run), so that it can be extended.
   std::string tiny_train(const std::string& extra) {
-    return "train --iterations 2 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --threads 1 --out " +
+    return "train --iterations 2 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --threads 1 "
+           "--outer-lr-decay none --out " +
            (dir_ / "run").string() + " " + extra;
   }
 

@@ -34,9 +34,11 @@ class RunSafety : public metarl::testing::ScratchDirTest {
  protected:
   std::string run_dir() const { return (dir_ / "run").string(); }
 
-  // A tiny but complete training run into run_dir().
+  // A tiny but complete training run into run_dir(), with a constant outer step
+  // (point-nav's defaults decay it over the run), so that it can be extended.
   std::string tiny_train(const std::string& extra) const {
-    return "train --iterations 2 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --threads 1 --quiet --out " +
+    return "train --iterations 2 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --threads 1 --quiet "
+           "--outer-lr-decay none --out " +
            run_dir() + " " + extra;
   }
 
@@ -84,6 +86,7 @@ TEST_F(RunSafety, TwoRunsStartedTogetherLeaveOneRun) {
   auto start = [&](const std::string& seed) {
     return spawn_metarl({"train", "--iterations", "6", "--meta-batch", "2", "--rollouts", "2", "--horizon", "10",
                          "--hidden-sizes", "8", "--threads", "1", "--quiet", "--checkpoint-every", "1", "--seed", seed,
+                         "--outer-lr-decay", "none",
                          "--out", run_dir()},
                         (dir_ / ("seed" + seed + ".log")).string());
   };

@@ -125,5 +125,34 @@ TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
   EXPECT_NE(usage_error_of([] { EvalOptions{}.validate(); }).find("--checkpoint"), std::string::npos);
 }
 
+// Issue I: `metarl train --env E` starts from E's training defaults.
+TEST(EnvironmentDefaults, TheRegisteredSettingsComeOnTopOfMetarlsOwn) {
+  const TrainConfig pendulum = environment_default_config("pendulum");
+  EXPECT_EQ(pendulum.env, "pendulum");
+  EXPECT_DOUBLE_EQ(pendulum.advantages.gae_lambda, 0.95);
+  EXPECT_DOUBLE_EQ(pendulum.outer_lr, 0.005);
+  EXPECT_EQ(pendulum.outer_lr_decay, OuterLrDecay::kLinear);
+  EXPECT_EQ(pendulum.meta_batch, TrainConfig{}.meta_batch);  // not in its defaults
+  // Unknown to the registry: metarl's own (the run's check names the environment).
+  EXPECT_EQ(to_yaml(environment_default_config("no-such-env")), to_yaml(TrainConfig{}));
+  // Every built-in environment's defaults are valid keys.
+  for (const auto& name : envs::EnvRegistry::global().names()) EXPECT_NO_THROW(environment_default_config(name)) << name;
+}
+
+TEST(EnvironmentDefaults, ABadDefaultNamesTheEnvironmentAndTheKey) {
+  envs::EnvRegistry registry;
+  const auto point_nav = envs::EnvRegistry::global().find("point-nav")->make;
+  registry.add({"typo-env", "bad defaults", point_nav, "outer_lrr: 0.1\n", ""});
+  registry.add({"env-env", "names itself", point_nav, "env: point-nav\n", ""});
+  registry.add({"range-env", "out of range", point_nav, "iterations: 0\n", ""});
+  const std::string typo = usage_error_of([&] { environment_default_config("typo-env", registry); });
+  EXPECT_NE(typo.find("environment 'typo-env''s training defaults"), std::string::npos) << typo;
+  EXPECT_NE(typo.find("did you mean 'outer_lr'"), std::string::npos) << typo;
+  EXPECT_NE(usage_error_of([&] { environment_default_config("env-env", registry); }).find("'env' is not"),
+            std::string::npos);
+  EXPECT_NE(usage_error_of([&] { environment_default_config("range-env", registry); }).find("'iterations'"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace metarl::meta

@@ -1,0 +1,228 @@
+#include "meta/seed_group.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "envs/errors.h"
+#include "meta/checkpoint.h"
+#include "meta/config_schema.h"
+
+namespace metarl::meta {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> SeedGroup::runs() const {
+  std::vector<std::string> out;
+  for (const auto seed : seeds) out.push_back(seed_run_dir(dir, seed));
+  return out;
+}
+
+std::string seed_run_dir(const std::string& group_dir, std::uint64_t seed) {
+  return (fs::path(group_dir) / ("seed-" + std::to_string(seed))).string();
+}
+
+std::vector<std::uint64_t> parse_seed_list(const std::string& option, const std::string& text) {
+  const std::string expected = "seeds such as 1-5, 1,3,7 or 1-3,10 (at most " + std::to_string(kMaxSeeds) +
+                               " distinct non-negative integers)";
+  auto refuse = [&]() -> void { config_values::bad_value(option, text, expected); };
+  auto number = [&](const std::string& item) -> std::uint64_t {
+    const std::string trimmed = config_detail::trim(item);
+    if (trimmed.empty() || trimmed.size() > 18 ||
+        !std::all_of(trimmed.begin(), trimmed.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      refuse();
+    }
+    return std::stoull(trimmed);
+  };
+  std::vector<std::uint64_t> seeds;
+  std::set<std::uint64_t> seen;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const size_t dash = item.find('-');
+    std::uint64_t low = 0;
+    std::uint64_t high = 0;
+    if (dash == std::string::npos) {
+      low = high = number(item);
+    } else {
+      low = number(item.substr(0, dash));
+      high = number(item.substr(dash + 1));
+      if (high < low || high - low >= static_cast<std::uint64_t>(kMaxSeeds)) refuse();
+    }
+    for (std::uint64_t seed = low;; ++seed) {
+      if (!seen.insert(seed).second || seeds.size() >= static_cast<size_t>(kMaxSeeds)) refuse();
+      seeds.push_back(seed);
+      if (seed == high) break;
+    }
+    start = comma + 1;
+  }
+  return seeds;
+}
+
+std::optional<SeedGroup> read_seed_group(const std::string& dir) {
+  const fs::path index = fs::path(dir) / kSeedGroupFile;
+  std::error_code ec;
+  if (!fs::is_regular_file(index, ec)) return std::nullopt;
+  SeedGroup group;
+  group.dir = dir;
+  try {
+    const YAML::Node root = YAML::Load(config_detail::read_text_file(index.string()));
+    for (const auto& seed : root["seeds"]) group.seeds.push_back(seed.as<std::uint64_t>());
+  } catch (const YAML::Exception& e) {
+    throw UsageError("seed group '" + dir + "': " + index.string() + " is not a seed list (" + e.what() +
+                     "); expected `seeds: [1, 2, ...]` as metarl train --seeds writes it");
+  }
+  if (group.seeds.empty()) {
+    throw UsageError("seed group '" + dir + "': " + index.string() + " names no seed; expected `seeds: [1, 2, ...]`");
+  }
+  return group;
+}
+
+void check_seed_group_directory(const std::string& dir, bool force) {
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / kCheckpointFile, ec)) {
+    throw UsageError("--out '" + dir + "' holds a single run (" + kCheckpointFile +
+                     "), not a seed group; choose another directory");
+  }
+  if (read_seed_group(dir) && !force) {
+    throw UsageError("--out '" + dir + "' already holds a seed group (" + kSeedGroupFile + "); continue it with --resume " +
+                     dir + ", choose another directory, or pass --force to train it again");
+  }
+}
+
+void write_seed_group(const SeedGroup& group) {
+  fs::create_directories(group.dir);
+  std::string text =
+      "# metarl seed group: one run directory per seed, seed-N/ (metarl train --seeds); `metarl eval` and "
+      "`metarl plot` take this directory\nseeds: [";
+  for (size_t i = 0; i < group.seeds.size(); ++i) text += (i ? ", " : "") + std::to_string(group.seeds[i]);
+  text += "]\n";
+  write_file_atomically((fs::path(group.dir) / kSeedGroupFile).string(), text);
+}
+
+double student_t95(int degrees) {
+  if (degrees < 1) throw std::invalid_argument("student_t95: at least one degree of freedom");
+  // Two-sided 95% quantiles t(0.975, ν), ν = 1..30, then 40, 60, 120 and ∞.
+  static const double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                  2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                  2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (degrees <= 30) return kTable[degrees - 1];
+  // Beyond the table, linear in 1/ν between the standard points (exact at each).
+  const double points[][2] = {{30, 2.042}, {40, 2.021}, {60, 2.000}, {120, 1.980}};
+  for (int i = 0; i < 3; ++i) {
+    if (degrees <= points[i + 1][0]) {
+      const double u = (1.0 / degrees - 1.0 / points[i][0]) / (1.0 / points[i + 1][0] - 1.0 / points[i][0]);
+      return points[i][1] + u * (points[i + 1][1] - points[i][1]);
+    }
+  }
+  const double u = (1.0 / degrees) / (1.0 / 120.0);
+  return 1.960 + u * (1.980 - 1.960);
+}
+
+void mean_and_t_ci95(const std::vector<double>& values, double& mean, double& ci95) {
+  if (values.empty()) throw std::invalid_argument("mean_and_t_ci95: no values");
+  const double n = static_cast<double>(values.size());
+  mean = 0.0;
+  for (double v : values) mean += v;
+  mean /= n;
+  ci95 = 0.0;
+  if (values.size() < 2) return;
+  double sum_squares = 0.0;
+  for (double v : values) sum_squares += (v - mean) * (v - mean);
+  ci95 = student_t95(static_cast<int>(values.size()) - 1) * std::sqrt(sum_squares / (n - 1.0) / n);
+}
+
+GroupCurve summarize_group(const std::string& name, const std::string& group_dir,
+                           const std::vector<std::uint64_t>& seeds, const std::vector<MethodCurve>& members) {
+  if (members.empty() || members.size() != seeds.size()) {
+    throw std::invalid_argument("summarize_group: one curve per seed");
+  }
+  GroupCurve group;
+  group.name = name;
+  group.algorithm = members.front().algorithm;
+  group.group = group_dir;
+  group.seeds = seeds;
+  const size_t steps = members.front().mean.size();
+  const size_t tasks = members.front().task_returns.front().size();
+  for (const auto& member : members) {
+    if (member.mean.size() != steps || member.task_returns.front().size() != tasks) {
+      throw std::invalid_argument("summarize_group: the seeds' curves differ in steps or tasks");
+    }
+    group.members.push_back(member.name);
+    group.seed_means.push_back(member.mean);
+  }
+  for (size_t step = 0; step < steps; ++step) {
+    std::vector<double> per_seed;
+    std::vector<double> gains;
+    for (const auto& member : members) {
+      per_seed.push_back(member.mean[step]);
+      gains.push_back(member.mean[step] - member.mean[0]);
+    }
+    double mean = 0.0;
+    double ci95 = 0.0;
+    mean_and_t_ci95(per_seed, mean, ci95);
+    group.mean.push_back(mean);
+    group.ci95.push_back(ci95);
+    mean_and_t_ci95(gains, mean, ci95);
+    group.gain_mean.push_back(mean);
+    group.gain_ci95.push_back(ci95);
+    // Per task, the mean over seeds; then the usual interval over tasks.
+    std::vector<double> per_task(tasks, 0.0);
+    for (const auto& member : members) {
+      for (size_t t = 0; t < tasks; ++t) per_task[t] += member.task_returns[step][t] / static_cast<double>(members.size());
+    }
+    double task_mean = 0.0;
+    double task_ci95 = 0.0;
+    mean_and_ci95(per_task, task_mean, task_ci95);
+    group.ci95_tasks.push_back(task_ci95);
+  }
+  return group;
+}
+
+std::vector<GroupComparison> compare_groups(const std::vector<GroupCurve>& groups) {
+  std::vector<GroupComparison> comparisons;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    for (size_t j = i + 1; j < groups.size(); ++j) {
+      const GroupCurve& a = groups[i];
+      const GroupCurve& b = groups[j];
+      GroupComparison comparison;
+      comparison.a = a.name;
+      comparison.b = b.name;
+      for (size_t step = 0; step < a.mean.size() && step < b.mean.size(); ++step) {
+        std::vector<double> va;
+        std::vector<double> vb;
+        for (const auto& seed : a.seed_means) va.push_back(seed[step]);
+        for (const auto& seed : b.seed_means) vb.push_back(seed[step]);
+        auto variance = [](const std::vector<double>& v, double mean) {
+          if (v.size() < 2) return 0.0;
+          double s = 0.0;
+          for (double x : v) s += (x - mean) * (x - mean);
+          return s / static_cast<double>(v.size() - 1);
+        };
+        const double na = static_cast<double>(va.size());
+        const double nb = static_cast<double>(vb.size());
+        const double sa = variance(va, a.mean[step]) / na;
+        const double sb = variance(vb, b.mean[step]) / nb;
+        comparison.mean.push_back(a.mean[step] - b.mean[step]);
+        // Welch–Satterthwaite degrees of freedom; with one seed on a side that side
+        // contributes no variance (and no degrees), as a single value has none.
+        double half_width = 0.0;
+        if (sa + sb > 0.0) {
+          const double denominator = (na > 1 ? sa * sa / (na - 1) : 0.0) + (nb > 1 ? sb * sb / (nb - 1) : 0.0);
+          const double degrees = denominator > 0.0 ? (sa + sb) * (sa + sb) / denominator : 1.0;
+          half_width = student_t95(std::max(1, static_cast<int>(std::floor(degrees)))) * std::sqrt(sa + sb);
+        }
+        comparison.ci95.push_back(half_width);
+      }
+      comparisons.push_back(std::move(comparison));
+    }
+  }
+  return comparisons;
+}
+
+}  // namespace metarl::meta

@@ -1,0 +1,96 @@
+// Seed groups' arithmetic (meta/seed_group.h): seed lists, Student's t, the summary
+// over seeds and the comparison of two groups, against numbers worked by hand.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "envs/errors.h"
+#include "meta/seed_group.h"
+
+namespace {
+
+using namespace metarl::meta;
+
+TEST(SeedGroup, SeedListsAreRangesAndItems) {
+  EXPECT_EQ(parse_seed_list("--seeds", "1-5"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(parse_seed_list("--seeds", "7"), (std::vector<std::uint64_t>{7}));
+  EXPECT_EQ(parse_seed_list("--seeds", "1-3, 10,0"), (std::vector<std::uint64_t>{1, 2, 3, 10, 0}));
+  for (const std::string bad : {"", "3-1", "1,,2", "a", "1-", "-2", "1,1", "1-3,2", "0-1000", "1.5"}) {
+    try {
+      parse_seed_list("--seeds", bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const metarl::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--seeds"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_seed_list("--seeds", "0-999").size(), 1000u);
+}
+
+TEST(SeedGroup, StudentTQuantilesMatchTheTable) {
+  EXPECT_DOUBLE_EQ(student_t95(1), 12.706);
+  EXPECT_DOUBLE_EQ(student_t95(2), 4.303);
+  EXPECT_DOUBLE_EQ(student_t95(4), 2.776);
+  EXPECT_DOUBLE_EQ(student_t95(30), 2.042);
+  EXPECT_DOUBLE_EQ(student_t95(60), 2.000);
+  EXPECT_NEAR(student_t95(1000), 1.962, 0.001);
+  for (int d = 1; d < 500; ++d) EXPECT_GE(student_t95(d), student_t95(d + 1)) << d;  // falls towards 1.96
+  EXPECT_THROW(student_t95(0), std::invalid_argument);
+}
+
+MethodCurve curve(const std::string& name, std::vector<std::vector<double>> task_returns) {
+  MethodCurve c;
+  c.name = name;
+  c.algorithm = "meta-sgd";
+  c.task_returns = task_returns;
+  for (const auto& step : task_returns) {
+    double mean = 0.0;
+    for (double v : step) mean += v / static_cast<double>(step.size());
+    c.mean.push_back(mean);
+    c.ci95.push_back(0.0);
+  }
+  return c;
+}
+
+TEST(SeedGroup, TheSummaryTakesEachSeedAsOneValue) {
+  // Three seeds, two tasks, steps 0 and 1. Seed means at step 1: 2, 4, 6.
+  const std::vector<MethodCurve> seeds = {curve("s1", {{0, 0}, {1, 3}}), curve("s2", {{1, 1}, {4, 4}}),
+                                          curve("s3", {{2, 2}, {5, 7}})};
+  const GroupCurve group = summarize_group("g", "runs/g", {1, 2, 3}, seeds);
+  ASSERT_EQ(group.mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(group.mean[0], 1.0);
+  EXPECT_DOUBLE_EQ(group.mean[1], 4.0);
+  // s = 2 over seed means 2, 4, 6: t95(2) · 2 / √3.
+  EXPECT_NEAR(group.ci95[1], 4.303 * 2.0 / std::sqrt(3.0), 1e-12);
+  // Gains 2, 3, 4: mean 3, s = 1.
+  EXPECT_DOUBLE_EQ(group.gain_mean[1], 3.0);
+  EXPECT_NEAR(group.gain_ci95[1], 4.303 / std::sqrt(3.0), 1e-12);
+  // Per task over seeds at step 1: (1+4+5)/3 = 10/3 and (3+4+7)/3 = 14/3; two values,
+  // s = √2·(2/3), half-width 1.96 · s / √2 = 1.96 · 2/3.
+  EXPECT_NEAR(group.ci95_tasks[1], 1.96 * 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(group.members, (std::vector<std::string>{"s1", "s2", "s3"}));
+  EXPECT_EQ(group.seed_means[2], (std::vector<double>{2.0, 6.0}));
+  EXPECT_THROW(summarize_group("g", "runs/g", {1, 2}, seeds), std::invalid_argument);
+}
+
+TEST(SeedGroup, GroupsAreComparedWithWelchsT) {
+  // a: seed means 2, 4, 6 (s² = 4); b: 1, 2 (s² = 0.5). Difference 4 − 1.5 = 2.5;
+  // standard error² = 4/3 + 0.5/2; Welch degrees = se⁴ / ((4/3)²/2 + 0.25²/1) = 2.64 → 2.
+  GroupCurve a;
+  a.name = "a";
+  a.seed_means = {{2}, {4}, {6}};
+  a.mean = {4};
+  GroupCurve b;
+  b.name = "b";
+  b.seed_means = {{1}, {2}};
+  b.mean = {1.5};
+  const auto comparisons = compare_groups({a, b});
+  ASSERT_EQ(comparisons.size(), 1u);
+  EXPECT_DOUBLE_EQ(comparisons[0].mean[0], 2.5);
+  const double se2 = 4.0 / 3.0 + 0.5 / 2.0;
+  EXPECT_NEAR(comparisons[0].ci95[0], 4.303 * std::sqrt(se2), 1e-12);
+}
+
+}  // namespace
