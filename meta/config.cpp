@@ -154,4 +154,15 @@ TrainConfig environment_default_config(const std::string& env, const envs::EnvRe
   return config;
 }
 
+TrainConfig config_from_yaml(const std::string& yaml_text, const std::string& origin,
+                             const std::vector<std::pair<std::string, std::string>>& overrides) {
+  // The sources once to learn the environment, then again on top of its defaults.
+  auto layered = [&](TrainConfig config) {
+    load_config_yaml(config, yaml_text, origin);
+    for (const auto& [key, value] : overrides) set_config_value(config, key, value);
+    return config;
+  };
+  return layered(environment_default_config(layered(TrainConfig{}).env));
+}
+
 }  // namespace metarl::meta

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agents/options.h"
@@ -97,6 +98,12 @@ void load_config_yaml(TrainConfig& config, const std::string& yaml_text, const s
 // the environment when its defaults are not valid config keys or try to set `env`.
 TrainConfig environment_default_config(const std::string& env,
                                        const envs::EnvRegistry& registry = envs::EnvRegistry::global());
+// A config given as YAML and key = value overrides (the Python API's file or text and
+// keyword arguments): the environment they name (or TrainConfig's) with that
+// environment's training defaults, then the YAML's keys, then the overrides, as
+// `metarl train --config FILE --set ...` layers them.
+TrainConfig config_from_yaml(const std::string& yaml_text, const std::string& origin,
+                             const std::vector<std::pair<std::string, std::string>>& overrides = {});
 // The effective config as YAML; load_config_yaml() reads it back to the same config.
 std::string to_yaml(const TrainConfig& config);
 

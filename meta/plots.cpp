@@ -152,12 +152,15 @@ std::string x_label(const PlotOptions& options) {
   return options.x_axis == PlotXAxis::kEnvSteps ? "environment steps" : "meta-iteration";
 }
 
-std::string y_label_of_curves(const PlotOptions& options, size_t seeds) {
+// The y label says how the curve was smoothed; what a band means goes in the title.
+std::string y_label_of_curves(const PlotOptions& options) {
   std::string label = "mean episode return";
-  if (options.smooth > 1) label += " (moving average of " + std::to_string(options.smooth) + " it.)";
-  if (seeds > 1) label += ", mean of " + std::to_string(seeds) + " seeds, 95% CI";
+  if (options.smooth > 1) label += ", moving average of " + std::to_string(options.smooth) + " it.";
   return label;
 }
+
+// What a seed group's line and band are, said once in the title.
+const char* kSeedBand = " (mean of seeds, 95% CI across them)";
 
 ChartOptions chart_options(const std::string& title, const std::string& x, const std::string& y,
                            const PlotOptions& options, bool integer_x) {
@@ -170,9 +173,10 @@ ChartOptions chart_options(const std::string& title, const std::string& x, const
 std::string learning_curve(const std::vector<fs::path>& metrics_paths, const std::string& what,
                            const PlotOptions& options) {
   const CurveSeries curve = curve_series(metrics_paths, options);
-  const std::string title = what.empty() ? "Learning curve" : "Learning curve: " + what;
-  const ChartOptions chart = chart_options(title, x_label(options), y_label_of_curves(options, metrics_paths.size()),
-                                           options, options.x_axis == PlotXAxis::kIterations);
+  const std::string title =
+      (what.empty() ? "Learning curve" : "Learning curve: " + what) + (curve.band ? kSeedBand : std::string());
+  const ChartOptions chart = chart_options(title, x_label(options), y_label_of_curves(options), options,
+                                           options.x_axis == PlotXAxis::kIterations);
   auto band = [&](const std::vector<double>& v) { return curve.band ? v : std::vector<double>{}; };
   LineSeries pre{"before adaptation", curve.x, curve.before, band(curve.before_low), band(curve.before_high), false};
   LineSeries post{"after adaptation", curve.x, curve.after, band(curve.after_low), band(curve.after_high), false};
@@ -203,7 +207,7 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
   std::set<std::string> grouped;
   for (const auto& group : report["groups"]) {
     for (const auto& member : group.second["members"]) grouped.insert(member.as<std::string>());
-    LineSeries s{group.first.as<std::string>() + ", 95% CI across seeds", steps, {}, {}, {}, true};
+    LineSeries s{group.first.as<std::string>(), steps, {}, {}, {}, true};
     for (size_t i = 0; i < steps.size(); ++i) {
       const double m = as_number(group.second["mean"][i]);
       const double c = as_number(group.second["ci95"][i]);
@@ -229,7 +233,7 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
   }
   const std::string title = "Adaptation on " + report["env"].as<std::string>() + ", " +
                             report["split"].as<std::string>() + " split (" + report["tasks"].as<std::string>() +
-                            " tasks, 95% CI)";
+                            (grouped.empty() ? " tasks, 95% CI)" : " tasks; seed groups: mean, 95% CI across seeds)");
   // Reports written before return_discount existed are undiscounted.
   const double discount = report["return_discount"] ? as_number(report["return_discount"]) : 1.0;
   const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
@@ -253,27 +257,30 @@ std::string alpha_chart(const CheckpointData& checkpoint, const PlotOptions& opt
                           options.format);
 }
 
-// "meta-sgd on point-nav, runs/nav": the config.yaml of a run, or of a group's first
-// seed; "" when there is none this metarl can read.
-std::string describe_run(const fs::path& run_dir, const std::string& shown) {
-  std::error_code ec;
-  if (!fs::exists(run_dir / kConfigFile, ec)) return "";
-  try {
-    TrainConfig config;
-    load_config_file(config, (run_dir / kConfigFile).string());
-    return to_string(config.algo) + " on " + config.env + ", " + shown;
-  } catch (const UsageError&) {
-    return "";  // a config this metarl cannot read: plain titles
-  }
-}
-
 // A run or a seed group, as plot takes it.
 struct PlottedRun {
   std::string given;
   std::optional<SeedGroup> group;
   std::vector<fs::path> metrics;  // one per seed, or the run's
-  std::string what;               // for titles and legends
+  std::string algo;               // from config.yaml (a group's first seed's); "" when unreadable
+  std::string env;
+  std::string what;               // for titles: "meta-sgd on point-nav, runs/nav, 3 seeds"
+  std::string label;              // for an overlay's legend: "meta-sgd, runs/nav (3 seeds)"
 };
+
+// algo and env from a run's config.yaml; left empty when there is none this metarl reads.
+void describe_run(const fs::path& run_dir, PlottedRun& plotted) {
+  std::error_code ec;
+  if (!fs::exists(run_dir / kConfigFile, ec)) return;
+  try {
+    TrainConfig config;
+    load_config_file(config, (run_dir / kConfigFile).string());
+    plotted.algo = to_string(config.algo);
+    plotted.env = config.env;
+  } catch (const UsageError&) {
+    // a config this metarl cannot read: plain titles
+  }
+}
 
 PlottedRun plotted_run(const std::string& run) {
   PlottedRun plotted;
@@ -285,16 +292,20 @@ PlottedRun plotted_run(const std::string& run) {
       if (fs::exists(fs::path(member) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(member) / kMetricsFile);
     }
     if (plotted.metrics.empty()) throw UsageError("seed group '" + run + "': no seed has a metrics.csv yet");
-    const std::string first = describe_run(plotted.metrics.front().parent_path(), shown_run(run));
-    plotted.what = first + (first.empty() ? "" : ", ") + std::to_string(plotted.metrics.size()) + " seeds";
-    return plotted;
+    describe_run(plotted.metrics.front().parent_path(), plotted);
+  } else {
+    if (!fs::exists(fs::path(run) / kMetricsFile, ec) && !fs::exists(fs::path(run) / kCheckpointFile, ec)) {
+      throw UsageError("'" + run + "' holds no run (no metrics.csv or checkpoint.pt) and is no seed group (no " +
+                       kSeedGroupFile + ")");
+    }
+    if (fs::exists(fs::path(run) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(run) / kMetricsFile);
+    describe_run(run, plotted);
   }
-  if (!fs::exists(fs::path(run) / kMetricsFile, ec) && !fs::exists(fs::path(run) / kCheckpointFile, ec)) {
-    throw UsageError("'" + run + "' holds no run (no metrics.csv or checkpoint.pt) and is no seed group (no " +
-                     kSeedGroupFile + ")");
-  }
-  if (fs::exists(fs::path(run) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(run) / kMetricsFile);
-  plotted.what = describe_run(run, shown_run(run));
+  const std::string seeds = plotted.group ? std::to_string(plotted.metrics.size()) + " seeds" : "";
+  plotted.what = (plotted.algo.empty() ? "" : plotted.algo + " on " + plotted.env + ", ") + shown_run(run) +
+                 (seeds.empty() ? "" : ", " + seeds);
+  plotted.label = (plotted.algo.empty() ? "" : plotted.algo + ", ") + shown_run(run) +
+                  (seeds.empty() ? "" : " (" + seeds + ")");
   return plotted;
 }
 
@@ -332,17 +343,21 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   if (runs.size() > 1) {
     // One line per run (its return after adaptation, or its only return), a band per group.
     std::vector<LineSeries> series;
-    size_t most_seeds = 1;
+    bool bands = false;
+    std::set<std::string> environments;
     for (const auto& run : plotted) {
       if (run.metrics.empty()) throw UsageError("'" + run.given + "' has no metrics.csv to plot");
       const CurveSeries curve = curve_series(run.metrics, options);
-      most_seeds = std::max(most_seeds, run.metrics.size());
-      const std::string label = run.what.empty() ? shown_run(run.given) : run.what;
-      series.push_back({label, curve.x, curve.after, curve.band ? curve.after_low : std::vector<double>{},
+      bands = bands || curve.band;
+      if (!run.env.empty()) environments.insert(run.env);
+      series.push_back({run.label, curve.x, curve.after, curve.band ? curve.after_low : std::vector<double>{},
                         curve.band ? curve.after_high : std::vector<double>{}, false});
     }
-    const ChartOptions chart = chart_options("Learning curves: return after adaptation", x_label(options),
-                                             y_label_of_curves(options, most_seeds), options,
+    const std::string on = environments.size() == 1 ? " on " + *environments.begin() : "";
+    const std::string title =
+        "Learning curves" + on + ": return after adaptation" + (bands ? kSeedBand : std::string());
+    const ChartOptions chart = chart_options(title, x_label(options),
+                                             y_label_of_curves(options), options,
                                              options.x_axis == PlotXAxis::kIterations);
     write("learning_curves", render_line_chart(chart, series, options.format));
     return written;

@@ -15,6 +15,9 @@ packages=(
   libgloo-dev
   # rsvg-convert: the tests render `metarl plot`'s SVG files to PNG to check them.
   librsvg2-bin
+  # The Python module (python/, `import metarl`) and its pytest suite, for Debian's
+  # /usr/bin/python3: python3-torch is the same LibTorch as libtorch-dev.
+  pybind11-dev python3-dev python3-torch python3-numpy python3-pytest
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi

@@ -368,7 +368,9 @@ TEST_F(Workflow, PlotsForPapersComeAsSvgOrPdfAtAChosenSizeAndOverlayRuns) {
   const std::string pdf = read_file(out / "learning_curves.pdf");
   EXPECT_EQ(pdf.rfind("%PDF-1.4", 0), 0u);
   EXPECT_NE(pdf.find("environment steps"), std::string::npos);
-  EXPECT_NE(pdf.find("maml on point-nav"), std::string::npos);
+  EXPECT_NE(pdf.find("Learning curves on point-nav"), std::string::npos);
+  EXPECT_NE(pdf.find("(maml, "), std::string::npos) << "the single run's legend entry";
+  EXPECT_NE(pdf.find("\\(2 seeds\\)"), std::string::npos) << "the group's legend entry (parentheses escaped in PDF)";
   const Result bad = run_metarl("plot " + single.string() + " --format png");
   EXPECT_EQ(bad.exit_code, 2);
 }

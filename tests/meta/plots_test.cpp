@@ -71,12 +71,21 @@ TEST(SvgChart, MapsDataIntoTheFrameAndEscapesText) {
   EXPECT_THROW(render_line_chart({}, {LineSeries{"bad", {1.0}, {1.0, 2.0}, {}, {}, false}}), std::invalid_argument);
 }
 
-TEST(SvgChart, LongLegendLabelsWidenTheImageAndKeepTheFrame) {
-  // 40 characters need 38 + 7·40 + 8 = 326 px of legend instead of 160: 166 px more.
+TEST(SvgChart, LongLegendLabelsNarrowTheFrameAndTheImageKeepsItsSize) {
+  // 40 characters need 38 + 6.5·40 + 8 = 306 px of legend instead of 160: the frame
+  // ends at 760 − 306 = 454 px, and the image stays 760 px wide.
   LineSeries s{std::string(40, 'm'), {0.0, 10.0}, {0.0, 1.0}, {}, {}, false};
   const std::string svg = render_line_chart({"T", "x", "y", 760, 460, false}, {s});
-  EXPECT_NE(svg.find("width=\"926\" height=\"460\""), std::string::npos) << svg;
-  EXPECT_NE(svg.find(" 600.0,"), std::string::npos) << svg;  // the frame still ends at x = 600
+  EXPECT_NE(svg.find("width=\"760\" height=\"460\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find(" 454.0,"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(std::string(40, 'm')), std::string::npos) << "it fits: whole";
+  // 100 characters do not fit in 45% of 760 px (342 px, 45 characters): shortened in
+  // the middle, the frame at 760 − 342 = 418 px.
+  LineSeries longer{std::string(50, 'a') + std::string(50, 'z'), {0.0, 10.0}, {0.0, 1.0}, {}, {}, false};
+  const std::string shortened = render_line_chart({"T", "x", "y", 760, 460, false}, {longer});
+  EXPECT_NE(shortened.find("width=\"760\""), std::string::npos);
+  EXPECT_NE(shortened.find(" 418.0,"), std::string::npos) << shortened;
+  EXPECT_NE(shortened.find(std::string(21, 'a') + "..." + std::string(21, 'z') + "<"), std::string::npos) << shortened;
 }
 
 TEST(SvgChart, BandsMarkersAndIntegerTicks) {

@@ -1,0 +1,249 @@
+// Training and evaluation from Python, with the command line's keys, validation and
+// errors: metarl.train / metarl.evaluate (python/metarl/__init__.py turns dicts into
+// the YAML these take), and the meta-learner for loops of one's own (Experiment) or
+// iteration by iteration (Trainer). Long C++ work runs without the GIL.
+
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "bindings.h"
+#include "envs/errors.h"
+#include "meta/checkpoint.h"
+#include "meta/config.h"
+#include "meta/eval_report.h"
+#include "meta/evaluation.h"
+#include "meta/experiment.h"
+#include "meta/run_directory.h"
+#include "meta/runtime.h"
+#include "meta/trainer.h"
+
+namespace metarl::python {
+
+namespace {
+
+using agents::ParameterList;
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+py::dict metrics_dict(const meta::IterationMetrics& metrics) {
+  py::dict out;
+  out["iteration"] = metrics.iteration;
+  for (const auto& [name, value] : metrics.scalars()) out[py::str(name)] = value;
+  return out;
+}
+
+// Ctrl-C while C++ trains: Python's handler only runs when asked (PyErr_CheckSignals),
+// here once per iteration; its KeyboardInterrupt becomes a stop request, so the run
+// ends after the iteration with a checkpoint, and Interrupted reaches Python as
+// KeyboardInterrupt again (module.cpp).
+int python_stop_requested() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) {
+    PyErr_Clear();
+    return SIGINT;
+  }
+  return 0;
+}
+
+agents::Trajectories trajectories_of(const py::dict& d) {
+  return {d["observations"].cast<torch::Tensor>(), d["actions"].cast<torch::Tensor>(),
+          d["rewards"].cast<torch::Tensor>(), d["mask"].cast<torch::Tensor>()};
+}
+
+py::dict trajectories_dict(const agents::Trajectories& t) {
+  py::dict out;
+  out["observations"] = t.observations;
+  out["actions"] = t.actions;
+  out["rewards"] = t.rewards;
+  out["mask"] = t.mask;
+  return out;
+}
+
+envs::TaskBatch task_batch(const py::array_t<double, py::array::c_style | py::array::forcecast>& tasks,
+                           const envs::BatchedEnv& env) {
+  const int parameters = env.task_distribution().num_parameters();
+  if (tasks.ndim() != 2 || tasks.shape(1) != parameters) {
+    throw UsageError("tasks: expected an array of shape [meta_batch, " + std::to_string(parameters) + "]");
+  }
+  envs::TaskBatch batch{static_cast<int>(tasks.shape(0)), parameters,
+                        std::vector<double>(tasks.data(), tasks.data() + tasks.size())};
+  return batch;
+}
+
+}  // namespace
+
+void bind_training(py::module_& m) {
+  m.def(
+      "effective_config",
+      [](const std::string& yaml_text, const Overrides& overrides) {
+        return meta::to_yaml(meta::config_from_yaml(yaml_text, "config", overrides));
+      },
+      py::arg("yaml"), py::arg("overrides") = Overrides{}, "The effective training config of these keys, as `metarl train --print-config` prints it");
+  m.def(
+      "train",
+      [](const std::string& yaml_text, const Overrides& overrides, const std::string& out, bool resume, bool force,
+         int iterations, const std::function<void(py::dict)>& callback) {
+        meta::TrainConfig config;
+        if (resume) {
+          config = meta::resumed_config(out);
+          if (iterations > 0) config = meta::extended_config(config, iterations);
+        } else {
+          config = meta::config_from_yaml(yaml_text, "config", overrides);
+          envs::EnvRegistry::global().make(config.env, 1, 0);  // names an unknown environment
+        }
+        meta::TrainRunOptions run;
+        run.out_dir = out;
+        run.resume = resume;
+        run.force = force;
+        run.stop_requested = python_stop_requested;
+        if (callback) {
+          run.on_iteration = [&callback](const meta::IterationMetrics& metrics, meta::MetaTrainer&) {
+            py::gil_scoped_acquire gil;
+            try {
+              callback(metrics_dict(metrics));
+            } catch (const py::error_already_set& e) {
+              throw std::runtime_error(std::string("the callback raised ") + e.what());
+            }
+          };
+        }
+        py::gil_scoped_release release;
+        meta::run_training(config, run);
+      },
+      py::arg("yaml"), py::arg("overrides"), py::arg("out"), py::arg("resume") = false, py::arg("force") = false,
+      py::arg("iterations") = 0, py::arg("callback") = nullptr,
+      "Train into run directory `out` (metarl train); returns when done. resume=True continues `out` (to "
+      "`iterations` when given). KeyboardInterrupt stops after the current iteration, with a checkpoint");
+  m.def(
+      "evaluate",
+      [](const std::string& yaml_text, const Overrides& overrides,
+         const std::function<void(std::string, int, int, double)>& progress) {
+        meta::EvalOptions options;
+        meta::eval_config_schema().load_yaml(options, yaml_text, "evaluation");
+        for (const auto& [key, value] : overrides) meta::eval_config_schema().set(options, key, value);
+        meta::EvalProgress on_step;
+        if (progress) {
+          on_step = [&progress](const std::string& method, int step, int steps, double mean) {
+            py::gil_scoped_acquire gil;
+            progress(method, step, steps, mean);
+          };
+        }
+        meta::EvalReport report;
+        {
+          py::gil_scoped_release release;
+          report = meta::evaluate(options, on_step);
+        }
+        return py::make_tuple(meta::report_json(report), meta::report_table(report), meta::report_task_lines(report));
+      },
+      py::arg("yaml"), py::arg("overrides"), py::arg("progress") = nullptr,
+      "metarl eval's evaluation: (report JSON, table text, per-task JSON lines); nothing is written");
+
+  py::class_<meta::MetaTrainer>(m, "Trainer",
+                                "A training run in memory, one meta-iteration at a time (no run directory)")
+      .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
+             auto config = meta::config_from_yaml(yaml_text, "config", overrides);
+             meta::configure_threads(config.threads);
+             return std::make_unique<meta::MetaTrainer>(config);
+           }),
+           py::arg("yaml"), py::arg("overrides") = Overrides{})
+      .def("run_iteration",
+           [](meta::MetaTrainer& trainer) {
+             meta::IterationMetrics metrics;
+             {
+               py::gil_scoped_release release;
+               metrics = trainer.run_iteration();
+             }
+             return metrics_dict(metrics);
+           })
+      .def_property_readonly("iterations_done", &meta::MetaTrainer::iterations_done)
+      .def_property_readonly("config", [](const meta::MetaTrainer& t) { return meta::to_yaml(t.config()); })
+      .def_property_readonly("theta", [](meta::MetaTrainer& t) { return t.learner().theta(); },
+                             "θ, the policy's initial parameters: the learner's own tensors")
+      .def_property_readonly("alpha", [](meta::MetaTrainer& t) { return t.learner().alpha(); },
+                             "α, the inner step sizes (Meta-SGD: θ's shapes; MAML: one scalar each)")
+      .def("save_checkpoint", &meta::MetaTrainer::save_checkpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("restore", &meta::MetaTrainer::restore, py::arg("checkpoint"), py::call_guard<py::gil_scoped_release>());
+
+  py::class_<meta::Experiment>(m, "Experiment",
+                               "The parts a config builds (environment, policy, sampler, meta-learner), for loops "
+                               "of one's own: sample tasks, roll out, adapt, differentiate")
+      .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
+             auto config = meta::config_from_yaml(yaml_text, "config", overrides);
+             meta::configure_threads(config.threads);
+             return std::make_unique<meta::Experiment>(config);
+           }),
+           py::arg("yaml"), py::arg("overrides") = Overrides{})
+      .def_property_readonly("config", [](const meta::Experiment& e) { return meta::to_yaml(e.config); })
+      .def_property_readonly("env", [](meta::Experiment& e) -> envs::BatchedEnv& { return *e.env; },
+                             py::return_value_policy::reference_internal)
+      .def_property_readonly("theta", [](meta::Experiment& e) { return e.learner->theta(); })
+      .def_property_readonly("alpha", [](meta::Experiment& e) { return e.learner->alpha(); })
+      .def_property_readonly("parameter_names",
+                             [](const meta::Experiment& e) {
+                               std::vector<std::string> names;
+                               for (const auto& spec : e.policy->parameter_specs()) names.push_back(spec.name);
+                               return names;
+                             })
+      .def(
+          "sample_tasks",
+          [](meta::Experiment& e, const std::string& split) {
+            const auto tasks = e.env->task_distribution().sample(e.config.meta_batch, envs::parse_split(split),
+                                                                 e.task_rng);
+            py::array_t<double> out({static_cast<py::ssize_t>(tasks.num_tasks),
+                                     static_cast<py::ssize_t>(tasks.num_parameters)});
+            std::copy(tasks.values.begin(), tasks.values.end(), out.mutable_data());
+            return out;
+          },
+          py::arg("split") = "train", "meta_batch tasks from the experiment's task stream: [T, P]")
+      .def(
+          "sample",
+          [](meta::Experiment& e, const ParameterList& params,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& tasks) {
+            const auto batch = task_batch(tasks, *e.env);
+            agents::Trajectories trajectories;
+            {
+              py::gil_scoped_release release;
+              trajectories = e.sampler->sample(agents::detach(params), batch);
+            }
+            return trajectories_dict(trajectories);
+          },
+          py::arg("params"), py::arg("tasks"),
+          "Roll out `params` (θ, or task-batched [T, ...] adapted parameters) on meta_batch tasks x rollouts: "
+          "observations [T, R, H, obs], actions, rewards [T, R, H], mask")
+      .def(
+          "adapt",
+          [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories, bool create_graph) {
+            const auto rollouts = trajectories_of(trajectories);
+            py::gil_scoped_release release;
+            return e.learner->adapt_step(params, rollouts, e.config.advantages, create_graph);
+          },
+          py::arg("params"), py::arg("trajectories"), py::arg("create_graph") = false,
+          "One adaptation step of every task: θ'_t = params − α ⊙ ∇L_t, [T, ...] per parameter")
+      .def(
+          "inner_loss",
+          [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories) {
+            return e.learner->inner_loss(params, trajectories_of(trajectories), e.config.advantages);
+          },
+          py::arg("params"), py::arg("trajectories"), "Each task's inner loss: [T]")
+      .def(
+          "meta_loss",
+          [](meta::Experiment& e, const ParameterList& adapted, const py::dict& trajectories) {
+            return e.learner->meta_loss(adapted, trajectories_of(trajectories), e.config.advantages);
+          },
+          py::arg("adapted"), py::arg("trajectories"),
+          "The meta-objective on the adapted policies' rollouts; backward() through adapt(create_graph=True) gives "
+          "the meta-gradient in θ and α")
+      .def(
+          "load_checkpoint",
+          [](meta::Experiment& e, const std::string& path) {
+            const auto data = meta::load_checkpoint(path);
+            meta::load_parameters(data, meta::resolve_checkpoint_path(path), *e.learner);
+          },
+          py::arg("path"), "θ and α of a run directory or checkpoint file");
+}
+
+}  // namespace metarl::python

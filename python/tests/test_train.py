@@ -1,0 +1,98 @@
+"""Training and evaluation from Python: the command line's runs, keys and errors."""
+
+import json
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import metarl
+from conftest import TINY, cli, metrics_without_time, tiny_flags
+
+
+def test_train_from_python_is_the_command_lines_run(tmp_path):
+    ours = tmp_path / "python"
+    theirs = tmp_path / "cli"
+    seen = []
+    metarl.train(out=ours, env="point-nav", seed=3, callback=seen.append, **TINY)
+    cli("train", "--env", "point-nav", "--seed", "3", *tiny_flags(), "--quiet", "--out", str(theirs))
+    assert metrics_without_time(ours / "metrics.csv") == metrics_without_time(theirs / "metrics.csv")
+    assert (ours / "config.yaml").read_text() == (theirs / "config.yaml").read_text()
+    assert [m["iteration"] for m in seen] == [1, 2]
+    assert {"return_before", "return_after", "alpha_mean", "env_steps"} <= set(seen[0])
+    # A YAML file and keywords layer as --config and --set do.
+    config = tmp_path / "c.yaml"
+    config.write_text("env: point-nav\nseed: 3\nmeta_batch: 7\n")
+    assert "meta_batch: 2\n" in metarl.effective_config(config, meta_batch=2)
+    assert "meta_batch: 7\n" in metarl.effective_config(config)
+
+
+def test_bad_keys_and_values_are_value_errors_naming_them(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown training config key 'meta_bach' \(did you mean 'meta_batch'\?\)"):
+        metarl.train(out=tmp_path / "a", meta_bach=3)
+    with pytest.raises(ValueError, match="'iterations': value '0'"):
+        metarl.train(out=tmp_path / "b", iterations=0)
+    with pytest.raises(ValueError, match="unknown environment 'pointnav'"):
+        metarl.train(out=tmp_path / "c", env="pointnav")
+    assert not (tmp_path / "c").exists(), "nothing is written for a refused run"
+
+
+def test_resume_extends_and_evaluate_matches_the_command_line(tmp_path):
+    run = tmp_path / "run"
+    metarl.train(out=run, **TINY)
+    with pytest.raises(ValueError, match="already holds a run"):
+        metarl.train(out=run, **TINY)
+    metarl.train(out=run, resume=True, iterations=3)
+    assert len((run / "metrics.csv").read_text().splitlines()) == 4
+    report = metarl.evaluate(run, split="heldout", tasks=4, rollouts=2, steps=2)
+    cli_report = json.loads(cli("eval", str(run), "--split", "heldout", "--tasks", "4", "--rollouts", "2",
+                                "--steps", "2", "--json", "--no-save", "--quiet").stdout)
+    assert report["methods"] == cli_report["methods"]
+    assert "gain over step 0" in report.table
+    assert len(report.tasks) == 4 and "goal_x" in report.tasks[0]["parameters"]
+    assert not (run / "eval_heldout.json").exists(), "evaluate writes nothing"
+
+
+def test_ctrl_c_stops_after_the_iteration_with_a_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    sizes = dict(TINY, iterations=100000, checkpoint_every=100000)
+    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt, match="checkpoint saved"):
+        metarl.train(out=run, **sizes)
+    timer.cancel()
+    done = len((run / "metrics.csv").read_text().splitlines()) - 1
+    assert done >= 1 and (run / "checkpoint.pt").exists()
+    # The checkpoint covers every row written: a resume goes on from there.
+    report = metarl.evaluate(run, tasks=2, rollouts=2, steps=1)
+    assert report["methods"]["meta-sgd"]["checkpoint_iteration"] == done
+
+
+def test_the_trainer_and_the_experiment_expose_theta_and_alpha(tmp_path):
+    trainer = metarl.Trainer(**TINY)
+    alpha_before = [a.clone() for a in trainer.alpha]
+    metrics = trainer.run_iteration()
+    assert metrics["iteration"] == 1 and trainer.iterations_done == 1
+    assert all(isinstance(t, torch.Tensor) for t in trainer.theta)
+    assert [a.shape for a in trainer.alpha] == [t.shape for t in trainer.theta], "Meta-SGD: alpha has theta's shape"
+    assert any(not torch.equal(a, b) for a, b in zip(trainer.alpha, alpha_before)), "alpha is learned"
+    checkpoint = tmp_path / "it1.pt"
+    trainer.save_checkpoint(str(checkpoint))
+    # The experiment: one adaptation step, and the meta-gradient reaches theta and alpha.
+    exp = metarl.Experiment(**TINY)
+    exp.load_checkpoint(str(checkpoint))
+    assert all(torch.equal(a, b) for a, b in zip(exp.alpha, trainer.alpha))
+    tasks = exp.sample_tasks("train")
+    before = exp.sample(exp.theta, tasks)
+    assert before["rewards"].shape == (2, 2, 10)
+    adapted = exp.adapt(exp.theta, before, create_graph=True)
+    assert adapted[0].shape[0] == 2, "one set of parameters per task"
+    after = exp.sample(adapted, tasks)
+    for p in exp.theta + exp.alpha:
+        p.grad = None
+    exp.meta_loss(adapted, after).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in exp.theta + exp.alpha)
+    assert len(exp.parameter_names) == len(exp.theta)
