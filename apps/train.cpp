@@ -67,16 +67,20 @@ meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App
   return extended ? meta::extended_config(resumed, options.config.effective(command).iterations) : resumed;
 }
 
-// `train --seeds LIST --out GROUP` and `train --resume GROUP`: this command line once
-// per seed, as separate processes (GROUP/seed-N, each an ordinary run directory), at
-// most `jobs` at a time. Everything is checked before the first seed starts.
+// `train --seeds LIST --out GROUP` and `train --resume GROUP`: one run per seed, as
+// separate processes (GROUP/seed-N, each an ordinary run directory), at most `jobs` at a
+// time. Everything is checked before the first seed starts. A seed is trained by this
+// command line with its own --seed and --out; a resume continues every seed that has a
+// checkpoint and starts the others (never started, or stopped before their first
+// checkpoint) from the group's config.yaml.
 void run_seed_group(const TrainOptions& options, const CLI::App& command) {
   const bool resume = !options.resume_dir.empty();
   const std::string group_dir = resume ? options.resume_dir : options.out_dir;
   meta::SeedGroup group;
+  bool extended = false;
   if (resume) {
     group = *meta::read_seed_group(group_dir);
-    check_resume_flags(options, command);  // each seed checks its own run
+    extended = check_resume_flags(options, command);  // each seed checks its own run
   } else {
     if (options.config.sets(command, "seed")) {
       throw UsageError("--seeds " + quoted_value(options.seeds) + " gives every run its seed; drop --seed");
@@ -84,23 +88,37 @@ void run_seed_group(const TrainOptions& options, const CLI::App& command) {
     group.dir = group_dir;
     group.seeds = meta::parse_seed_list("--seeds", options.seeds);
     // The config every seed trains with, checked here so that a bad value is one
-    // message, not one per seed.
+    // message, not one per seed; kept as the group's config.yaml.
     meta::TrainConfig config =
         options.config.effective(command, meta::environment_default_config(options.config.effective(command).env));
     envs::EnvRegistry::global().make(config.env, 1, 0);
     meta::check_seed_group_directory(group_dir, options.force);
+    group.config_yaml = meta::to_yaml(config);
   }
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int jobs = options.jobs > 0 ? options.jobs
                                     : static_cast<int>(std::min<size_t>(group.seeds.size(), cores));
   if (!resume) meta::write_seed_group(group);
+  // The arguments before the subcommand (--plugin LIB ...), for seeds started afresh.
+  const auto& argv_all = command_line();
+  const auto subcommand = std::find(argv_all.begin(), argv_all.end(), "train");
+  const std::vector<std::string> global_arguments(argv_all.begin(), subcommand);
   std::vector<std::vector<std::string>> commands;
   for (const auto seed : group.seeds) {
-    auto argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
-    if (resume) {
-      argv.insert(argv.end(), {"--resume", meta::seed_run_dir(group_dir, seed)});
+    const std::string run_dir = meta::seed_run_dir(group_dir, seed);
+    std::vector<std::string> argv;
+    if (!resume) {
+      argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
+      argv.insert(argv.end(), {"--seed", std::to_string(seed), "--out", run_dir});
+    } else if (meta::has_checkpoint(run_dir)) {
+      argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
+      argv.insert(argv.end(), {"--resume", run_dir});
     } else {
-      argv.insert(argv.end(), {"--seed", std::to_string(seed), "--out", meta::seed_run_dir(group_dir, seed)});
+      argv = global_arguments;
+      argv.insert(argv.end(), {"train", "--config", meta::seed_group_config_path(group_dir), "--seed",
+                               std::to_string(seed), "--out", run_dir});
+      if (extended) argv.insert(argv.end(), {"--iterations", std::to_string(options.config.effective(command).iterations)});
+      if (options.quiet) argv.push_back("--quiet");
     }
     // Several at once would interleave their progress lines: each says only its end.
     if (jobs > 1) argv.push_back("--quiet");
@@ -112,17 +130,28 @@ void run_seed_group(const TrainOptions& options, const CLI::App& command) {
               << group.seeds.size() << " seeds, " << jobs << " at a time\n";
   }
   std::vector<std::string> failed;
+  std::vector<bool> started(group.seeds.size(), false);
   const int status = meta::run_independent_processes(commands, jobs, [&](size_t i, const std::string& line) {
     const std::string seed = "seed " + std::to_string(group.seeds[i]);
-    if (line.rfind("exited", 0) == 0 || line.rfind("was killed", 0) == 0) failed.push_back(seed + " " + line);
-    if (!quiet || failed.size()) std::cerr << "metarl: " << seed << " (" << meta::seed_run_dir(group_dir, group.seeds[i]) << "): " << line << "\n";
+    if (line.rfind("started", 0) == 0) started[i] = true;
+    const bool failure = line.rfind("exited", 0) == 0 || line.rfind("was killed", 0) == 0;
+    if (failure) failed.push_back(seed + " " + line);
+    if (!quiet || failure) {
+      std::cerr << "metarl: " << seed << " (" << meta::seed_run_dir(group_dir, group.seeds[i]) << "): " << line
+                << "\n";
+    }
   });
   if (status != 0) {
     std::string list;
     for (const auto& f : failed) list += (list.empty() ? "" : "; ") + f;
+    std::string not_started;
+    for (size_t i = 0; i < started.size(); ++i) {
+      if (!started[i]) not_started += (not_started.empty() ? "" : ", ") + std::to_string(group.seeds[i]);
+    }
     std::cerr << "metarl: seed group " << group_dir << ": " << failed.size() << " of " << group.seeds.size()
-              << " seeds failed (" << list << "); the others are complete. Continue with: metarl train --resume "
-              << group_dir << "\n";
+              << " seeds failed (" << list << ")"
+              << (not_started.empty() ? "" : "; not started: seed " + not_started)
+              << "; the others are complete. Continue with: metarl train --resume " << group_dir << "\n";
     throw ExitStatus{status};
   }
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -193,10 +194,13 @@ std::string report_table(const EvalReport& report) {
   for (const auto& comparison : report.group_comparisons) {
     differences.push_back({comparison.a + " - " + comparison.b, &comparison.mean, &comparison.ci95});
   }
-  // With seed groups the seed is the unit of comparison: the pairs of single seeds
-  // (every seed of one group against every seed of another) stay in the JSON only.
+  // With seed groups the seed is the unit of comparison: pairs of two groups' seeds (or
+  // of one group's) stay in the JSON only; a run outside the groups keeps its paired
+  // comparisons, with every seed and every other run.
+  std::set<std::string> members;
+  for (const auto& group : report.groups) members.insert(group.members.begin(), group.members.end());
   for (const auto& comparison : report.comparisons) {
-    if (!report.groups.empty()) break;
+    if (members.count(comparison.a) && members.count(comparison.b)) continue;
     const std::string pair = comparison.a + " - " + comparison.b;
     differences.push_back({pair, &comparison.mean, &comparison.ci95});
     differences.push_back({pair + " at step " + std::to_string(comparison.b_best_step) + " (its best)",
@@ -217,7 +221,11 @@ std::string report_table(const EvalReport& report) {
     for (const auto& row : rows) {
       out << row.label << std::string(width - row.label.size(), ' ');
       for (size_t i = 0; i < row.mean->size(); ++i) {
-        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[i], (*row.ci95)[i]);
+        if (std::isnan((*row.ci95)[i])) {
+          std::snprintf(cell, sizeof(cell), " %9.2f ±    n/a", (*row.mean)[i]);  // one seed: no spread
+        } else {
+          std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[i], (*row.ci95)[i]);
+        }
         out << cell;
       }
       out << "\n";
@@ -237,11 +245,15 @@ std::string report_table(const EvalReport& report) {
       print(group_gains);
     }
   }
-  if (!differences.empty() && !report.groups.empty()) {
+  if (!report.group_comparisons.empty()) {
     out << "difference between seed groups (first minus second; Welch's t over the seeds' means; clear of 0 = "
            "ahead):\n";
-    print(differences);
-  } else if (!differences.empty()) {
+    print(std::vector<Row>(differences.begin(),
+                           differences.begin() + static_cast<std::ptrdiff_t>(report.group_comparisons.size())));
+    differences.erase(differences.begin(),
+                      differences.begin() + static_cast<std::ptrdiff_t>(report.group_comparisons.size()));
+  }
+  if (!differences.empty()) {
     out << "difference between methods, paired per task (first minus second, the second after as many steps or "
            "at its best step; clear of 0 = ahead):\n";
     print(differences);

@@ -64,7 +64,7 @@ std::string IterationMetrics::csv_row(const std::vector<std::string>& columns) c
     else if (column == "kl") cell = number(kl);
     else if (column == "backtracks") cell = std::to_string(backtracks);
     else if (column == "surrogate_improvement") cell = number(surrogate_improvement);
-    else if (column == "env_steps") cell = std::to_string(env_steps);
+    else if (column == "env_steps") cell = env_steps < 0 ? "" : std::to_string(env_steps);
     else if (column == "wall_clock") cell = number(wall_clock, "%.3f");
     else if (column == "seconds") cell = number(seconds, "%.4f");
     else if (column.rfind("return_step_", 0) == 0) {
@@ -81,7 +81,8 @@ std::vector<std::pair<std::string, double>> IterationMetrics::scalars() const {
       {"return_before", return_before}, {"return_after", return_after}, {"meta_loss", meta_loss},
       {"alpha_mean", alpha_mean},       {"alpha_min", alpha_min},       {"alpha_max", alpha_max},
       {"kl", kl},                       {"backtracks", static_cast<double>(backtracks)},
-      {"env_steps", static_cast<double>(env_steps)}, {"wall_clock", wall_clock}, {"seconds", seconds}};
+      {"wall_clock", wall_clock},       {"seconds", seconds}};
+  if (env_steps >= 0) out.push_back({"env_steps", static_cast<double>(env_steps)});
   if (!std::isnan(surrogate_improvement)) out.push_back({"surrogate_improvement", surrogate_improvement});
   for (size_t step = 0; step < step_returns.size() && step_returns.size() > 1; ++step) {
     out.push_back({"return_step_" + std::to_string(step + 1), step_returns[step]});

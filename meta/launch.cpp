@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -59,18 +60,35 @@ pid_t start_child(const std::vector<std::string>& arguments,
                   const std::vector<std::pair<std::string, std::string>>& environment, const struct sigaction& old_int,
                   const struct sigaction& old_term) {
   const pid_t parent = ::getpid();
+  // Everything the child needs is allocated before fork(): between fork and exec only
+  // async-signal-safe calls (another thread may hold the allocator's lock).
+  std::vector<char*> argv;
+  for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> assignments;
+  for (const auto& [name, value] : environment) assignments.push_back(name + "=" + value);
+  // SIGINT and SIGTERM wait until the child has its own dispositions back: one that
+  // arrived in between would reach the parent's forwarding handler and be lost.
+  sigset_t stop_signals;
+  sigset_t previous;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
   const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("cannot start a process: fork failed: ") + std::strerror(errno));
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    const int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (pid < 0) throw std::runtime_error(std::string("cannot start a process: fork failed: ") + std::strerror(fork_errno));
+    return pid;
+  }
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) _exit(128 + SIGTERM);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
-  for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
-  std::vector<char*> argv;
-  for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  for (auto& assignment : assignments) ::putenv(assignment.data());
   ::execv("/proc/self/exe", argv.data());
   _exit(127);  // exec failed
 }

@@ -288,10 +288,17 @@ PlottedRun plotted_run(const std::string& run) {
   std::error_code ec;
   plotted.group = read_seed_group(run);
   if (plotted.group) {
+    // Seeds that have no iteration yet (not started, or still in their first) are left out.
+    auto has_rows = [](const fs::path& path) {
+      std::ifstream in(path);
+      std::string line;
+      return std::getline(in, line) && std::getline(in, line) && !line.empty();
+    };
     for (const auto& member : plotted.group->runs()) {
-      if (fs::exists(fs::path(member) / kMetricsFile, ec)) plotted.metrics.push_back(fs::path(member) / kMetricsFile);
+      const fs::path metrics = fs::path(member) / kMetricsFile;
+      if (has_rows(metrics)) plotted.metrics.push_back(metrics);
     }
-    if (plotted.metrics.empty()) throw UsageError("seed group '" + run + "': no seed has a metrics.csv yet");
+    if (plotted.metrics.empty()) throw UsageError("seed group '" + run + "': no seed has trained an iteration yet");
     describe_run(plotted.metrics.front().parent_path(), plotted);
   } else {
     if (!fs::exists(fs::path(run) / kMetricsFile, ec) && !fs::exists(fs::path(run) / kCheckpointFile, ec)) {

@@ -162,7 +162,11 @@ MetricsHistory keep_metrics_up_to(const fs::path& run_dir, const fs::path& metri
   kept += "\n";
   for (int i = 0; i < covered; ++i) kept += rows.lines[static_cast<size_t>(i)] + "\n";
   write_file_atomically(metrics_path.string(), kept);
-  // The totals of the last kept row; an older file without them sums its seconds.
+  // The totals of the last kept row; an older file without them sums its seconds, and
+  // its environment steps are unknown (-1), not counted from 0.
+  if (std::find(history.columns.begin(), history.columns.end(), "env_steps") == history.columns.end()) {
+    history.env_steps = -1;
+  }
   const auto column_of = [&](const std::string& name) {
     return static_cast<size_t>(std::find(history.columns.begin(), history.columns.end(), name) -
                                history.columns.begin());
@@ -229,7 +233,8 @@ std::string training_evaluation_header(int steps) {
 }
 
 std::string training_evaluation_row(int iteration, std::int64_t env_steps, const EvalReport& report) {
-  std::string row = std::to_string(iteration) + "," + std::to_string(env_steps) + "," + report.split + "," +
+  std::string row = std::to_string(iteration) + "," + (env_steps < 0 ? "" : std::to_string(env_steps)) + "," +
+                    report.split + "," +
                     std::to_string(report.tasks) + "," + std::to_string(report.rollouts);
   char cell[64];
   const MethodCurve& curve = report.methods.front();
@@ -438,7 +443,7 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   try {
     while (trainer.iterations_done() < config.iterations) {
       IterationMetrics metrics = trainer.run_iteration();
-      history.env_steps += metrics.iteration_env_steps;
+      if (history.env_steps >= 0) history.env_steps += metrics.iteration_env_steps;
       history.wall_clock += metrics.seconds;
       metrics.env_steps = history.env_steps;
       metrics.wall_clock = history.wall_clock;

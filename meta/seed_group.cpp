@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
@@ -26,10 +27,21 @@ std::string seed_run_dir(const std::string& group_dir, std::uint64_t seed) {
   return (fs::path(group_dir) / ("seed-" + std::to_string(seed))).string();
 }
 
+std::string seed_group_config_path(const std::string& group_dir) {
+  return (fs::path(group_dir) / kConfigFile).string();
+}
+
+bool has_checkpoint(const std::string& run_dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(run_dir) / kCheckpointFile, ec);
+}
+
 std::vector<std::uint64_t> parse_seed_list(const std::string& option, const std::string& text) {
   const std::string expected = "seeds such as 1-5, 1,3,7 or 1-3,10 (at most " + std::to_string(kMaxSeeds) +
                                " distinct non-negative integers)";
-  auto refuse = [&]() -> void { config_values::bad_value(option, text, expected); };
+  auto refuse = [&]() -> void {
+    throw UsageError(option + " '" + quoted_value(text) + "': expected " + expected);
+  };
   auto number = [&](const std::string& item) -> std::uint64_t {
     const std::string trimmed = config_detail::trim(item);
     if (trimmed.empty() || trimmed.size() > 18 ||
@@ -102,16 +114,24 @@ void write_seed_group(const SeedGroup& group) {
       "`metarl plot` take this directory\nseeds: [";
   for (size_t i = 0; i < group.seeds.size(); ++i) text += (i ? ", " : "") + std::to_string(group.seeds[i]);
   text += "]\n";
+  if (!group.config_yaml.empty()) write_file_atomically(seed_group_config_path(group.dir), group.config_yaml);
   write_file_atomically((fs::path(group.dir) / kSeedGroupFile).string(), text);
 }
 
-double student_t95(int degrees) {
-  if (degrees < 1) throw std::invalid_argument("student_t95: at least one degree of freedom");
+double student_t95(double degrees) {
+  if (!(degrees >= 1.0)) throw std::invalid_argument("student_t95: at least one degree of freedom");
+  // Between whole degrees (Welch's are fractional): linear between the two neighbours.
+  const double whole = std::floor(degrees);
+  if (degrees != whole) {
+    const double low = student_t95(whole);
+    const double high = student_t95(whole + 1.0);
+    return low + (degrees - whole) * (high - low);
+  }
   // Two-sided 95% quantiles t(0.975, ν), ν = 1..30, then 40, 60, 120 and ∞.
   static const double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
                                   2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
                                   2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-  if (degrees <= 30) return kTable[degrees - 1];
+  if (degrees <= 30) return kTable[static_cast<int>(degrees) - 1];
   // Beyond the table, linear in 1/ν between the standard points (exact at each).
   const double points[][2] = {{30, 2.042}, {40, 2.021}, {60, 2.000}, {120, 1.980}};
   for (int i = 0; i < 3; ++i) {
@@ -130,7 +150,8 @@ void mean_and_t_ci95(const std::vector<double>& values, double& mean, double& ci
   mean = 0.0;
   for (double v : values) mean += v;
   mean /= n;
-  ci95 = 0.0;
+  // One seed says nothing of how much another would differ: no interval.
+  ci95 = std::numeric_limits<double>::quiet_NaN();
   if (values.size() < 2) return;
   double sum_squares = 0.0;
   for (double v : values) sum_squares += (v - mean) * (v - mean);
@@ -209,13 +230,15 @@ std::vector<GroupComparison> compare_groups(const std::vector<GroupCurve>& group
         const double sa = variance(va, a.mean[step]) / na;
         const double sb = variance(vb, b.mean[step]) / nb;
         comparison.mean.push_back(a.mean[step] - b.mean[step]);
-        // Welch–Satterthwaite degrees of freedom; with one seed on a side that side
-        // contributes no variance (and no degrees), as a single value has none.
-        double half_width = 0.0;
-        if (sa + sb > 0.0) {
-          const double denominator = (na > 1 ? sa * sa / (na - 1) : 0.0) + (nb > 1 ? sb * sb / (nb - 1) : 0.0);
-          const double degrees = denominator > 0.0 ? (sa + sb) * (sa + sb) / denominator : 1.0;
-          half_width = student_t95(std::max(1, static_cast<int>(std::floor(degrees)))) * std::sqrt(sa + sb);
+        // Welch–Satterthwaite degrees of freedom. A side with one seed has no measured
+        // spread: no interval (a one-seed group's own spread is unknown, not zero).
+        double half_width = std::numeric_limits<double>::quiet_NaN();
+        if (na > 1 && nb > 1) {
+          half_width = 0.0;
+          if (sa + sb > 0.0) {
+            const double degrees = (sa + sb) * (sa + sb) / (sa * sa / (na - 1) + sb * sb / (nb - 1));
+            half_width = student_t95(std::max(1.0, degrees)) * std::sqrt(sa + sb);
+          }
         }
         comparison.ci95.push_back(half_width);
       }

@@ -140,6 +140,10 @@ IterationMetrics MetaTrainer::run_iteration() {
     metrics.alpha_mean = metrics.alpha_min = metrics.alpha_max = config.inner_lr;
   }
   metrics.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  env_steps_ += metrics.iteration_env_steps;
+  seconds_ += metrics.seconds;
+  metrics.env_steps = env_steps_;
+  metrics.wall_clock = seconds_;
   return metrics;
 }
 

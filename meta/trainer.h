@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,10 @@ class MetaTrainer {
   Experiment experiment_;
   std::unique_ptr<OuterStep> outer_step_;
   int iteration_ = 0;
+  // Totals of this trainer's iterations (IterationMetrics::env_steps, wall_clock); a
+  // run directory replaces them with the run's own across resumes.
+  std::int64_t env_steps_ = 0;
+  double seconds_ = 0.0;
 };
 
 }  // namespace metarl::meta

@@ -100,7 +100,8 @@ class VectorEnv:
         self.num_envs = env.batch_size
         self.copy = copy
         self._split = split
-        self._task_seed = int(seed)
+        # sample_tasks() draws new tasks at every call, from a stream seeded by `seed`.
+        self._task_seeds = np.random.default_rng(int(seed))
         self._reset_done = False
         obs_dim = env.observation_dim
         self.single_observation_space = _box(env.observation_low, env.observation_high, (obs_dim,))
@@ -123,9 +124,10 @@ class VectorEnv:
         return self.env.task_distribution
 
     def sample_tasks(self, n=None, split=None, seed=None):
-        """n tasks (default num_envs) of a split, [n, parameters]."""
+        """n tasks (default num_envs) of a split, [n, parameters]: new ones at every call
+        (from the adapter's seed), or those of `seed`."""
         n = self.num_envs if n is None else n
-        seed = self._task_seed if seed is None else seed
+        seed = int(self._task_seeds.integers(2**63)) if seed is None else seed
         return self.env.task_distribution.sample(n, split or self._split, seed)
 
     def set_tasks(self, tasks):

@@ -32,15 +32,16 @@ py::array_t<T> view(const T* data, py::ssize_t rows, py::ssize_t columns, const 
                         owner);
 }
 
+py::array read_only(py::array array) {
+  array.attr("setflags")(py::arg("write") = false);
+  return array;
+}
+
 // The arrays of an environment's current step, read-only views.
 py::tuple step_views(const py::object& self) {
   const auto& env = self.cast<const BatchedEnv&>();
   const py::ssize_t rows = env.batch_size();
   const py::ssize_t dim = env.spec().observation_dim;
-  auto read_only = [](py::array array) {
-    array.attr("setflags")(py::arg("write") = false);
-    return array;
-  };
   return py::make_tuple(read_only(view(env.observations(), rows, dim, self)),
                         read_only(view(env.rewards(), rows, 0, self)),
                         read_only(view(reinterpret_cast<const bool*>(env.terminated()), rows, 0, self)),
@@ -166,13 +167,13 @@ void bind_environments(py::module_& m) {
       .def_property_readonly("final_observations",
                              [](py::object self) {
                                const auto& env = self.cast<const BatchedEnv&>();
-                               return view(env.final_observations(), env.batch_size(), env.spec().observation_dim,
-                                           self);
+                               return read_only(view(env.final_observations(), env.batch_size(),
+                                                     env.spec().observation_dim, self));
                              })
       .def_property_readonly("elapsed_steps",
                              [](py::object self) {
                                const auto& env = self.cast<const BatchedEnv&>();
-                               return view(env.elapsed_steps(), env.batch_size(), 0, self);
+                               return read_only(view(env.elapsed_steps(), env.batch_size(), 0, self));
                              })
       .def(
           "set_tasks",

@@ -16,6 +16,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,9 +50,28 @@ SharedObject share(py::object object) {
 }
 
 // A Python error keeps its text and type name on the C++ side, where it is a
-// std::runtime_error (the environment's guard names the environment).
-[[noreturn]] void rethrow_python_error(const py::error_already_set& error, const std::string& where) {
+// std::runtime_error (the environment's guard names the environment); a Ctrl-C in the
+// environment's code stops the run as an interruption (no step is half taken and then
+// continued), from the last checkpoint.
+[[noreturn]] void rethrow_python_error(py::error_already_set& error, const std::string& where) {
+  if (error.matches(PyExc_KeyboardInterrupt)) {
+    throw Interrupted(SIGINT, "KeyboardInterrupt in the environment's " + where +
+                                  ": stopped in the middle of an iteration; the run's last checkpoint holds the last "
+                                  "good state");
+  }
   throw std::runtime_error(where + " raised " + std::string(error.what()));
+}
+
+// The views step_rows gets are of buffers the environment owns (the actions: of the
+// caller, for this call only); a reference kept past the call would read or write freed
+// memory later, so keeping one is refused.
+void check_not_kept(const std::vector<const py::array*>& views, const std::string& where) {
+  for (const auto* view : views) {
+    if (view->ref_count() > 1) {
+      throw std::runtime_error(where + " kept a reference to one of its array arguments; they are views of "
+                               "buffers valid during the call only: copy what you keep (np.array(a, copy=True))");
+    }
+  }
 }
 
 // A zero-copy array over C++ memory the environment owns; the capsule only marks the
@@ -86,7 +106,7 @@ class PythonEnv final : public envs::BatchedEnv {
                                  " numbers, expected observation_dim = " + std::to_string(dim));
       }
       std::copy(observation.data(), observation.data() + dim, observation_row(row));
-    } catch (const py::error_already_set& e) {
+    } catch (py::error_already_set& e) {
       rethrow_python_error(e, "reset_row");
     }
   }
@@ -101,16 +121,17 @@ class PythonEnv final : public envs::BatchedEnv {
     for (py::ssize_t r = 0; r < rows; ++r) {
       for (int p = 0; p < parameters; ++p) tasks.mutable_at(r, p) = task_value(static_cast<int>(r), p);
     }
-    auto action_view = buffer_view(const_cast<float*>(actions), {rows, per_row});
+    py::array action_view = buffer_view(const_cast<float*>(actions), {rows, per_row});
     action_view.attr("setflags")(py::arg("write") = false);
+    py::array observations = buffer_view(observation_row(0), {rows, static_cast<py::ssize_t>(s.observation_dim)});
+    py::array rewards = buffer_view(reward_buffer(), {rows});
+    py::array terminated = buffer_view(reinterpret_cast<bool*>(terminated_buffer()), {rows});
     try {
-      impl_->attr("step_rows")(action_view, begin, end, tasks,
-                               buffer_view(observation_row(0), {rows, static_cast<py::ssize_t>(s.observation_dim)}),
-                               buffer_view(reward_buffer(), {rows}),
-                               buffer_view(reinterpret_cast<bool*>(terminated_buffer()), {rows}));
-    } catch (const py::error_already_set& e) {
+      impl_->attr("step_rows")(action_view, begin, end, tasks, observations, rewards, terminated);
+    } catch (py::error_already_set& e) {
       rethrow_python_error(e, "step_rows");
     }
+    check_not_kept({&action_view, &observations, &rewards, &terminated}, "step_rows");
   }
 
  private:

@@ -40,18 +40,58 @@ py::dict metrics_dict(const meta::IterationMetrics& metrics) {
 // here once per iteration; its KeyboardInterrupt becomes a stop request, so the run
 // ends after the iteration with a checkpoint, and Interrupted reaches Python as
 // KeyboardInterrupt again (module.cpp).
-int python_stop_requested() {
+// A KeyboardInterrupt that lands in Python code called during training (the callback,
+// the logging) is the same request: it sets this flag instead of failing the run.
+int python_stop_requested(const bool& interrupted_in_python) {
   py::gil_scoped_acquire gil;
   if (PyErr_CheckSignals() != 0) {
     PyErr_Clear();
     return SIGINT;
   }
-  return 0;
+  return interrupted_in_python ? SIGINT : 0;
 }
 
-agents::Trajectories trajectories_of(const py::dict& d) {
-  return {d["observations"].cast<torch::Tensor>(), d["actions"].cast<torch::Tensor>(),
-          d["rewards"].cast<torch::Tensor>(), d["mask"].cast<torch::Tensor>()};
+// Parameters handed to the learner or sampler: θ's list, shared ([...]) or task-batched
+// ([T, ...]) per tensor. A list of another length or shape would index out of range
+// in C++; refused here, naming what was expected.
+void check_parameters(const ParameterList& params, const meta::Experiment& experiment, const char* what) {
+  const auto& theta = experiment.learner->theta();
+  if (params.size() != theta.size()) {
+    throw UsageError(std::string(what) + ": " + std::to_string(params.size()) + " tensors, expected " +
+                     std::to_string(theta.size()) + " (theta's, in parameter_names order)");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto expected = theta[i].sizes();
+    const auto given = params[i].sizes();
+    const bool shared = given == expected;
+    const bool batched = given.size() == expected.size() + 1 && given.slice(1) == expected &&
+                         given[0] == experiment.local_tasks;
+    if (!params[i].defined() || (!shared && !batched) || params[i].scalar_type() != theta[i].scalar_type()) {
+      throw UsageError(std::string(what) + ": tensor " + std::to_string(i) + " has shape " +
+                       c10::str(given) + ", expected " + c10::str(expected) + " or [" +
+                       std::to_string(experiment.local_tasks) + ", ...] of it, " +
+                       std::string(c10::toString(theta[i].scalar_type())));
+    }
+  }
+}
+
+// A dict as Experiment.sample returns it; its shapes are checked against each other
+// and the experiment's tasks, so that a mismatch is an error here, not a crash in C++.
+agents::Trajectories trajectories_of(const py::dict& d, const meta::Experiment& experiment) {
+  for (const char* key : {"observations", "actions", "rewards", "mask"}) {
+    if (!d.contains(key)) throw UsageError(std::string("trajectories: no '") + key + "' (use what sample() returns)");
+  }
+  agents::Trajectories t{d["observations"].cast<torch::Tensor>(), d["actions"].cast<torch::Tensor>(),
+                         d["rewards"].cast<torch::Tensor>(), d["mask"].cast<torch::Tensor>()};
+  const bool consistent = t.rewards.dim() == 3 && t.rewards.size(0) == experiment.local_tasks &&
+                          t.mask.sizes() == t.rewards.sizes() && t.observations.dim() == 4 &&
+                          t.actions.dim() == 4 && t.observations.sizes().slice(0, 3) == t.rewards.sizes() &&
+                          t.actions.sizes().slice(0, 3) == t.rewards.sizes();
+  if (!consistent) {
+    throw UsageError("trajectories: expected rewards and mask [" + std::to_string(experiment.local_tasks) +
+                     ", R, H], observations and actions [T, R, H, ...] (what sample() returns)");
+  }
+  return t;
 }
 
 py::dict trajectories_dict(const agents::Trajectories& t) {
@@ -64,10 +104,11 @@ py::dict trajectories_dict(const agents::Trajectories& t) {
 }
 
 envs::TaskBatch task_batch(const py::array_t<double, py::array::c_style | py::array::forcecast>& tasks,
-                           const envs::BatchedEnv& env) {
-  const int parameters = env.task_distribution().num_parameters();
-  if (tasks.ndim() != 2 || tasks.shape(1) != parameters) {
-    throw UsageError("tasks: expected an array of shape [meta_batch, " + std::to_string(parameters) + "]");
+                           const meta::Experiment& experiment) {
+  const int parameters = experiment.env->task_distribution().num_parameters();
+  if (tasks.ndim() != 2 || tasks.shape(0) != experiment.local_tasks || tasks.shape(1) != parameters) {
+    throw UsageError("tasks: expected an array of shape [" + std::to_string(experiment.local_tasks) + ", " +
+                     std::to_string(parameters) + "] (meta_batch tasks; sample_tasks() draws them)");
   }
   envs::TaskBatch batch{static_cast<int>(tasks.shape(0)), parameters,
                         std::vector<double>(tasks.data(), tasks.data() + tasks.size())};
@@ -80,7 +121,9 @@ void bind_training(py::module_& m) {
   m.def(
       "effective_config",
       [](const std::string& yaml_text, const Overrides& overrides) {
-        return meta::to_yaml(meta::config_from_yaml(yaml_text, "config", overrides));
+        const auto config = meta::config_from_yaml(yaml_text, "config", overrides);
+        envs::EnvRegistry::global().make(config.env, 1, 0);  // as --print-config: a known environment
+        return meta::to_yaml(config);
       },
       py::arg("yaml"), py::arg("overrides") = Overrides{}, "The effective training config of these keys, as `metarl train --print-config` prints it");
   m.def(
@@ -99,14 +142,19 @@ void bind_training(py::module_& m) {
         run.out_dir = out;
         run.resume = resume;
         run.force = force;
-        run.stop_requested = python_stop_requested;
+        bool interrupted_in_python = false;
+        run.stop_requested = [&interrupted_in_python] { return python_stop_requested(interrupted_in_python); };
         if (callback) {
-          run.on_iteration = [&callback](const meta::IterationMetrics& metrics, meta::MetaTrainer&) {
+          run.on_iteration = [&callback, &interrupted_in_python](const meta::IterationMetrics& metrics,
+                                                                 meta::MetaTrainer&) {
             py::gil_scoped_acquire gil;
             try {
               callback(metrics_dict(metrics));
-            } catch (const py::error_already_set& e) {
-              throw std::runtime_error(std::string("the callback raised ") + e.what());
+            } catch (py::error_already_set& e) {
+              if (!e.matches(PyExc_KeyboardInterrupt)) {
+                throw std::runtime_error(std::string("the callback raised ") + e.what());
+              }
+              interrupted_in_python = true;  // stops after the next iteration, with a checkpoint
             }
           };
         }
@@ -203,7 +251,8 @@ void bind_training(py::module_& m) {
           "sample",
           [](meta::Experiment& e, const ParameterList& params,
              const py::array_t<double, py::array::c_style | py::array::forcecast>& tasks) {
-            const auto batch = task_batch(tasks, *e.env);
+            check_parameters(params, e, "sample");
+            const auto batch = task_batch(tasks, e);
             agents::Trajectories trajectories;
             {
               py::gil_scoped_release release;
@@ -217,7 +266,8 @@ void bind_training(py::module_& m) {
       .def(
           "adapt",
           [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories, bool create_graph) {
-            const auto rollouts = trajectories_of(trajectories);
+            check_parameters(params, e, "adapt");
+            const auto rollouts = trajectories_of(trajectories, e);
             py::gil_scoped_release release;
             return e.learner->adapt_step(params, rollouts, e.config.advantages, create_graph);
           },
@@ -226,13 +276,15 @@ void bind_training(py::module_& m) {
       .def(
           "inner_loss",
           [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories) {
-            return e.learner->inner_loss(params, trajectories_of(trajectories), e.config.advantages);
+            check_parameters(params, e, "inner_loss");
+            return e.learner->inner_loss(params, trajectories_of(trajectories, e), e.config.advantages);
           },
           py::arg("params"), py::arg("trajectories"), "Each task's inner loss: [T]")
       .def(
           "meta_loss",
           [](meta::Experiment& e, const ParameterList& adapted, const py::dict& trajectories) {
-            return e.learner->meta_loss(adapted, trajectories_of(trajectories), e.config.advantages);
+            check_parameters(adapted, e, "meta_loss");
+            return e.learner->meta_loss(adapted, trajectories_of(trajectories, e), e.config.advantages);
           },
           py::arg("adapted"), py::arg("trajectories"),
           "The meta-objective on the adapted policies' rollouts; backward() through adapt(create_graph=True) gives "

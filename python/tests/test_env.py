@@ -50,6 +50,7 @@ def test_arrays_are_read_only_views_of_the_environments_buffers():
     tensor = torch.from_numpy(np.array(observations, copy=False))
     env.step(np.full((8, 2), 0.05, np.float32))
     assert torch.allclose(tensor, torch.full((8, 2), 0.1))
+    assert not env.final_observations.flags.writeable and not env.elapsed_steps.flags.writeable
     # A view keeps the environment alive after the last name of it is gone.
     del env
     assert np.allclose(observations, 0.1)

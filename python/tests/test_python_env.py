@@ -46,6 +46,16 @@ def test_its_errors_name_the_environment_and_the_method(drift):
     env.reset()
     with pytest.raises(RuntimeError, match="step_rows raised ArithmeticError: no step today"):
         env.step(np.zeros((2, 1), np.float32))
+    class Keeper(Drift):
+        def step_rows(self, actions, begin, end, tasks, observations, rewards, terminated):
+            super().step_rows(actions, begin, end, tasks, observations, rewards, terminated)
+            self.kept = observations  # a view of the environment's buffer, kept past the call
+
+    metarl.register_env("py-keeper", Keeper, spec=drift_example.SPEC, tasks=drift_example.TASKS)
+    keeper = metarl.make_env("py-keeper", 2)
+    keeper.reset()
+    with pytest.raises(RuntimeError, match="step_rows kept a reference to one of its array arguments"):
+        keeper.step(np.zeros((2, 1), np.float32))
     with pytest.raises(ValueError, match="unknown spec key 'obs_dim'"):
         metarl.register_env("py-typo", Drift, spec=dict(obs_dim=1), tasks=[])
     with pytest.raises(ValueError, match="taken|already"):

@@ -96,3 +96,43 @@ def test_the_trainer_and_the_experiment_expose_theta_and_alpha(tmp_path):
     exp.meta_loss(adapted, after).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in exp.theta + exp.alpha)
     assert len(exp.parameter_names) == len(exp.theta)
+
+
+def test_a_keyboard_interrupt_in_the_callback_stops_the_run_with_a_checkpoint(tmp_path):
+    """Python runs a Ctrl-C's handler while Python code runs: in the callback too."""
+    run = tmp_path / "run"
+
+    def interrupt_at_two(metrics):
+        if metrics["iteration"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="checkpoint saved"):
+        metarl.train(out=run, callback=interrupt_at_two, **dict(TINY, iterations=50, checkpoint_every=50))
+    rows = len((run / "metrics.csv").read_text().splitlines()) - 1
+    assert rows == 3, "the iteration after the interrupt is the last"
+    assert metarl.evaluate(run, tasks=2, rollouts=2, steps=1)["methods"]["meta-sgd"]["checkpoint_iteration"] == 3
+
+
+def test_misuse_is_an_error_not_a_crash(tmp_path):
+    exp = metarl.Experiment(**TINY)
+    tasks = exp.sample_tasks()
+    with pytest.raises(ValueError, match=r"sample: 1 tensors, expected 5"):  # 1 hidden layer of 8: 2 linear layers + log_std
+        exp.sample(exp.theta[:1], tasks)
+    with pytest.raises(ValueError, match=r"tasks: expected an array of shape \[2, 2\]"):
+        exp.sample(exp.theta, tasks[:1])
+    before = exp.sample(exp.theta, tasks)
+    with pytest.raises(ValueError, match="adapt: 2 tensors"):
+        exp.adapt(exp.theta[:2], before)
+    with pytest.raises(ValueError, match="trajectories"):
+        exp.adapt(exp.theta, dict(before, rewards=before["rewards"][:1]))
+    with pytest.raises(ValueError, match="unknown environment 'nope'"):
+        metarl.effective_config(env="nope")
+
+
+def test_the_trainer_counts_environment_steps_and_time():
+    trainer = metarl.Trainer(**TINY)
+    first = trainer.run_iteration()
+    second = trainer.run_iteration()
+    # point-nav never ends early: 2 tasks x 2 rollouts x 10 steps x 2 stages per iteration.
+    assert (first["env_steps"], second["env_steps"]) == (80, 160)
+    assert second["wall_clock"] >= first["wall_clock"] > 0

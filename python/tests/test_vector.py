@@ -55,6 +55,8 @@ def test_tasks_come_from_metarls_splits():
     env = metarl.VectorEnv("point-nav", num_envs=4, split="heldout", seed=2)
     tasks = env.sample_tasks()
     assert tasks.shape == (4, 2)
+    assert not np.array_equal(tasks, env.sample_tasks()), "new tasks at every call"
+    assert np.array_equal(env.sample_tasks(seed=5), env.sample_tasks(seed=5))
     env.reset(options={"tasks": tasks})
     assert np.array_equal(env.env.tasks, tasks)
     with pytest.raises(ValueError):

@@ -115,8 +115,8 @@ TEST_F(Workflow, ASeedGroupIsOneRunPerSeedEachAsIfTrainedAlone) {
     std::istringstream lines(csv);
     std::string out;
     for (std::string line; std::getline(lines, line);) {
-      const std::string without_seconds = line.substr(0, line.rfind(','));
-      out += without_seconds.substr(0, without_seconds.rfind(',')) + "\n";
+      const std::string up_to_seconds = line.substr(0, line.rfind(','));
+      out += up_to_seconds.substr(0, up_to_seconds.rfind(',')) + "\n";
     }
     return out;
   };
@@ -137,7 +137,7 @@ TEST_F(Workflow, SeedGroupsRefuseWhatTheyCannotDo) {
   expect_usage_error("train --seeds 1-3 --set seed=4 " + tiny() + " --out " + group.string(), "drop --seed");
   expect_usage_error("train --seeds 3-1 " + tiny() + " --out " + group.string(), "--seeds");
   expect_usage_error("train --seeds 1,1 " + tiny() + " --out " + group.string(), "distinct");
-  expect_usage_error("train --seeds x " + tiny() + " --out " + group.string(), "value 'x'");
+  expect_usage_error("train --seeds x " + tiny() + " --out " + group.string(), "--seeds 'x': expected seeds");
   expect_usage_error("train --seeds 1-2 --env pointnav " + tiny() + " --out " + group.string(),
                      "unknown environment 'pointnav'");
   EXPECT_FALSE(fs::exists(group)) << "nothing is written for a refused group";
@@ -159,11 +159,20 @@ TEST_F(Workflow, ASeedGroupResumesEverySeedAndFailsAsAWholeOnlyWhereASeedFailed)
     EXPECT_NE(csv.find("\n3,"), std::string::npos) << seed << "\n" << csv;
   }
   // A seed that fails is named; the others still finish.
-  fs::remove(group / "seed-1" / "checkpoint.pt");
+  std::ofstream(group / "seed-1" / "checkpoint.pt") << "not a checkpoint";
   const Result failed = run_metarl("train --resume " + group.string() + " --iterations 4");
   EXPECT_NE(failed.exit_code, 0);
   EXPECT_NE(failed.output.find("1 of 2 seeds failed (seed 1"), std::string::npos) << failed.output;
   EXPECT_NE(read_file(group / "seed-2" / "metrics.csv").find("\n4,"), std::string::npos);
+  // A seed that never started (or stopped before its first checkpoint) starts afresh on
+  // resume, from the group's config, as the seed it is.
+  fs::remove_all(group / "seed-1");
+  const Result restarted = run_metarl("train --resume " + group.string() + " --quiet");
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  EXPECT_TRUE(fs::exists(group / "seed-1" / "checkpoint.pt"));
+  EXPECT_NE(read_file(group / "seed-1" / "config.yaml").find("\nseed: 1\n"), std::string::npos);
+  EXPECT_NE(read_file(group / "seed-1" / "config.yaml").find("\nmeta_batch: 2\n"), std::string::npos)
+      << "the group's config, not metarl's defaults";
 }
 
 TEST_F(Workflow, EvalOfASeedGroupReportsTheMeanOverSeedsAndKeepsEachSeed) {
@@ -186,6 +195,12 @@ TEST_F(Workflow, EvalOfASeedGroupReportsTheMeanOverSeedsAndKeepsEachSeed) {
     EXPECT_NE(line.find("\"meta-sgd (" + group.string() + "/seed-3)\": ["), std::string::npos) << line;
   }
   EXPECT_EQ(tasks, 4);
+  // A group of one seed has no spread across seeds: its interval is not given.
+  const fs::path lone = dir_ / "lone";
+  ASSERT_EQ(run_metarl("train --seeds 4 " + tiny() + " --out " + lone.string()).exit_code, 0);
+  const Result one = run_metarl("eval " + lone.string() + " --tasks 4 --rollouts 2 --steps 1 --no-save --quiet");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("±    n/a"), std::string::npos) << one.output;
   // A group with a seed still missing its checkpoint is named, not half evaluated.
   fs::remove(group / "seed-3" / "checkpoint.pt");
   const Result missing = run_metarl("eval " + group.string() + " --tasks 4 --rollouts 2 --steps 1 --no-save");
@@ -256,7 +271,9 @@ TEST_F(Workflow, TrpoLogsWhatItsStepImprovedAndItsKl) {
     const double kl = std::stod(rows[r][column(rows, "kl")]);
     EXPECT_GE(improvement, 0.0) << "the line search accepts only improvements";
     EXPECT_LE(kl, 0.01 * 1.0001) << "inside the trust region (max_kl 0.01)";
-    if (rows[r][column(rows, "backtracks")] != "-1") EXPECT_GT(improvement, 0.0);
+    if (rows[r][column(rows, "backtracks")] != "-1") {
+      EXPECT_GT(improvement, 0.0);
+    }
   }
 }
 
@@ -357,6 +374,11 @@ TEST_F(Workflow, PlotsForPapersComeAsSvgOrPdfAtAChosenSizeAndOverlayRuns) {
   const std::string adaptation = read_file(group / "plots" / "adaptation_test.svg");
   EXPECT_NE(adaptation.find("95% CI across seeds"), std::string::npos);
   EXPECT_FALSE(fs::exists(group / "plots" / "alpha.svg")) << "seeds learn different alphas";
+  // A seed that has not finished an iteration yet is left out, not an error.
+  fs::create_directories(group / "seed-7");
+  std::ofstream(group / "seed-7" / "metrics.csv") << "iteration,return_before,return_after\n";
+  std::ofstream(group / "seeds.yaml") << "seeds: [1, 2, 7]\n";
+  EXPECT_EQ(run_metarl("plot " + group.string(), true).exit_code, 0);
   // Several runs: one overlay, which needs a folder.
   const Result overlay_refused = run_metarl("plot " + group.string() + " " + single.string());
   EXPECT_EQ(overlay_refused.exit_code, 2);

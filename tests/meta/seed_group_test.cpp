@@ -37,6 +37,7 @@ TEST(SeedGroup, StudentTQuantilesMatchTheTable) {
   EXPECT_DOUBLE_EQ(student_t95(60), 2.000);
   EXPECT_NEAR(student_t95(1000), 1.962, 0.001);
   for (int d = 1; d < 500; ++d) EXPECT_GE(student_t95(d), student_t95(d + 1)) << d;  // falls towards 1.96
+  EXPECT_NEAR(student_t95(2.5), (4.303 + 3.182) / 2.0, 1e-12);  // Welch's fractional degrees
   EXPECT_THROW(student_t95(0), std::invalid_argument);
 }
 
@@ -77,7 +78,8 @@ TEST(SeedGroup, TheSummaryTakesEachSeedAsOneValue) {
 
 TEST(SeedGroup, GroupsAreComparedWithWelchsT) {
   // a: seed means 2, 4, 6 (s² = 4); b: 1, 2 (s² = 0.5). Difference 4 − 1.5 = 2.5;
-  // standard error² = 4/3 + 0.5/2; Welch degrees = se⁴ / ((4/3)²/2 + 0.25²/1) = 2.64 → 2.
+  // standard error² = 4/3 + 0.5/2; Welch degrees = se⁴ / ((4/3)²/2 + 0.25²/1) = 2.64,
+  // between the table's 2 and 3.
   GroupCurve a;
   a.name = "a";
   a.seed_means = {{2}, {4}, {6}};
@@ -90,7 +92,20 @@ TEST(SeedGroup, GroupsAreComparedWithWelchsT) {
   ASSERT_EQ(comparisons.size(), 1u);
   EXPECT_DOUBLE_EQ(comparisons[0].mean[0], 2.5);
   const double se2 = 4.0 / 3.0 + 0.5 / 2.0;
-  EXPECT_NEAR(comparisons[0].ci95[0], 4.303 * std::sqrt(se2), 1e-12);
+  const double degrees = se2 * se2 / ((4.0 / 3.0) * (4.0 / 3.0) / 2.0 + 0.25 * 0.25 / 1.0);
+  const double t = 4.303 + (degrees - 2.0) * (3.182 - 4.303);
+  EXPECT_NEAR(comparisons[0].ci95[0], t * std::sqrt(se2), 1e-12);
+  // One seed has no spread to speak of: no interval, not a zero one.
+  GroupCurve single;
+  single.name = "one";
+  single.seed_means = {{3}};
+  single.mean = {3};
+  EXPECT_TRUE(std::isnan(compare_groups({a, single})[0].ci95[0]));
+  double mean = 0.0;
+  double ci95 = 0.0;
+  mean_and_t_ci95({3.0}, mean, ci95);
+  EXPECT_EQ(mean, 3.0);
+  EXPECT_TRUE(std::isnan(ci95));
 }
 
 }  // namespace
