@@ -136,3 +136,20 @@ def test_the_trainer_counts_environment_steps_and_time():
     # point-nav never ends early: 2 tasks x 2 rollouts x 10 steps x 2 stages per iteration.
     assert (first["env_steps"], second["env_steps"]) == (80, 160)
     assert second["wall_clock"] >= first["wall_clock"] > 0
+
+
+def test_an_older_runs_environment_steps_are_unknown_after_resume(tmp_path):
+    """A metrics.csv without env_steps (an older metarl's) does not restart the count at 0."""
+    run = tmp_path / "run"
+    metarl.train(out=run, **TINY)
+    lines = (run / "metrics.csv").read_text().splitlines()
+    old = ["iteration,return_before,return_after,meta_loss,alpha_mean,alpha_min,alpha_max,kl,backtracks,seconds"]
+    for line in lines[1:]:
+        cells = line.split(",")
+        old.append(",".join(cells[:9] + [cells[-1]]))
+    (run / "metrics.csv").write_text("\n".join(old) + "\n")
+    seen = []
+    metarl.train(out=run, resume=True, iterations=3, callback=seen.append)
+    assert [m["iteration"] for m in seen] == [3]
+    assert "env_steps" not in seen[0], "unknown, not counted from 0"
+    assert seen[0]["wall_clock"] > 0

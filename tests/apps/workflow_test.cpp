@@ -195,6 +195,13 @@ TEST_F(Workflow, EvalOfASeedGroupReportsTheMeanOverSeedsAndKeepsEachSeed) {
     EXPECT_NE(line.find("\"meta-sgd (" + group.string() + "/seed-3)\": ["), std::string::npos) << line;
   }
   EXPECT_EQ(tasks, 4);
+  // A run outside the groups keeps its paired comparisons (with each seed).
+  const fs::path single = dir_ / "single";
+  ASSERT_EQ(run_metarl("train --algo maml " + tiny() + " --out " + single.string()).exit_code, 0);
+  const Result mixed =
+      run_metarl("eval " + group.string() + " " + single.string() + " --tasks 4 --rollouts 2 --steps 1 --no-save --quiet");
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.output;
+  EXPECT_NE(mixed.output.find("meta-sgd (" + group.string() + "/seed-1) - maml"), std::string::npos) << mixed.output;
   // A group of one seed has no spread across seeds: its interval is not given.
   const fs::path lone = dir_ / "lone";
   ASSERT_EQ(run_metarl("train --seeds 4 " + tiny() + " --out " + lone.string()).exit_code, 0);
