@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "apps/commands.h"
 #include "apps/config_flags.h"
@@ -44,6 +45,14 @@ struct TrainOptions {
   int jobs = 0;       // seeds trained at once; 0 → as many as the cores allow
   ProcessFlags processes;
 };
+
+// The config the user's sources give, on top of the training defaults of the
+// environment they name.
+meta::TrainConfig new_run_config(const TrainOptions& options, const CLI::App& command) {
+  const meta::TrainConfig named = options.config.effective(command);
+  meta::TrainConfig defaults = meta::environment_default_config(named.env);
+  return options.config.effective(command, std::move(defaults));
+}
 
 // A resumed run continues exactly: UsageError for any config flag but --iterations
 // (which may raise its length); returns whether --iterations was given.
@@ -89,8 +98,7 @@ void run_seed_group(const TrainOptions& options, const CLI::App& command) {
     group.seeds = meta::parse_seed_list("--seeds", options.seeds);
     // The config every seed trains with, checked here so that a bad value is one
     // message, not one per seed; kept as the group's config.yaml.
-    meta::TrainConfig config =
-        options.config.effective(command, meta::environment_default_config(options.config.effective(command).env));
+    const meta::TrainConfig config = new_run_config(options, command);
     envs::EnvRegistry::global().make(config.env, 1, 0);
     meta::check_seed_group_directory(group_dir, options.force);
     group.config_yaml = meta::to_yaml(config);
@@ -166,11 +174,7 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
     run_seed_group(options, command);
     return;
   }
-  // The user's sources name the environment; its training defaults go under them.
-  meta::TrainConfig config =
-      resume ? resumed_run_config(options, command)
-             : options.config.effective(command,
-                                        meta::environment_default_config(options.config.effective(command).env));
+  meta::TrainConfig config = resume ? resumed_run_config(options, command) : new_run_config(options, command);
   meta::TrainRunOptions run;
   if (!options.config.print_config()) {
     run.collectives = options.processes.join();

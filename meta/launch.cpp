@@ -51,14 +51,41 @@ std::string describe(int rank, int status) {
 
 int exit_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
+// While a launcher waits for its children: SIGINT and SIGTERM only set
+// g_forward_signal, for the wait loop to pass on. The dispositions before are put back
+// when the launcher returns (or throws), and in each child before it runs.
+class SignalForwarding {
+ public:
+  SignalForwarding() {
+    struct sigaction forward {};
+    forward.sa_handler = remember_signal;
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGINT, &forward, &old_int_);
+    sigaction(SIGTERM, &forward, &old_term_);
+    g_forward_signal = 0;
+  }
+  ~SignalForwarding() { restore(); }
+  SignalForwarding(const SignalForwarding&) = delete;
+  SignalForwarding& operator=(const SignalForwarding&) = delete;
+
+  void restore() const {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
 // Starts this executable with `arguments` (argv[0] first) and `environment` added. The
 // child leads a process group of its own, so that a Ctrl-C at the terminal reaches the
 // parent alone, which passes it on once (a child's second signal kills it at once); it
 // stops (with a checkpoint) when the parent dies, even by SIGKILL; and it gets the
 // signal dispositions the parent had before it installed its forwarding handler.
 pid_t start_child(const std::vector<std::string>& arguments,
-                  const std::vector<std::pair<std::string, std::string>>& environment, const struct sigaction& old_int,
-                  const struct sigaction& old_term) {
+                  const std::vector<std::pair<std::string, std::string>>& environment,
+                  const SignalForwarding& forwarding) {
   const pid_t parent = ::getpid();
   // Everything the child needs is allocated before fork(): between fork and exec only
   // async-signal-safe calls (another thread may hold the allocator's lock).
@@ -85,8 +112,7 @@ pid_t start_child(const std::vector<std::string>& arguments,
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) _exit(128 + SIGTERM);
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
+  forwarding.restore();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   for (auto& assignment : assignments) ::putenv(assignment.data());
   ::execv("/proc/self/exe", argv.data());
@@ -113,21 +139,14 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
   if (processes < 1) throw std::invalid_argument("run_local_processes: at least one process");
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids;
-  struct sigaction forward {};
-  forward.sa_handler = remember_signal;
-  sigemptyset(&forward.sa_mask);
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  sigaction(SIGINT, &forward, &old_int);
-  sigaction(SIGTERM, &forward, &old_term);
-  g_forward_signal = 0;
+  const SignalForwarding forwarding;
   for (int rank = 0; rank < processes; ++rank) {
     const std::string r = std::to_string(rank);
     const std::string n = std::to_string(processes);
     const pid_t pid = start_child(arguments,
                                   {{"RANK", r}, {"LOCAL_RANK", r}, {"WORLD_SIZE", n}, {"LOCAL_WORLD_SIZE", n},
                                    {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}},
-                                  old_int, old_term);
+                                  forwarding);
     pids.push_back(pid);
     report("rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") started, port " + port);
   }
@@ -182,8 +201,6 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
   return first_failure;
 }
 
@@ -210,14 +227,7 @@ std::vector<std::string> without_options(const std::vector<std::string>& argv, c
 int run_independent_processes(const std::vector<std::vector<std::string>>& commands, int jobs,
                               const std::function<void(size_t, const std::string&)>& report) {
   if (jobs < 1) throw std::invalid_argument("run_independent_processes: at least one job");
-  struct sigaction forward {};
-  forward.sa_handler = remember_signal;
-  sigemptyset(&forward.sa_mask);
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  sigaction(SIGINT, &forward, &old_int);
-  sigaction(SIGTERM, &forward, &old_term);
-  g_forward_signal = 0;
+  const SignalForwarding forwarding;
   std::vector<pid_t> pids(commands.size(), -1);
   size_t next = 0;
   int running = 0;
@@ -233,7 +243,7 @@ int run_independent_processes(const std::vector<std::vector<std::string>>& comma
       }
     }
     while (!stopping && running < jobs && next < commands.size()) {
-      const pid_t pid = start_child(commands[next], {}, old_int, old_term);
+      const pid_t pid = start_child(commands[next], {}, forwarding);
       pids[next] = pid;
       report(next, "started (pid " + std::to_string(pid) + ")");
       ++next;
@@ -258,8 +268,6 @@ int run_independent_processes(const std::vector<std::vector<std::string>>& comma
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
   return first_failure;
 }
 

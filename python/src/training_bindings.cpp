@@ -75,6 +75,14 @@ void check_parameters(const ParameterList& params, const meta::Experiment& exper
   }
 }
 
+// The config of these sources, with torch's threads set as training sets them: what
+// Trainer and Experiment are built from.
+meta::TrainConfig configured(const std::string& yaml_text, const Overrides& overrides) {
+  auto config = meta::config_from_yaml(yaml_text, "config", overrides);
+  meta::configure_threads(config.threads);
+  return config;
+}
+
 // A dict as Experiment.sample returns it; its shapes are checked against each other
 // and the experiment's tasks, so that a mismatch is an error here, not a crash in C++.
 agents::Trajectories trajectories_of(const py::dict& d, const meta::Experiment& experiment) {
@@ -192,9 +200,7 @@ void bind_training(py::module_& m) {
   py::class_<meta::MetaTrainer>(m, "Trainer",
                                 "A training run in memory, one meta-iteration at a time (no run directory)")
       .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
-             auto config = meta::config_from_yaml(yaml_text, "config", overrides);
-             meta::configure_threads(config.threads);
-             return std::make_unique<meta::MetaTrainer>(config);
+             return std::make_unique<meta::MetaTrainer>(configured(yaml_text, overrides));
            }),
            py::arg("yaml"), py::arg("overrides") = Overrides{})
       .def("run_iteration",
@@ -220,9 +226,7 @@ void bind_training(py::module_& m) {
                                "The parts a config builds (environment, policy, sampler, meta-learner), for loops "
                                "of one's own: sample tasks, roll out, adapt, differentiate")
       .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
-             auto config = meta::config_from_yaml(yaml_text, "config", overrides);
-             meta::configure_threads(config.threads);
-             return std::make_unique<meta::Experiment>(config);
+             return std::make_unique<meta::Experiment>(configured(yaml_text, overrides));
            }),
            py::arg("yaml"), py::arg("overrides") = Overrides{})
       .def_property_readonly("config", [](const meta::Experiment& e) { return meta::to_yaml(e.config); })
