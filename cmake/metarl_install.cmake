@@ -10,6 +10,7 @@
 #   lib/libmetarl_{envs,agents,meta}.so.0.1.0 (+ soname links)
 #   include/metarl/{envs,agents,meta}/*.h   outside code writes #include "envs/registry.h" too
 #   lib/cmake/metarl/                       metarlConfig.cmake, its version file, two export sets
+#   share/metarl/mujoco/*.xml               the MuJoCo models of halfcheetah-* and ant-dir
 #
 # Two export sets, because a plug-in environment needs envs alone: metarlEnvsTargets
 # (metarl::envs, torch-free) and metarlTargets (metarl::agents, metarl::meta,
@@ -70,6 +71,10 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/envs ${PROJECT_SOURCE_DIR}/agents ${PROJ
   FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_BINARY_DIR}/generated/envs/version.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/metarl/envs)
+# The MuJoCo models, for reading and for MuJoCo's own tools (simulate, compile). The
+# library does not read them: it carries the same text (envs/CMakeLists.txt).
+install(FILES ${PROJECT_SOURCE_DIR}/envs/mujoco/half_cheetah.xml ${PROJECT_SOURCE_DIR}/envs/mujoco/ant.xml
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/metarl/mujoco)
 
 install(EXPORT metarlEnvsTargets NAMESPACE metarl:: DESTINATION ${METARL_INSTALL_CMAKEDIR})
 install(EXPORT metarlTargets NAMESPACE metarl:: DESTINATION ${METARL_INSTALL_CMAKEDIR})

@@ -8,6 +8,7 @@
 #include "envs/box2d_nav.h"
 #include "envs/cartpole.h"
 #include "envs/errors.h"
+#include "envs/mujoco_locomotion.h"
 #include "envs/pendulum.h"
 #include "envs/point_nav.h"
 
@@ -111,6 +112,31 @@ void register_builtin_envs(EnvRegistry& registry) {
                 "outer_lr_decay: linear\n",
                 "Meta-SGD, 100 iterations, 200-step rollouts: one step gains 15 +- 2.5 on 200 held-out tasks "
                 "(configs/envs/cartpole-meta-sgd.yaml)"});
+  // MuJoCo locomotion: MAML's sizes (40 tasks x 20 rollouts of 200 steps, TRPO with a
+  // KL bound of 0.01, inner step 0.1; Finn et al. 2017, appendix A.2). The cheetahs'
+  // 60 iterations are what docs/results.md measured.
+  const std::string kLocomotionDefaults =
+      "meta_batch: 40\n"
+      "rollouts: 20\n"
+      "horizon: 200\n"
+      "optimizer: trpo\n"
+      "max_kl: 0.01\n"
+      "inner_lr: 0.1\n";
+  registry.add({"halfcheetah-vel",
+                "MuJoCo half-cheetah running at a goal velocity (MAML); tasks: goal velocity 0-2 m/s, held out 2-3",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<HalfCheetahVel>(batch_size, seed); },
+                "iterations: 60\n" + kLocomotionDefaults,
+                "Meta-SGD with MAML's sizes, 60 iterations (configs/mujoco/halfcheetah-vel-meta-sgd.yaml)"});
+  registry.add({"halfcheetah-dir",
+                "MuJoCo half-cheetah running forward or backward (MAML); held out: 0.5-1.5 times the mass",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<HalfCheetahDir>(batch_size, seed); },
+                "iterations: 60\n" + kLocomotionDefaults,
+                "Meta-SGD with MAML's sizes, 60 iterations (configs/mujoco/halfcheetah-dir-meta-sgd.yaml)"});
+  registry.add({"ant-dir",
+                "MuJoCo ant running in a direction of the plane (ProMP); train within 135 deg of +x, held out behind",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<AntDir>(batch_size, seed); },
+                kLocomotionDefaults,
+                "MAML's sizes, not yet measured on the ant (configs/mujoco/ant-dir-meta-sgd.yaml)"});
 }
 
 }  // namespace metarl::envs

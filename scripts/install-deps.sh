@@ -11,6 +11,8 @@ packages=(
   libopenblas0-pthread
   libbox2d-dev libeigen3-dev libcli11-dev libgtest-dev
   libyaml-cpp-dev libspdlog-dev
+  # MuJoCo 2.2: halfcheetah-vel, halfcheetah-dir, ant-dir.
+  libmujoco-dev
   # c10d's Gloo headers: multi-process training (meta/collectives.h).
   libgloo-dev
   # rsvg-convert: the tests render `metarl plot`'s SVG files to PNG to check them.

@@ -8,12 +8,13 @@ import metarl
 
 
 def test_every_builtin_environment_is_there():
-    assert {"point-nav", "cartpole", "pendulum", "box2d-nav"} <= set(metarl.env_names())
+    assert {"point-nav", "cartpole", "pendulum", "box2d-nav", "halfcheetah-vel", "halfcheetah-dir",
+            "ant-dir"} <= set(metarl.env_names())
     assert "training defaults" in metarl.describe_env("pendulum")
     assert "gae_lambda: 0.95" in metarl.training_defaults("pendulum")
 
 
-@pytest.mark.parametrize("name", ["point-nav", "pendulum"])
+@pytest.mark.parametrize("name", ["point-nav", "pendulum", "halfcheetah-dir", "ant-dir"])
 def test_stepping_replays_the_rollouts_the_cpp_sampler_recorded(name):
     """The C++ sampler's rollouts (observations, rewards) are reproduced bit for bit by
     stepping the same environment from Python with the recorded actions."""

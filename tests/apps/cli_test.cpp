@@ -60,7 +60,8 @@ TEST_F(Cli, EnvsListsPointNavWithItsRanges) {
 }
 
 TEST_F(Cli, UnknownEnvironmentListsTheKnownOnes) {
-  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: box2d-nav, cartpole, pendulum, point-nav");
+  expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: ant-dir, box2d-nav, cartpole, "
+                                                    "halfcheetah-dir, halfcheetah-vel, pendulum, point-nav");
 }
 
 TEST_F(Cli, UnknownAlgorithm) { expect_usage_error(tiny_train("--algo reptile"), "'algo': value 'reptile'"); }
@@ -398,7 +399,8 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
   // No name: every registered environment, a plug-in's included.
   const Result all = run_metarl("--plugin " + test_plugin("good") + " check-env", /*stdout_only=*/true);
   EXPECT_EQ(all.exit_code, 0) << all.output;
-  for (const char* env : {"box2d-nav\n", "cartpole\n", "pendulum\n", "point-nav\n", "test-drift\n"}) {
+  for (const char* env : {"ant-dir\n", "box2d-nav\n", "cartpole\n", "halfcheetah-dir\n", "halfcheetah-vel\n",
+                          "pendulum\n", "point-nav\n", "test-drift\n"}) {
     EXPECT_NE(all.output.find(env), std::string::npos) << env << all.output;
   }
   size_t summaries = 0;
@@ -406,7 +408,7 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
        at = all.output.find("checks passed", at + 1)) {
     ++summaries;
   }
-  EXPECT_EQ(summaries, 5u) << all.output;
+  EXPECT_EQ(summaries, 8u) << all.output;
 }
 
 // --help says what each key takes and its built-in default.

@@ -79,7 +79,10 @@ TEST_F(Workflow, TheShippedConfigsAreTheEnvironmentDefaults) {
       {"point-nav", root + "/configs/point-nav-meta-sgd.yaml"},
       {"cartpole", root + "/configs/envs/cartpole-meta-sgd.yaml"},
       {"pendulum", root + "/configs/envs/pendulum-meta-sgd.yaml"},
-      {"box2d-nav", root + "/configs/envs/box2d-nav-meta-sgd.yaml"}};
+      {"box2d-nav", root + "/configs/envs/box2d-nav-meta-sgd.yaml"},
+      {"halfcheetah-vel", root + "/configs/mujoco/halfcheetah-vel-meta-sgd.yaml"},
+      {"halfcheetah-dir", root + "/configs/mujoco/halfcheetah-dir-meta-sgd.yaml"},
+      {"ant-dir", root + "/configs/mujoco/ant-dir-meta-sgd.yaml"}};
   for (const auto& [env, file] : pairs) {
     const Result defaults = run_metarl("train --env " + env + " --print-config", true);
     const Result shipped = run_metarl("train --config " + file + " --print-config", true);

@@ -1,0 +1,405 @@
+#include "envs/mujoco_locomotion.h"
+
+#include <mujoco/mujoco.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "envs/errors.h"
+
+namespace metarl::envs {
+
+// The model files' text, generated from envs/mujoco/*.xml (envs/mujoco_model_files.cpp.in).
+extern const char kMujocoHalfCheetahXml[];
+extern const char kMujocoAntXml[];
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// Controls and coordinates copied on the stack per step; both models have fewer.
+constexpr int kMaxControls = 16;
+constexpr int kMaxCoordinates = 64;
+
+// A standard normal draw from the row's stream (Box–Muller; 1 − u keeps the log's
+// argument in (0, 1]).
+double standard_normal(Rng& rng) {
+  const double u1 = 1.0 - rng.uniform();
+  const double u2 = rng.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+}
+
+// Parses a shipped model once per process; every environment of that model shares it.
+std::shared_ptr<const mjModel> shared_model(const std::string& name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<const mjModel>> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto model = loaded[name].lock()) return model;
+  const std::string& xml = mujoco_model_xml(name);
+  // The text goes through MuJoCo's virtual file system: nothing is read from disk,
+  // so the library needs no data directory. mjVFS holds 2000 names of 1000 bytes:
+  // on the heap.
+  auto vfs = std::make_unique<mjVFS>();
+  mj_defaultVFS(vfs.get());
+  const std::string file = name + ".xml";
+  if (mj_makeEmptyFileVFS(vfs.get(), file.c_str(), static_cast<int>(xml.size())) != 0) {
+    throw std::runtime_error("MuJoCo model '" + name + "': could not make its in-memory file");
+  }
+  const int index = mj_findFileVFS(vfs.get(), file.c_str());
+  std::memcpy(vfs->filedata[index], xml.data(), xml.size());
+  char error[1000] = "";
+  mjModel* raw = mj_loadXML(file.c_str(), vfs.get(), error, sizeof(error));
+  mj_deleteVFS(vfs.get());
+  if (raw == nullptr) throw std::runtime_error("MuJoCo model '" + name + "' does not load: " + error);
+  std::shared_ptr<const mjModel> model(raw, [](const mjModel* m) { mj_deleteModel(const_cast<mjModel*>(m)); });
+  loaded[name] = model;
+  return model;
+}
+
+float clip_unit(double value) { return static_cast<float>(std::clamp(value, -1.0, 1.0)); }
+
+// Bounds of observations whose components are positions and velocities (unbounded).
+void unbounded_observation(EnvSpec& spec) {
+  spec.observation_low.assign(static_cast<size_t>(spec.observation_dim), -kInf);
+  spec.observation_high.assign(static_cast<size_t>(spec.observation_dim), kInf);
+}
+
+double control_square_sum(const double* ctrl, int nu) {
+  double sum = 0.0;
+  for (int k = 0; k < nu; ++k) sum += ctrl[k] * ctrl[k];
+  return sum;
+}
+
+}  // namespace
+
+const std::string& mujoco_model_xml(const std::string& name) {
+  static const std::string half_cheetah = kMujocoHalfCheetahXml;
+  static const std::string ant = kMujocoAntXml;
+  if (name == "half_cheetah") return half_cheetah;
+  if (name == "ant") return ant;
+  throw std::invalid_argument("no shipped MuJoCo model '" + quoted_value(name) + "'; the models are half_cheetah, ant");
+}
+
+void MujocoLocomotion::ModelDeleter::operator()(mjModel_* model) const { mj_deleteModel(model); }
+void MujocoLocomotion::DataDeleter::operator()(mjData_* data) const { mj_deleteData(data); }
+
+MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed,
+                                   const std::string& model_name, bool computes_contact_forces)
+    : BatchedEnv(std::move(spec), std::move(tasks), batch_size, seed),
+      model_(shared_model(model_name)),
+      own_models_(static_cast<size_t>(batch_size)),
+      computes_contact_forces_(computes_contact_forces) {
+  const mjModel* m = model_.get();
+  if (m->nu != this->spec().action_dim || m->nu > kMaxControls || m->nq > kMaxCoordinates) {
+    throw std::logic_error("MuJoCo model '" + model_name + "' has " + std::to_string(m->nu) +
+                           " actuators, the environment declares " + std::to_string(this->spec().action_dim));
+  }
+  data_.reserve(static_cast<size_t>(batch_size));
+  for (int r = 0; r < batch_size; ++r) {
+    data_.emplace_back(mj_makeData(m));
+    if (!data_.back()) throw std::runtime_error("MuJoCo: out of memory for row " + std::to_string(r) + "'s data");
+  }
+  start_qpos_.assign(m->qpos0, m->qpos0 + m->nq);
+  if (m->nkey > 0) start_qpos_.assign(m->key_qpos, m->key_qpos + m->nq);  // the first keyframe
+}
+
+MujocoLocomotion::~MujocoLocomotion() = default;
+
+const mjModel_* MujocoLocomotion::row_model(int row) const {
+  return own_models_[row] ? own_models_[row].get() : model_.get();
+}
+
+const mjData_* MujocoLocomotion::row_data(int row) const { return data_[row].get(); }
+
+void MujocoLocomotion::set_row_mass_scale(int row, double mass_scale) {
+  if (!(mass_scale > 0.0) || !std::isfinite(mass_scale)) {
+    throw UsageError(spec().name + ": task parameter mass_scale = " + std::to_string(mass_scale) +
+                     "; expected a positive finite factor");
+  }
+  if (mass_scale == 1.0) {
+    own_models_[row].reset();
+    return;
+  }
+  const mjModel* shared = model_.get();
+  if (!own_models_[row]) own_models_[row].reset(mj_copyModel(nullptr, shared));
+  mjModel* m = own_models_[row].get();
+  for (int b = 0; b < m->nbody; ++b) {
+    m->body_mass[b] = shared->body_mass[b] * mass_scale;
+    for (int k = 0; k < 3; ++k) m->body_inertia[3 * b + k] = shared->body_inertia[3 * b + k] * mass_scale;
+  }
+  // The constants derived from masses (subtree masses, which the centre-of-mass
+  // velocity divides by; the constraint solver's inverse weights and mean inertia), as
+  // the compiler would have set them for the heavier model. mj_setConst works on a
+  // scratch mjData, so the row's own state (a task changed mid-episode) is kept.
+  if (!scratch_) scratch_.reset(mj_makeData(shared));
+  mj_setConst(m, scratch_.get());
+}
+
+void MujocoLocomotion::evaluate_after_step(const mjModel* m, mjData* d) const {
+  if (!computes_contact_forces_) {
+    // Positions and velocities only: these stages write nothing the next mj_step reads.
+    mj_kinematics(m, d);
+    mj_comPos(m, d);
+    mj_comVel(m, d);
+    mj_subtreeVel(m, d);
+    return;
+  }
+  // The whole forward pass, for the contact forces. It changes two things the next
+  // mj_step reads: mj_kinematics normalises the root quaternion in qpos in place (a
+  // last-bit change) and the constraint solver's warm start moves. Both are put back,
+  // so the row steps exactly as mj_step alone would (tests/envs/mujoco_locomotion_test.cpp).
+  double qpos[kMaxCoordinates];
+  double warmstart[kMaxCoordinates];
+  std::copy(d->qpos, d->qpos + m->nq, qpos);
+  std::copy(d->qacc_warmstart, d->qacc_warmstart + m->nv, warmstart);
+  mj_forward(m, d);
+  mj_rnePostConstraint(m, d);
+  mj_subtreeVel(m, d);
+  std::copy(qpos, qpos + m->nq, d->qpos);
+  std::copy(warmstart, warmstart + m->nv, d->qacc_warmstart);
+}
+
+void MujocoLocomotion::reset_row(int row, Rng& rng) {
+  const mjModel* m = row_model(row);
+  mjData* d = data_[row].get();
+  // A fresh state (time, warm start, controls, contacts), so that no episode carries
+  // anything into the next one.
+  mj_resetData(m, d);
+  for (int i = 0; i < m->nq; ++i) d->qpos[i] = start_qpos_[i] + kPositionNoise * standard_normal(rng);
+  for (int i = 0; i < m->nv; ++i) d->qvel[i] = kVelocityNoise * standard_normal(rng);
+  // rllab added the noise to the ant's root quaternion too and let MuJoCo normalise
+  // it; normalising here keeps the observed qpos a unit quaternion from the start.
+  for (int j = 0; j < m->njnt; ++j) {
+    if (m->jnt_type[j] == mjJNT_FREE) mju_normalize4(d->qpos + m->jnt_qposadr[j] + 3);
+  }
+  evaluate_after_step(m, d);
+  write_observation(row);
+}
+
+void MujocoLocomotion::step_rows(const float* actions, int begin, int end) {
+  const int nu = spec().action_dim;
+  float* reward = reward_buffer();
+  std::uint8_t* terminated = terminated_buffer();
+  for (int r = begin; r < end; ++r) {
+    const mjModel* m = row_model(r);
+    mjData* d = data_[r].get();
+    const float* action = actions + static_cast<size_t>(r) * nu;
+    for (int k = 0; k < nu; ++k) {
+      // rllab's normalize() clipped the policy's action to the control range.
+      d->ctrl[k] = std::clamp(static_cast<double>(action[k]), m->actuator_ctrlrange[2 * k],
+                              m->actuator_ctrlrange[2 * k + 1]);
+    }
+    mj_step(m, d);
+    // mj_step leaves positions, centres of mass and forces at the state before the
+    // step; bring what the observation and reward read to the state after it.
+    evaluate_after_step(m, d);
+    bool done = false;
+    reward[r] = step_reward(r, d->ctrl, &done);
+    terminated[r] = done;
+    write_observation(r);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The cheetahs
+
+HalfCheetah::HalfCheetah(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed)
+    : MujocoLocomotion(std::move(spec), std::move(tasks), batch_size, seed, "half_cheetah",
+                       /*computes_contact_forces=*/false) {}
+
+EnvSpec HalfCheetah::make_cheetah_spec(const char* name, const char* description) {
+  EnvSpec spec;
+  spec.name = name;
+  spec.description = description;
+  spec.observation_dim = kObservationDim;
+  spec.action_dim = 6;
+  spec.action_low.assign(6, -1.0f);
+  spec.action_high.assign(6, 1.0f);
+  unbounded_observation(spec);
+  spec.max_episode_steps = kMaxEpisodeSteps;
+  spec.deterministic_reset = false;  // rllab's reset noise, from the row's stream
+  return spec;
+}
+
+double HalfCheetah::forward_velocity(int row) const { return data(row).subtree_linvel[3 * kTorso]; }
+
+double HalfCheetah::control_cost(const double* ctrl) { return kControlCost * control_square_sum(ctrl, 6); }
+
+void HalfCheetah::write_observation(int row) {
+  // qpos without the root's x (8: root z, root angle, 6 joint angles; m, rad), qvel (9:
+  // m/s, rad/s) and the whole robot's centre of mass (3, m).
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  float* obs = observation_row(row);
+  int k = 0;
+  for (int i = 1; i < m->nq; ++i) obs[k++] = static_cast<float>(d.qpos[i]);
+  for (int i = 0; i < m->nv; ++i) obs[k++] = static_cast<float>(d.qvel[i]);
+  for (int i = 0; i < 3; ++i) obs[k++] = static_cast<float>(d.subtree_com[3 * kTorso + i]);
+}
+
+HalfCheetahVel::HalfCheetahVel(int batch_size, std::uint64_t seed)
+    : HalfCheetah(make_spec(), task_layout().distribution(), batch_size, seed),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  // The base set the default tasks before this object existed.
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+EnvSpec HalfCheetahVel::make_spec() {
+  return make_cheetah_spec(
+      "halfcheetah-vel",
+      "MAML's half-cheetah goal velocity (MuJoCo, planar cheetah, 0.01 s per step, 200 steps). Observation: "
+      "qpos without x (8), qvel (9), centre of mass (3). Action: 6 joint torques / gear, clipped to [-1, 1]. "
+      "Reward: -|centre-of-mass x velocity - goal velocity| - 0.05 sum(action^2). The goal is unobserved.");
+}
+
+const TaskLayout<HalfCheetahVelTask>& HalfCheetahVel::task_layout() {
+  // MAML samples goal velocities uniformly in [0, 2] m/s (section 5.3); held out: the
+  // faster goals of (2, 3] m/s.
+  static const TaskLayout<HalfCheetahVelTask> layout({
+      {&HalfCheetahVelTask::goal_velocity, "goal_velocity", "m/s",
+       "forward speed to hold (centre of mass); unobserved, inferred from rewards", 0.0, 2.0, 0.0, 3.0},
+  });
+  return layout;
+}
+
+void HalfCheetahVel::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
+
+float HalfCheetahVel::step_reward(int row, const double* ctrl, bool* terminated) {
+  *terminated = false;
+  const double speed_error = std::abs(forward_velocity(row) - row_tasks_[row].goal_velocity);
+  return static_cast<float>(-speed_error - control_cost(ctrl));
+}
+
+HalfCheetahDir::HalfCheetahDir(int batch_size, std::uint64_t seed)
+    : HalfCheetah(make_spec(), task_layout().distribution(), batch_size, seed),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+EnvSpec HalfCheetahDir::make_spec() {
+  return make_cheetah_spec(
+      "halfcheetah-dir",
+      "MAML's half-cheetah forward/backward (MuJoCo, planar cheetah, 0.01 s per step, 200 steps). Observation: "
+      "qpos without x (8), qvel (9), centre of mass (3). Action: 6 joint torques / gear, clipped to [-1, 1]. "
+      "Reward: d * centre-of-mass x velocity - 0.05 sum(action^2), d = +1 or -1, unobserved. Held out: "
+      "cheetahs 0.5-1.5 times as heavy.");
+}
+
+const TaskLayout<HalfCheetahDirTask>& HalfCheetahDir::task_layout() {
+  // MAML draws g ~ U(0, 2) and runs backward when g < 1 (half_cheetah_env_rand_direc.py):
+  // the same as a uniform direction value whose sign decides, with probability 1/2
+  // each way. Every training cheetah has the model's masses (14 kg); held-out tasks
+  // scale them (and the inertias) by 0.5–1.5, with the same motors.
+  static const TaskLayout<HalfCheetahDirTask> layout({
+      {&HalfCheetahDirTask::direction, "direction", "sign",
+       "run forward (value >= 0, reward +x velocity) or backward (< 0, reward -x velocity); unobserved", -1.0, 1.0,
+       -1.0, 1.0},
+      {&HalfCheetahDirTask::mass_scale, "mass_scale", "factor",
+       "every body's mass and inertia times this (14 kg at 1); training cheetahs all weigh 14 kg", 1.0, 1.0, 0.5,
+       1.5},
+  });
+  return layout;
+}
+
+void HalfCheetahDir::task_changed(int row) {
+  row_tasks_[row] = task_layout().read(task(row));
+  set_row_mass_scale(row, row_tasks_[row].mass_scale);
+}
+
+float HalfCheetahDir::step_reward(int row, const double* ctrl, bool* terminated) {
+  *terminated = false;
+  const double sign = row_tasks_[row].direction >= 0.0 ? 1.0 : -1.0;
+  return static_cast<float>(sign * forward_velocity(row) - control_cost(ctrl));
+}
+
+// ---------------------------------------------------------------------------------
+// ant-dir
+
+AntDir::AntDir(int batch_size, std::uint64_t seed)
+    : MujocoLocomotion(make_spec(), task_layout().distribution(), batch_size, seed, "ant",
+                       /*computes_contact_forces=*/true),
+      row_tasks_(static_cast<size_t>(batch_size)) {
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+EnvSpec AntDir::make_spec() {
+  EnvSpec spec;
+  spec.name = "ant-dir";
+  spec.description =
+      "Ant running in a direction of the plane (MuJoCo quadruped, 0.02 s per step, 200 steps; rllab's ant). "
+      "Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation (9), centre of "
+      "mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Reward: centre-of-mass velocity along the "
+      "direction - 0.005 sum(action^2) - 0.0005 sum(contact^2) + 0.05. Terminated when the torso leaves "
+      "0.2-1 m of height. The direction is unobserved.";
+  spec.observation_dim = kObservationDim;
+  spec.action_dim = 8;
+  spec.action_low.assign(8, -1.0f);
+  spec.action_high.assign(8, 1.0f);
+  unbounded_observation(spec);
+  // Clipped contact forces and the rotation matrix's entries lie in [-1, 1].
+  for (int i = 29; i < 29 + 84 + 9; ++i) {
+    spec.observation_low[i] = -1.0f;
+    spec.observation_high[i] = 1.0f;
+  }
+  spec.max_episode_steps = kMaxEpisodeSteps;
+  spec.deterministic_reset = false;
+  return spec;
+}
+
+const TaskLayout<AntDirTask>& AntDir::task_layout() {
+  // ProMP's AntRandDir draws directions uniformly on the circle
+  // (meta_policy_search/envs/mujoco_envs/ant_rand_direc_2d.py). Here training asks for
+  // every direction within 135 degrees of +x; the held-out split asks for the 90-degree
+  // wedge behind, which training never does.
+  static const TaskLayout<AntDirTask> layout({
+      {&AntDirTask::direction, "direction", "rad",
+       "direction to run in, counter-clockwise from +x; unobserved, inferred from rewards", -0.75 * kPi, 0.75 * kPi,
+       -kPi, kPi},
+  });
+  return layout;
+}
+
+void AntDir::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
+
+double AntDir::velocity_along_direction(int row) const {
+  const double* v = data(row).subtree_linvel + 3 * kTorso;
+  const double angle = row_tasks_[row].direction;
+  return std::cos(angle) * v[0] + std::sin(angle) * v[1];
+}
+
+void AntDir::write_observation(int row) {
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  float* obs = observation_row(row);
+  int k = 0;
+  for (int i = 0; i < m->nq; ++i) obs[k++] = static_cast<float>(d.qpos[i]);
+  for (int i = 0; i < m->nv; ++i) obs[k++] = static_cast<float>(d.qvel[i]);
+  for (int i = 0; i < 6 * m->nbody; ++i) obs[k++] = clip_unit(d.cfrc_ext[i]);
+  for (int i = 0; i < 9; ++i) obs[k++] = static_cast<float>(d.xmat[9 * kTorso + i]);
+  for (int i = 0; i < 3; ++i) obs[k++] = static_cast<float>(d.subtree_com[3 * kTorso + i]);
+}
+
+float AntDir::step_reward(int row, const double* ctrl, bool* terminated) {
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  double contact = 0.0;
+  for (int i = 0; i < 6 * m->nbody; ++i) {
+    const double f = std::clamp(d.cfrc_ext[i], -1.0, 1.0);
+    contact += f * f;
+  }
+  // MAML's ant_env_rand_direc.py: done unless the state is finite and the torso's
+  // height is within [0.2, 1] m.
+  bool finite = true;
+  for (int i = 0; i < m->nq && finite; ++i) finite = std::isfinite(d.qpos[i]);
+  for (int i = 0; i < m->nv && finite; ++i) finite = std::isfinite(d.qvel[i]);
+  const double height = d.qpos[2];
+  *terminated = !finite || height < kMinHeight || height > kMaxHeight;
+  return static_cast<float>(velocity_along_direction(row) - kControlCost * control_square_sum(ctrl, spec().action_dim) -
+                            kContactCost * contact + kSurviveReward);
+}
+
+}  // namespace metarl::envs

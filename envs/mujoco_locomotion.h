@@ -1,0 +1,209 @@
+#pragma once
+// MuJoCo locomotion task distributions, the benchmarks meta-RL papers report:
+// halfcheetah-vel, halfcheetah-dir (MAML, ProMP, pytorch-maml-rl, garage,
+// learn2learn) and ant-dir (ProMP's AntRandDir: a direction in the plane).
+//
+// Physics, observations, rewards and horizon follow the environments of MAML's paper
+// (Finn et al. 2017, section 5.3 and appendix A.2; code cbfinn/maml_rl@9c8e2eb,
+// rllab/envs/mujoco/{half_cheetah_env_rand,half_cheetah_env_rand_direc,
+// ant_env_rand_direc}.py and rllab/envs/mujoco/mujoco_env.py), the "rllab family": one
+// MuJoCo step per environment step (frame skip 1: 0.01 s for the cheetah, 0.02 s for
+// the ant), 200 steps, velocity = the x (and y) velocity of the whole robot's centre of
+// mass at the end of the step. The models are the project's own MJCF files
+// (envs/mujoco/*.xml, which cite every constant), embedded in the library at build time
+// and installed under share/metarl/mujoco. Gym-based ports (pytorch-maml-rl, ProMP,
+// garage) step 5 times per environment step and take the velocity as a finite
+// difference of the torso's position; their returns are not comparable with MAML's.
+//
+// Each row is one mjData over a model shared by every row (MuJoCo steps read the
+// model, never write it); a row whose task changes the physics (halfcheetah-dir's
+// held-out mass_scale) gets its own copy of the model. Stepping writes into the batch
+// buffers and allocates nothing; rows split over threads like every environment.
+// After mj_step the quantities an observation or reward reads are brought to the
+// post-step state, as rllab's forward() after each step did: the cheetah runs the
+// position and velocity stages only (mj_kinematics, mj_comPos, mj_comVel,
+// mj_subtreeVel); the ant needs contact forces, so it runs mj_forward and
+// mj_rnePostConstraint (MuJoCo 2.x no longer computes cfrc_ext by default) and then
+// puts back what mj_forward changed that the next step reads. Either way each row
+// steps exactly as MuJoCo's own mj_step on one mjData.
+//
+// MuJoCo stays out of this header, as Box2D does out of box2d_nav.h: the model and
+// data types are only declared here.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "envs/batched_env.h"
+#include "envs/task_layout.h"
+
+struct mjModel_;
+struct mjData_;
+
+namespace metarl::envs {
+
+// The MJCF text of a shipped model, "half_cheetah" or "ant" (envs/mujoco/NAME.xml, as
+// built into the library). Throws std::invalid_argument for another name.
+const std::string& mujoco_model_xml(const std::string& name);
+
+// The common part of the MuJoCo environments: rows, reset noise, stepping, the
+// post-step evaluation and per-row models. A derived environment says what its task
+// is and writes its observation, reward and termination from the row's mjData.
+class MujocoLocomotion : public BatchedEnv {
+ public:
+  ~MujocoLocomotion() override;
+
+  // The model row `row` steps with (the shared one unless its task scales the masses)
+  // and its state: for tests that replay a row with MuJoCo's own mj_step.
+  const mjModel_* row_model(int row) const;
+  const mjData_* row_data(int row) const;
+  // The shared model (the task's physics at their defaults).
+  const mjModel_* model() const { return model_.get(); }
+  // Whether the post-step evaluation runs the whole forward pass and computes contact
+  // forces (the ant), or the position and velocity stages only (the cheetah).
+  bool computes_contact_forces() const { return computes_contact_forces_; }
+
+  // Reset noise of rllab's MujocoEnv.reset_mujoco: qpos = start + 0.01·N(0, 1),
+  // qvel = 0.1·N(0, 1), per coordinate.
+  static constexpr double kPositionNoise = 0.01;
+  static constexpr double kVelocityNoise = 0.1;
+  static constexpr int kMaxEpisodeSteps = 200;  // MAML: max_path_length = 200
+
+ protected:
+  // `model_name`: mujoco_model_xml's name. The start pose is the model's first
+  // keyframe when it has one, else qpos0.
+  MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed,
+                   const std::string& model_name, bool computes_contact_forces);
+
+  void reset_row(int row, Rng& rng) override;
+  void step_rows(const float* actions, int begin, int end) override;
+
+  // Observation, reward and terminated flag of `row` after a step (or, from
+  // reset_row, the observation alone), from its post-step mjData. `ctrl` is the
+  // applied control, the action clipped to the model's ctrlrange, [nu].
+  virtual void write_observation(int row) = 0;
+  virtual float step_reward(int row, const double* ctrl, bool* terminated) = 0;
+
+  // Brings the derived quantities of a row's state (positions of bodies, centres of
+  // mass and their velocities; the ant's contact forces) to its current qpos and qvel,
+  // without changing what the next mj_step does.
+  void evaluate_after_step(const mjModel_* m, mjData_* d) const;
+
+  // Gives `row` physics whose masses and inertias are the shared model's times
+  // `mass_scale` (1: the shared model again). Call from task_changed.
+  void set_row_mass_scale(int row, double mass_scale);
+
+  const mjData_& data(int row) const { return *data_[row]; }
+  // The torso's body id (the first body after the world).
+  static constexpr int kTorso = 1;
+
+ private:
+  struct ModelDeleter {
+    void operator()(mjModel_* model) const;
+  };
+  struct DataDeleter {
+    void operator()(mjData_* data) const;
+  };
+
+  std::shared_ptr<const mjModel_> model_;  // shared by every row and every env of this model
+  std::vector<std::unique_ptr<mjModel_, ModelDeleter>> own_models_;  // [B]; null: the row uses model_
+  std::vector<std::unique_ptr<mjData_, DataDeleter>> data_;          // [B]
+  std::unique_ptr<mjData_, DataDeleter> scratch_;  // for mj_setConst on a row's own model
+  std::vector<double> start_qpos_;                 // [nq], the start pose before noise
+  bool computes_contact_forces_;
+};
+
+// What the two cheetah task distributions share: the model, the observation (MAML's
+// half_cheetah_env_rand*.py: qpos without the root's x, qvel, the centre of mass) and
+// the forward velocity their rewards read.
+class HalfCheetah : public MujocoLocomotion {
+ public:
+  static constexpr int kObservationDim = 20;
+  static constexpr double kControlCost = 0.05;  // × Σ ctrl²; MAML: 0.5 · 1e-1
+
+  // The robot's forward velocity at the end of the last step, m/s (its centre of mass).
+  double forward_velocity(int row) const;
+
+ protected:
+  HalfCheetah(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed);
+  // The spec both share, with the task-specific name and description.
+  static EnvSpec make_cheetah_spec(const char* name, const char* description);
+  void write_observation(int row) override;
+  // kControlCost · Σ ctrl² over the six actuators.
+  static double control_cost(const double* ctrl);
+};
+
+// halfcheetah-vel: run at a target forward speed (MAML's goal velocity task).
+struct HalfCheetahVelTask {
+  double goal_velocity = 1.0;  // m/s; unobserved
+};
+
+class HalfCheetahVel final : public HalfCheetah {
+ public:
+  HalfCheetahVel(int batch_size, std::uint64_t seed);
+  static EnvSpec make_spec();
+  static const TaskLayout<HalfCheetahVelTask>& task_layout();
+
+ protected:
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
+  void task_changed(int row) override;
+
+ private:
+  std::vector<HalfCheetahVelTask> row_tasks_;  // [B]
+};
+
+// halfcheetah-dir: run forward or backward (MAML's forward/backward task). The task's
+// sign is the direction; the held-out split adds cheetahs lighter and heavier than
+// any in training (every split's direction is ±1, so direction alone has nothing
+// outside the training range).
+struct HalfCheetahDirTask {
+  double direction = 1.0;   // ≥ 0: forward (+x), < 0: backward; unobserved
+  double mass_scale = 1.0;  // every body's mass and inertia × this
+};
+
+class HalfCheetahDir final : public HalfCheetah {
+ public:
+  HalfCheetahDir(int batch_size, std::uint64_t seed);
+  static EnvSpec make_spec();
+  static const TaskLayout<HalfCheetahDirTask>& task_layout();
+
+ protected:
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
+  void task_changed(int row) override;
+
+ private:
+  std::vector<HalfCheetahDirTask> row_tasks_;  // [B]
+};
+
+// ant-dir: run in a direction of the plane (ProMP's AntRandDir), held out: the
+// directions behind, which training never asks for.
+struct AntDirTask {
+  double direction = 0.0;  // rad from +x, counter-clockwise; unobserved
+};
+
+class AntDir final : public MujocoLocomotion {
+ public:
+  static constexpr int kObservationDim = 125;
+  static constexpr double kControlCost = 0.005;    // × Σ ctrl²; MAML: 0.5 · 1e-2 · Σ(a / 150)²
+  static constexpr double kContactCost = 0.0005;   // × Σ clip(cfrc_ext, −1, 1)²; MAML: 0.5 · 1e-3
+  static constexpr double kSurviveReward = 0.05;   // per step
+  static constexpr double kMinHeight = 0.2;        // m; the torso below or above ends the episode
+  static constexpr double kMaxHeight = 1.0;
+
+  AntDir(int batch_size, std::uint64_t seed);
+  static EnvSpec make_spec();
+  static const TaskLayout<AntDirTask>& task_layout();
+  // The centre of mass's velocity along the task's direction at the end of the last step, m/s.
+  double velocity_along_direction(int row) const;
+
+ protected:
+  void write_observation(int row) override;
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
+  void task_changed(int row) override;
+
+ private:
+  std::vector<AntDirTask> row_tasks_;  // [B]
+};
+
+}  // namespace metarl::envs
