@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -33,11 +34,17 @@ double standard_normal(Rng& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
 }
 
+// MuJoCo's default warning handler prints to stdout and appends to MUJOCO_LOG.TXT in
+// the working directory; a run should not leave files where it was started, nor mix
+// into a table on stdout. Installed only where the program set no handler of its own.
+void warn_on_stderr(const char* message) { std::fprintf(stderr, "metarl: MuJoCo warning: %s\n", message); }
+
 // Parses a shipped model once per process; every environment of that model shares it.
 std::shared_ptr<const mjModel> shared_model(const std::string& name) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const mjModel>> loaded;
   std::lock_guard<std::mutex> lock(mutex);
+  if (mju_user_warning == nullptr) mju_user_warning = warn_on_stderr;
   if (auto model = loaded[name].lock()) return model;
   const std::string& xml = mujoco_model_xml(name);
   // The text goes through MuJoCo's virtual file system: nothing is read from disk,

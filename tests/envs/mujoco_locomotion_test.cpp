@@ -89,6 +89,8 @@ TEST(MujocoModels, HaveThePublishedSizesAndOptions) {
   EXPECT_DOUBLE_EQ(a->key_qpos[2], 0.55);  // rllab's crouched start
 
   EXPECT_THROW(mujoco_model_xml("humanoid"), std::invalid_argument);
+  // MuJoCo's warnings go to stderr, not to stdout and MUJOCO_LOG.TXT in the working directory.
+  EXPECT_NE(mju_user_warning, nullptr);
 }
 
 // Each row equals MuJoCo's own stepping of one mjData from the same state, bit for
