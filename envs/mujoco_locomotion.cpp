@@ -34,6 +34,14 @@ double standard_normal(Rng& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
 }
 
+// Warnings MuJoCo counts when a step is not a continuation of the state: it zeroes
+// controls that are not finite (mjWARN_BADCTRL) and resets an mjData whose positions,
+// velocities or accelerations blew up (mj_checkPos, mj_checkVel, mj_checkAcc).
+int instability_warnings(const mjData* d) {
+  return d->warning[mjWARN_BADCTRL].number + d->warning[mjWARN_BADQPOS].number +
+         d->warning[mjWARN_BADQVEL].number + d->warning[mjWARN_BADQACC].number;
+}
+
 // MuJoCo's default warning handler prints to stdout and appends to MUJOCO_LOG.TXT in
 // the working directory; a run should not leave files where it was started, nor mix
 // into a table on stdout. Installed only where the program set no handler of its own.
@@ -102,8 +110,10 @@ MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int bat
       computes_contact_forces_(computes_contact_forces) {
   const mjModel* m = model_.get();
   if (m->nu != this->spec().action_dim || m->nu > kMaxControls || m->nq > kMaxCoordinates) {
-    throw std::logic_error("MuJoCo model '" + model_name + "' has " + std::to_string(m->nu) +
-                           " actuators, the environment declares " + std::to_string(this->spec().action_dim));
+    throw std::logic_error("MuJoCo model '" + model_name + "': " + std::to_string(m->nu) + " actuators (the environment " +
+                           "declares " + std::to_string(this->spec().action_dim) + ", at most " +
+                           std::to_string(kMaxControls) + ") and " + std::to_string(m->nq) +
+                           " coordinates (at most " + std::to_string(kMaxCoordinates) + ")");
   }
   data_.reserve(static_cast<size_t>(batch_size));
   for (int r = 0; r < batch_size; ++r) {
@@ -132,7 +142,10 @@ void MujocoLocomotion::set_row_mass_scale(int row, double mass_scale) {
     return;
   }
   const mjModel* shared = model_.get();
-  if (!own_models_[row]) own_models_[row].reset(mj_copyModel(nullptr, shared));
+  if (!own_models_[row]) {
+    own_models_[row].reset(mj_copyModel(nullptr, shared));
+    if (!own_models_[row]) throw std::runtime_error("MuJoCo: out of memory for row " + std::to_string(row) + "'s model");
+  }
   mjModel* m = own_models_[row].get();
   for (int b = 0; b < m->nbody; ++b) {
     m->body_mass[b] = shared->body_mass[b] * mass_scale;
@@ -200,13 +213,19 @@ void MujocoLocomotion::step_rows(const float* actions, int begin, int end) {
       d->ctrl[k] = std::clamp(static_cast<double>(action[k]), m->actuator_ctrlrange[2 * k],
                               m->actuator_ctrlrange[2 * k + 1]);
     }
+    // MuJoCo zeroes controls that are not finite and resets the state itself
+    // (mj_resetData, to qpos0) when positions, velocities or accelerations blow up,
+    // counting a warning: that step ends the episode (terminated), since what follows
+    // is not its continuation.
+    const int instabilities_before = instability_warnings(d);
     mj_step(m, d);
+    const bool reset_by_mujoco = instability_warnings(d) != instabilities_before;
     // mj_step leaves positions, centres of mass and forces at the state before the
     // step; bring what the observation and reward read to the state after it.
     evaluate_after_step(m, d);
     bool done = false;
     reward[r] = step_reward(r, d->ctrl, &done);
-    terminated[r] = done;
+    terminated[r] = done || reset_by_mujoco;
     write_observation(r);
   }
 }
@@ -399,7 +418,8 @@ float AntDir::step_reward(int row, const double* ctrl, bool* terminated) {
     contact += f * f;
   }
   // MAML's ant_env_rand_direc.py: done unless the state is finite and the torso's
-  // height is within [0.2, 1] m.
+  // height is within [0.2, 1] m. (MuJoCo resets a state that stopped being finite
+  // before this reads it; step_rows ends such an episode itself.)
   bool finite = true;
   for (int i = 0; i < m->nq && finite; ++i) finite = std::isfinite(d.qpos[i]);
   for (int i = 0; i < m->nv && finite; ++i) finite = std::isfinite(d.qvel[i]);

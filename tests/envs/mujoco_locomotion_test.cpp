@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -238,10 +239,36 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
         const double along = std::cos(directions[r]) * v[0] + std::sin(directions[r]) * v[1];
         EXPECT_NEAR(env.rewards()[r], along - 0.005 * control - 0.0005 * contact + 0.05, 1e-4);
         EXPECT_NEAR(env.velocity_along_direction(r), along, 1e-12);
-        // The robot stands on the floor: contact forces are computed (mj_rnePostConstraint).
         if (t > 20) touching += contact > 0.0;
       }
     }
+    // The ant is on the floor in about half of these steps (it hops under them), so
+    // contact forces are computed after the step (mj_rnePostConstraint) and observed.
+    EXPECT_GT(touching, 15) << "of at most 78 row-steps after the first 20";
+  }
+}
+
+// A step MuJoCo flags as unstable (here a NaN action, whose controls it zeroes with a
+// warning) ends that row's episode; the other rows go on.
+TEST(MujocoLocomotion, AStepMujocoResetEndsTheEpisode) {
+  for (const std::string name : {"halfcheetah-vel", "ant-dir"}) {
+    SCOPED_TRACE(name);
+    auto env = make_env(name, 2, 4);
+    env->reset();
+    const int nu = env->spec().action_dim;
+    std::vector<float> actions(static_cast<size_t>(2) * nu, 0.1f);
+    env->step(actions.data());
+    EXPECT_FALSE(env->done(0));
+    actions[0] = std::numeric_limits<float>::quiet_NaN();
+    env->step(actions.data());
+    EXPECT_TRUE(env->terminated()[0]);
+    EXPECT_FALSE(env->done(1));
+    EXPECT_EQ(env->elapsed_steps()[0], 0);  // a fresh episode
+    // The next episode steps normally.
+    actions[0] = 0.1f;
+    env->step(actions.data());
+    EXPECT_FALSE(env->done(0));
+    EXPECT_TRUE(std::isfinite(env->rewards()[0]));
   }
 }
 
