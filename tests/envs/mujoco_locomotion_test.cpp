@@ -57,9 +57,22 @@ void expect_same_state(const mjModel* m, const mjData* reference, const mjData* 
 std::unique_ptr<MujocoLocomotion> make_env(const std::string& name, int rows, std::uint64_t seed) {
   auto env = EnvRegistry::global().make(name, rows, seed);
   auto* locomotion = dynamic_cast<MujocoLocomotion*>(env.get());
-  EXPECT_NE(locomotion, nullptr) << name;
+  if (locomotion == nullptr) {
+    ADD_FAILURE() << name << " is not a MujocoLocomotion";
+    return nullptr;
+  }
   env.release();
   return std::unique_ptr<MujocoLocomotion>(locomotion);
+}
+
+// Σ a² of row `row`'s actions clipped to the control range [-1, 1]: the control cost's sum.
+double clipped_square_sum(const std::vector<float>& actions, int row, int nu) {
+  double sum = 0.0;
+  for (int k = 0; k < nu; ++k) {
+    const double a = std::clamp(static_cast<double>(actions[static_cast<size_t>(row) * nu + k]), -1.0, 1.0);
+    sum += a * a;
+  }
+  return sum;
 }
 
 TEST(MujocoModels, HaveThePublishedSizesAndOptions) {
@@ -167,11 +180,7 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
       const auto actions = test_actions(2, 6, t);
       env.step(actions.data());
       for (int r = 0; r < 2; ++r) {
-        double control = 0.0;
-        for (int k = 0; k < 6; ++k) {
-          const double a = std::clamp(static_cast<double>(actions[6 * r + k]), -1.0, 1.0);
-          control += a * a;
-        }
+        const double control = clipped_square_sum(actions, r, 6);
         const double v = env.row_data(r)->subtree_linvel[3];
         EXPECT_FLOAT_EQ(env.rewards()[r], static_cast<float>(-std::abs(v - goals[r]) - 0.05 * control));
         // The observation: qpos without x, qvel, centre of mass.
@@ -201,11 +210,7 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
       env.step(actions.data());
       backward.step(actions.data());
       for (int r = 0; r < 2; ++r) {
-        double control = 0.0;
-        for (int k = 0; k < 6; ++k) {
-          const double a = std::clamp(static_cast<double>(actions[6 * r + k]), -1.0, 1.0);
-          control += a * a;
-        }
+        const double control = clipped_square_sum(actions, r, 6);
         EXPECT_NEAR(env.rewards()[r] + backward.rewards()[r], -2.0 * 0.05 * control, 1e-5);
         const double sign = tasks[2 * r] >= 0 ? 1.0 : -1.0;
         EXPECT_NEAR(env.rewards()[r], sign * env.forward_velocity(r) - 0.05 * control, 1e-5);
@@ -223,11 +228,7 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
       env.step(actions.data());
       for (int r = 0; r < 2; ++r) {
         const float* o = (env.done(r) ? env.final_observations() : env.observations()) + 125 * r;
-        double control = 0.0;
-        for (int k = 0; k < 8; ++k) {
-          const double a = std::clamp(static_cast<double>(actions[8 * r + k]), -1.0, 1.0);
-          control += a * a;
-        }
+        const double control = clipped_square_sum(actions, r, 8);
         double contact = 0.0;  // from the observation's clipped contact forces
         for (int i = 29; i < 29 + 84; ++i) contact += static_cast<double>(o[i]) * o[i];
         if (env.done(r)) {
