@@ -21,6 +21,7 @@
 #include "apps/process_flags.h"
 #include "envs/errors.h"
 #include "meta/evaluation.h"
+#include "meta/oracle.h"
 #include "meta/eval_report.h"
 #include "meta/progress.h"
 
@@ -88,7 +89,9 @@ void add_eval_command(CLI::App& app) {
         eval,
         [&](const std::string& method, int step, int steps, double mean_return) {
           char status[96];
-          std::snprintf(status, sizeof(status), ": adaptation step %d/%d: mean return %.2f", step, steps, mean_return);
+          // The oracle reports its training iterations under this name (meta/oracle.h).
+          const char* what = method == meta::kOracleProgressName ? "training iteration" : "adaptation step";
+          std::snprintf(status, sizeof(status), ": %s %d/%d: mean return %.2f", what, step, steps, mean_return);
           progress.update(method + status);
         },
         collectives ? *collectives : meta::single_process());

@@ -62,6 +62,17 @@ std::vector<std::uint64_t> all_gather_words(const Collectives& collectives, cons
   return out;
 }
 
+std::vector<double> all_gather_doubles(const Collectives& collectives, const std::vector<double>& values,
+                                       const std::string& what) {
+  if (!collectives.distributed()) return values;
+  std::vector<std::uint64_t> words(values.size());
+  std::memcpy(words.data(), values.data(), values.size() * sizeof(double));
+  const auto gathered = all_gather_words(collectives, words, what);
+  std::vector<double> out(gathered.size());
+  std::memcpy(out.data(), gathered.data(), gathered.size() * sizeof(double));
+  return out;
+}
+
 std::pair<int, int> shard(int count, int rank, int world) {
   const auto begin = static_cast<int>(static_cast<int64_t>(count) * rank / world);
   const auto end = static_cast<int>(static_cast<int64_t>(count) * (rank + 1) / world);

@@ -51,6 +51,10 @@ torch::Tensor all_reduce_sum(const Collectives& collectives, torch::Tensor tenso
 std::vector<std::uint64_t> all_gather_words(const Collectives& collectives, const std::vector<std::uint64_t>& words,
                                             const std::string& what);
 
+// Rank order concatenation of every rank's numbers (their bits travel as words).
+std::vector<double> all_gather_doubles(const Collectives& collectives, const std::vector<double>& values,
+                                       const std::string& what);
+
 // Items [first, last) of `count` for `rank` of `world`: contiguous, in rank order,
 // sizes differing by at most one (the TRPO task groups' rule).
 std::pair<int, int> shard(int count, int rank, int world);

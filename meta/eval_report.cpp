@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -63,6 +64,35 @@ std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& me
     }
   }
   return comparisons;
+}
+
+std::vector<OracleGap> oracle_gaps(const OracleReport& oracle, const std::vector<MethodCurve>& methods) {
+  std::vector<OracleGap> gaps;
+  if (oracle.tasks == 0) return gaps;
+  const auto first_tasks = [&](const std::vector<double>& returns) {
+    if (returns.size() < oracle.task_returns.size()) {
+      throw std::invalid_argument("oracle_gaps: a method holds " + std::to_string(returns.size()) +
+                                  " tasks, the oracle " + std::to_string(oracle.task_returns.size()));
+    }
+    return std::vector<double>(returns.begin(), returns.begin() + static_cast<std::ptrdiff_t>(oracle.task_returns.size()));
+  };
+  for (const auto& method : methods) {
+    OracleGap gap;
+    gap.method = method.name;
+    const auto start = first_tasks(method.task_returns.at(0));
+    const double start_gap = paired_difference(oracle.task_returns, start).mean;
+    for (const auto& step_returns : method.task_returns) {
+      const auto returns = first_tasks(step_returns);
+      const PairedDifference difference = paired_difference(oracle.task_returns, returns);
+      gap.mean.push_back(difference.mean);
+      gap.ci95.push_back(difference.ci95);
+      // (o − m_0) − (o − m_j) = m_j − m_0, over the gap at step 0.
+      gap.closed.push_back(start_gap > 0.0 ? (start_gap - difference.mean) / start_gap
+                                           : std::numeric_limits<double>::quiet_NaN());
+    }
+    gaps.push_back(std::move(gap));
+  }
+  return gaps;
 }
 
 namespace {
@@ -158,7 +188,25 @@ std::string report_json(const EvalReport& report) {
         << ", \"mean\": " << json_array(comparison.mean, json_number)
         << ", \"ci95\": " << json_array(comparison.ci95, json_number) << "}";
   }
-  out << "]}";
+  out << "], \"oracle\": ";
+  const auto& oracle = report.oracle;
+  if (oracle.tasks == 0) {
+    out << "null";
+  } else {
+    out << "{\"tasks\": " << oracle.tasks << ", \"iterations\": " << oracle.iterations
+        << ", \"rollouts\": " << oracle.rollouts << ", \"learning_rate\": " << json_number(oracle.learning_rate)
+        << ", \"task_returns\": " << json_array(oracle.task_returns, json_number)
+        << ", \"mean\": " << json_number(oracle.mean) << ", \"ci95\": " << json_number(oracle.ci95)
+        << ", \"training_curve\": " << json_array(oracle.training_curve, json_number) << ", \"gaps\": {";
+    for (size_t g = 0; g < oracle.gaps.size(); ++g) {
+      const auto& gap = oracle.gaps[g];
+      out << (g ? ", " : "") << json_string(gap.method) << ": {\"mean\": " << json_array(gap.mean, json_number)
+          << ", \"ci95\": " << json_array(gap.ci95, json_number)
+          << ", \"closed\": " << json_array(gap.closed, json_number) << "}";
+    }
+    out << "}}";
+  }
+  out << "}";
   return out.str();
 }
 
@@ -167,6 +215,7 @@ std::string return_measure(double return_discount) {
 }
 
 std::string report_table(const EvalReport& report) {
+  const OracleReport& oracle = report.oracle;
   std::ostringstream out;
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
       << " rollouts; mean " << return_measure(report.return_discount)
@@ -258,6 +307,41 @@ std::string report_table(const EvalReport& report) {
            "at its best step; clear of 0 = ahead):\n";
     print(differences);
   }
+  if (oracle.tasks > 0) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "oracle: one policy per task trained on that task alone (the first %d tasks; Adam %s, %d "
+                  "iterations x %d rollouts = %lld episodes per task, from the random initialisation): %.2f ± %.2f; "
+                  "training return ",
+                  oracle.tasks, json_number(oracle.learning_rate).c_str(), oracle.iterations, oracle.rollouts,
+                  static_cast<long long>(oracle.iterations) * oracle.rollouts, oracle.mean, oracle.ci95);
+    out << line;
+    // Five points of its training curve: whether the budget sufficed.
+    const size_t last = oracle.training_curve.size() - 1;
+    for (size_t q = 0; q <= 4; ++q) {
+      const size_t i = last * q / 4;
+      std::snprintf(line, sizeof(line), "%s%.2f (iteration %zu)", q ? ", " : "", oracle.training_curve[i], i);
+      out << line;
+      if (last == 0) break;
+    }
+    out << "\ngap to the oracle on its tasks, paired per task (oracle minus method):\n";
+    std::vector<Row> gap_rows;
+    for (const auto& gap : oracle.gaps) gap_rows.push_back({gap.method, &gap.mean, &gap.ci95});
+    print(gap_rows);
+    out << "fraction of the step-0 gap to the oracle closed (mean gain over mean gap at step 0):\n";
+    for (const auto& gap : oracle.gaps) {
+      out << gap.method << std::string(width - std::min(width, gap.method.size()), ' ');
+      for (double closed : gap.closed) {
+        if (std::isnan(closed)) {
+          std::snprintf(cell, sizeof(cell), " %18s", "n/a");
+        } else {
+          std::snprintf(cell, sizeof(cell), " %17.1f%%", 100.0 * closed);
+        }
+        out << cell;
+      }
+      out << "\n";
+    }
+  }
   return out.str();
 }
 
@@ -292,7 +376,9 @@ std::string report_task_lines(const EvalReport& report) {
       }
       out += "]";
     }
-    out += "}}\n";
+    out += "}";
+    if (t < report.oracle.task_returns.size()) out += ", \"oracle\": " + json_number(report.oracle.task_returns[t]);
+    out += "}\n";
   }
   return out;
 }

@@ -76,6 +76,35 @@ struct GroupComparison {
   std::vector<double> ci95;                // [k+1] Welch's t over the two groups' per-seed means
 };
 
+// How far one method is from the oracle (meta/oracle.h) on the oracle's tasks (the
+// evaluation's first `tasks` tasks), step by step, paired per task.
+struct OracleGap {
+  std::string method;
+  std::vector<double> mean;    // [k+1] oracle − method after j steps, mean over the oracle's tasks
+  std::vector<double> ci95;    // [k+1] 95% half-width of those per-task differences
+  // [k+1] the fraction of the step-0 gap that j steps close: mean_t(m_j − m_0) / mean_t(o − m_0)
+  // over the oracle's tasks t (0 at step 0, 1 = as good as the oracle). NaN when the
+  // method starts level with or above the oracle (a gap of ≤ 0 has nothing to close).
+  std::vector<double> closed;
+};
+
+// The oracle of an evaluation: policies trained on one task each (meta/oracle.h).
+// tasks == 0: none was asked for.
+struct OracleReport {
+  int tasks = 0;                      // the evaluation's first `tasks` tasks, one policy each
+  int iterations = 0;                 // Adam steps, each on `rollouts` fresh episodes of the task
+  int rollouts = 0;
+  double learning_rate = 0.0;
+  std::vector<double> task_returns;   // [tasks] each policy's mean return on its task, measured
+                                      // with the evaluation's rollouts and random numbers
+  double mean = 0.0;                  // over tasks, and 95% half-width
+  double ci95 = 0.0;
+  // [iterations + 1] mean over the tasks of the training rollouts' mean return before
+  // each Adam step, and (last entry) of the measurement: whether the budget sufficed.
+  std::vector<double> training_curve;
+  std::vector<OracleGap> gaps;        // one per method, in report order
+};
+
 struct EvalReport {
   std::string metarl_version;        // of the metarl that evaluated
   std::uint64_t seed = 0;            // evaluation seed: tasks and rollouts
@@ -97,6 +126,7 @@ struct EvalReport {
   // are also in `methods`.
   std::vector<GroupCurve> groups;
   std::vector<GroupComparison> group_comparisons;  // every pair of groups, a before b
+  OracleReport oracle;
 };
 
 // Mean and 95% CI half-width of the per-task differences a[t] − b[t]. Throws
@@ -111,6 +141,10 @@ PairedDifference paired_difference(const std::vector<double>& a, const std::vect
 // against b's best step. The curves must share their tasks (one evaluation).
 std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& methods);
 
+// Every method's gap to the oracle on the oracle's tasks (the first oracle.tasks of
+// each curve's tasks). Throws std::invalid_argument when a curve holds fewer tasks.
+std::vector<OracleGap> oracle_gaps(const OracleReport& oracle, const std::vector<MethodCurve>& methods);
+
 // Mean and 95% CI half-width (normal approximation) of `values`; CI 0 for one value.
 void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95);
 
@@ -121,10 +155,15 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
 //                         "mean": [...], "ci95": [...], "gain_mean": [...], "gain_ci95": [...],
 //                         "task_returns": [[step 0, every task], [step 1, ...], ...]}},
 //  "comparisons": [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s,
-//                   "vs_best_mean": [...], "vs_best_ci95": [...]}]}
+//                   "vs_best_mean": [...], "vs_best_ci95": [...]}],
+//  "groups": {...}, "group_comparisons": [...],
+//  "oracle": null, or {"tasks": K, "iterations": ..., "rollouts": ..., "learning_rate": ...,
+//             "task_returns": [...], "mean": ..., "ci95": ..., "training_curve": [...],
+//             "gaps": {"<method>": {"mean": [...], "ci95": [...], "closed": [...]}}}}
 std::string report_json(const EvalReport& report);
 // One JSON object per line and task: {"task": t, "parameters": {"goal_x": ...},
-// "returns": {"<method>": [step 0, step 1, ...], ...}} — per-task results for tools that
+// "returns": {"<method>": [step 0, step 1, ...], ...}}, with "oracle": return on the
+// oracle's tasks — per-task results for tools that
 // read JSON lines (pandas.read_json(lines=True), jq).
 std::string report_task_lines(const EvalReport& report);
 // What a report's numbers are, for headers and axis labels: "return" at γ = 1,

@@ -19,6 +19,7 @@
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
+#include "meta/oracle.h"
 #include "meta/runtime.h"
 #include "meta/seed_group.h"
 #include "meta/experiment.h"
@@ -110,6 +111,11 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
   static const ConfigSchema<EvalOptions> schema(
       "evaluation config",
       {checkpoints_key(),
+       bool_key<E>("alpha_ablation",
+                   "also evaluate every meta-sgd run with one scalar step, the mean of its learned alpha ('meta-sgd "
+                   "mean alpha'): the same theta adapting as MAML would, so the paired difference says what the "
+                   "per-parameter step buys",
+                   &E::alpha_ablation),
        bool_key<E>("random", "add the random-initialisation baseline (the first run's architecture, or 2x100 relu "
                              "on --env without a run)",
                    &E::random),
@@ -141,7 +147,16 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                    "same numbers, without a host round trip per step on a GPU",
                    &E::env_on_device),
        int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
-                  1024)});
+                  1024),
+       int_key<E>("oracle_tasks",
+                  "train an oracle for each of the first N tasks: a policy (the first run's architecture) trained on "
+                  "that task alone; the report gives each method's gap to it and the fraction one step closes (0 = "
+                  "none; at most --tasks)",
+                  &E::oracle_tasks, 0, 100000),
+       int_key<E>("oracle_iterations", "Adam steps of each oracle policy, each on oracle_rollouts fresh episodes",
+                  &E::oracle_iterations, 0, 1000000),
+       int_key<E>("oracle_rollouts", "episodes of its task per oracle training step", &E::oracle_rollouts, 1, 100000),
+       real_key<E>("oracle_lr", "Adam step size of the oracle policies", &E::oracle_lr, 1e-8, 10.0)});
   return schema;
 }
 
@@ -158,6 +173,17 @@ void EvalOptions::validate() const {
   EvalOptions checked;
   for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
   check_environment_rows(tasks, rollouts, "--tasks x --rollouts");
+  if (oracle_tasks > tasks) {
+    throw UsageError("config key 'oracle_tasks': value '" + std::to_string(oracle_tasks) +
+                     "' is invalid; expected at most tasks (" + std::to_string(tasks) +
+                     "): the oracles are trained on the evaluation's first tasks");
+  }
+  check_environment_rows(oracle_tasks, oracle_rollouts, "--oracle-tasks x --oracle-rollouts");
+}
+
+torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma) {
+  if (gamma == 1.0) return trajectories.episode_returns();
+  return agents::discounted_returns(trajectories.rewards, trajectories.mask, gamma).select(-1, 0);
 }
 
 int task_batch_size(const EvalOptions& options, int horizon) {
@@ -191,6 +217,9 @@ struct ComparedMethod {
   // inner_lr (the random baseline borrows the first run's, or the defaults).
   TrainConfig config;
   std::optional<CheckpointData> checkpoint;  // θ and α; none for the random baseline
+  // The α ablation of a Meta-SGD run (EvalOptions::alpha_ablation): its θ, adapting with
+  // one scalar step, the mean of its learned α over all of θ's entries.
+  bool mean_alpha = false;
 };
 
 ComparedMethod load_run(const std::string& run) {
@@ -252,9 +281,12 @@ void check_horizons(const std::vector<ComparedMethod>& methods, const envs::EnvS
 // baseline's seed), so that every name in the report is unique.
 void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_seed) {
   std::map<std::string, int> count;
-  for (const auto& method : methods) ++count[to_string(method.algorithm)];
+  const auto base_name = [](const ComparedMethod& method) {
+    return to_string(method.algorithm) + (method.mean_alpha ? " mean alpha" : "");
+  };
+  for (const auto& method : methods) ++count[base_name(method)];
   for (auto& method : methods) {
-    method.name = to_string(method.algorithm);
+    method.name = base_name(method);
     if (count[method.name] > 1) {
       method.name += " (" + (method.run.empty() ? "random_seed " + std::to_string(random_seed) : shown_run(method.run)) +
                      ")";
@@ -264,17 +296,6 @@ void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_see
 
 // One batch of tasks rolled out together: its environment rows, its sampler and the
 // parameters its tasks have adapted to so far (shared θ at step 0, then [T, …]).
-// Every process's per-task returns of one batch, in task order (the processes hold
-// consecutive shares): the doubles' bits travel as words.
-std::vector<double> gather_task_returns(const Collectives& collectives, const std::vector<double>& returns) {
-  std::vector<std::uint64_t> words(returns.size());
-  std::memcpy(words.data(), returns.data(), returns.size() * sizeof(double));
-  const auto gathered = all_gather_words(collectives, words, "the per-task returns");
-  std::vector<double> out(gathered.size());
-  std::memcpy(out.data(), gathered.data(), gathered.size() * sizeof(double));
-  return out;
-}
-
 struct TaskBatchState {
   std::unique_ptr<envs::BatchedEnv> env;
   std::unique_ptr<agents::Sampler> sampler;
@@ -282,13 +303,6 @@ struct TaskBatchState {
   int batch_tasks = 0;    // the whole batch's tasks
   ParameterList params;
 };
-
-// Σ_t γ^t r_t of each episode from its first step: [T, R]; γ = 1 is the plain sum,
-// rllab's AverageReturn, γ < 1 its AverageDiscountedReturn.
-torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma) {
-  if (gamma == 1.0) return trajectories.episode_returns();
-  return agents::discounted_returns(trajectories.rewards, trajectories.mask, gamma).select(-1, 0);
-}
 
 // The adaptation curve of one method. Everything random (environment rows, tasks,
 // actions) is built here from options.seed alone: common random numbers across
@@ -308,6 +322,19 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
                       derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
   if (method.checkpoint) load_parameters(*method.checkpoint, resolve_checkpoint_path(method.run), learner);
+  // The α ablation: every entry of α set to α's mean over all of θ's entries.
+  std::optional<double> mean_alpha;
+  if (method.mean_alpha) {
+    torch::NoGradGuard no_grad;
+    double sum = 0.0;
+    std::int64_t entries = 0;
+    for (const auto& alpha : learner.alpha()) {
+      sum += alpha.sum().item<double>();
+      entries += alpha.numel();
+    }
+    mean_alpha = sum / static_cast<double>(entries);
+    for (auto& alpha : learner.alpha()) alpha.fill_(*mean_alpha);
+  }
 
   // All tasks from one stream, in order: batch 0's tasks are the first tasks an
   // evaluation of fewer tasks would draw.
@@ -364,6 +391,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
       }
       curve.step_sizes.push_back(learner.alpha().front().item<double>());  // the step size step + 1 takes
     }
+    if (adapt_after && mean_alpha) curve.step_sizes.push_back(*mean_alpha);
     std::vector<double> returns;
     returns.reserve(static_cast<size_t>(options.tasks));
     for (auto& batch : batches) {
@@ -383,7 +411,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
               agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
         }
       }
-      if (collectives.distributed()) batch_returns = gather_task_returns(collectives, batch_returns);
+      if (collectives.distributed()) batch_returns = all_gather_doubles(collectives, batch_returns, "the per-task returns");
       returns.insert(returns.end(), batch_returns.begin(), batch_returns.end());
     }
     double mean = 0.0;
@@ -430,6 +458,16 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   }
   if (!methods.empty()) check_runs_comparable(methods, options);
   const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
+  if (options.alpha_ablation) {
+    // After every run (a seed group's members stay contiguous), before the random baseline.
+    const size_t runs = methods.size();
+    for (size_t m = 0; m < runs; ++m) {
+      if (methods[m].algorithm != Algorithm::kMetaSgd) continue;
+      ComparedMethod ablation = methods[m];
+      ablation.mean_alpha = true;
+      methods.push_back(std::move(ablation));
+    }
+  }
   if (options.random) {
     ComparedMethod random;
     if (methods.empty()) {
@@ -451,6 +489,15 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                      " samples of one task exceed what one batch may hold (" + std::to_string(kSamplesPerTaskBatch) +
                      ", about 4 GB with a 2x100 policy); evaluate with fewer rollouts per task (more tasks instead)");
   }
+  // The oracles' measurement shares the methods' first task batch (meta/oracle.h).
+  const int first_batch_tasks = task_batch_size(options, effective_horizon(methods.front().config, reference->spec()));
+  if (options.oracle_tasks > first_batch_tasks) {
+    throw UsageError("config key 'oracle_tasks': value '" + std::to_string(options.oracle_tasks) +
+                     "' is invalid; expected at most the evaluation's first task batch (" +
+                     std::to_string(first_batch_tasks) +
+                     " tasks at these rollouts and horizon, or --task-batch): the oracles are measured on its "
+                     "random numbers");
+  }
   check_environment_at_start(env_name);
   name_methods(methods, options.random_seed);
   const torch::Device device = resolve_device(options.device);
@@ -466,21 +513,24 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   report.seed = options.seed;
   report.random_seed = options.random_seed;
   for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
-  {
-    // The tasks adaptation_curve draws for every method (the same stream).
-    Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-    const auto tasks = reference->task_distribution().sample(options.tasks, split, task_rng);
-    for (const auto& parameter : reference->task_distribution().parameters()) {
-      report.task_parameter_names.push_back(parameter.name);
-    }
-    for (int t = 0; t < tasks.num_tasks; ++t) {
-      report.task_parameters.emplace_back(tasks.task(t), tasks.task(t) + tasks.num_parameters);
-    }
+  // The tasks adaptation_curve draws for every method (the same stream).
+  Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
+  const auto tasks = reference->task_distribution().sample(options.tasks, split, task_rng);
+  for (const auto& parameter : reference->task_distribution().parameters()) {
+    report.task_parameter_names.push_back(parameter.name);
+  }
+  for (int t = 0; t < tasks.num_tasks; ++t) {
+    report.task_parameters.emplace_back(tasks.task(t), tasks.task(t) + tasks.num_parameters);
   }
   for (const auto& method : methods) {
     report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));
   }
   report.comparisons = compare_methods(report.methods);
+  if (options.oracle_tasks > 0) {
+    report.oracle = train_oracles(methods.front().config, reference->spec(), tasks.slice(0, options.oracle_tasks),
+                                  options, first_batch_tasks, device, collectives, on_step);
+    report.oracle.gaps = oracle_gaps(report.oracle, report.methods);
+  }
   for (const auto& members : groups) {
     const std::vector<MethodCurve> curves(report.methods.begin() + static_cast<std::ptrdiff_t>(members.first),
                                           report.methods.begin() +

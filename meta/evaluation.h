@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/trajectories.h"
 #include "meta/collectives.h"
 #include "meta/config_schema.h"
 #include "meta/eval_report.h"
@@ -25,6 +26,11 @@ struct EvalOptions {
   // Runs to compare, in report order: run directories or checkpoint files from
   // `metarl train`. They must share one environment and one rollout horizon.
   std::vector<std::string> checkpoints;
+  // Adds, after the runs, each Meta-SGD run again as "meta-sgd mean alpha": its θ adapting
+  // with one scalar step, the mean of its learned α over all of θ's entries (the step-size
+  // schedule does not apply). Paired with the run itself, it measures what the
+  // per-parameter step buys over a step of the same average size from the same θ.
+  bool alpha_ablation = false;
   // Adds the random-initialisation baseline (after the runs): the policy the first
   // run's config builds (architecture, horizon, advantages), or with no run a
   // default TrainConfig (2×100 ReLU) on `env`, with θ = its initial parameters.
@@ -59,6 +65,13 @@ struct EvalOptions {
   // the same numbers, without a host round trip per step on a GPU.
   bool env_on_device = false;
   int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
+  // The oracle (meta/oracle.h): for each of the first oracle_tasks tasks (0 = none), a
+  // policy of the first method's architecture trained on that task alone with Adam at
+  // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.
+  int oracle_tasks = 0;
+  int oracle_iterations = 200;
+  int oracle_rollouts = 20;
+  double oracle_lr = 0.01;
 
   // Throws UsageError naming the option and value, or saying what is missing.
   void validate() const;
@@ -80,6 +93,10 @@ using EvalProgress = std::function<void(const std::string& method, int step, int
 // floating-point order of the policy's arithmetic (none on one machine: bit for bit).
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {},
                     const Collectives& collectives = single_process());
+
+// The return each episode reports: Σ_t γ^t r_t from its first step, [T, R]; γ = 1 is
+// the plain sum (rllab's AverageReturn), γ < 1 its AverageDiscountedReturn.
+torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma);
 
 // Automatic task batches hold at most this many samples (tasks × rollouts × horizon):
 // 300 pendulum tasks × 40 rollouts × 200 steps with a 2×100 policy peaked at 4.2 GB

@@ -231,6 +231,16 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
     }
     series.push_back(std::move(s));
   }
+  // The oracle (meta/oracle.h), where the report has one: a level line at its mean
+  // return, on its own tasks (the report's first oracle.tasks).
+  const auto oracle = report["oracle"];
+  if (oracle && oracle.IsMap()) {
+    const double m = as_number(oracle["mean"]);
+    const double c = as_number(oracle["ci95"]);
+    series.push_back({"oracle (first " + oracle["tasks"].as<std::string>() + " tasks)", steps,
+                      std::vector<double>(steps.size(), m), std::vector<double>(steps.size(), m - c),
+                      std::vector<double>(steps.size(), m + c), false});
+  }
   const std::string title = "Adaptation on " + report["env"].as<std::string>() + ", " +
                             report["split"].as<std::string>() + " split (" + report["tasks"].as<std::string>() +
                             (grouped.empty() ? " tasks, 95% CI)" : " tasks; seed groups: mean, 95% CI across seeds)");

@@ -47,10 +47,14 @@ def test_resume_extends_and_evaluate_matches_the_command_line(tmp_path):
         metarl.train(out=run, **TINY)
     metarl.train(out=run, resume=True, iterations=3)
     assert len((run / "metrics.csv").read_text().splitlines()) == 4
-    report = metarl.evaluate(run, split="heldout", tasks=4, rollouts=2, steps=2)
+    report = metarl.evaluate(run, split="heldout", tasks=4, rollouts=2, steps=2, oracle_tasks=2,
+                             oracle_iterations=3)
     cli_report = json.loads(cli("eval", str(run), "--split", "heldout", "--tasks", "4", "--rollouts", "2",
-                                "--steps", "2", "--json", "--no-save", "--quiet").stdout)
+                                "--steps", "2", "--oracle-tasks", "2", "--oracle-iterations", "3", "--json",
+                                "--no-save", "--quiet").stdout)
     assert report["methods"] == cli_report["methods"]
+    assert report["oracle"] == cli_report["oracle"] and len(report["oracle"]["task_returns"]) == 2
+    assert "gap to the oracle" in report.table
     assert "gain over step 0" in report.table
     assert len(report.tasks) == 4 and "goal_x" in report.tasks[0]["parameters"]
     assert not (run / "eval_heldout.json").exists(), "evaluate writes nothing"

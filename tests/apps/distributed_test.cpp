@@ -99,8 +99,11 @@ TEST_F(Distributed, TrpoTakesTheSameFirstStepUpToItsConjugateGradientsRounding) 
 TEST_F(Distributed, EvaluationOverProcessesIsTheOneProcessReport) {
   const auto run = dir_ / "run";
   ASSERT_EQ(run_metarl(small("adam") + run.string()).exit_code, 0);
-  // Two task batches, each split over the processes.
-  const std::string eval = "eval " + run.string() + " --random --tasks 7 --rollouts 3 --steps 2 --task-batch 4 --json --force";
+  // Two task batches, each split over the processes; the oracles of the first three
+  // tasks trained in shares too.
+  const std::string eval = "eval " + run.string() +
+                           " --random --tasks 7 --rollouts 3 --steps 2 --task-batch 4 --json --force"
+                           " --oracle-tasks 3 --oracle-iterations 3 --oracle-rollouts 2";
   const Result alone = run_metarl(eval, /*stdout_only=*/true);
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   for (int processes : {2, 3}) {
@@ -108,6 +111,7 @@ TEST_F(Distributed, EvaluationOverProcessesIsTheOneProcessReport) {
     ASSERT_EQ(shared.exit_code, 0) << shared.output;
     EXPECT_EQ(shared.output, alone.output) << processes << " processes";
   }
+  EXPECT_NE(alone.output.find("\"oracle\": {\"tasks\": 3"), std::string::npos) << alone.output;
 }
 
 // The checkpoint holds every environment row's stream in global order, so a run

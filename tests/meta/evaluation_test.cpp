@@ -16,6 +16,7 @@
 
 #include "envs/errors.h"
 #include "envs/rng.h"
+#include "meta/checkpoint.h"
 #include "meta/evaluation.h"
 #include "meta/plots.h"
 #include "meta/run_directory.h"
@@ -432,6 +433,14 @@ TEST_F(Evaluation, TheSavedReportPlotsEveryMethod) {
   for (const char* method : {">meta-sgd</text>", ">maml</text>", ">random</text>"}) {
     EXPECT_NE(svg.find(method), std::string::npos) << method;
   }
+  EXPECT_EQ(svg.find("oracle"), std::string::npos);
+  // With an oracle, its level line too.
+  options.oracle_tasks = 2;
+  options.oracle_iterations = 2;
+  save_eval_report(meta_sgd, evaluate(options));
+  plot_run(meta_sgd);
+  EXPECT_NE(file_text(fs::path(meta_sgd) / "plots" / "adaptation_test.svg").find(">oracle (first 2 tasks)</text>"),
+            std::string::npos);
 }
 
 TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
@@ -457,6 +466,181 @@ TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
   message = usage_error_of([&] { evaluate(small_eval({nav, short_run})); });
   EXPECT_NE(message.find("horizon 20"), std::string::npos) << message;
   EXPECT_NE(message.find("horizon 10"), std::string::npos) << message;
+}
+
+// An oracle that takes no training step is the random initialisation, measured on the
+// random numbers of the methods' step-0 rollouts: its returns are the random baseline's
+// step 0 on those tasks (up to the float order of a task-batched forward pass).
+TEST_F(Evaluation, AnUntrainedOracleIsTheRandomBaselineOnTheSameRandomNumbers) {
+  EvalOptions options = small_eval({});
+  options.random = true;
+  options.env = "point-nav";
+  options.oracle_tasks = 3;
+  options.oracle_iterations = 0;
+  const auto report = evaluate(options);
+  ASSERT_EQ(report.oracle.tasks, 3);
+  ASSERT_EQ(report.oracle.task_returns.size(), 3u);
+  const auto& random_step_0 = report.methods.at(0).task_returns.at(0);
+  for (size_t t = 0; t < 3; ++t) {
+    EXPECT_NEAR(report.oracle.task_returns[t], random_step_0[t], 1e-4 * std::abs(random_step_0[t])) << "task " << t;
+  }
+  EXPECT_EQ(report.oracle.training_curve, std::vector<double>{report.oracle.mean});
+  // Without an oracle the report says so.
+  options.oracle_tasks = 0;
+  const auto without = evaluate(options);
+  EXPECT_EQ(without.oracle.tasks, 0);
+  EXPECT_NE(report_json(without).find("\"oracle\": null"), std::string::npos);
+  EXPECT_EQ(report_table(without).find("oracle"), std::string::npos);
+}
+
+// Trained on its task alone, each oracle policy ends far ahead of the initialisation it
+// started from (point-nav: reach a fixed goal), and the report carries it everywhere.
+TEST_F(Evaluation, OraclesTrainedOnTheirTaskBeatTheirInitialisationAndAreReported) {
+  const auto run = train("run", tiny_config("meta-sgd", 7));
+  EvalOptions options = small_eval({run});
+  options.random = true;
+  options.oracle_tasks = 4;
+  options.oracle_iterations = 40;
+  options.oracle_rollouts = 10;
+  options.oracle_lr = 0.03;
+  std::vector<int> iterations_seen;
+  const auto report = evaluate(options, [&](const std::string& method, int step, int steps, double) {
+    if (method == "oracle") {
+      EXPECT_EQ(steps, 40);
+      iterations_seen.push_back(step);
+    }
+  });
+  const auto& oracle = report.oracle;
+  ASSERT_EQ(oracle.task_returns.size(), 4u);
+  EXPECT_EQ(iterations_seen, (std::vector<int>{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36,
+                                                38, 40}));  // about twenty reports
+  ASSERT_EQ(oracle.training_curve.size(), 41u);
+  const auto& random = report.methods.at(1);
+  ASSERT_EQ(random.name, "random");
+  double random_mean = 0.0;
+  for (size_t t = 0; t < 4; ++t) random_mean += random.task_returns[0][t] / 4.0;
+  // The first training iteration rolls out the random initialisation (other rollouts).
+  EXPECT_NEAR(oracle.training_curve.front(), random_mean, 0.5 * std::abs(random_mean));
+  EXPECT_GT(oracle.mean, random_mean + 0.3 * std::abs(random_mean)) << "oracle " << oracle.mean << ", random "
+                                                                     << random_mean;
+  for (size_t t = 0; t < 4; ++t) EXPECT_GT(oracle.task_returns[t], random.task_returns[0][t]) << "task " << t;
+  // One gap per method, in report order, each the paired difference on the oracle's tasks.
+  ASSERT_EQ(oracle.gaps.size(), 2u);
+  EXPECT_EQ(oracle.gaps[0].method, "meta-sgd");
+  EXPECT_EQ(oracle.gaps[1].method, "random");
+  EXPECT_EQ(oracle.gaps[1].mean.size(), 3u);
+  EXPECT_GT(oracle.gaps[1].mean[0], 0.0);
+  EXPECT_EQ(oracle.gaps[1].closed[0], 0.0);
+  const std::string json = report_json(report);
+  for (const char* key : {"\"oracle\": {\"tasks\": 4", "\"iterations\": 40", "\"training_curve\"", "\"gaps\"",
+                          "\"closed\""}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
+  }
+  const std::string table = report_table(report);
+  EXPECT_NE(table.find("the first 4 tasks"), std::string::npos) << table;
+  EXPECT_NE(table.find("gap to the oracle"), std::string::npos) << table;
+  EXPECT_NE(table.find("fraction of the step-0 gap"), std::string::npos) << table;
+  const std::string lines = report_task_lines(report);
+  EXPECT_NE(lines.find("\"oracle\": "), std::string::npos);
+  // Tasks beyond the oracle's have no oracle entry: the fifth line is the last.
+  const auto fifth = lines.rfind("{\"task\": 4");
+  ASSERT_NE(fifth, std::string::npos);
+  EXPECT_EQ(lines.find("\"oracle\"", fifth), std::string::npos);
+}
+
+// The gap is oracle − method per task, paired; the fraction closed after j steps is the
+// mean gain over the mean gap at step 0, and n/a where the method starts at or above it.
+TEST(OracleGaps, ArePairedDifferencesAndTheFractionClosedIsGainOverTheStartingGap) {
+  OracleReport oracle;
+  oracle.tasks = 2;
+  oracle.task_returns = {10.0, 30.0};
+  MethodCurve adapting;
+  adapting.name = "meta-sgd";
+  adapting.task_returns = {{0.0, 10.0, 99.0}, {4.0, 16.0, -5.0}, {10.0, 30.0, 0.0}};  // a third task beyond the oracle's
+  MethodCurve above;
+  above.name = "above";
+  above.task_returns = {{20.0, 40.0}, {21.0, 41.0}};
+  const auto gaps = oracle_gaps(oracle, {adapting, above});
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].method, "meta-sgd");
+  // Step 0: differences {10, 20}; step 1: {6, 14}; step 2: {0, 0}.
+  EXPECT_DOUBLE_EQ(gaps[0].mean[0], 15.0);
+  EXPECT_DOUBLE_EQ(gaps[0].mean[1], 10.0);
+  EXPECT_DOUBLE_EQ(gaps[0].mean[2], 0.0);
+  EXPECT_NEAR(gaps[0].ci95[0], 1.96 * std::sqrt(50.0) / std::sqrt(2.0), 1e-12);
+  EXPECT_DOUBLE_EQ(gaps[0].ci95[2], 0.0);
+  EXPECT_DOUBLE_EQ(gaps[0].closed[0], 0.0);
+  EXPECT_DOUBLE_EQ(gaps[0].closed[1], 5.0 / 15.0);
+  EXPECT_DOUBLE_EQ(gaps[0].closed[2], 1.0);
+  EXPECT_DOUBLE_EQ(gaps[1].mean[0], -10.0);
+  for (double closed : gaps[1].closed) EXPECT_TRUE(std::isnan(closed));
+  MethodCurve too_few;
+  too_few.name = "one task";
+  too_few.task_returns = {{1.0}};
+  EXPECT_THROW(oracle_gaps(oracle, {too_few}), std::invalid_argument);
+  EXPECT_TRUE(oracle_gaps(OracleReport{}, {adapting}).empty());
+}
+
+TEST_F(Evaluation, OracleTasksBeyondTheTasksOrTheFirstTaskBatchAreUsageErrors) {
+  EvalOptions options = small_eval({});
+  options.random = true;
+  options.env = "point-nav";
+  options.oracle_tasks = 6;  // of 5
+  auto message = usage_error_of([&] { evaluate(options); });
+  EXPECT_NE(message.find("'oracle_tasks'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'6'"), std::string::npos) << message;
+  options.oracle_tasks = 3;
+  options.task_batch = 2;
+  message = usage_error_of([&] { evaluate(options); });
+  EXPECT_NE(message.find("'oracle_tasks'"), std::string::npos) << message;
+  EXPECT_NE(message.find("first task batch (2"), std::string::npos) << message;
+}
+
+// The α ablation: each Meta-SGD run again, after the runs, with every entry of its α set
+// to α's mean. Same θ and random numbers: step 0 is the run's own; the steps differ.
+TEST_F(Evaluation, AlphaAblationAdaptsMetaSgdsThetaWithTheMeanOfItsAlpha) {
+  const auto meta_sgd = train("meta-sgd", tiny_config("meta-sgd", 7));
+  const auto maml = train("maml", tiny_config("maml", 8));
+  EvalOptions options = small_eval({meta_sgd, maml});
+  options.alpha_ablation = true;
+  options.random = true;
+  const auto report = evaluate(options);
+  ASSERT_EQ(report.methods.size(), 4u);
+  EXPECT_EQ(report.methods[0].name, "meta-sgd");
+  EXPECT_EQ(report.methods[1].name, "maml");
+  const auto& ablation = report.methods[2];
+  EXPECT_EQ(ablation.name, "meta-sgd mean alpha");
+  EXPECT_EQ(report.methods[3].name, "random");
+  EXPECT_EQ(ablation.algorithm, "meta-sgd");
+  EXPECT_EQ(ablation.run, meta_sgd);
+  const auto checkpoint = load_checkpoint(meta_sgd);
+  double sum = 0.0;
+  double lowest = 1e9;
+  double highest = -1e9;
+  std::int64_t entries = 0;
+  for (const auto& alpha : checkpoint.alpha) {
+    sum += alpha.sum().item<double>();
+    entries += alpha.numel();
+    lowest = std::min(lowest, alpha.min().item<double>());
+    highest = std::max(highest, alpha.max().item<double>());
+  }
+  ASSERT_LT(lowest, highest) << "the run's alpha must have moved off its uniform start";
+  EXPECT_EQ(report.methods[0].step_sizes, std::vector<double>{});  // learned
+  ASSERT_EQ(ablation.step_sizes.size(), 2u);
+  for (double size : ablation.step_sizes) EXPECT_NEAR(size, sum / entries, 1e-7);
+  EXPECT_EQ(ablation.task_returns[0], report.methods[0].task_returns[0]);
+  EXPECT_NE(ablation.task_returns[1], report.methods[0].task_returns[1]);
+  // Paired with its run like any two methods.
+  const auto pair = std::find_if(report.comparisons.begin(), report.comparisons.end(), [](const MethodComparison& c) {
+    return c.a == "meta-sgd" && c.b == "meta-sgd mean alpha";
+  });
+  ASSERT_NE(pair, report.comparisons.end());
+  EXPECT_EQ(pair->mean[0], 0.0);
+  // Without the option nothing is added, and the run's own curve is unchanged.
+  options.alpha_ablation = false;
+  const auto plain = evaluate(options);
+  ASSERT_EQ(plain.methods.size(), 3u);
+  expect_same_curve(plain.methods[0], report.methods[0]);
 }
 
 TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
