@@ -195,6 +195,7 @@ std::string report_json(const EvalReport& report) {
   } else {
     out << "{\"tasks\": " << oracle.tasks << ", \"iterations\": " << oracle.iterations
         << ", \"rollouts\": " << oracle.rollouts << ", \"learning_rate\": " << json_number(oracle.learning_rate)
+        << ", \"start\": " << json_string(oracle.start)
         << ", \"task_returns\": " << json_array(oracle.task_returns, json_number)
         << ", \"mean\": " << json_number(oracle.mean) << ", \"ci95\": " << json_number(oracle.ci95)
         << ", \"training_curve\": " << json_array(oracle.training_curve, json_number) << ", \"gaps\": {";
@@ -308,13 +309,13 @@ std::string report_table(const EvalReport& report) {
     print(differences);
   }
   if (oracle.tasks > 0) {
-    char line[256];
+    char line[512];
     std::snprintf(line, sizeof(line),
                   "oracle: one policy per task trained on that task alone (the first %d tasks; Adam %s, %d "
-                  "iterations x %d rollouts = %lld episodes per task, from the random initialisation): %.2f ± %.2f; "
-                  "training return ",
+                  "iterations x %d rollouts = %lld episodes per task, from %s): %.2f ± %.2f; training return ",
                   oracle.tasks, json_number(oracle.learning_rate).c_str(), oracle.iterations, oracle.rollouts,
-                  static_cast<long long>(oracle.iterations) * oracle.rollouts, oracle.mean, oracle.ci95);
+                  static_cast<long long>(oracle.iterations) * oracle.rollouts, oracle.start.c_str(), oracle.mean,
+                  oracle.ci95);
     out << line;
     // Five points of its training curve: whether the budget sufficed.
     const size_t last = oracle.training_curve.size() - 1;

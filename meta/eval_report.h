@@ -95,6 +95,7 @@ struct OracleReport {
   int iterations = 0;                 // Adam steps, each on `rollouts` fresh episodes of the task
   int rollouts = 0;
   double learning_rate = 0.0;
+  std::string start;                  // θ every policy started from: "the random initialisation", "theta of maml"
   std::vector<double> task_returns;   // [tasks] each policy's mean return on its task, measured
                                       // with the evaluation's rollouts and random numbers
   double mean = 0.0;                  // over tasks, and 95% half-width
@@ -157,7 +158,7 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
 //  "comparisons": [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s,
 //                   "vs_best_mean": [...], "vs_best_ci95": [...]}],
 //  "groups": {...}, "group_comparisons": [...],
-//  "oracle": null, or {"tasks": K, "iterations": ..., "rollouts": ..., "learning_rate": ...,
+//  "oracle": null, or {"tasks": K, "iterations": ..., "rollouts": ..., "learning_rate": ..., "start": ...,
 //             "task_returns": [...], "mean": ..., "ci95": ..., "training_curve": [...],
 //             "gaps": {"<method>": {"mean": [...], "ci95": [...], "closed": [...]}}}}
 std::string report_json(const EvalReport& report);

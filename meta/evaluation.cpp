@@ -153,6 +153,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   "that task alone; the report gives each method's gap to it and the fraction one step closes (0 = "
                   "none; at most --tasks)",
                   &E::oracle_tasks, 0, 100000),
+       choice_key<E>("oracle_start",
+                     "where each oracle policy starts: random (the random baseline's theta, trained from scratch) "
+                     "or first_run (the first run's theta, fine-tuned on its task)",
+                     &E::oracle_start, {"random", "first_run"}),
        int_key<E>("oracle_iterations", "Adam steps of each oracle policy, each on oracle_rollouts fresh episodes",
                   &E::oracle_iterations, 0, 1000000),
        int_key<E>("oracle_rollouts", "episodes of its task per oracle training step", &E::oracle_rollouts, 1, 100000),
@@ -498,6 +502,10 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                      " tasks at these rollouts and horizon, or --task-batch): the oracles are measured on its "
                      "random numbers");
   }
+  if (options.oracle_tasks > 0 && options.oracle_start == "first_run" && !methods.front().checkpoint) {
+    throw UsageError("config key 'oracle_start': value 'first_run' is invalid without a run (the random baseline "
+                     "alone); expected random, or a RUN_DIR to start from");
+  }
   check_environment_at_start(env_name);
   name_methods(methods, options.random_seed);
   const torch::Device device = resolve_device(options.device);
@@ -527,8 +535,19 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   }
   report.comparisons = compare_methods(report.methods);
   if (options.oracle_tasks > 0) {
-    report.oracle = train_oracles(methods.front().config, reference->spec(), tasks.slice(0, options.oracle_tasks),
-                                  options, first_batch_tasks, device, collectives, on_step);
+    // θ the oracles start from: the random baseline's, or the first run's.
+    const ComparedMethod& first = methods.front();
+    MetaLearner start(make_policy(first.config, reference->spec()), first.algorithm, first.config.inner_lr,
+                      derive_seed(options.random_seed, kPolicyInitStream),
+                      torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    std::string start_description = "the random initialisation";
+    if (options.oracle_start == "first_run") {
+      load_parameters(*first.checkpoint, resolve_checkpoint_path(first.run), start);
+      start_description = "theta of " + first.name;
+    }
+    report.oracle = train_oracles(first.config, reference->spec(), tasks.slice(0, options.oracle_tasks),
+                                  agents::detach(start.theta()), start_description, options, first_batch_tasks,
+                                  device, collectives, on_step);
     report.oracle.gaps = oracle_gaps(report.oracle, report.methods);
   }
   for (const auto& members : groups) {

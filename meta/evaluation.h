@@ -69,6 +69,10 @@ struct EvalOptions {
   // policy of the first method's architecture trained on that task alone with Adam at
   // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.
   int oracle_tasks = 0;
+  // "random": the oracles start from the random baseline's θ (trained from scratch);
+  // "first_run": from the first run's θ (fine-tuned on each task: the reference where
+  // training from scratch needs far more than the budget, e.g. pendulum).
+  std::string oracle_start = "random";
   int oracle_iterations = 200;
   int oracle_rollouts = 20;
   double oracle_lr = 0.01;

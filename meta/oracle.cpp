@@ -25,6 +25,7 @@ std::vector<double> per_task_returns(const agents::Trajectories& trajectories, d
 }  // namespace
 
 OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec, const envs::TaskBatch& tasks,
+                           const agents::ParameterList& start, const std::string& start_description,
                            const EvalOptions& options, int first_batch_tasks, const torch::Device& device,
                            const Collectives& collectives, const EvalProgress& on_iteration) {
   const int oracle_tasks = tasks.num_tasks;
@@ -43,9 +44,10 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
   rollout_config.env_on_device = options.env_on_device;
   const auto policy = make_policy(config, spec);
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  // θ of the random baseline; α is unused (the oracles take Adam steps, not inner steps).
+  // The inner loss only: the oracles take Adam steps, not inner steps, from `start`.
   MetaLearner learner(policy, Algorithm::kPretrained, config.inner_lr,
                       derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
+  report.start = start_description;
 
   // This process's share of the tasks; every process takes part in every collective.
   const auto [begin, end] = shard(oracle_tasks, collectives.rank(), collectives.world_size());
@@ -59,7 +61,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
   std::unique_ptr<agents::Sampler> training_sampler;
   std::unique_ptr<torch::optim::Adam> adam;
   if (local_tasks > 0) {
-    for (const auto& p : agents::expand_to_tasks(agents::detach(learner.theta()), local_tasks)) {
+    for (const auto& p : agents::expand_to_tasks(agents::detach(start), local_tasks)) {
       params.push_back(p.clone().requires_grad_(true));
     }
     const std::uint64_t training_seed = derive_seed(options.seed, kOracleStream);

@@ -6,7 +6,7 @@
 //
 // Each oracle policy has the first method's architecture, horizon, action space and
 // advantage estimate; it starts from the random initialisation (the random baseline's θ,
-// EvalOptions::random_seed) and takes oracle_iterations Adam steps at oracle_lr on the
+// EvalOptions::random_seed), or with oracle_start first_run from the first run's θ, and takes oracle_iterations Adam steps at oracle_lr on the
 // policy-gradient loss of oracle_rollouts fresh episodes of its task (the loss an
 // adaptation step differentiates, MetaLearner::inner_loss). Budget per task:
 // iterations × rollouts episodes.
@@ -23,7 +23,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 
+#include "agents/policy.h"
 #include "envs/batched_env.h"
 #include "envs/task_distribution.h"
 #include "meta/collectives.h"
@@ -42,11 +44,13 @@ inline constexpr const char* kOracleProgressName = "oracle";
 
 // Trains and measures the oracles of `tasks` (the evaluation's first
 // options.oracle_tasks tasks, in order). `config`: the first method's (architecture,
-// horizon, advantages, action space, inner_lr unused). `first_batch_tasks`: the tasks of
+// horizon, advantages, action space, inner_lr unused). `start`: θ every oracle starts
+// from, and `start_description` what it is ("the random initialisation"). `first_batch_tasks`: the tasks of
 // the evaluation's first task batch (task_batch_size), which must hold all of `tasks`.
 // Returns everything but the gaps (oracle_gaps). Throws std::runtime_error when an
 // oracle's loss stops being finite (a step size too large).
 OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec, const envs::TaskBatch& tasks,
+                           const agents::ParameterList& start, const std::string& start_description,
                            const EvalOptions& options, int first_batch_tasks, const torch::Device& device,
                            const Collectives& collectives, const EvalProgress& on_iteration = {});
 

@@ -493,6 +493,36 @@ TEST_F(Evaluation, AnUntrainedOracleIsTheRandomBaselineOnTheSameRandomNumbers) {
   EXPECT_EQ(report_table(without).find("oracle"), std::string::npos);
 }
 
+// Started from the first run's θ (oracle_start first_run), an untrained oracle is that
+// run before adaptation; without a run there is no θ to start from.
+TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
+  const auto run = train("run", tiny_config("maml", 7));
+  EvalOptions options = small_eval({run});
+  options.random = true;
+  options.oracle_tasks = 3;
+  options.oracle_iterations = 0;
+  options.oracle_start = "first_run";
+  const auto report = evaluate(options);
+  const auto& run_step_0 = report.methods.at(0).task_returns.at(0);
+  for (size_t t = 0; t < 3; ++t) {
+    EXPECT_NEAR(report.oracle.task_returns[t], run_step_0[t], 1e-4 * std::abs(run_step_0[t])) << "task " << t;
+  }
+  EXPECT_EQ(report.oracle.start, "theta of maml");
+  EXPECT_NE(report_table(report).find("from theta of maml"), std::string::npos);
+  EXPECT_NE(report_json(report).find("\"start\": \"theta of maml\""), std::string::npos);
+  options.oracle_start = "random";
+  EXPECT_EQ(evaluate(options).oracle.start, "the random initialisation");
+
+  EvalOptions alone = small_eval({});
+  alone.random = true;
+  alone.env = "point-nav";
+  alone.oracle_tasks = 2;
+  alone.oracle_start = "first_run";
+  const auto message = usage_error_of([&] { evaluate(alone); });
+  EXPECT_NE(message.find("'oracle_start'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'first_run'"), std::string::npos) << message;
+}
+
 // Trained on its task alone, each oracle policy ends far ahead of the initialisation it
 // started from (point-nav: reach a fixed goal), and the report carries it everywhere.
 TEST_F(Evaluation, OraclesTrainedOnTheirTaskBeatTheirInitialisationAndAreReported) {
