@@ -103,7 +103,7 @@ void register_builtin_envs(EnvRegistry& registry) {
                 "outer_lr_decay: linear\n"
                 "gae_lambda: 0.95\n",
                 "Meta-SGD, 150 iterations, GAE lambda 0.95: one step gains 144 +- 17 on 100 held-out tasks, ahead "
-                "of MAML's step on two seeds (configs/envs/box2d-nav-meta-sgd.yaml)"});
+                "of MAML's step on three seeds (configs/envs/box2d-nav-meta-sgd.yaml)"});
   registry.add({"cartpole",
                 "Gymnasium CartPole-v1, discrete pushes; tasks vary pole, masses, gravity, force, a target position",
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<CartPole>(batch_size, seed); },
