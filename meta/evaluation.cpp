@@ -185,9 +185,14 @@ void EvalOptions::validate() const {
   check_environment_rows(oracle_tasks, oracle_rollouts, "--oracle-tasks x --oracle-rollouts");
 }
 
-torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma) {
-  if (gamma == 1.0) return trajectories.episode_returns();
-  return agents::discounted_returns(trajectories.rewards, trajectories.mask, gamma).select(-1, 0);
+std::vector<double> per_task_mean_returns(const agents::Trajectories& trajectories, double gamma) {
+  // Σ_t γ^t r_t of each episode from its first step, [T, R]: γ = 1 is the plain sum
+  // (rllab's AverageReturn), γ < 1 its AverageDiscountedReturn.
+  const auto episode_returns =
+      gamma == 1.0 ? trajectories.episode_returns()
+                   : agents::discounted_returns(trajectories.rewards, trajectories.mask, gamma).select(-1, 0);
+  const auto per_task = episode_returns.mean(1).to(torch::kCPU, torch::kDouble).contiguous();
+  return std::vector<double>(per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
 }
 
 int task_batch_size(const EvalOptions& options, int horizon) {
@@ -404,12 +409,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
         // This step's rollouts measure it and are the data of the next adaptation step;
         // one batch's rollouts (and their graph) are alive at a time.
         const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
-        // Per-task mean return over its rollouts: [T_batch].
-        const auto per_task = reported_returns(trajectories, options.return_discount)
-                                  .mean(1)
-                                  .to(torch::kCPU, torch::kDouble)
-                                  .contiguous();
-        batch_returns.assign(per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
+        batch_returns = per_task_mean_returns(trajectories, options.return_discount);
         if (adapt_after) {
           batch.params =
               agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));

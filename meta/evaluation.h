@@ -98,9 +98,9 @@ using EvalProgress = std::function<void(const std::string& method, int step, int
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step = {},
                     const Collectives& collectives = single_process());
 
-// The return each episode reports: Σ_t γ^t r_t from its first step, [T, R]; γ = 1 is
-// the plain sum (rllab's AverageReturn), γ < 1 its AverageDiscountedReturn.
-torch::Tensor reported_returns(const agents::Trajectories& trajectories, double gamma);
+// What a report gives per task: the mean over its rollouts of Σ_t γ^t r_t from each
+// episode's first step ([T] on the CPU); γ = 1 is the plain episode return.
+std::vector<double> per_task_mean_returns(const agents::Trajectories& trajectories, double gamma);
 
 // Automatic task batches hold at most this many samples (tasks × rollouts × horizon):
 // 300 pendulum tasks × 40 rollouts × 200 steps with a 2×100 policy peaked at 4.2 GB

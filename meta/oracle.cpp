@@ -12,17 +12,7 @@
 
 namespace metarl::meta {
 
-namespace {
-
 using agents::ParameterList;
-
-// Per-task mean over the rollouts of the reported return: [T] as doubles.
-std::vector<double> per_task_returns(const agents::Trajectories& trajectories, double gamma) {
-  const auto per_task = reported_returns(trajectories, gamma).mean(1).to(torch::kCPU, torch::kDouble).contiguous();
-  return std::vector<double>(per_task.data_ptr<double>(), per_task.data_ptr<double>() + per_task.numel());
-}
-
-}  // namespace
 
 OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec, const envs::TaskBatch& tasks,
                            const agents::ParameterList& start, const std::string& start_description,
@@ -78,7 +68,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
     double local_sum = 0.0;
     if (local_tasks > 0) {
       const auto trajectories = training_sampler->sample(params, local);
-      const auto returns = per_task_returns(trajectories, options.return_discount);
+      const auto returns = per_task_mean_returns(trajectories, options.return_discount);
       for (int t = 0; t < local_tasks; ++t) {
         local_curves[static_cast<size_t>(t)].push_back(returns[static_cast<size_t>(t)]);
         local_sum += returns[static_cast<size_t>(t)];
@@ -112,7 +102,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
     auto sampler = make_sampler(rollout_config, *env, *policy, local_tasks, options.rollouts, device,
                                 derive_seed(options.seed, kSamplerStream));
     sampler->set_task_shard(begin, first_batch_tasks);
-    local_returns = per_task_returns(sampler->sample(agents::detach(params), local), options.return_discount);
+    local_returns = per_task_mean_returns(sampler->sample(agents::detach(params), local), options.return_discount);
   }
   report.task_returns = all_gather_doubles(collectives, local_returns, "the oracles' returns");
   mean_and_ci95(report.task_returns, report.mean, report.ci95);

@@ -468,6 +468,16 @@ TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
   EXPECT_NE(message.find("horizon 10"), std::string::npos) << message;
 }
 
+// An untrained oracle's return on each of its tasks is `method`'s step 0 there (the same
+// θ and random numbers), up to the float order of a task-batched forward pass.
+void expect_oracle_is_step_0_of(const OracleReport& oracle, const MethodCurve& method) {
+  ASSERT_EQ(oracle.task_returns.size(), static_cast<size_t>(oracle.tasks));
+  const auto& step_0 = method.task_returns.at(0);
+  for (size_t t = 0; t < oracle.task_returns.size(); ++t) {
+    EXPECT_NEAR(oracle.task_returns[t], step_0.at(t), 1e-4 * std::abs(step_0.at(t))) << method.name << ", task " << t;
+  }
+}
+
 // An oracle that takes no training step is the random initialisation, measured on the
 // random numbers of the methods' step-0 rollouts: its returns are the random baseline's
 // step 0 on those tasks (up to the float order of a task-batched forward pass).
@@ -479,11 +489,7 @@ TEST_F(Evaluation, AnUntrainedOracleIsTheRandomBaselineOnTheSameRandomNumbers) {
   options.oracle_iterations = 0;
   const auto report = evaluate(options);
   ASSERT_EQ(report.oracle.tasks, 3);
-  ASSERT_EQ(report.oracle.task_returns.size(), 3u);
-  const auto& random_step_0 = report.methods.at(0).task_returns.at(0);
-  for (size_t t = 0; t < 3; ++t) {
-    EXPECT_NEAR(report.oracle.task_returns[t], random_step_0[t], 1e-4 * std::abs(random_step_0[t])) << "task " << t;
-  }
+  expect_oracle_is_step_0_of(report.oracle, report.methods.at(0));
   EXPECT_EQ(report.oracle.training_curve, std::vector<double>{report.oracle.mean});
   // Without an oracle the report says so.
   options.oracle_tasks = 0;
@@ -503,10 +509,7 @@ TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
   options.oracle_iterations = 0;
   options.oracle_start = "first_run";
   const auto report = evaluate(options);
-  const auto& run_step_0 = report.methods.at(0).task_returns.at(0);
-  for (size_t t = 0; t < 3; ++t) {
-    EXPECT_NEAR(report.oracle.task_returns[t], run_step_0[t], 1e-4 * std::abs(run_step_0[t])) << "task " << t;
-  }
+  expect_oracle_is_step_0_of(report.oracle, report.methods.at(0));
   EXPECT_EQ(report.oracle.start, "theta of maml");
   EXPECT_NE(report_table(report).find("from theta of maml"), std::string::npos);
   EXPECT_NE(report_json(report).find("\"start\": \"theta of maml\""), std::string::npos);
