@@ -545,9 +545,8 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
       load_parameters(*first.checkpoint, resolve_checkpoint_path(first.run), start);
       start_description = "theta of " + first.name;
     }
-    report.oracle = train_oracles(first.config, reference->spec(), tasks.slice(0, options.oracle_tasks),
-                                  agents::detach(start.theta()), start_description, options, first_batch_tasks,
-                                  device, collectives, on_step);
+    report.oracle = train_oracles(first.config, tasks.slice(0, options.oracle_tasks), start, start_description,
+                                  options, first_batch_tasks, device, collectives, on_step);
     report.oracle.gaps = oracle_gaps(report.oracle, report.methods);
   }
   for (const auto& members : groups) {

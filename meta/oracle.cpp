@@ -14,8 +14,8 @@ namespace metarl::meta {
 
 using agents::ParameterList;
 
-OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec, const envs::TaskBatch& tasks,
-                           const agents::ParameterList& start, const std::string& start_description,
+OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tasks, const MetaLearner& start,
+                           const std::string& start_description,
                            const EvalOptions& options, int first_batch_tasks, const torch::Device& device,
                            const Collectives& collectives, const EvalProgress& on_iteration) {
   const int oracle_tasks = tasks.num_tasks;
@@ -32,11 +32,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
   // Where the environment steps is the evaluation's choice, as for the methods.
   TrainConfig rollout_config = config;
   rollout_config.env_on_device = options.env_on_device;
-  const auto policy = make_policy(config, spec);
-  const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  // The inner loss only: the oracles take Adam steps, not inner steps, from `start`.
-  MetaLearner learner(policy, Algorithm::kPretrained, config.inner_lr,
-                      derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
+  const agents::Policy& policy = start.policy();
   report.start = start_description;
 
   // This process's share of the tasks; every process takes part in every collective.
@@ -51,14 +47,14 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
   std::unique_ptr<agents::Sampler> training_sampler;
   std::unique_ptr<torch::optim::Adam> adam;
   if (local_tasks > 0) {
-    for (const auto& p : agents::expand_to_tasks(agents::detach(start), local_tasks)) {
+    for (const auto& p : agents::expand_to_tasks(agents::detach(start.theta()), local_tasks)) {
       params.push_back(p.clone().requires_grad_(true));
     }
     const std::uint64_t training_seed = derive_seed(options.seed, kOracleStream);
     const std::uint64_t env_seed = derive_seed(training_seed, kEnvStream);
     training_env = make_environment(rollout_config, local_tasks * options.oracle_rollouts, env_seed);
     use_row_streams(*training_env, env_seed, static_cast<std::int64_t>(begin) * options.oracle_rollouts);
-    training_sampler = make_sampler(rollout_config, *training_env, *policy, local_tasks, options.oracle_rollouts,
+    training_sampler = make_sampler(rollout_config, *training_env, policy, local_tasks, options.oracle_rollouts,
                                     device, derive_seed(training_seed, kSamplerStream));
     training_sampler->set_task_shard(begin, oracle_tasks);
     adam = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options.oracle_lr));
@@ -74,7 +70,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
         local_sum += returns[static_cast<size_t>(t)];
       }
       // Σ_t L_t: slice t of each leaf's gradient is ∇L_t of task t alone.
-      const auto loss = learner.inner_loss(params, trajectories, config.advantages).sum();
+      const auto loss = start.inner_loss(params, trajectories, config.advantages).sum();
       if (!std::isfinite(loss.item<double>())) {
         throw std::runtime_error("oracle training: the policy-gradient loss is not finite at iteration " +
                                  std::to_string(iteration + 1) + " of " + std::to_string(options.oracle_iterations) +
@@ -99,7 +95,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec,
     const std::uint64_t env_seed = derive_seed(options.seed, kEnvStream);
     auto env = make_environment(rollout_config, local_tasks * options.rollouts, env_seed);
     use_row_streams(*env, env_seed, static_cast<std::int64_t>(begin) * options.rollouts);
-    auto sampler = make_sampler(rollout_config, *env, *policy, local_tasks, options.rollouts, device,
+    auto sampler = make_sampler(rollout_config, *env, policy, local_tasks, options.rollouts, device,
                                 derive_seed(options.seed, kSamplerStream));
     sampler->set_task_shard(begin, first_batch_tasks);
     local_returns = per_task_mean_returns(sampler->sample(agents::detach(params), local), options.return_discount);

@@ -6,9 +6,10 @@
 //
 // Each oracle policy has the first method's architecture, horizon, action space and
 // advantage estimate; it starts from the random initialisation (the random baseline's θ,
-// EvalOptions::random_seed), or with oracle_start first_run from the first run's θ, and takes oracle_iterations Adam steps at oracle_lr on the
-// policy-gradient loss of oracle_rollouts fresh episodes of its task (the loss an
-// adaptation step differentiates, MetaLearner::inner_loss). Budget per task:
+// EvalOptions::random_seed), or with oracle_start first_run from the first run's θ, and
+// takes oracle_iterations Adam steps at oracle_lr on the policy-gradient loss of
+// oracle_rollouts fresh episodes of its task (the loss an adaptation step
+// differentiates, MetaLearner::inner_loss). Budget per task:
 // iterations × rollouts episodes.
 //
 // All K policies train as one task-batched parameter set [K, …]: task t's loss depends
@@ -25,13 +26,12 @@
 #include <cstdint>
 #include <string>
 
-#include "agents/policy.h"
-#include "envs/batched_env.h"
 #include "envs/task_distribution.h"
 #include "meta/collectives.h"
 #include "meta/config.h"
 #include "meta/eval_report.h"
 #include "meta/evaluation.h"
+#include "meta/meta_learner.h"
 
 namespace metarl::meta {
 
@@ -43,14 +43,15 @@ inline constexpr std::uint64_t kOracleStream = 5;
 inline constexpr const char* kOracleProgressName = "oracle";
 
 // Trains and measures the oracles of `tasks` (the evaluation's first
-// options.oracle_tasks tasks, in order). `config`: the first method's (architecture,
-// horizon, advantages, action space, inner_lr unused). `start`: θ every oracle starts
-// from, and `start_description` what it is ("the random initialisation"). `first_batch_tasks`: the tasks of
+// options.oracle_tasks tasks, in order). `config`: the first method's (horizon,
+// advantages, action space). `start`: the learner whose θ every oracle starts from and
+// whose policy and inner loss it trains with (its α is unused); `start_description`
+// says what that θ is ("the random initialisation"). `first_batch_tasks`: the tasks of
 // the evaluation's first task batch (task_batch_size), which must hold all of `tasks`.
 // Returns everything but the gaps (oracle_gaps). Throws std::runtime_error when an
 // oracle's loss stops being finite (a step size too large).
-OracleReport train_oracles(const TrainConfig& config, const envs::EnvSpec& spec, const envs::TaskBatch& tasks,
-                           const agents::ParameterList& start, const std::string& start_description,
+OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tasks, const MetaLearner& start,
+                           const std::string& start_description,
                            const EvalOptions& options, int first_batch_tasks, const torch::Device& device,
                            const Collectives& collectives, const EvalProgress& on_iteration = {});
 
