@@ -19,6 +19,7 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/config.h"
+#include "meta/experiment.h"
 #include "meta/progress.h"
 #include "meta/launch.h"
 #include "meta/run_directory.h"
@@ -99,7 +100,7 @@ void run_seed_group(const TrainOptions& options, const CLI::App& command) {
     // The config every seed trains with, checked here so that a bad value is one
     // message, not one per seed; kept as the group's config.yaml.
     const meta::TrainConfig config = new_run_config(options, command);
-    envs::EnvRegistry::global().make(config.env, 1, 0);
+    meta::make_environment(config, 1, 0);
     meta::check_seed_group_directory(group_dir, options.force);
     group.config_yaml = meta::to_yaml(config);
   }
@@ -185,7 +186,7 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   run.force = !resume && options.force;
   if (options.config.print_config()) {
     // A config that names no environment this metarl knows is not printed as if valid.
-    envs::EnvRegistry::global().make(config.env, 1, 0);
+    meta::make_environment(config, 1, 0);
     std::cout << meta::to_yaml(config);
     return;
   }

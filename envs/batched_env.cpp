@@ -73,6 +73,14 @@ void BatchedEnv::set_rng_states(const std::vector<std::uint64_t>& states) {
   }
 }
 
+void BatchedEnv::set_task_ranges(const std::vector<TaskRangeOverride>& overrides) {
+  try {
+    tasks_ = tasks_.with_ranges(overrides);
+  } catch (const UsageError& e) {
+    throw UsageError("environment '" + spec_.name + "': " + e.what());
+  }
+}
+
 void BatchedEnv::set_tasks(const TaskBatch& tasks) {
   if (tasks.num_parameters != num_task_parameters_) {
     throw std::invalid_argument("environment '" + spec_.name + "': tasks have " +

@@ -63,6 +63,10 @@ class BatchedEnv {
 
   const EnvSpec& spec() const { return spec_; }
   const TaskDistribution& task_distribution() const { return tasks_; }
+  // Replaces some task parameters' ranges (a run's task_ranges): what sample() draws
+  // from this environment's distribution afterwards. Rows keep their tasks. UsageError
+  // naming this environment and the parameter (TaskDistribution::with_ranges).
+  void set_task_ranges(const std::vector<TaskRangeOverride>& overrides);
   int batch_size() const { return batch_size_; }
 
   // Sets the task of every row. `tasks` holds either B rows, or T rows with B a

@@ -53,6 +53,44 @@ int TaskDistribution::index_of(const std::string& name) const {
   return -1;
 }
 
+TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverride>& overrides) const {
+  std::vector<TaskParameter> parameters = parameters_;
+  std::vector<bool> overridden(parameters.size(), false);
+  for (const auto& range : overrides) {
+    const int index = index_of(range.parameter);
+    if (index < 0) {
+      std::string names;
+      for (const auto& p : parameters_) names += (names.empty() ? "" : ", ") + p.name;
+      throw UsageError("parameter '" + range.parameter + "' is not a task parameter; expected one of: " + names);
+    }
+    if (overridden[index]) throw UsageError("parameter '" + range.parameter + "' is given twice");
+    overridden[index] = true;
+    TaskParameter& p = parameters[index];
+    const auto interval = [](double low, double high) {
+      std::ostringstream text;
+      text << '[' << low << ", " << high << ']';
+      return text.str();
+    };
+    if (!(range.train_low <= range.train_high) || !(range.heldout_low <= range.train_low) ||
+        !(range.train_high <= range.heldout_high)) {
+      throw UsageError("parameter '" + range.parameter + "': training range " +
+                       interval(range.train_low, range.train_high) + " and held-out range " +
+                       interval(range.heldout_low, range.heldout_high) +
+                       " are invalid; expected low <= high and the held-out range containing the training range");
+    }
+    if (range.heldout_low < p.heldout_low || range.heldout_high > p.heldout_high) {
+      throw UsageError("parameter '" + range.parameter + "': range " + interval(range.heldout_low, range.heldout_high) +
+                       " leaves the environment's held-out range " + interval(p.heldout_low, p.heldout_high) +
+                       "; expected ranges within it (the tasks the environment was written for)");
+    }
+    p.train_low = range.train_low;
+    p.train_high = range.train_high;
+    p.heldout_low = range.heldout_low;
+    p.heldout_high = range.heldout_high;
+  }
+  return TaskDistribution(std::move(parameters));
+}
+
 bool TaskDistribution::in_training_range(const double* task) const {
   for (int i = 0; i < num_parameters(); ++i) {
     if (task[i] < parameters_[i].train_low || task[i] > parameters_[i].train_high) return false;

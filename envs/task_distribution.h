@@ -37,6 +37,16 @@ struct TaskParameter {
   double heldout_high = 0.0;
 };
 
+// One task parameter's ranges as a run sets them (a training config's task_ranges), in
+// place of the environment's own. A parameter held fixed at v has all four ends v.
+struct TaskRangeOverride {
+  std::string parameter;
+  double train_low = 0.0;
+  double train_high = 0.0;
+  double heldout_low = 0.0;
+  double heldout_high = 0.0;
+};
+
 // n tasks × P parameters, row-major.
 struct TaskBatch {
   int num_tasks = 0;
@@ -63,6 +73,12 @@ class TaskDistribution {
   int num_parameters() const { return static_cast<int>(parameters_.size()); }
   // Index of a parameter by name, or -1.
   int index_of(const std::string& name) const;
+  // This distribution with `overrides` in place of their parameters' ranges; the other
+  // parameters and every default stay. UsageError naming the parameter when it is not
+  // one of this distribution's, is given twice, has an empty range, a held-out range
+  // that does not contain its training range, or a range outside this distribution's
+  // held-out range: the tasks the environment's dynamics were written and checked for.
+  TaskDistribution with_ranges(const std::vector<TaskRangeOverride>& overrides) const;
 
   // Draws n tasks of a split. `train` and `test` sample the same distribution (the
   // caller gives `test` its own stream); `heldout` as described above.

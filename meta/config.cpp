@@ -11,6 +11,14 @@ ConfigSchema<TrainConfig> make_train_schema() {
   constexpr int kMaxCount = 1'000'000;
   std::vector<ConfigKey<C>> keys;
   keys.push_back(name_key<C>("env", "environment name (see `metarl envs`)", &C::env));
+  keys.push_back({"task_ranges",
+                  "task parameters' ranges in place of the environment's (`metarl envs` lists them): NAME=V holds "
+                  "one fixed, NAME=LOW..HIGH sets its training range (held-out the same), NAME=LOW..HIGH/LOW..HIGH "
+                  "its training and held-out ranges; within the environment's held-out range. Empty: the "
+                  "environment's own",
+                  false,
+                  [](C& c, const std::string& v) { c.task_ranges = config_values::parse_task_ranges("task_ranges", v); },
+                  [](const C& c) { return config_values::format_task_ranges(c.task_ranges); }, "LIST"});
   keys.push_back(enum_key<C>("algo",
                              "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
                              "gradient on the whole task distribution, the baseline)",

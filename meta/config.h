@@ -18,6 +18,10 @@ namespace metarl::meta {
 // parsed once, at the config boundary (the schema below), and the code reads enums.
 struct TrainConfig {
   std::string env = "point-nav";
+  // Task parameters whose ranges this run sets in place of the environment's (empty:
+  // the environment's distribution). Training, eval_every and `metarl eval` of the run
+  // draw their train, test and held-out tasks from the result.
+  std::vector<envs::TaskRangeOverride> task_ranges;
   Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T

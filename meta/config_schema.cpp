@@ -13,6 +13,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "envs/registry.h"
 
@@ -72,7 +73,17 @@ std::string format_real(double value) {
     std::ostringstream out;
     out.precision(precision);
     out << value;
-    if (std::strtod(out.str().c_str(), nullptr) == value) return out.str();
+    if (std::strtod(out.str().c_str(), nullptr) != value) continue;
+    // 10 reads back from "1e+01" too, but a person writes 10: a whole number below
+    // 10^17 gets its digits (more precision leaves exponent form for them only).
+    for (int digits = precision + 1; out.str().find('e') != std::string::npos &&
+                                     digits <= std::numeric_limits<double>::max_digits10; ++digits) {
+      std::ostringstream plain;
+      plain.precision(digits);
+      plain << value;
+      if (plain.str().find('e') == std::string::npos) return plain.str();
+    }
+    return out.str();
   }
   std::ostringstream out;
   out.precision(std::numeric_limits<double>::max_digits10);
@@ -156,6 +167,69 @@ std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::s
   }
   if (sizes.empty() || sizes.size() > 8) bad_value(key, value, expected);
   return sizes;
+}
+
+std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, const std::string& value) {
+  const std::string expected =
+      "a list of NAME=V (fixed), NAME=LOW..HIGH (training range) or NAME=LOW..HIGH/LOW..HIGH (training / held-out "
+      "range), e.g. mass=0.5, target_angle=-0.78..0.78/-0.9..0.9";
+  // A few task parameters per environment: refuse a long text before splitting it.
+  if (value.size() > 4096) bad_value(key, value, expected);
+  std::string text = trim_impl(value);
+  if (!text.empty() && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  std::vector<envs::TaskRangeOverride> ranges;
+  const auto number = [&](const std::string& item) {
+    try {
+      return meta::parse_real(key, item, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+    } catch (const UsageError&) {
+      bad_value(key, value, expected);
+    }
+  };
+  // "LOW..HIGH" or "V" → {low, high}.
+  const auto interval = [&](const std::string& item) {
+    const auto dots = item.find("..");
+    if (dots == std::string::npos) {
+      const double v = number(item);
+      return std::make_pair(v, v);
+    }
+    return std::make_pair(number(item.substr(0, dots)), number(item.substr(dots + 2)));
+  };
+  std::istringstream in(text);
+  std::string entry;
+  while (std::getline(in, entry, ',')) {
+    entry = trim_impl(entry);
+    const auto equals = entry.find('=');
+    if (equals == std::string::npos) bad_value(key, value, expected);
+    envs::TaskRangeOverride range;
+    range.parameter = trim_impl(entry.substr(0, equals));
+    if (range.parameter.empty() || !envs::is_plain_name(range.parameter)) bad_value(key, value, expected);
+    const std::string ranges_text = trim_impl(entry.substr(equals + 1));
+    const auto slash = ranges_text.find('/');
+    std::tie(range.train_low, range.train_high) = interval(trim_impl(ranges_text.substr(0, slash)));
+    if (slash == std::string::npos) {
+      range.heldout_low = range.train_low;
+      range.heldout_high = range.train_high;
+    } else {
+      std::tie(range.heldout_low, range.heldout_high) = interval(trim_impl(ranges_text.substr(slash + 1)));
+    }
+    ranges.push_back(range);
+  }
+  return ranges;
+}
+
+std::string format_task_ranges(const std::vector<envs::TaskRangeOverride>& ranges) {
+  const auto interval = [](double low, double high) {
+    return low == high ? format_real(low) : format_real(low) + ".." + format_real(high);
+  };
+  std::string out = "[";
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const auto& r = ranges[i];
+    out += (i ? ", " : "") + r.parameter + "=" + interval(r.train_low, r.train_high);
+    if (r.heldout_low != r.train_low || r.heldout_high != r.train_high) {
+      out += "/" + interval(r.heldout_low, r.heldout_high);
+    }
+  }
+  return out + "]";
 }
 
 std::string format_layer_sizes(const std::vector<std::int64_t>& sizes) {

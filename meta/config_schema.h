@@ -13,6 +13,7 @@
 
 #include "envs/enum_names.h"
 #include "envs/errors.h"
+#include "envs/task_distribution.h"
 
 namespace metarl::meta {
 
@@ -40,6 +41,15 @@ std::string parse_choice(const std::string& key, const std::string& value, const
 std::string parse_name(const std::string& key, const std::string& value);
 std::string parse_device(const std::string& key, const std::string& value);
 std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::string& value);
+// Task parameters' ranges, comma-separated (a YAML list arrives comma-joined), each
+//   NAME=V                  held fixed at V
+//   NAME=LOW..HIGH          training range; held-out range the same (no extrapolation)
+//   NAME=LOW..HIGH/LOW..HIGH  training range / held-out range
+// e.g. "mass=0.5, target_angle=-0.78..0.78/-0.9..0.9". Empty (or []): none. Which
+// names exist is the environment's to check (envs::TaskDistribution::with_ranges).
+std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, const std::string& value);
+// The list in that syntax, shortest form per entry: "[mass=0.5, target_angle=...]".
+std::string format_task_ranges(const std::vector<envs::TaskRangeOverride>& ranges);
 // The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01).
 std::string format_real(double value);
 std::string format_layer_sizes(const std::vector<std::int64_t>& sizes);

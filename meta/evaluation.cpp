@@ -269,6 +269,14 @@ void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOp
                        "' (environment '" + method.checkpoint->env +
                        "') were trained on different environments; only runs of one environment can be compared");
     }
+    // The tasks are drawn from one distribution for every method: the runs' own.
+    const std::string ranges = config_values::format_task_ranges(method.config.task_ranges);
+    const std::string first_ranges = config_values::format_task_ranges(first.config.task_ranges);
+    if (ranges != first_ranges) {
+      throw UsageError("runs '" + first.run + "' (task_ranges " + first_ranges + ") and '" + method.run +
+                       "' (task_ranges " + ranges +
+                       ") were trained on different task distributions; only runs of one distribution can be compared");
+    }
   }
 }
 
@@ -482,7 +490,8 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     methods.push_back(std::move(random));
   }
   // One row: the spec and task distribution every method's batches are built from.
-  const auto reference = envs::EnvRegistry::global().make(env_name, 1, 0);
+  // The random baseline alone has the environment's distribution; with runs, theirs.
+  const auto reference = make_environment(methods.front().config, 1, 0);
   check_horizons(methods, reference->spec());
   // A batch holds whole tasks: one task's rollouts must fit the sample budget.
   const std::int64_t task_samples =

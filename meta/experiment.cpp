@@ -44,6 +44,14 @@ int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
 
 std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed) {
   auto env = envs::EnvRegistry::global().make(config.env, rows, seed);
+  if (!config.task_ranges.empty()) {
+    try {
+      env->set_task_ranges(config.task_ranges);
+    } catch (const UsageError& e) {
+      throw UsageError("config key 'task_ranges': value '" + config_values::format_task_ranges(config.task_ranges) +
+                       "': " + e.what());
+    }
+  }
   env->set_step_threads(threads_or_cores(config.env_threads));
   return env;
 }

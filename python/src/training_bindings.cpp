@@ -15,9 +15,9 @@
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
+#include "meta/experiment.h"
 #include "meta/eval_report.h"
 #include "meta/evaluation.h"
-#include "meta/experiment.h"
 #include "meta/run_directory.h"
 #include "meta/runtime.h"
 #include "meta/trainer.h"
@@ -130,7 +130,7 @@ void bind_training(py::module_& m) {
       "effective_config",
       [](const std::string& yaml_text, const Overrides& overrides) {
         const auto config = meta::config_from_yaml(yaml_text, "config", overrides);
-        envs::EnvRegistry::global().make(config.env, 1, 0);  // as --print-config: a known environment
+        meta::make_environment(config, 1, 0);  // as --print-config: a known environment
         return meta::to_yaml(config);
       },
       py::arg("yaml"), py::arg("overrides") = Overrides{}, "The effective training config of these keys, as `metarl train --print-config` prints it");
@@ -144,7 +144,7 @@ void bind_training(py::module_& m) {
           if (iterations > 0) config = meta::extended_config(config, iterations);
         } else {
           config = meta::config_from_yaml(yaml_text, "config", overrides);
-          envs::EnvRegistry::global().make(config.env, 1, 0);  // names an unknown environment
+          meta::make_environment(config, 1, 0);  // names an unknown environment
         }
         meta::TrainRunOptions run;
         run.out_dir = out;

@@ -131,6 +131,20 @@ def test_misuse_is_an_error_not_a_crash(tmp_path):
         exp.adapt(exp.theta, dict(before, rewards=before["rewards"][:1]))
     with pytest.raises(ValueError, match="unknown environment 'nope'"):
         metarl.effective_config(env="nope")
+    with pytest.raises(ValueError, match="environment 'pendulum': parameter 'weight' is not a task parameter"):
+        metarl.effective_config(env="pendulum", task_ranges=["weight=1"])
+
+
+def test_task_ranges_are_a_list_of_strings_and_narrow_the_sampled_tasks():
+    ranges = ["goal_x=0.25", "goal_y=-0.1..0.1/-0.3..0.3"]
+    assert "task_ranges: [goal_x=0.25, goal_y=-0.1..0.1/-0.3..0.3]\n" in metarl.effective_config(
+        env="point-nav", task_ranges=ranges)
+    exp = metarl.Experiment(**dict(TINY, meta_batch=50, task_ranges=ranges))
+    tasks = exp.sample_tasks()
+    assert tasks.shape == (50, 2)
+    assert np.all(tasks[:, 0] == 0.25)
+    assert np.all(np.abs(tasks[:, 1]) <= 0.1)
+    assert np.abs(tasks[:, 1]).max() > 0.05
 
 
 def test_the_trainer_counts_environment_steps_and_time():

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "envs/errors.h"
+#include "envs/pendulum.h"
 #include "envs/point_nav.h"
 #include "envs/task_distribution.h"
 #include "envs/task_layout.h"
@@ -74,6 +75,75 @@ TEST(TaskDistribution, RejectsInconsistentRangesAndUnknownSplits) {
   EXPECT_THROW(no_heldout.sample(1, Split::kHeldOut, rng), UsageError);
   EXPECT_THROW(parse_split("validation"), UsageError);
   EXPECT_EQ(parse_split("heldout"), Split::kHeldOut);
+}
+
+// A run's task ranges: the named parameters take them (mass held fixed, the target a
+// narrower training range inside a held-out band), the rest keep the environment's.
+TEST(TaskDistribution, WithRangesReplacesTheNamedParametersRangesOnly) {
+  const auto own = Pendulum::make_task_distribution();
+  const auto narrowed = own.with_ranges({{"mass", 0.5, 0.5, 0.5, 0.5}, {"target_angle", -0.5, 0.5, -0.9, 0.9}});
+  const int mass = own.index_of("mass");
+  const int gravity = own.index_of("gravity");
+  const int target = own.index_of("target_angle");
+  EXPECT_EQ(narrowed.parameters()[gravity].train_low, own.parameters()[gravity].train_low);
+  EXPECT_EQ(narrowed.parameters()[gravity].heldout_high, own.parameters()[gravity].heldout_high);
+  EXPECT_EQ(narrowed.defaults(1).values, own.defaults(1).values);
+  Rng rng(23);
+  const auto train = narrowed.sample(2000, Split::kTrain, rng);
+  double widest = 0.0;
+  for (int t = 0; t < train.num_tasks; ++t) {
+    EXPECT_EQ(train.at(t, mass), 0.5);
+    EXPECT_LE(std::abs(train.at(t, target)), 0.5);
+    widest = std::max(widest, std::abs(train.at(t, target)));
+  }
+  EXPECT_GT(widest, 0.49);
+  // Held-out tasks: the other parameters still extrapolate, so a held-out task is
+  // outside the training box in the target or in one of them.
+  const auto heldout = narrowed.sample(2000, Split::kHeldOut, rng);
+  int target_outside = 0;
+  for (int t = 0; t < heldout.num_tasks; ++t) {
+    EXPECT_EQ(heldout.at(t, mass), 0.5);
+    EXPECT_LE(std::abs(heldout.at(t, target)), 0.9);
+    EXPECT_FALSE(narrowed.in_training_range(heldout.task(t)));
+    if (std::abs(heldout.at(t, target)) > 0.5) ++target_outside;
+  }
+  EXPECT_GT(target_outside, 0);
+  EXPECT_LT(target_outside, heldout.num_tasks);
+}
+
+TEST(TaskDistribution, WithRangesNamesTheParameterOfEveryBadRange) {
+  const auto own = Pendulum::make_task_distribution();
+  auto message = [&](std::vector<TaskRangeOverride> ranges) {
+    try {
+      own.with_ranges(ranges);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto text = message({{"weight", 1, 1, 1, 1}});
+  EXPECT_NE(text.find("'weight'"), std::string::npos) << text;
+  EXPECT_NE(text.find("mass, length, gravity, max_torque, target_angle"), std::string::npos) << text;
+  EXPECT_NE(message({{"mass", 1, 1, 1, 1}, {"mass", 1, 1, 1, 1}}).find("twice"), std::string::npos);
+  text = message({{"mass", 1.2, 0.8, 0.5, 1.5}});
+  EXPECT_NE(text.find("'mass'"), std::string::npos) << text;
+  EXPECT_NE(text.find("[1.2, 0.8]"), std::string::npos) << text;
+  EXPECT_NE(message({{"mass", 0.8, 1.2, 0.9, 1.5}}).find("containing the training range"), std::string::npos);
+  text = message({{"target_angle", -1, 1, -2, 2}});
+  EXPECT_NE(text.find("'target_angle'"), std::string::npos) << text;
+  EXPECT_NE(text.find("[-2, 2] leaves the environment's held-out range"), std::string::npos) << text;
+  const double nan = std::nan("");
+  EXPECT_NE(message({{"mass", nan, 1, 0.5, 1.5}}).find("invalid"), std::string::npos);
+  // Every parameter fixed: no held-out tasks exist.
+  const auto fixed = own.with_ranges({{"mass", 1, 1, 1, 1},
+                                      {"length", 1, 1, 1, 1},
+                                      {"gravity", 10, 10, 10, 10},
+                                      {"max_torque", 2, 2, 2, 2},
+                                      {"target_angle", 0, 0, 0, 0}});
+  EXPECT_FALSE(fixed.has_heldout());
+  Rng rng(1);
+  EXPECT_THROW(fixed.sample(1, Split::kHeldOut, rng), UsageError);
+  EXPECT_EQ(fixed.sample(3, Split::kTrain, rng).values, fixed.defaults(3).values);
 }
 
 }  // namespace

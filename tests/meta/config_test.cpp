@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -105,6 +106,61 @@ TEST(Config, OverridesAndListsApply) {
   EXPECT_EQ(config.policy.hidden_sizes, (std::vector<std::int64_t>{64, 8}));
   EXPECT_FALSE(config.advantages.normalize);
   EXPECT_NE(usage_error_of([&] { apply_override(config, "inner_steps"); }).find("key=value"), std::string::npos);
+}
+
+TEST(Config, TaskRangesReadBackInTheirShortestFormAndBadOnesNameTheKey) {
+  TrainConfig config;
+  load_config_yaml(config, "task_ranges: [mass=0.5, length=0.8..1.2, target_angle=-0.5..0.5/-0.9..0.9, gravity=10/8..12]\n",
+                   "f.yaml");
+  ASSERT_EQ(config.task_ranges.size(), 4u);
+  const auto& target = config.task_ranges[2];
+  EXPECT_EQ(target.parameter, "target_angle");
+  EXPECT_EQ(target.train_low, -0.5);
+  EXPECT_EQ(target.train_high, 0.5);
+  EXPECT_EQ(target.heldout_low, -0.9);
+  EXPECT_EQ(target.heldout_high, 0.9);
+  EXPECT_EQ(config.task_ranges[0].heldout_high, 0.5);  // fixed: all four ends
+  EXPECT_EQ(config.task_ranges[1].heldout_low, 0.8);   // a training range alone: no extrapolation
+  EXPECT_EQ(config.task_ranges[3].train_high, 10.0);
+  EXPECT_EQ(config.task_ranges[3].heldout_low, 8.0);
+  const std::string yaml = to_yaml(config);
+  EXPECT_NE(yaml.find("task_ranges: [mass=0.5, length=0.8..1.2, target_angle=-0.5..0.5/-0.9..0.9, gravity=10/8..12]\n"),
+            std::string::npos)
+      << yaml;
+  TrainConfig read_back;
+  load_config_yaml(read_back, yaml, "config.yaml");
+  EXPECT_EQ(to_yaml(read_back), yaml);
+  apply_override(read_back, "task_ranges=[]");
+  EXPECT_TRUE(read_back.task_ranges.empty());
+  apply_override(read_back, "task_ranges=mass=1.25");
+  ASSERT_EQ(read_back.task_ranges.size(), 1u);
+  EXPECT_EQ(read_back.task_ranges[0].train_low, 1.25);
+  for (const std::string bad : {"mass", "=1", "mass=", "mass=1..", "mass=a..b", "mass=1/2/3", "mass=1,,length=1",
+                                "mass=inf"}) {
+    const auto message = usage_error_of([&] { set_config_value(config, "task_ranges", bad); });
+    EXPECT_NE(message.find("config key 'task_ranges'"), std::string::npos) << bad << ": " << message;
+    EXPECT_NE(message.find("NAME=LOW..HIGH"), std::string::npos) << bad << ": " << message;
+  }
+  // Which parameters exist is the environment's: the trainer names it and the parameter.
+  config = TrainConfig{};
+  config.env = "pendulum";
+  set_config_value(config, "task_ranges", "mass=0.5, weight=1");
+  const auto message = usage_error_of([&] { MetaTrainer trainer(config); });
+  EXPECT_NE(message.find("config key 'task_ranges'"), std::string::npos) << message;
+  EXPECT_NE(message.find("environment 'pendulum'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'weight'"), std::string::npos) << message;
+}
+
+TEST(Config, RealsAreWrittenAsAPersonWouldAndReadBackExactly) {
+  for (const double value : {10.0, 1500.0, 0.2, -0.9, 1e-7, 3e20, 0.1 + 0.2, -12.0}) {
+    const std::string text = config_values::format_real(value);
+    EXPECT_EQ(std::strtod(text.c_str(), nullptr), value) << text;
+  }
+  EXPECT_EQ(config_values::format_real(10.0), "10");
+  EXPECT_EQ(config_values::format_real(1500.0), "1500");
+  EXPECT_EQ(config_values::format_real(-12.0), "-12");
+  EXPECT_EQ(config_values::format_real(0.2), "0.2");
+  EXPECT_EQ(config_values::format_real(1e-7), "1e-07");
 }
 
 TEST(EvalConfig, ReadsBackAndRejectsBadValues) {

@@ -468,6 +468,41 @@ TEST_F(Evaluation, RunsThatCannotBeComparedAreUsageErrors) {
   EXPECT_NE(message.find("horizon 10"), std::string::npos) << message;
 }
 
+// A run's task_ranges are its task distribution: its evaluation draws from them, and
+// runs of different distributions are not compared on one set of tasks.
+TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) {
+  auto narrowed = tiny_config("meta-sgd", 7);
+  narrowed.task_ranges = {{"goal_x", 0.25, 0.25, 0.25, 0.25}, {"goal_y", -0.1, 0.1, -0.3, 0.3}};
+  const auto narrow = train("narrow", narrowed);
+  auto maml = narrowed;
+  maml.algo = Algorithm::kMaml;
+  const auto narrow_maml = train("narrow-maml", maml);
+  auto options = small_eval({narrow, narrow_maml});
+  options.tasks = 40;
+  options.steps = 1;
+  options.split = "heldout";
+  const EvalReport heldout = evaluate(options);
+  ASSERT_EQ(heldout.task_parameter_names, (std::vector<std::string>{"goal_x", "goal_y"}));
+  ASSERT_EQ(heldout.task_parameters.size(), 40u);
+  for (const auto& task : heldout.task_parameters) {
+    EXPECT_EQ(task[0], 0.25);
+    EXPECT_GT(std::abs(task[1]), 0.1);  // held out: outside the training range in goal_y
+    EXPECT_LE(std::abs(task[1]), 0.3);
+  }
+  options.split = "test";
+  const EvalReport test = evaluate(options);
+  for (const auto& task : test.task_parameters) {
+    EXPECT_EQ(task[0], 0.25);
+    EXPECT_LE(std::abs(task[1]), 0.1);
+  }
+  const auto nav = train("nav", tiny_config("maml", 7));
+  const auto message = usage_error_of([&] { evaluate(small_eval({narrow, nav})); });
+  for (const auto& part : {narrow, nav, std::string("task_ranges [goal_x=0.25, goal_y=-0.1..0.1/-0.3..0.3]"),
+                           std::string("task_ranges []"), std::string("different task distributions")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in: " << message;
+  }
+}
+
 // An untrained oracle's return on each of its tasks is `method`'s step 0 there (the same
 // θ and random numbers), up to the float order of a task-batched forward pass.
 void expect_oracle_is_step_0_of(const OracleReport& oracle, const MethodCurve& method) {
