@@ -1,5 +1,7 @@
 #include "envs/task_distribution.h"
 
+#include <cstdlib>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -53,6 +55,23 @@ int TaskDistribution::index_of(const std::string& name) const {
   return -1;
 }
 
+namespace {
+
+// The shortest decimal that reads back to `value`: a range's ends in messages must tell
+// 3.14159265 from π.
+std::string exact(double value) {
+  for (int precision = 1;; ++precision) {
+    std::ostringstream text;
+    text.precision(precision);
+    text << value;
+    if (precision >= std::numeric_limits<double>::max_digits10 || std::strtod(text.str().c_str(), nullptr) == value) {
+      return text.str();
+    }
+  }
+}
+
+}  // namespace
+
 TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverride>& overrides) const {
   std::vector<TaskParameter> parameters = parameters_;
   std::vector<bool> overridden(parameters.size(), false);
@@ -66,11 +85,7 @@ TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverri
     if (overridden[index]) throw UsageError("parameter '" + range.parameter + "' is given twice");
     overridden[index] = true;
     TaskParameter& p = parameters[index];
-    const auto interval = [](double low, double high) {
-      std::ostringstream text;
-      text << '[' << low << ", " << high << ']';
-      return text.str();
-    };
+    const auto interval = [](double low, double high) { return '[' + exact(low) + ", " + exact(high) + ']'; };
     if (!(range.train_low <= range.train_high) || !(range.heldout_low <= range.train_low) ||
         !(range.train_high <= range.heldout_high)) {
       throw UsageError("parameter '" + range.parameter + "': training range " +
@@ -88,7 +103,24 @@ TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverri
     p.heldout_low = range.heldout_low;
     p.heldout_high = range.heldout_high;
   }
-  return TaskDistribution(std::move(parameters));
+  TaskDistribution narrowed(std::move(parameters));
+  // Held-out tasks are drawn from the held-out box until one lies outside the training
+  // box: with a held-out box barely wider than the training box that takes millions of
+  // draws (sample() gives up after 100000).
+  if (narrowed.has_heldout()) {
+    double inside = 1.0;  // the share of held-out draws that land in the training box
+    for (const auto& p : narrowed.parameters()) {
+      const double heldout_width = p.heldout_high - p.heldout_low;
+      if (heldout_width > 0.0) inside *= (p.train_high - p.train_low) / heldout_width;
+    }
+    if (1.0 - inside < 1e-3) {
+      throw UsageError("the held-out ranges are so close to the training ranges that " +
+                       exact(100.0 * (1.0 - inside)) +
+                       "% of the held-out box lies outside the training box; expected at least 0.1% (wider held-out "
+                       "ranges, or none)");
+    }
+  }
+  return narrowed;
 }
 
 bool TaskDistribution::in_training_range(const double* task) const {

@@ -67,7 +67,8 @@ bool parse_bool(const std::string& key, const std::string& value) {
   bad_value(key, value, "true or false");
 }
 
-// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01).
+// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01), whole
+// numbers below 10^17 in digits (100000, not 1e+05).
 std::string format_real(double value) {
   for (int precision = 1; precision < std::numeric_limits<double>::max_digits10; ++precision) {
     std::ostringstream out;
@@ -198,6 +199,7 @@ std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, c
   std::string entry;
   while (std::getline(in, entry, ',')) {
     entry = trim_impl(entry);
+    if (entry.empty()) continue;  // "[ ]", or a trailing comma as YAML's flow lists allow
     const auto equals = entry.find('=');
     if (equals == std::string::npos) bad_value(key, value, expected);
     envs::TaskRangeOverride range;

@@ -269,13 +269,30 @@ void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOp
                        "' (environment '" + method.checkpoint->env +
                        "') were trained on different environments; only runs of one environment can be compared");
     }
-    // The tasks are drawn from one distribution for every method: the runs' own.
-    const std::string ranges = config_values::format_task_ranges(method.config.task_ranges);
-    const std::string first_ranges = config_values::format_task_ranges(first.config.task_ranges);
-    if (ranges != first_ranges) {
-      throw UsageError("runs '" + first.run + "' (task_ranges " + first_ranges + ") and '" + method.run +
-                       "' (task_ranges " + ranges +
-                       ") were trained on different task distributions; only runs of one distribution can be compared");
+  }
+}
+
+// Throws UsageError unless every run's task distribution (its environment's, with the
+// run's task_ranges) is the first run's: the tasks are drawn from one distribution for
+// every method. Compared as resolved ranges, so the same ranges listed in another order
+// or equal to the environment's own are the same distribution.
+void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
+  const auto& first = runs.front();
+  const envs::TaskDistribution own = envs::EnvRegistry::global().make(first.checkpoint->env, 1, 0)->task_distribution();
+  const envs::TaskDistribution first_tasks = own.with_ranges(first.config.task_ranges);
+  for (const auto& method : runs) {
+    const envs::TaskDistribution tasks = own.with_ranges(method.config.task_ranges);
+    for (int i = 0; i < own.num_parameters(); ++i) {
+      const auto& a = first_tasks.parameters()[i];
+      const auto& b = tasks.parameters()[i];
+      if (a.train_low != b.train_low || a.train_high != b.train_high || a.heldout_low != b.heldout_low ||
+          a.heldout_high != b.heldout_high) {
+        throw UsageError("runs '" + first.run + "' (task_ranges " +
+                         config_values::format_task_ranges(first.config.task_ranges) + ") and '" + method.run +
+                         "' (task_ranges " + config_values::format_task_ranges(method.config.task_ranges) +
+                         ") were trained on different task distributions (parameter '" + a.name +
+                         "'); only runs of one distribution can be compared");
+      }
     }
   }
 }
@@ -468,7 +485,10 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     }
     methods.push_back(load_run(run));
   }
-  if (!methods.empty()) check_runs_comparable(methods, options);
+  if (!methods.empty()) {
+    check_runs_comparable(methods, options);
+    check_task_distributions_match(methods);
+  }
   const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
   if (options.alpha_ablation) {
     // After every run (a seed group's members stay contiguous), before the random baseline.

@@ -169,6 +169,13 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
   check_iteration_fits_in_memory(config, spec, local_tasks, device);
   const std::uint64_t env_seed = derive_seed(config.seed, kEnvStream);
   env = make_environment(config, local_tasks * config.rollouts, env_seed);
+  // eval_every's evaluation comes after the first checkpoints: refuse now what it would.
+  if (config.eval_every > 0 && config.eval_split == "heldout" && !env->task_distribution().has_heldout()) {
+    throw UsageError("config key 'eval_split': value 'heldout' is invalid for this run: task_ranges " +
+                     config_values::format_task_ranges(config.task_ranges) +
+                     " leaves no held-out tasks (every held-out range equals its training range); expected train "
+                     "or test, or held-out ranges wider than the training ranges");
+  }
   use_row_streams(*env, env_seed, static_cast<std::int64_t>(first_task) * config.rollouts);
   policy = make_policy(config, env->spec());
   learner = make_learner(config, policy, device, derive_seed(config.seed, kPolicyInitStream));

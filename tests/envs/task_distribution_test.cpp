@@ -132,6 +132,17 @@ TEST(TaskDistribution, WithRangesNamesTheParameterOfEveryBadRange) {
   text = message({{"target_angle", -1, 1, -2, 2}});
   EXPECT_NE(text.find("'target_angle'"), std::string::npos) << text;
   EXPECT_NE(text.find("[-2, 2] leaves the environment's held-out range"), std::string::npos) << text;
+  // The environment's end is printed exactly: π/2, not 1.5708.
+  text = message({{"target_angle", -1, 1, -1.6, 1.6}});
+  EXPECT_NE(text.find("[-1.5707963267948966, 1.5707963267948966]"), std::string::npos) << text;
+  // A held-out box barely wider than the training box: held-out sampling would not end.
+  text = message({{"mass", 1, 1, 1, 1},
+                  {"length", 1, 1, 1, 1},
+                  {"gravity", 10, 10, 10, 10},
+                  {"max_torque", 2, 2, 2, 2},
+                  {"target_angle", -0.5, 0.5, -0.5, 0.5000001}});
+  EXPECT_NE(text.find("held-out ranges are so close to the training ranges"), std::string::npos) << text;
+  EXPECT_NE(text.find("at least 0.1%"), std::string::npos) << text;
   const double nan = std::nan("");
   EXPECT_NE(message({{"mass", nan, 1, 0.5, 1.5}}).find("invalid"), std::string::npos);
   // Every parameter fixed: no held-out tasks exist.

@@ -135,8 +135,11 @@ TEST(Config, TaskRangesReadBackInTheirShortestFormAndBadOnesNameTheKey) {
   apply_override(read_back, "task_ranges=mass=1.25");
   ASSERT_EQ(read_back.task_ranges.size(), 1u);
   EXPECT_EQ(read_back.task_ranges[0].train_low, 1.25);
-  for (const std::string bad : {"mass", "=1", "mass=", "mass=1..", "mass=a..b", "mass=1/2/3", "mass=1,,length=1",
-                                "mass=inf"}) {
+  apply_override(read_back, "task_ranges=[ ]");
+  EXPECT_TRUE(read_back.task_ranges.empty());
+  apply_override(read_back, "task_ranges=mass=1, ");  // a trailing comma, as YAML's flow lists allow
+  EXPECT_EQ(read_back.task_ranges.size(), 1u);
+  for (const std::string bad : {"mass", "=1", "mass=", "mass=1..", "mass=a..b", "mass=1/2/3", "mass=inf"}) {
     const auto message = usage_error_of([&] { set_config_value(config, "task_ranges", bad); });
     EXPECT_NE(message.find("config key 'task_ranges'"), std::string::npos) << bad << ": " << message;
     EXPECT_NE(message.find("NAME=LOW..HIGH"), std::string::npos) << bad << ": " << message;
@@ -149,6 +152,26 @@ TEST(Config, TaskRangesReadBackInTheirShortestFormAndBadOnesNameTheKey) {
   EXPECT_NE(message.find("config key 'task_ranges'"), std::string::npos) << message;
   EXPECT_NE(message.find("environment 'pendulum'"), std::string::npos) << message;
   EXPECT_NE(message.find("'weight'"), std::string::npos) << message;
+}
+
+// eval_every evaluates held-out tasks only after the first checkpoints: a run whose
+// task_ranges leave none is refused before it starts.
+TEST(Config, EvalEveryOnHeldOutTasksNeedsTaskRangesThatLeaveSome) {
+  TrainConfig config;
+  config.meta_batch = 2;
+  config.rollouts = 2;
+  config.horizon = 5;
+  set_config_value(config, "task_ranges", "goal_x=-0.5..0.5, goal_y=-0.5..0.5");
+  config.eval_every = 5;
+  const auto message = usage_error_of([&] { MetaTrainer trainer(config); });
+  EXPECT_NE(message.find("config key 'eval_split'"), std::string::npos) << message;
+  EXPECT_NE(message.find("no held-out tasks"), std::string::npos) << message;
+  EXPECT_NE(message.find("goal_x=-0.5..0.5"), std::string::npos) << message;
+  config.eval_split = "test";
+  EXPECT_NO_THROW(MetaTrainer trainer(config));
+  config.eval_split = "heldout";
+  config.eval_every = 0;
+  EXPECT_NO_THROW(MetaTrainer trainer(config));
 }
 
 TEST(Config, RealsAreWrittenAsAPersonWouldAndReadBackExactly) {

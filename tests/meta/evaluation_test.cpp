@@ -495,6 +495,11 @@ TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) 
     EXPECT_EQ(task[0], 0.25);
     EXPECT_LE(std::abs(task[1]), 0.1);
   }
+  // The same ranges listed in another order are the same distribution.
+  auto reordered = narrowed;
+  std::reverse(reordered.task_ranges.begin(), reordered.task_ranges.end());
+  reordered.algo = Algorithm::kMaml;
+  EXPECT_NO_THROW(evaluate(small_eval({narrow, train("reordered", reordered)})));
   const auto nav = train("nav", tiny_config("maml", 7));
   const auto message = usage_error_of([&] { evaluate(small_eval({narrow, nav})); });
   for (const auto& part : {narrow, nav, std::string("task_ranges [goal_x=0.25, goal_y=-0.1..0.1/-0.3..0.3]"),
