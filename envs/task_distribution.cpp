@@ -55,11 +55,7 @@ int TaskDistribution::index_of(const std::string& name) const {
   return -1;
 }
 
-namespace {
-
-// The shortest decimal that reads back to `value`: a range's ends in messages must tell
-// 3.14159265 from π.
-std::string exact(double value) {
+std::string shortest_decimal(double value) {
   for (int precision = 1;; ++precision) {
     std::ostringstream text;
     text.precision(precision);
@@ -69,8 +65,6 @@ std::string exact(double value) {
     }
   }
 }
-
-}  // namespace
 
 TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverride>& overrides) const {
   std::vector<TaskParameter> parameters = parameters_;
@@ -85,7 +79,9 @@ TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverri
     if (overridden[index]) throw UsageError("parameter '" + range.parameter + "' is given twice");
     overridden[index] = true;
     TaskParameter& p = parameters[index];
-    const auto interval = [](double low, double high) { return '[' + exact(low) + ", " + exact(high) + ']'; };
+    const auto interval = [](double low, double high) {
+      return '[' + shortest_decimal(low) + ", " + shortest_decimal(high) + ']';
+    };
     if (!(range.train_low <= range.train_high) || !(range.heldout_low <= range.train_low) ||
         !(range.train_high <= range.heldout_high)) {
       throw UsageError("parameter '" + range.parameter + "': training range " +
@@ -115,7 +111,7 @@ TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverri
     }
     if (1.0 - inside < 1e-3) {
       throw UsageError("the held-out ranges are so close to the training ranges that " +
-                       exact(100.0 * (1.0 - inside)) +
+                       shortest_decimal(100.0 * (1.0 - inside)) +
                        "% of the held-out box lies outside the training box; expected at least 0.1% (wider held-out "
                        "ranges, or none)");
     }

@@ -37,6 +37,10 @@ struct TaskParameter {
   double heldout_high = 0.0;
 };
 
+// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01): range
+// ends in messages must tell 3.14159265 from π. meta::format_real builds on it.
+std::string shortest_decimal(double value);
+
 // One task parameter's ranges as a run sets them (a training config's task_ranges), in
 // place of the environment's own. A parameter held fixed at v has all four ends v.
 struct TaskRangeOverride {

@@ -67,29 +67,22 @@ bool parse_bool(const std::string& key, const std::string& value) {
   bad_value(key, value, "true or false");
 }
 
-// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01), whole
-// numbers below 10^17 in digits (100000, not 1e+05).
+// envs::shortest_decimal, except that whole numbers below 10^17 keep their digits
+// (100000, not 1e+05).
 std::string format_real(double value) {
-  for (int precision = 1; precision < std::numeric_limits<double>::max_digits10; ++precision) {
-    std::ostringstream out;
-    out.precision(precision);
-    out << value;
-    if (std::strtod(out.str().c_str(), nullptr) != value) continue;
-    // 10 reads back from "1e+01" too, but a person writes 10: a whole number below
-    // 10^17 gets its digits (more precision leaves exponent form for them only).
-    for (int digits = precision + 1; out.str().find('e') != std::string::npos &&
-                                     digits <= std::numeric_limits<double>::max_digits10; ++digits) {
-      std::ostringstream plain;
-      plain.precision(digits);
-      plain << value;
-      if (plain.str().find('e') == std::string::npos) return plain.str();
+  const std::string shortest = envs::shortest_decimal(value);
+  if (shortest.find('e') == std::string::npos) return shortest;
+  // 10 reads back from "1e+01" too, but a person writes 10. More digits leave exponent
+  // form for whole numbers only; the first plain form that reads back is theirs.
+  for (int digits = 1; digits <= std::numeric_limits<double>::max_digits10; ++digits) {
+    std::ostringstream plain;
+    plain.precision(digits);
+    plain << value;
+    if (plain.str().find('e') == std::string::npos && std::strtod(plain.str().c_str(), nullptr) == value) {
+      return plain.str();
     }
-    return out.str();
   }
-  std::ostringstream out;
-  out.precision(std::numeric_limits<double>::max_digits10);
-  out << value;
-  return out.str();
+  return shortest;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {

@@ -50,7 +50,8 @@ std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::s
 std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, const std::string& value);
 // The list in that syntax, shortest form per entry: "[mass=0.5, target_angle=...]".
 std::string format_task_ranges(const std::vector<envs::TaskRangeOverride>& ranges);
-// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01).
+// The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01), whole
+// numbers below 10^17 in digits (100000, not 1e+05).
 std::string format_real(double value);
 std::string format_layer_sizes(const std::vector<std::int64_t>& sizes);
 }  // namespace config_values
