@@ -97,6 +97,8 @@ void add_eval_command(CLI::App& app) {
         collectives ? *collectives : meta::single_process());
     progress.finish();
     if (!speaks) return;
+    // Loud even with --json or --quiet: the figures below need them to be read right.
+    for (const auto& warning : report.warnings) std::cerr << "metarl: warning: " << warning << "\n";
     std::cout << (options->json ? meta::report_json(report) + "\n" : meta::report_table(report)) << std::flush;
     // Kept beside every run for `metarl plot`, the whole comparison in each: a run's
     // adaptation plot then shows the baselines it was measured against.

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     // Help and version requests exit 0; every other parse error is a usage error.
     const int code = app.exit(e) == 0 ? 0 : 2;
     if (code != 0) {
-      const std::string hint = metarl::apps::flag_suggestion(app, e.what());
+      const std::string hint =
+          metarl::apps::parse_error_hint(app, e, std::vector<std::string>(argv + 1, argv + argc));
       if (!hint.empty()) std::cerr << hint << "\n";
     }
     return code;

@@ -98,16 +98,27 @@ void BatchedEnv::set_tasks(const TaskBatch& tasks) {
 namespace {
 
 // The boundary to an environment's own code (a plug-in's, maybe built by someone
-// else): called in a `catch (...)` around it, rethrows a std::exception as it is, and
+// else): called in a `catch (...)` around it, rethrows a runtime error as an
+// EnvironmentError with the same message, any other std::exception as it is, and
 // turns anything else — which would pass every handler of metarl and end the process
 // with std::terminate — into one that names the environment and what it was doing.
 [[noreturn]] void rethrow_from_environment(const std::string& env, const char* what) {
   try {
     throw;
-  } catch (const std::exception&) {
+  } catch (const EnvironmentError&) {
     throw;
+  } catch (const UsageError&) {
+    throw;  // a value the user gave, refused by the environment
+  } catch (const Interrupted&) {
+    throw;  // the user's Ctrl-C, in a Python environment's code
+  } catch (const std::runtime_error& e) {
+    // The environment's own failure (a plug-in's, a Python environment's raise): the
+    // same message, typed, so that a run says what to fix rather than "run it again".
+    throw EnvironmentError(env, e.what());
+  } catch (const std::exception&) {
+    throw;  // a caller's mistake (std::logic_error) or memory (std::bad_alloc): as it is
   } catch (...) {
-    throw std::runtime_error("environment '" + env + "' threw an exception that is not a std::exception in " + what);
+    throw EnvironmentError(env, "environment '" + env + "' threw an exception that is not a std::exception in " + what);
   }
 }
 

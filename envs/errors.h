@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace metarl {
 
@@ -33,6 +34,18 @@ inline std::string quoted_value(const std::string& value, size_t limit = 120) {
 class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// An environment's own code failed (a plug-in's reset or step threw, a Python
+// environment raised): running the same config again fails the same way, so a message
+// names the environment and what it was doing instead of advising a retry.
+class EnvironmentError : public std::runtime_error {
+ public:
+  EnvironmentError(std::string env, const std::string& what) : std::runtime_error(what), env_(std::move(env)) {}
+  const std::string& env() const { return env_; }
+
+ private:
+  std::string env_;
 };
 
 // The user stopped a run (SIGINT or SIGTERM) and its state was saved first. The

@@ -74,6 +74,14 @@ std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch
   return entry->make(batch_size, seed);
 }
 
+std::string conformance_command(const std::string& name, const EnvRegistry& registry) {
+  const EnvEntry* entry = registry.find(name);
+  if (entry && entry->registered_from_python) {
+    return "`metarl.check_env('" + quoted_value(name) + "')` in the Python process that registered it";
+  }
+  return "`metarl check-env " + quoted_value(name) + "`";
+}
+
 void register_builtin_envs(EnvRegistry& registry) {
   // Each environment's training defaults are the settings of its shipped config
   // (configs/), which docs/results.md measured ("Each environment's defaults"); a key

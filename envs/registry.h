@@ -33,6 +33,9 @@ struct EnvEntry {
   std::string training_defaults;
   // One line: what those settings were tuned for, shown by `metarl envs`.
   std::string training_defaults_note;
+  // Registered by metarl.register_env in a Python process: the `metarl` command line
+  // (check-env, train, eval) does not know it, so messages point to the Python calls.
+  bool registered_from_python = false;
 };
 
 class EnvRegistry {
@@ -56,6 +59,10 @@ class EnvRegistry {
  private:
   std::map<std::string, EnvEntry> entries_;
 };
+
+// How a user runs the conformance checks on `name`, for a message: "`metarl check-env
+// NAME`", or metarl.check_env for an environment registered from Python.
+std::string conformance_command(const std::string& name, const EnvRegistry& registry = EnvRegistry::global());
 
 // Adds point-nav and the other environments shipped with metarl.
 void register_builtin_envs(EnvRegistry& registry);

@@ -176,6 +176,13 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
   const std::string path = resolve_checkpoint_path(run_dir_or_file);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
+    if (fs::is_directory(run_dir_or_file, ec) && fs::exists(fs::path(run_dir_or_file) / kConfigFile, ec)) {
+      // config.yaml is written first: a run of `metarl train --out` that has not reached
+      // (or stopped before) its first checkpoint.
+      throw UsageError("run '" + run_dir_or_file + "' holds no checkpoint yet: its training stopped before its "
+                       "first checkpoint, or is still running; wait for it, or train it again (`metarl train ... "
+                       "--out " + run_dir_or_file + "`, no --force needed)");
+    }
     throw UsageError("checkpoint '" + path + "' does not exist (expected a run directory from `metarl train --out` "
                      "or a checkpoint file)");
   }

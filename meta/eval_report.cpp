@@ -195,7 +195,7 @@ std::string report_json(const EvalReport& report) {
   } else {
     out << "{\"tasks\": " << oracle.tasks << ", \"iterations\": " << oracle.iterations
         << ", \"rollouts\": " << oracle.rollouts << ", \"learning_rate\": " << json_number(oracle.learning_rate)
-        << ", \"start\": " << json_string(oracle.start)
+        << ", \"start\": " << json_string(oracle.start) << ", \"start_theta\": " << json_string(oracle.start_theta)
         << ", \"task_returns\": " << json_array(oracle.task_returns, json_number)
         << ", \"mean\": " << json_number(oracle.mean) << ", \"ci95\": " << json_number(oracle.ci95)
         << ", \"training_curve\": " << json_array(oracle.training_curve, json_number) << ", \"gaps\": {";
@@ -207,7 +207,7 @@ std::string report_json(const EvalReport& report) {
     }
     out << "}}";
   }
-  out << "}";
+  out << ", \"warnings\": " << json_array(report.warnings, json_string) << "}";
   return out.str();
 }
 
@@ -221,6 +221,7 @@ std::string report_table(const EvalReport& report) {
   out << "env " << report.env << ", split " << report.split << ", " << report.tasks << " tasks x " << report.rollouts
       << " rollouts; mean " << return_measure(report.return_discount)
       << " ± 95% CI after each number of adaptation steps\n";
+  for (const auto& warning : report.warnings) out << "warning: " << warning << "\n";
   // Row labels: method names, and for the comparisons "a - b" and "a - b at step s
   // (its best)". The label column fits the longest ("meta-sgd (runs/seed2)").
   struct Row {
@@ -314,7 +315,7 @@ std::string report_table(const EvalReport& report) {
                   "oracle: one policy per task trained on that task alone (the first %d tasks; Adam %s, %d "
                   "iterations x %d rollouts = %lld episodes per task, from %s): %.2f ± %.2f; training return ",
                   oracle.tasks, json_number(oracle.learning_rate).c_str(), oracle.iterations, oracle.rollouts,
-                  static_cast<long long>(oracle.iterations) * oracle.rollouts, oracle.start.c_str(), oracle.mean,
+                  static_cast<long long>(oracle.iterations) * oracle.rollouts, oracle.start_theta.c_str(), oracle.mean,
                   oracle.ci95);
     out << line;
     // Five points of its training curve: whether the budget sufficed.

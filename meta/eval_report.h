@@ -95,7 +95,8 @@ struct OracleReport {
   int iterations = 0;                 // Adam steps, each on `rollouts` fresh episodes of the task
   int rollouts = 0;
   double learning_rate = 0.0;
-  std::string start;                  // θ every policy started from: "the random initialisation", "theta of maml"
+  std::string start;                  // EvalOptions::oracle_start, as given: "random" | "first_run"
+  std::string start_theta;            // that θ in words: "the random initialisation", "theta of maml"
   std::vector<double> task_returns;   // [tasks] each policy's mean return on its task, measured
                                       // with the evaluation's rollouts and random numbers
   double mean = 0.0;                  // over tasks, and 95% half-width
@@ -128,6 +129,9 @@ struct EvalReport {
   std::vector<GroupCurve> groups;
   std::vector<GroupComparison> group_comparisons;  // every pair of groups, a before b
   OracleReport oracle;
+  // What the reader must know before trusting the figures (e.g. a seed group averaged
+  // over members at different iterations); the command line prints them too.
+  std::vector<std::string> warnings;
 };
 
 // Mean and 95% CI half-width of the per-task differences a[t] − b[t]. Throws

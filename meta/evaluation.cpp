@@ -116,6 +116,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                    "mean alpha'): the same theta adapting as MAML would, so the paired difference says what the "
                    "per-parameter step buys",
                    &E::alpha_ablation),
+       bool_key<E>("mixed_iterations",
+                   "average a seed group whose seeds' checkpoints stand at different iterations (refused "
+                   "otherwise); the report and a warning name each seed's iteration",
+                   &E::mixed_iterations),
        bool_key<E>("random", "add the random-initialisation baseline (the first run's architecture, or 2x100 relu "
                              "on --env without a run)",
                    &E::random),
@@ -459,6 +463,37 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
 
 }  // namespace
 
+namespace {
+
+// "" when the group's members (methods[first], … in seed order) all stand at one
+// iteration; otherwise a sentence naming each seed's iteration and the group's config.
+std::string mixed_iterations_of(const SeedGroup& group, const std::vector<ComparedMethod>& methods, size_t first) {
+  bool mixed = false;
+  std::string each;
+  for (size_t i = 0; i < group.seeds.size(); ++i) {
+    const std::int64_t iteration = methods[first + i].checkpoint->iteration;
+    mixed = mixed || iteration != methods[first].checkpoint->iteration;
+    each += (i == 0 ? "" : ", ") + std::string("seed ") + std::to_string(group.seeds[i]) + " at " +
+            std::to_string(iteration);
+  }
+  if (!mixed) return "";
+  std::string configured;
+  std::error_code ec;
+  if (std::filesystem::exists(seed_group_config_path(group.dir), ec)) {
+    try {
+      TrainConfig config;
+      load_config_file(config, seed_group_config_path(group.dir));
+      configured = "; the group's config.yaml says iterations: " + std::to_string(config.iterations);
+    } catch (const std::exception&) {
+      // The members' checkpoints are what is evaluated; the group's config only informs.
+    }
+  }
+  return "seed group '" + group.dir + "': its seeds' checkpoints stand at different iterations (" + each + ")" +
+         configured;
+}
+
+}  // namespace
+
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, const Collectives& collectives) {
   options.validate();
   const envs::Split split = envs::parse_split(options.split);
@@ -471,6 +506,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     size_t first = 0;  // index of its first seed in `methods`
   };
   std::vector<GroupMembers> groups;
+  std::vector<std::string> mixed_warnings;
   for (const auto& run : options.checkpoints) {
     if (auto group = read_seed_group(run)) {
       groups.push_back({*group, methods.size()});
@@ -481,6 +517,12 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
         }
         methods.push_back(load_run(member));
       }
+      const std::string mixed = mixed_iterations_of(*group, methods, groups.back().first);
+      if (!mixed.empty() && !options.mixed_iterations) {
+        throw UsageError(mixed + "; resume the group so that every seed finishes (metarl train --resume " + run +
+                         "), or pass --mixed-iterations to average them all the same");
+      }
+      if (!mixed.empty()) mixed_warnings.push_back(mixed + "; averaged all the same (--mixed-iterations)");
       continue;
     }
     methods.push_back(load_run(run));
@@ -490,6 +532,14 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     check_task_distributions_match(methods);
   }
   const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
+  if (options.alpha_ablation &&
+      std::none_of(methods.begin(), methods.end(), [](const ComparedMethod& m) { return m.algorithm == Algorithm::kMetaSgd; })) {
+    std::string algorithms;
+    for (const auto& m : methods) algorithms += (algorithms.empty() ? "" : ", ") + m.run + " (" + to_string(m.algorithm) + ")";
+    throw UsageError("config key 'alpha_ablation' (--alpha-ablation): no Meta-SGD run to ablate among " +
+                     (algorithms.empty() ? std::string("the runs (there are none)") : algorithms) +
+                     "; it replaces a Meta-SGD run's learned alpha by its mean");
+  }
   if (options.alpha_ablation) {
     // After every run (a seed group's members stay contiguous), before the random baseline.
     const size_t runs = methods.size();
@@ -588,6 +638,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     report.groups.push_back(summarize_group(name, members.group.dir, members.group.seeds, curves));
   }
   report.group_comparisons = compare_groups(report.groups);
+  report.warnings = mixed_warnings;
   return report;
 }
 

@@ -31,6 +31,10 @@ struct EvalOptions {
   // schedule does not apply). Paired with the run itself, it measures what the
   // per-parameter step buys over a step of the same average size from the same θ.
   bool alpha_ablation = false;
+  // A seed group whose members' checkpoints stand at different iterations (a group
+  // resume that failed part-way) is refused, naming them; with this set it is averaged
+  // all the same, and the report and a warning name each member's iteration.
+  bool mixed_iterations = false;
   // Adds the random-initialisation baseline (after the runs): the policy the first
   // run's config builds (architecture, horizon, advantages), or with no run a
   // default TrainConfig (2×100 ReLU) on `env`, with θ = its initial parameters.

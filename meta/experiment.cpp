@@ -80,7 +80,7 @@ envs::EnvSpec check_environment_at_start(const std::string& name) {
   const auto result = envs::check_spec_shapes_and_bounds(name);
   if (!result.passed) {
     throw std::runtime_error("environment '" + name + "' breaks its contract: " + result.message +
-                             " (`metarl check-env " + name + "` runs every check)");
+                             " (" + envs::conformance_command(name) + " runs every check)");
   }
   return spec;
 }

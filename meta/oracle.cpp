@@ -33,7 +33,8 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   TrainConfig rollout_config = config;
   rollout_config.env_on_device = options.env_on_device;
   const agents::Policy& policy = start.policy();
-  report.start = start_description;
+  report.start = options.oracle_start;  // the flag's own vocabulary
+  report.start_theta = start_description;
 
   // This process's share of the tasks; every process takes part in every collective.
   const auto [begin, end] = shard(oracle_tasks, collectives.rank(), collectives.world_size());

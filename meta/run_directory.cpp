@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "envs/errors.h"
+#include "envs/registry.h"
 #include "meta/checkpoint.h"
 #include "meta/evaluation.h"
 #include "meta/experiment.h"
 #include "meta/runtime.h"
+#include "meta/seed_group.h"
 #include "meta/tensorboard.h"
 #include "meta/trainer.h"
 
@@ -260,21 +262,78 @@ void keep_checkpoint_copy(const fs::path& run_dir, const std::string& checkpoint
   write_file_atomically((kept_dir / kept_checkpoint_name(iteration)).string(), bytes.str());
 }
 
+// The config keys that set the step sizes, with their values, for a run that diverged:
+// a run with the same config diverges again.
+std::string divergence_advice(const TrainConfig& config) {
+  std::string keys = "inner_lr " + config_values::format_real(config.inner_lr);
+  if (config.algo == Algorithm::kMetaSgd) keys += ", alpha_lr_scale " + config_values::format_real(config.alpha_lr_scale);
+  // TRPO's step is set by its trust region; Adam's and ProMP's by outer_lr.
+  if (config.optimizer == "trpo") {
+    keys += ", max_kl " + config_values::format_real(config.trpo.max_kl);
+  } else {
+    keys += ", outer_lr " + config_values::format_real(config.outer_lr);
+  }
+  return "the step sizes are too large for this problem: lower " + keys + " (config keys; --set KEY=VALUE)";
+}
+
+// Whether `name` is a file metarl itself writes into a run directory with
+// write_file_atomically (or probes with): the run's own files, the seed-group index,
+// evaluation reports, and eval's write probe. Anything else is the user's.
+bool written_by_metarl(const std::string& name) {
+  for (const char* own : {kCheckpointFile, kMetricsFile, kConfigFile, kTrainingEvaluationsFile, kSeedGroupFile,
+                          ".write-probe"}) {
+    if (name == own) return true;
+  }
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return name.rfind("eval_", 0) == 0 && (ends_with(".json") || ends_with(".tasks.jsonl"));
+}
+
+}  // namespace
+
+void check_can_be_directory(const std::string& option, const std::string& dir) {
+  // The nearest part of the path that exists must be a directory: `afile` and
+  // `afile/sub` are the same mistake.
+  std::error_code ec;
+  for (fs::path part = fs::path(dir); !part.empty(); part = part.parent_path()) {
+    if (fs::exists(part, ec)) {
+      if (fs::is_directory(part, ec)) return;
+      throw UsageError(option + " '" + dir + "': " +
+                       (part == fs::path(dir) ? std::string("it") : "'" + part.string() + "'") +
+                       " exists and is not a directory");
+    }
+    if (part == part.parent_path()) return;
+  }
+}
+
+bool is_stale_temporary(const std::string& name, bool (*process_alive)(long pid)) {
+  // NAME.tmp.PID: metarl's own NAME, a process id of at most 9 digits, that process gone.
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string::npos || at == 0) return false;
+  const std::string pid_text = name.substr(at + 5);
+  if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  if (!written_by_metarl(name.substr(0, at))) return false;
+  return !process_alive(std::stol(pid_text));
+}
+
+namespace {
+
+bool process_alive(long pid) {
+  if (pid == static_cast<long>(::getpid())) return true;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;  // EPERM: alive, not ours to judge
+}
+
 // Temporary files of an atomic write (NAME.tmp.PID) that a crash or a kill left: those
-// whose process is gone. A live process's (an eval writing beside a run) are its own.
+// of metarl's own files whose process is gone. A live process's (an eval writing beside
+// a run) are its own, and a user's look-alike (paper.tmp.final, notes.tmp.2) stays.
 void remove_stale_temporaries(const fs::path& run_dir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    const auto at = name.rfind(".tmp.");
-    if (at == std::string::npos) continue;
-    const std::string pid_text = name.substr(at + 5);
-    const bool numeric = !pid_text.empty() && pid_text.find_first_not_of("0123456789") == std::string::npos;
-    if (numeric && pid_text.size() < 10) {
-      const auto pid = static_cast<pid_t>(std::stol(pid_text));
-      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM) continue;  // alive (or not ours to judge)
-    }
-    fs::remove(entry.path(), ec);
+    if (!entry.is_regular_file(ec)) continue;
+    if (is_stale_temporary(entry.path().filename().string(), process_alive)) fs::remove(entry.path(), ec);
   }
 }
 
@@ -372,9 +431,7 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     }
   };
   on_rank0([&] {
-    if (fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
-      throw UsageError("--out '" + options.out_dir + "' exists and is not a directory");
-    }
+    check_can_be_directory("--out", options.out_dir);
     if (options.resume && !fs::exists(run_dir, ec)) {
       throw UsageError("--resume '" + options.out_dir + "': no such run directory");
     }
@@ -431,7 +488,8 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   };
   if (options.on_start) options.on_start();
   int checkpointed_iteration = options.resume ? trainer.iterations_done() : 0;
-  // Where the last good state is, for a failure's message.
+  // Where the last good state is, for the message of a failure that may not repeat (a
+  // full disk, a lost rank): the same command again goes on from there.
   auto last_good_state = [&] {
     if (checkpointed_iteration > 0) {
       return "the last checkpoint (iteration " + std::to_string(checkpointed_iteration) +
@@ -439,6 +497,18 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
     }
     return std::string("no checkpoint was written yet: start the run again with the same command (no --force "
                        "needed)");
+  };
+  // A failure that repeats (the same config diverges at the same iteration, a resume
+  // repeats the same steps; an environment throws the same way): what to change, and
+  // what of the run is still worth having.
+  auto what_is_kept = [&] {
+    if (checkpointed_iteration > 0) {
+      return "the last checkpoint (iteration " + std::to_string(checkpointed_iteration) +
+             ") holds the last good state (`metarl eval " + options.out_dir +
+             "` evaluates it); a resume repeats the same steps, so start a new run (another --out, or --force)";
+    }
+    return std::string("no checkpoint was written yet, so the same command fails the same way; start again with "
+                       "the changed config (no --force needed)");
   };
   try {
     while (trainer.iterations_done() < config.iterations) {
@@ -503,7 +573,14 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
       }
     }
   } catch (const TrainingDiverged& e) {
-    throw TrainingDiverged(std::string(e.what()) + "; " + last_good_state());
+    throw TrainingDiverged(std::string(e.what()) + "; " + divergence_advice(config) + "; " + what_is_kept());
+  } catch (const EnvironmentError& e) {
+    throw EnvironmentError(e.env(), std::string(e.what()) + "; the environment '" + e.env() +
+                                        "' fails the same way on the same tasks and seed: " +
+                                        envs::conformance_command(e.env()) + " runs its conformance checks; fix it, "
+                                        "then " + (checkpointed_iteration > 0 ? "resume with `metarl train --resume " +
+                                                                                    options.out_dir + "`"
+                                                                              : std::string("start the run again")));
   } catch (const Interrupted&) {
     throw;
   } catch (const UsageError&) {

@@ -25,6 +25,14 @@ inline constexpr const char* kKeptCheckpointsDir = "checkpoints";
 inline constexpr const char* kTensorBoardDir = "tensorboard";
 // "iteration-000120.pt": zero-padded, so that names sort by iteration.
 std::string kept_checkpoint_name(int iteration);
+// Whether a file named `name` in a run directory is a temporary that a crashed or
+// killed metarl left: NAME.tmp.PID where NAME is a file metarl writes there (checkpoint,
+// config, metrics, reports, the seed-group index) and process_alive(PID) is false.
+// A run removes those at its start; every other file is the user's and stays.
+bool is_stale_temporary(const std::string& name, bool (*process_alive)(long pid));
+// UsageError naming `option` when `dir`, or the nearest part of it that exists, is
+// not a directory (--out afile and --out afile/sub alike).
+void check_can_be_directory(const std::string& option, const std::string& dir);
 
 // A run directory is one process's at a time: an advisory lock (flock) on
 // RUN_DIR/.lock, held for the object's life and released by the OS however the process

@@ -64,7 +64,12 @@ std::vector<std::uint64_t> parse_seed_list(const std::string& option, const std:
     } else {
       low = number(item.substr(0, dash));
       high = number(item.substr(dash + 1));
-      if (high < low || high - low >= static_cast<std::uint64_t>(kMaxSeeds)) refuse();
+      if (high < low) {
+        throw UsageError(option + " '" + quoted_value(text) + "': the range " + config_detail::trim(item) +
+                         " is reversed (write " + std::to_string(high) + "-" + std::to_string(low) + "); expected " +
+                         expected);
+      }
+      if (high - low >= static_cast<std::uint64_t>(kMaxSeeds)) refuse();
     }
     for (std::uint64_t seed = low;; ++seed) {
       if (!seen.insert(seed).second || seeds.size() >= static_cast<size_t>(kMaxSeeds)) refuse();

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-run_dir=runs/quickstart
+run_dir=${RUN_DIR:-runs/quickstart}   # RUN_DIR: the docs test runs it elsewhere
 ./build/apps/metarl train --config configs/point-nav-meta-sgd.yaml --iterations "${ITERATIONS:-60}" \
   --out "$run_dir" --force
 ./build/apps/metarl eval --checkpoint "$run_dir" --split heldout --tasks 40 --rollouts 40 --steps 3

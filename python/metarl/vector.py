@@ -83,6 +83,10 @@ def _box(low, high, shape):
     return Box(low, high, shape)
 
 
+# The task splits of metarl's task distributions (envs/task_distribution.h).
+_SPLITS = ("train", "test", "heldout")
+
+
 class VectorEnv:
     """``num_envs`` rows of metarl environment ``env`` (a name or a metarl.Env), stepped
     together in C++. ``copy=False`` returns the environment's own buffers (overwritten
@@ -92,6 +96,9 @@ class VectorEnv:
     metadata = {"autoreset_mode": "same_step"}
 
     def __init__(self, env, num_envs=None, seed=0, *, tasks=None, split="train", copy=True):
+        if split not in _SPLITS:
+            raise ValueError(f"VectorEnv: split {split!r} is not one of metarl's splits; expected "
+                             + ", ".join(_SPLITS))
         if isinstance(env, str):
             if num_envs is None:
                 raise ValueError("VectorEnv: num_envs is required with an environment name")

@@ -189,6 +189,7 @@ void bind_python_envs(py::module_& m) {
         entry.name = name;
         entry.summary = summary.empty() ? env_spec.description + " (Python)" : summary;
         entry.training_defaults = training_defaults;
+        entry.registered_from_python = true;
         entry.make = [env_spec, distribution, shared_factory](int batch_size, std::uint64_t seed) {
           SharedObject impl;
           {

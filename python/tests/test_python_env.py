@@ -63,3 +63,34 @@ def test_its_errors_name_the_environment_and_the_method(drift):
                                                     action_high=[1], max_episode_steps=5,
                                                     observation_low=[-1], observation_high=[1]),
                             tasks=[metarl.TaskParameter("goal", "m", "", 0.0, 0.0, 1.0, 0.0, 1.0)])
+
+
+def test_a_python_environments_failures_point_to_python_not_the_command_line(tmp_path):
+    class Worn(Drift):
+        """Passes the checks at the start (40 steps), then fails for good."""
+        def __init__(self, batch_size, seed):
+            super().__init__(batch_size, seed)
+            self.calls = 0
+
+        def step_rows(self, *args):
+            self.calls += 1
+            if self.calls > 45:
+                raise ArithmeticError("worn out")
+            super().step_rows(*args)
+
+    metarl.register_env("py-worn", Worn, spec=drift_example.SPEC, tasks=drift_example.TASKS)
+    with pytest.raises(RuntimeError) as raised:
+        metarl.train(out=tmp_path / "run", env="py-worn", iterations=20, meta_batch=2, rollouts=2, hidden_sizes=[8])
+    message = str(raised.value)
+    assert "step_rows raised ArithmeticError: worn out" in message, message
+    assert "metarl.check_env('py-worn')" in message, message
+    assert "metarl check-env" not in message and "same command" not in message, message
+
+    class Unbounded(Drift):
+        def step_rows(self, actions, begin, end, tasks, observations, rewards, terminated):
+            super().step_rows(actions, begin, end, tasks, observations, rewards, terminated)
+            rewards[begin:end] = np.nan
+
+    metarl.register_env("py-nan", Unbounded, spec=drift_example.SPEC, tasks=drift_example.TASKS)
+    with pytest.raises(RuntimeError, match=r"breaks its contract.*metarl\.check_env\('py-nan'\)"):
+        metarl.train(out=tmp_path / "nan", env="py-nan", iterations=2, meta_batch=2, rollouts=2, hidden_sizes=[8])

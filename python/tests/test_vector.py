@@ -61,3 +61,6 @@ def test_tasks_come_from_metarls_splits():
     assert np.array_equal(env.env.tasks, tasks)
     with pytest.raises(ValueError):
         env.set_tasks(np.zeros((3, 2)))  # 4 rows are not a multiple of 3 tasks
+    # A split that does not exist is refused where it is given, not at sample_tasks().
+    with pytest.raises(ValueError, match="split 'validation' is not one of metarl's splits; expected train, test, heldout"):
+        metarl.VectorEnv("point-nav", num_envs=4, split="validation")

@@ -87,6 +87,11 @@ TEST_F(Cli, ConfigFileProblemsNameTheFileAndKey) {
   expect_usage_error(tiny_train("--config " + write("type.yaml", "gamma: high\n")), "'gamma': value 'high'");
   expect_usage_error(tiny_train("--set inner_lr"), "expected key=value");
   expect_usage_error("train --iterations 1", "--out");
+  // A file where the run directory (or a folder above it) should be: one usage error.
+  const std::string file = write("afile", "the user's");
+  const std::string small = "train --iterations 1 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --out ";
+  expect_usage_error(small + file, "--out '" + file + "': it exists and is not a directory");
+  expect_usage_error(small + file + "/sub/run", "--out '" + file + "/sub/run': '" + file + "' exists and is not a directory");
 }
 
 TEST_F(Cli, CheckpointProblems) {
@@ -444,6 +449,26 @@ TEST_F(Cli, UnknownFlagsSuggestTheClosestAndPrintConfigChecksTheEnvironment) {
   const Result refused = run_metarl("train --env pointnav --out " + (dir_ / "x").string());
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
   EXPECT_EQ(refused.output.rfind("metarl: error: unknown environment 'pointnav'", 0), 0u) << refused.output;
+}
+
+// A bad value, a missing value or a missing file is no misspelt flag: CLI11's message
+// says what is wrong and no suggestion repeats the flag that was typed. A misspelt
+// subcommand gets the closest one.
+TEST_F(Cli, ValueErrorsSuggestNothingAndMisspeltSubcommandsGetTheClosest) {
+  const std::string out = " --out " + (dir_ / "x").string();
+  for (const std::string& arguments :
+       {"train --env point-nav --nproc 0" + out, "train --env point-nav --seeds 1-2 --jobs 0" + out,
+        "plot --width abc " + dir_.string(), "plot --format png " + dir_.string(), "plot --x time " + dir_.string(),
+        std::string("eval --checkpoint"), "train --config " + (dir_ / "missing.yaml").string() + out}) {
+    const Result result = run_metarl(arguments);
+    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.output;
+    EXPECT_EQ(result.output.find("did you mean"), std::string::npos) << arguments << "\n" << result.output;
+  }
+  expect_usage_error("trian --env point-nav", "metarl: did you mean 'train'? (for 'trian')");
+  expect_usage_error("--plugin x.so chek-env", "metarl: did you mean 'check-env'? (for 'chek-env')");
+  const Result far = run_metarl("zzzzzzzz");
+  EXPECT_EQ(far.exit_code, 2) << far.output;
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
 }
 
 TEST_F(Cli, RefusedPluginsAreUsageErrorsNamingThePathAndTheProblem) {

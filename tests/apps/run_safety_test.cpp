@@ -140,15 +140,30 @@ TEST_F(RunSafety, ReadsAreBoundedAndMessagesQuoteABoundedEscapedValue) {
 }
 
 // 3. A failure before the first checkpoint: the message says so (no checkpoint is
-// claimed), --resume says to run again, and running again needs no --force.
+// claimed), --resume says to run again, and running again needs no --force. A
+// divergence repeats with the same config, so its message names the keys to change
+// (with their values) instead of advising the same command.
 TEST_F(RunSafety, AFailureBeforeTheFirstCheckpointCanBeRunAgain) {
   const std::string diverges = "train --iterations 15 --meta-batch 4 --rollouts 4 --horizon 20 --hidden-sizes 8 "
                                "--threads 1 --quiet --checkpoint-every 1000 --set inner_lr=1000 --out " + run_dir();
   const Result failed = run_metarl(diverges);
-  expect_exit(failed, 1, "no checkpoint was written yet: start the run again with the same command", "divergence");
+  expect_exit(failed, 1, "the step sizes are too large for this problem: lower inner_lr 1000, alpha_lr_scale 1, outer_lr ",
+              "divergence");
+  expect_exit(failed, 1, "no checkpoint was written yet, so the same command fails the same way", "divergence");
   EXPECT_NE(failed.output.find("training diverged at iteration "), std::string::npos) << failed.output;
   EXPECT_EQ(failed.output.find("the last checkpoint"), std::string::npos) << failed.output;
+  EXPECT_EQ(failed.output.find("again with the same command"), std::string::npos) << failed.output;
+  // TRPO's step is its trust region: max_kl, not outer_lr.
+  const Result trpo = run_metarl("train --iterations 3 --meta-batch 4 --rollouts 4 --horizon 20 --hidden-sizes 8 "
+                                 "--threads 1 --quiet --algo maml --optimizer trpo --set inner_lr=1000 --out " +
+                                 (dir_ / "trpo").string());
+  expect_exit(trpo, 1, "lower inner_lr 1000, max_kl 0.01 (config keys", "TRPO's divergence");
   expect_exit(run_metarl("train --resume " + run_dir()), 2, "holds no checkpoint", "--resume without one");
+  // eval knows it is a run, one without a checkpoint yet.
+  const Result evaluated = run_metarl("eval " + run_dir() + " --tasks 2 --rollouts 2 --steps 1 --no-save");
+  expect_exit(evaluated, 2, "run '" + run_dir() + "' holds no checkpoint yet: its training stopped before its first",
+              "eval without a checkpoint");
+  EXPECT_EQ(evaluated.output.find("expected a run directory"), std::string::npos) << evaluated.output;
   // The same command again: not "already holds a run"; it runs (and diverges again).
   const Result again = run_metarl(diverges);
   expect_exit(again, 1, "training diverged", "the same command again");
@@ -305,10 +320,28 @@ TEST_F(RunSafety, StaleTemporaryFilesAreRemovedAtTheNextStart) {
   const fs::path live = dir_ / "run" / ("metrics.csv.tmp." + std::to_string(::getpid()));
   write("run/config.yaml.tmp.9999999", "half a config");
   write("run/metrics.csv.tmp." + std::to_string(::getpid()), "being written");
+  // A user's files that look like temporaries: not metarl's names, or not a pid.
+  const std::vector<std::string> users = {"paper.tmp.final", "analysis.tmp.old", "draft.tmp.v2", "notes.tmp.9999999",
+                                          "checkpoint.pt.tmp.final", "eval_mine.txt.tmp.9999999", ".tmp.9999999"};
+  for (const auto& name : users) write("run/" + name, "the user's");
   ASSERT_EQ(run_metarl("train --resume " + run_dir() + " --iterations 3").exit_code, 0);
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(live));
+  for (const auto& name : users) EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
   fs::remove(live);
+}
+
+// 8b. The same look-alikes beside a new run (README: "other files stay")
+// (meta_tests checks the rule itself, meta::is_stale_temporary).
+TEST_F(RunSafety, AUsersLookAlikeTemporariesStayBesideANewRun) {
+  fs::create_directories(dir_ / "run");
+  const std::vector<std::string> users = {"paper.tmp.final", "keep.txt", "draft.tmp.v2", "results.csv.tmp.9999999"};
+  for (const auto& name : users) write("run/" + name, "the user's");
+  write("run/eval_test.json.tmp.9999999", "half a report");
+  ASSERT_EQ(run_metarl(tiny_train("--iterations 2")).exit_code, 0);
+  for (const auto& name : users) EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_test.json.tmp.9999999"));
+
 }
 
 }  // namespace

@@ -218,6 +218,30 @@ TEST_F(Workflow, EvalOfASeedGroupReportsTheMeanOverSeedsAndKeepsEachSeed) {
   EXPECT_NE(missing.output.find("seed-3' holds no checkpoint yet"), std::string::npos) << missing.output;
 }
 
+// A group whose seeds stand at different iterations (a group resume that failed
+// part-way) is refused, naming each seed's iteration; --mixed-iterations averages them
+// and says so on stderr, in the table and in the JSON.
+TEST_F(Workflow, EvalRefusesASeedGroupWhoseSeedsStandAtDifferentIterations) {
+  const fs::path group = dir_ / "group";
+  ASSERT_EQ(run_metarl("train --seeds 1,3 " + tiny() + " --out " + group.string()).exit_code, 0);
+  const Result extended = run_metarl("train --resume " + (group / "seed-3").string() + " --iterations 4 --quiet");
+  ASSERT_EQ(extended.exit_code, 0) << extended.output;
+  const std::string eval = "eval " + group.string() + " --tasks 4 --rollouts 2 --steps 1 --quiet";
+  const std::string named = "seed group '" + group.string() +
+                            "': its seeds' checkpoints stand at different iterations (seed 1 at 2, seed 3 at 4); "
+                            "the group's config.yaml says iterations: 2";
+  const Result refused = run_metarl(eval);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find(named), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("--mixed-iterations"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(group / "eval_test.json"));
+  const Result averaged = run_metarl(eval + " --mixed-iterations");
+  ASSERT_EQ(averaged.exit_code, 0) << averaged.output;
+  EXPECT_NE(averaged.output.find("metarl: warning: " + named), std::string::npos) << averaged.output;
+  EXPECT_NE(averaged.output.find("\nwarning: " + named), std::string::npos) << "in the table:\n" << averaged.output;
+  EXPECT_NE(read_file(group / "eval_test.json").find("\"warnings\": [\"" + named), std::string::npos);
+}
+
 // metrics.csv as rows of cells, the header first.
 std::vector<std::vector<std::string>> csv_cells(const fs::path& path) {
   std::vector<std::vector<std::string>> rows;

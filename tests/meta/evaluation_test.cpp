@@ -550,11 +550,16 @@ TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
   options.oracle_start = "first_run";
   const auto report = evaluate(options);
   expect_oracle_is_step_0_of(report.oracle, report.methods.at(0));
-  EXPECT_EQ(report.oracle.start, "theta of maml");
+  // The JSON's `start` is the flag's value; `start_theta` says whose θ that was.
+  EXPECT_EQ(report.oracle.start, "first_run");
+  EXPECT_EQ(report.oracle.start_theta, "theta of maml");
   EXPECT_NE(report_table(report).find("from theta of maml"), std::string::npos);
-  EXPECT_NE(report_json(report).find("\"start\": \"theta of maml\""), std::string::npos);
+  EXPECT_NE(report_json(report).find("\"start\": \"first_run\", \"start_theta\": \"theta of maml\""),
+            std::string::npos);
   options.oracle_start = "random";
-  EXPECT_EQ(evaluate(options).oracle.start, "the random initialisation");
+  const auto from_random = evaluate(options);
+  EXPECT_EQ(from_random.oracle.start, "random");
+  EXPECT_EQ(from_random.oracle.start_theta, "the random initialisation");
 
   EvalOptions alone = small_eval({});
   alone.random = true;
@@ -714,6 +719,14 @@ TEST_F(Evaluation, AlphaAblationAdaptsMetaSgdsThetaWithTheMeanOfItsAlpha) {
   const auto plain = evaluate(options);
   ASSERT_EQ(plain.methods.size(), 3u);
   expect_same_curve(plain.methods[0], report.methods[0]);
+  // Without a Meta-SGD run there is no α to ablate: refused, not ignored.
+  EvalOptions no_meta_sgd = small_eval({maml});
+  no_meta_sgd.alpha_ablation = true;
+  const std::string message = usage_error_of([&] { evaluate(no_meta_sgd); });
+  EXPECT_NE(message.find("config key 'alpha_ablation' (--alpha-ablation): no Meta-SGD run to ablate among " + maml +
+                         " (maml)"),
+            std::string::npos)
+      << message;
 }
 
 TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {

@@ -27,6 +27,14 @@ TEST(SeedGroup, SeedListsAreRangesAndItems) {
     }
   }
   EXPECT_EQ(parse_seed_list("--seeds", "0-999").size(), 1000u);
+  // A reversed range says so, and how to write it.
+  try {
+    parse_seed_list("--seeds", "1,3-1");
+    ADD_FAILURE() << "accepted a reversed range";
+  } catch (const metarl::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--seeds '1,3-1': the range 3-1 is reversed (write 1-3)"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(SeedGroup, StudentTQuantilesMatchTheTable) {
