@@ -60,4 +60,14 @@ std::unique_ptr<OuterStep> make_adam_step(const OuterStepContext& context) {
   return std::make_unique<AdamStep>(context);
 }
 
+OuterStepTraits adam_step_traits() {
+  OuterStepTraits traits;
+  traits.follows_outer_lr = true;
+  traits.step_size_keys = {"outer_lr", "alpha_lr_scale"};
+  traits.forward_passes = [](const TrainConfig& config, double /*backtracks*/) {
+    return 1 + 2 + 6.0 * config.inner_steps;  // outer loss, backward through the adaptation
+  };
+  return traits;
+}
+
 }  // namespace metarl::meta

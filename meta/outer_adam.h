@@ -10,5 +10,6 @@
 namespace metarl::meta {
 
 std::unique_ptr<OuterStep> make_adam_step(const OuterStepContext& context);
+OuterStepTraits adam_step_traits();
 
 }  // namespace metarl::meta

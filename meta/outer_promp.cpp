@@ -179,4 +179,16 @@ std::unique_ptr<OuterStep> make_promp_step(const OuterStepContext& context) {
   return std::make_unique<PrompStep>(context);
 }
 
+OuterStepTraits promp_step_traits() {
+  OuterStepTraits traits;
+  traits.follows_outer_lr = true;
+  traits.step_size_keys = {"outer_lr", "alpha_lr_scale"};
+  // bench's estimate counts one pass of Adam's kind; ProMP's promp_epochs passes over
+  // the batch are not modelled yet (bench's GFLOP figure for promp is a lower bound).
+  traits.forward_passes = [](const TrainConfig& config, double /*backtracks*/) {
+    return 1 + 2 + 6.0 * config.inner_steps;
+  };
+  return traits;
+}
+
 }  // namespace metarl::meta

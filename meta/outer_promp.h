@@ -27,6 +27,7 @@
 namespace metarl::meta {
 
 std::unique_ptr<OuterStep> make_promp_step(const OuterStepContext& context);
+OuterStepTraits promp_step_traits();
 
 // −J^CLIP per task: −Σ mask · min(r Â, clip(r, 1 − ε, 1 + ε) Â) / Σ mask with
 // r = exp(log_probs − old_log_probs), for [T, R, H] inputs: [T]. Where the ratio has

@@ -12,9 +12,10 @@ namespace metarl::meta {
 const std::vector<OuterStepEntry>& outer_steps() {
   // The registry: one line per outer step.
   static const std::vector<OuterStepEntry> steps{
-      {"adam", "Adam through the inner steps", make_adam_step},
-      {"trpo", "MAML's TRPO, a KL trust region on the adapted policies", make_trpo_step},
-      {"promp", "ProMP's clipped surrogate with a KL penalty, several steps per batch", make_promp_step},
+      {"adam", "Adam through the inner steps", make_adam_step, adam_step_traits()},
+      {"trpo", "MAML's TRPO, a KL trust region on the adapted policies", make_trpo_step, trpo_step_traits()},
+      {"promp", "ProMP's clipped surrogate with a KL penalty, several steps per batch", make_promp_step,
+       promp_step_traits()},
   };
   return steps;
 }
@@ -31,13 +32,17 @@ std::string outer_step_descriptions() {
   return out;
 }
 
-std::unique_ptr<OuterStep> make_outer_step(const OuterStepContext& context) {
+const OuterStepEntry& outer_step_entry(const std::string& optimizer) {
   for (const auto& entry : outer_steps()) {
-    if (entry.name == context.config.optimizer) return entry.make(context);
+    if (entry.name == optimizer) return entry;
   }
   std::string known;
   for (const auto& name : outer_step_names()) known += (known.empty() ? "" : ", ") + name;
-  throw UsageError("optimizer '" + context.config.optimizer + "' is not one of: " + known);
+  throw UsageError("optimizer '" + optimizer + "' is not one of: " + known);
+}
+
+std::unique_ptr<OuterStep> make_outer_step(const OuterStepContext& context) {
+  return outer_step_entry(context.config.optimizer).make(context);
 }
 
 double outer_learning_rate(const TrainConfig& config, int iteration) {

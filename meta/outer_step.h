@@ -9,8 +9,8 @@
 //   promp  meta/outer_promp.h   ProMP (Rothfuss et al. 2019): clipped surrogate with a
 //                               KL penalty, several gradient steps per batch
 //
-// A new outer step is one new file pair implementing OuterStep plus its line in the
-// registry (and config keys for its options): the trainer, checkpoints, evaluation
+// A new outer step is one new file pair implementing OuterStep and its OuterStepTraits
+// plus its line in the registry (and config keys for its options): the trainer, checkpoints, evaluation
 // and the command line need no change (docs/architecture.md, "Add an outer step").
 
 #include <torch/torch.h>
@@ -90,15 +90,33 @@ class OuterStep {
 
 using OuterStepFactory = std::function<std::unique_ptr<OuterStep>(const OuterStepContext&)>;
 
+// What the rest of metarl asks of an outer step without building one, so that nothing
+// outside the registry compares `optimizer` names. Each step's file declares its own.
+struct OuterStepTraits {
+  // Takes Adam's step size, outer_lr under the outer_lr_decay schedule (and α's share,
+  // alpha_lr_scale): a resumed run whose schedule decays cannot be extended.
+  bool follows_outer_lr = true;
+  // The config keys (besides inner_lr) that set how far one step moves θ and α, in the
+  // order a diverged run's message names them with their values.
+  std::vector<std::string> step_size_keys;
+  // Forward-pass equivalents over the meta-batch's samples of the step itself (after
+  // sampling and the inner steps), for bench's FLOP estimate; `backtracks` is the mean
+  // number of line-search shrinks (TRPO's).
+  std::function<double(const TrainConfig& config, double backtracks)> forward_passes;
+};
+
 struct OuterStepEntry {
   std::string name;         // the `optimizer` config value
   std::string description;  // for the config key's help
   OuterStepFactory make;
+  OuterStepTraits traits;
 };
 
 // The registry, in the order of the `optimizer` key's choices.
 const std::vector<OuterStepEntry>& outer_steps();
 std::vector<std::string> outer_step_names();
+// The entry named `optimizer` (TrainConfig::optimizer); UsageError naming the known ones.
+const OuterStepEntry& outer_step_entry(const std::string& optimizer);
 // "adam (…), trpo (…), promp (…)".
 std::string outer_step_descriptions();
 // The step context.config.optimizer names. UsageError for an unknown name, or options

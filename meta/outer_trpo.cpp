@@ -170,4 +170,19 @@ std::unique_ptr<OuterStep> make_trpo_step(const OuterStepContext& context) {
   return std::make_unique<TrpoOuterStep>(context);
 }
 
+OuterStepTraits trpo_step_traits() {
+  OuterStepTraits traits;
+  traits.follows_outer_lr = false;  // the trust region sets the step
+  traits.step_size_keys = {"max_kl"};
+  traits.forward_passes = [](const TrainConfig& config, double backtracks) {
+    const double k = config.inner_steps;
+    double passes = 3 * k + 2 + 2 + 6 * k;                       // differentiable evaluation and its gradient
+    passes += 3 * k + 4;                                         // curvature set-up: inner gradients with graph, ∇KL
+    passes += (config.trpo.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
+    passes += (backtracks + 1) * (3 * k + 3);                    // line-search evaluations
+    return passes;
+  };
+  return traits;
+}
+
 }  // namespace metarl::meta

@@ -14,5 +14,6 @@
 namespace metarl::meta {
 
 std::unique_ptr<OuterStep> make_trpo_step(const OuterStepContext& context);
+OuterStepTraits trpo_step_traits();
 
 }  // namespace metarl::meta

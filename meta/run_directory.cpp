@@ -22,6 +22,7 @@
 #include "meta/checkpoint.h"
 #include "meta/evaluation.h"
 #include "meta/experiment.h"
+#include "meta/outer_step.h"
 #include "meta/runtime.h"
 #include "meta/seed_group.h"
 #include "meta/tensorboard.h"
@@ -61,7 +62,7 @@ TrainConfig extended_config(TrainConfig resumed, int iterations) {
                      " iterations; a resumed run can only be extended");
   }
   // The step-size schedule is Adam's (adam and promp); TRPO takes no step size from it.
-  if (resumed.optimizer != "trpo" && resumed.outer_lr_decay != OuterLrDecay::kNone) {
+  if (outer_step_entry(resumed.optimizer).traits.follows_outer_lr && resumed.outer_lr_decay != OuterLrDecay::kNone) {
     throw UsageError("--iterations " + value + ": the run's Adam step size decays over its " +
                      std::to_string(resumed.iterations) + " iterations (outer_lr_decay " +
                      to_string(resumed.outer_lr_decay) +
@@ -266,12 +267,9 @@ void keep_checkpoint_copy(const fs::path& run_dir, const std::string& checkpoint
 // a run with the same config diverges again.
 std::string divergence_advice(const TrainConfig& config) {
   std::string keys = "inner_lr " + config_values::format_real(config.inner_lr);
-  if (config.algo == Algorithm::kMetaSgd) keys += ", alpha_lr_scale " + config_values::format_real(config.alpha_lr_scale);
-  // TRPO's step is set by its trust region; Adam's and ProMP's by outer_lr.
-  if (config.optimizer == "trpo") {
-    keys += ", max_kl " + config_values::format_real(config.trpo.max_kl);
-  } else {
-    keys += ", outer_lr " + config_values::format_real(config.outer_lr);
+  for (const auto& key : outer_step_entry(config.optimizer).traits.step_size_keys) {
+    if (key == "alpha_lr_scale" && config.algo != Algorithm::kMetaSgd) continue;  // scales a learned α only
+    keys += ", " + key + " " + train_config_schema().find(key)->get(config);
   }
   return "the step sizes are too large for this problem: lower " + keys + " (config keys; --set KEY=VALUE)";
 }

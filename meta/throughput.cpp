@@ -13,6 +13,7 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
+#include "meta/outer_step.h"
 #include "meta/runtime.h"
 #include "meta/experiment.h"
 #include "meta/trainer.h"
@@ -101,14 +102,7 @@ double estimate_meta_iteration_flops(const TrainConfig& config, int observation_
   const double forward = 2.0 * multiply_adds * samples;  // one forward pass over the batch
   const double k = config.inner_steps;
   double passes = (k + 1) + 3 * k;  // sampling (one forward per step), inner steps
-  if (config.optimizer == "trpo") {
-    passes += 3 * k + 2 + 2 + 6 * k;                  // differentiable evaluation and its gradient
-    passes += 3 * k + 4;                              // curvature set-up: inner gradients with graph, ∇KL
-    passes += (config.trpo.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
-    passes += (backtracks + 1) * (3 * k + 3);         // line-search evaluations
-  } else {
-    passes += 1 + 2 + 6 * k;  // outer loss, backward through the adaptation
-  }
+  passes += outer_step_entry(config.optimizer).traits.forward_passes(config, backtracks);  // the outer step's own
   return passes * forward;
 }
 

@@ -51,6 +51,10 @@ rule("spdlog/fmt only in meta/progress.cpp, which is compiled without torch's in
 # Positional booleans: agents::gradients with GradOptions is the one way in.
 rule("call agents::gradients (agents/autograd.h) with named GradOptions, not torch::autograd::grad"
      "torch::autograd::grad\\(" agents/autograd.h)
+# An outer step's properties are its OuterStepTraits (meta/outer_step.h): its name is
+# compared in the registry only, so that a new step is its file pair and one line there.
+rule("ask outer_step_entry(config.optimizer).traits, not the optimizer's name"
+     "optimizer *[!=]= *\"" meta/outer_step.cpp)
 
 list(LENGTH sources checked)
 if(violations GREATER 0)

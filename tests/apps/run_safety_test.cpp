@@ -147,7 +147,7 @@ TEST_F(RunSafety, AFailureBeforeTheFirstCheckpointCanBeRunAgain) {
   const std::string diverges = "train --iterations 15 --meta-batch 4 --rollouts 4 --horizon 20 --hidden-sizes 8 "
                                "--threads 1 --quiet --checkpoint-every 1000 --set inner_lr=1000 --out " + run_dir();
   const Result failed = run_metarl(diverges);
-  expect_exit(failed, 1, "the step sizes are too large for this problem: lower inner_lr 1000, alpha_lr_scale 1, outer_lr ",
+  expect_exit(failed, 1, "the step sizes are too large for this problem: lower inner_lr 1000, outer_lr 0.003, alpha_lr_scale 1 (",
               "divergence");
   expect_exit(failed, 1, "no checkpoint was written yet, so the same command fails the same way", "divergence");
   EXPECT_NE(failed.output.find("training diverged at iteration "), std::string::npos) << failed.output;

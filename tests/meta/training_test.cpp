@@ -484,6 +484,24 @@ TEST(Memory, AllocationFailuresAreRecognisedWithoutTheBacktrace) {
 #endif
 }
 
+// Every outer step says what the rest of metarl asks of it (no optimizer-name compares
+// outside the registry): the keys it names exist, and it has a cost for bench.
+TEST(OuterSteps, EachDeclaresItsTraitsWithRealConfigKeys) {
+  ASSERT_EQ(outer_step_names(), (std::vector<std::string>{"adam", "trpo", "promp"}));
+  for (const auto& entry : outer_steps()) {
+    EXPECT_FALSE(entry.traits.step_size_keys.empty()) << entry.name;
+    for (const auto& key : entry.traits.step_size_keys) {
+      EXPECT_NE(train_config_schema().find(key), nullptr) << entry.name << ": " << key;
+    }
+    ASSERT_TRUE(entry.traits.forward_passes) << entry.name;
+    EXPECT_GT(entry.traits.forward_passes(TrainConfig{}, 0.0), 0.0) << entry.name;
+  }
+  EXPECT_TRUE(outer_step_entry("adam").traits.follows_outer_lr);
+  EXPECT_TRUE(outer_step_entry("promp").traits.follows_outer_lr);
+  EXPECT_FALSE(outer_step_entry("trpo").traits.follows_outer_lr);
+  EXPECT_THROW(outer_step_entry("sgd"), metarl::UsageError);
+}
+
 }  // namespace
 // What a run removes at its start: metarl's own files' temporaries whose writer is
 // gone; a user's look-alikes, a live writer's and anything not NAME.tmp.PID stay.
