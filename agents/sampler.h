@@ -48,7 +48,7 @@ class Sampler {
   Trajectories sample(const ParameterList& params, const envs::TaskBatch& tasks);
 
   // This sampler's tasks are tasks [first_task, first_task + num_tasks) of a meta-batch
-  // of total_tasks that several processes share (meta/collectives.h): each step's
+  // of total_tasks that several processes share (meta/parallel/collectives.h): each step's
   // action noise is drawn for all total_tasks, as one process would, and this
   // sampler's part taken, so a task's rollouts do not depend on how many processes
   // share the batch. The default is the whole batch: first 0, total num_tasks.

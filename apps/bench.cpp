@@ -12,8 +12,8 @@
 #include "apps/commands.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
-#include "meta/throughput.h"
-#include "meta/runtime.h"
+#include "meta/bench/throughput.h"
+#include "meta/parallel/runtime.h"
 
 namespace metarl::apps {
 

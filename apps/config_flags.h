@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "meta/config_schema.h"
+#include "meta/schema/config_schema.h"
 
 namespace metarl::apps {
 

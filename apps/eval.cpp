@@ -20,10 +20,10 @@
 #include "apps/config_flags.h"
 #include "apps/process_flags.h"
 #include "envs/errors.h"
-#include "meta/evaluation.h"
-#include "meta/oracle.h"
-#include "meta/eval_report.h"
-#include "meta/progress.h"
+#include "meta/eval/evaluation.h"
+#include "meta/eval/oracle.h"
+#include "meta/eval/eval_report.h"
+#include "meta/run/progress.h"
 
 namespace metarl::apps {
 
@@ -89,7 +89,7 @@ void add_eval_command(CLI::App& app) {
         eval,
         [&](const std::string& method, int step, int steps, double mean_return) {
           char status[96];
-          // The oracle reports its training iterations under this name (meta/oracle.h).
+          // The oracle reports its training iterations under this name (meta/eval/oracle.h).
           const char* what = method == meta::kOracleProgressName ? "training iteration" : "adaptation step";
           std::snprintf(status, sizeof(status), ": %s %d/%d: mean return %.2f", what, step, steps, mean_return);
           progress.update(method + status);

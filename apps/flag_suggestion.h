@@ -2,7 +2,7 @@
 // "did you mean --iterations?" for a flag CLI11 did not expect, and "did you mean
 // 'train'?" for a subcommand it does not know: the closest long option of the
 // subcommand that was being parsed (or of metarl itself), or the closest subcommand, by
-// the same edit distance as config keys (meta/config_schema.h's closest_name).
+// the same edit distance as config keys (meta/schema/config_schema.h's closest_name).
 //
 // Only those two mistakes get a suggestion. After a bad value (--nproc 0, --width abc),
 // a missing value or a missing file, the flag was the right one and CLI11's message
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "meta/config_schema.h"
+#include "meta/schema/config_schema.h"
 
 namespace metarl::apps {
 

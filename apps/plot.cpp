@@ -1,6 +1,6 @@
 // `metarl plot RUN [RUN ...]`: images of runs and seed groups — learning curve,
 // adaptation curves of saved evaluations, learned α — as SVG or PDF, in RUN/plots/
-// (or --out DIR); several runs overlay their learning curves (meta/plots.h).
+// (or --out DIR); several runs overlay their learning curves (meta/report/plots.h).
 
 #include <iostream>
 #include <memory>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "apps/commands.h"
-#include "meta/plots.h"
+#include "meta/report/plots.h"
 
 namespace metarl::apps {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The command-line face of multi-process runs, shared by `train` and `eval`: --nproc N
-// (start N local ranks: meta/launch.h) and --dist-timeout, and joining the run when
-// torchrun's variables say this process is a rank (meta/collectives.h).
+// (start N local ranks: meta/parallel/launch.h) and --dist-timeout, and joining the run when
+// torchrun's variables say this process is a rank (meta/parallel/collectives.h).
 
 #include <CLI/CLI.hpp>
 
@@ -12,8 +12,8 @@
 
 #include "apps/commands.h"
 #include "envs/errors.h"
-#include "meta/collectives.h"
-#include "meta/launch.h"
+#include "meta/parallel/collectives.h"
+#include "meta/parallel/launch.h"
 
 namespace metarl::apps {
 

@@ -20,10 +20,11 @@
 #include "envs/registry.h"
 #include "meta/config.h"
 #include "meta/experiment.h"
-#include "meta/progress.h"
-#include "meta/launch.h"
-#include "meta/run_directory.h"
-#include "meta/seed_group.h"
+#include "meta/run/progress.h"
+#include "meta/parallel/launch.h"
+#include "meta/run/run_directory.h"
+#include "meta/session/training_run.h"
+#include "meta/run/seed_group.h"
 
 namespace metarl::apps {
 

@@ -22,11 +22,11 @@
 #include "bench/tool_main.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
-#include "meta/throughput.h"
+#include "meta/bench/throughput.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
-#include "meta/runtime.h"
+#include "meta/parallel/runtime.h"
 #include "meta/experiment.h"
 #include "meta/trpo.h"
 

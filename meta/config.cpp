@@ -1,6 +1,6 @@
 #include "meta/config.h"
 
-#include "meta/outer_step.h"
+#include "meta/outer_steps.h"
 
 namespace metarl::meta {
 

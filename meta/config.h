@@ -9,7 +9,7 @@
 
 #include "agents/options.h"
 #include "envs/registry.h"
-#include "meta/config_schema.h"
+#include "meta/schema/config_schema.h"
 #include "meta/options.h"
 
 namespace metarl::meta {
@@ -79,7 +79,7 @@ struct TrainConfig {
   int eval_rollouts = 20;
   int eval_steps = 1;
   // TensorBoard event files in RUN_DIR/tensorboard/: a scalar per metrics.csv column
-  // (meta/tensorboard.h), and eval_every's returns.
+  // (meta/run/tensorboard.h), and eval_every's returns.
   bool tensorboard = false;
 };
 

@@ -9,7 +9,7 @@
 #include "envs/conformance.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
-#include "meta/runtime.h"
+#include "meta/parallel/runtime.h"
 
 namespace metarl::meta {
 

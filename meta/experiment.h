@@ -1,14 +1,14 @@
 #pragma once
 // One experiment setup: the one place that turns a config into the environment,
 // the policy, the sampler, the learner and the random streams they draw from.
-// Training (meta/trainer.h), evaluation (meta/evaluation.h), `metarl bench`
-// (meta/throughput.h) and the bench/ tools all build from here, so a seed means the
+// Training (meta/trainer.h), evaluation (meta/eval/evaluation.h), `metarl bench`
+// (meta/bench/throughput.h) and the bench/ tools all build from here, so a seed means the
 // same thing to each of them.
 //
 // Seed streams: each consumer of randomness draws from derive_seed(seed, stream) —
 // the policy's initial θ, the sampler's actions, the environment rows' resets, and
 // the tasks (envs::split_stream(split) per split). Evaluation derives the streams of
-// each task batch from its own seed the same way (meta/evaluation.h).
+// each task batch from its own seed the same way (meta/eval/evaluation.h).
 
 #include <torch/torch.h>
 
@@ -20,7 +20,7 @@
 #include "agents/sampler.h"
 #include "envs/batched_env.h"
 #include "envs/rng.h"
-#include "meta/collectives.h"
+#include "meta/parallel/collectives.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 
@@ -98,7 +98,7 @@ std::string allocation_failure_text(const std::exception& error);
 envs::EnvSpec check_environment_at_start(const std::string& name);
 
 // What one training process holds, built from a config and the streams of its seed.
-// With several processes (meta/collectives.h) it holds tasks [first_task, first_task +
+// With several processes (meta/parallel/collectives.h) it holds tasks [first_task, first_task +
 // local_tasks) of every meta-batch: the environment rows and action noise of those
 // tasks, the same θ and α as every other process, and the same task stream.
 struct Experiment {

@@ -31,7 +31,7 @@ struct IterationMetrics {
   // Valid environment steps this iteration sampled (every stage, every process).
   std::int64_t iteration_env_steps = 0;
   // The run's totals after this iteration, across resumes (the run directory keeps
-  // them: meta/run_directory.h): environment steps (-1: unknown, a run an older metarl
+  // them: meta/run/run_directory.h): environment steps (-1: unknown, a run an older metarl
   // started, whose metrics.csv has no env_steps column), and wall-clock seconds of its
   // iterations.
   std::int64_t env_steps = 0;

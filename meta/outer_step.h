@@ -1,7 +1,7 @@
 #pragma once
 // The outer step: how one meta-iteration's samples update the meta-parameters θ (and
 // Meta-SGD's α). One interface, one implementation per file pair, chosen by name
-// from one registry (outer_step.cpp):
+// from one registry (meta/outer_steps.h):
 //
 //   adam   meta/outer_adam.h    Adam on the REINFORCE meta-objective, differentiated
 //                               through the inner steps
@@ -23,7 +23,7 @@
 
 #include "agents/policy.h"
 #include "agents/trajectories.h"
-#include "meta/collectives.h"
+#include "meta/parallel/collectives.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 
@@ -111,17 +111,6 @@ struct OuterStepEntry {
   OuterStepFactory make;
   OuterStepTraits traits;
 };
-
-// The registry, in the order of the `optimizer` key's choices.
-const std::vector<OuterStepEntry>& outer_steps();
-std::vector<std::string> outer_step_names();
-// The entry named `optimizer` (TrainConfig::optimizer); UsageError naming the known ones.
-const OuterStepEntry& outer_step_entry(const std::string& optimizer);
-// "adam (…), trpo (…), promp (…)".
-std::string outer_step_descriptions();
-// The step context.config.optimizer names. UsageError for an unknown name, or options
-// the step cannot take (naming the key).
-std::unique_ptr<OuterStep> make_outer_step(const OuterStepContext& context);
 
 // Adam's step size for meta-iteration `iteration` (0-based) of config.iterations
 // under config.outer_lr_decay (adam and promp).

@@ -5,7 +5,7 @@
 #include "agents/advantages.h"
 #include "agents/autograd.h"
 #include "agents/surrogate.h"
-#include "meta/runtime.h"
+#include "meta/parallel/runtime.h"
 #include "meta/trpo.h"
 
 namespace metarl::meta {

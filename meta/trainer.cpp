@@ -11,6 +11,7 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
+#include "meta/outer_steps.h"
 
 namespace metarl::meta {
 

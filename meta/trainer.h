@@ -5,7 +5,7 @@
 // outer step (meta/outer_step.h: Adam, TRPO or ProMP), which updates θ and α. The
 // `pretrained` baseline runs the same loop without adaptation: policy gradient on
 // rollouts of θ over the whole task distribution. The run directory around it
-// (config.yaml, metrics.csv, checkpoint.pt): meta/run_directory.h.
+// (config.yaml, metrics.csv, checkpoint.pt): meta/run/run_directory.h.
 
 #include <torch/torch.h>
 
@@ -33,7 +33,7 @@ class MetaTrainer {
  public:
   // Validates the config against the environment and device (and the outer step
   // against its options); throws UsageError. With `collectives` of several processes
-  // this trainer holds its share of every meta-batch's tasks (meta/collectives.h);
+  // this trainer holds its share of every meta-batch's tasks (meta/parallel/collectives.h);
   // every process must be started with the same config and the same build (refused
   // otherwise, naming the rank that differs).
   explicit MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives = nullptr);

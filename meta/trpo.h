@@ -12,7 +12,7 @@
 #include <functional>
 
 #include "agents/policy.h"
-#include "meta/collectives.h"
+#include "meta/parallel/collectives.h"
 #include "meta/options.h"
 
 namespace metarl::meta {

@@ -13,7 +13,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev
   # MuJoCo 2.2: halfcheetah-vel, halfcheetah-dir, ant-dir.
   libmujoco-dev
-  # c10d's Gloo headers: multi-process training (meta/collectives.h).
+  # c10d's Gloo headers: multi-process training (meta/parallel/collectives.h).
   libgloo-dev
   # rsvg-convert: the tests render `metarl plot`'s SVG files to PNG to check them.
   librsvg2-bin

@@ -46,15 +46,15 @@ rule("torch::linalg/fft/special are not declared by LibTorch 2.11's <torch/torch
      "torch::(linalg|fft|special)::")
 # PyTorch's wheels ship their own fmt in torch/include; spdlog (and fmt) may only be
 # included where torch's include directories are not: the progress target.
-rule("spdlog/fmt only in meta/progress.cpp, which is compiled without torch's include directories (meta/CMakeLists.txt)"
-     "#include *<(spdlog|fmt)/" meta/progress.cpp)
+rule("spdlog/fmt only in meta/run/progress.cpp, which is compiled without torch's include directories (meta/CMakeLists.txt)"
+     "#include *<(spdlog|fmt)/" meta/run/progress.cpp)
 # Positional booleans: agents::gradients with GradOptions is the one way in.
 rule("call agents::gradients (agents/autograd.h) with named GradOptions, not torch::autograd::grad"
      "torch::autograd::grad\\(" agents/autograd.h)
 # An outer step's properties are its OuterStepTraits (meta/outer_step.h): its name is
 # compared in the registry only, so that a new step is its file pair and one line there.
 rule("ask outer_step_entry(config.optimizer).traits, not the optimizer's name"
-     "optimizer *[!=]= *\"" meta/outer_step.cpp)
+     "optimizer *[!=]= *\"" meta/outer_steps.cpp)
 
 list(LENGTH sources checked)
 if(violations GREATER 0)

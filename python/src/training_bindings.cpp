@@ -16,10 +16,11 @@
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/experiment.h"
-#include "meta/eval_report.h"
-#include "meta/evaluation.h"
-#include "meta/run_directory.h"
-#include "meta/runtime.h"
+#include "meta/eval/eval_report.h"
+#include "meta/eval/evaluation.h"
+#include "meta/run/run_directory.h"
+#include "meta/session/training_run.h"
+#include "meta/parallel/runtime.h"
 #include "meta/trainer.h"
 
 namespace metarl::python {

@@ -3,7 +3,7 @@
 // No timing is asserted, only that what is reported is consistent.
 #include <gtest/gtest.h>
 
-#include "meta/throughput.h"
+#include "meta/bench/throughput.h"
 
 namespace metarl::meta {
 namespace {

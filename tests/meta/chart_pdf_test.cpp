@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "meta/svg_chart.h"
+#include "meta/report/svg_chart.h"
 
 namespace metarl::meta {
 namespace {

@@ -23,7 +23,7 @@
 #include "envs/errors.h"
 #include "envs/rng.h"
 #include "meta/config.h"
-#include "meta/evaluation.h"
+#include "meta/eval/evaluation.h"
 
 namespace metarl::meta {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "envs/errors.h"
 #include "meta/config.h"
-#include "meta/evaluation.h"
+#include "meta/eval/evaluation.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 

@@ -18,8 +18,9 @@
 
 #include "agents/policy.h"
 #include "meta/checkpoint.h"
-#include "meta/evaluation.h"
-#include "meta/run_directory.h"
+#include "meta/eval/evaluation.h"
+#include "meta/run/run_directory.h"
+#include "meta/session/training_run.h"
 #include "meta/trainer.h"
 #include "tests/support/small_configs.h"
 #include "tests/support/test_support.h"

@@ -10,10 +10,11 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
-#include "meta/evaluation.h"
-#include "meta/plots.h"
-#include "meta/svg_chart.h"
-#include "meta/run_directory.h"
+#include "meta/eval/evaluation.h"
+#include "meta/report/plots.h"
+#include "meta/report/svg_chart.h"
+#include "meta/run/run_directory.h"
+#include "meta/session/training_run.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 

@@ -16,7 +16,7 @@
 #include "meta/checkpoint.h"
 #include "meta/experiment.h"
 #include "meta/outer_promp.h"
-#include "meta/outer_step.h"
+#include "meta/outer_steps.h"
 #include "meta/trainer.h"
 #include "tests/support/small_configs.h"
 #include "tests/support/test_support.h"

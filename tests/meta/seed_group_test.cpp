@@ -1,4 +1,4 @@
-// Seed groups' arithmetic (meta/seed_group.h): seed lists, Student's t, the summary
+// Seed groups' arithmetic (meta/run/seed_group.h): seed lists, Student's t, the summary
 // over seeds and the comparison of two groups, against numbers worked by hand.
 
 #include <gtest/gtest.h>
@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "envs/errors.h"
-#include "meta/seed_group.h"
+#include "meta/eval/group_statistics.h"
+#include "meta/run/seed_group.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// TensorBoard event files (meta/tensorboard.h), read back by a decoder written here
+// TensorBoard event files (meta/run/tensorboard.h), read back by a decoder written here
 // from the formats' specifications (TFRecord framing, the protobuf wire format,
 // tensorflow's event.proto and summary.proto). It shares no code with the writer: its
 // CRC-32C goes bit by bit where the writer's uses a table, and it parses protobuf
@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "meta/tensorboard.h"
+#include "meta/run/tensorboard.h"
 
 namespace metarl::meta {
 namespace {

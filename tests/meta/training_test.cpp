@@ -14,9 +14,11 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
-#include "meta/evaluation.h"
+#include "meta/eval/evaluation.h"
 #include "meta/experiment.h"
-#include "meta/run_directory.h"
+#include "meta/run/run_directory.h"
+#include "meta/session/training_run.h"
+#include "meta/outer_steps.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 

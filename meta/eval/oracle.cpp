@@ -1,4 +1,4 @@
-#include "meta/oracle.h"
+#include "meta/eval/oracle.h"
 
 #include <algorithm>
 #include <cmath>

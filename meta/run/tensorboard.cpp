@@ -1,4 +1,4 @@
-#include "meta/tensorboard.h"
+#include "meta/run/tensorboard.h"
 
 #include <fcntl.h>
 #include <unistd.h>

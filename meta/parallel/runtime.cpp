@@ -1,4 +1,4 @@
-#include "meta/runtime.h"
+#include "meta/parallel/runtime.h"
 
 #include <dlfcn.h>
 #include <malloc.h>

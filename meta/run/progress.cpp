@@ -1,4 +1,4 @@
-#include "meta/progress.h"
+#include "meta/run/progress.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "meta/launch.h"
+#include "meta/parallel/launch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

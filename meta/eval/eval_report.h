@@ -2,7 +2,7 @@
 // What `metarl eval` reports and how it is written: the per-method adaptation curves,
 // the paired comparisons between methods, and their renderings — JSON (printed with
 // --json and kept as RUN_DIR/eval_<split>.json for `metarl plot`) and the table.
-// meta/evaluation.h computes them.
+// meta/eval/evaluation.h computes them.
 
 #include <cstdint>
 #include <string>
@@ -50,7 +50,7 @@ struct MethodComparison {
   std::vector<double> vs_best_ci95;
 };
 
-// A seed group (meta/seed_group.h): the same training run with several seeds, each
+// A seed group (meta/run/seed_group.h): the same training run with several seeds, each
 // evaluated on the report's tasks as a method of its own ("meta-sgd (runs/x/seed-2)").
 // The group's figures treat the seed as the unit: each seed's mean over tasks is one
 // value, and the interval is Student's t over those values, so it says how much a new
@@ -76,7 +76,7 @@ struct GroupComparison {
   std::vector<double> ci95;                // [k+1] Welch's t over the two groups' per-seed means
 };
 
-// How far one method is from the oracle (meta/oracle.h) on the oracle's tasks (the
+// How far one method is from the oracle (meta/eval/oracle.h) on the oracle's tasks (the
 // evaluation's first `tasks` tasks), step by step, paired per task.
 struct OracleGap {
   std::string method;
@@ -88,7 +88,7 @@ struct OracleGap {
   std::vector<double> closed;
 };
 
-// The oracle of an evaluation: policies trained on one task each (meta/oracle.h).
+// The oracle of an evaluation: policies trained on one task each (meta/eval/oracle.h).
 // tasks == 0: none was asked for.
 struct OracleReport {
   int tasks = 0;                      // the evaluation's first `tasks` tasks, one policy each
@@ -124,7 +124,7 @@ struct EvalReport {
   std::vector<MethodCurve> methods;
   // Every pair of methods, a before b in report order: (0,1), (0,2), …, (1,2), …
   std::vector<MethodComparison> comparisons;
-  // Seed groups among the runs (meta/seed_group.h), in the order given; their members
+  // Seed groups among the runs (meta/run/seed_group.h), in the order given; their members
   // are also in `methods`.
   std::vector<GroupCurve> groups;
   std::vector<GroupComparison> group_comparisons;  // every pair of groups, a before b

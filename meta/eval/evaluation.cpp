@@ -1,4 +1,4 @@
-#include "meta/evaluation.h"
+#include "meta/eval/evaluation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,9 +19,10 @@
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
-#include "meta/oracle.h"
-#include "meta/runtime.h"
-#include "meta/seed_group.h"
+#include "meta/eval/oracle.h"
+#include "meta/parallel/runtime.h"
+#include "meta/eval/group_statistics.h"
+#include "meta/run/seed_group.h"
 #include "meta/experiment.h"
 
 namespace metarl::meta {
@@ -572,7 +573,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                      " samples of one task exceed what one batch may hold (" + std::to_string(kSamplesPerTaskBatch) +
                      ", about 4 GB with a 2x100 policy); evaluate with fewer rollouts per task (more tasks instead)");
   }
-  // The oracles' measurement shares the methods' first task batch (meta/oracle.h).
+  // The oracles' measurement shares the methods' first task batch (meta/eval/oracle.h).
   const int first_batch_tasks = task_batch_size(options, effective_horizon(methods.front().config, reference->spec()));
   if (options.oracle_tasks > first_batch_tasks) {
     throw UsageError("config key 'oracle_tasks': value '" + std::to_string(options.oracle_tasks) +

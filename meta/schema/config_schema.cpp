@@ -1,4 +1,4 @@
-#include "meta/config_schema.h"
+#include "meta/schema/config_schema.h"
 
 #include <sys/stat.h>
 #include <yaml-cpp/eventhandler.h>

@@ -1,4 +1,4 @@
-#include "meta/plots.h"
+#include "meta/report/plots.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,10 +14,11 @@
 #include "envs/registry.h"
 #include "meta/checkpoint.h"
 #include "meta/config.h"
-#include "meta/config_schema.h"
+#include "meta/schema/config_schema.h"
 #include "meta/experiment.h"
-#include "meta/seed_group.h"
-#include "meta/svg_chart.h"
+#include "meta/eval/group_statistics.h"
+#include "meta/run/seed_group.h"
+#include "meta/report/svg_chart.h"
 
 namespace metarl::meta {
 
@@ -231,7 +232,7 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
     }
     series.push_back(std::move(s));
   }
-  // The oracle (meta/oracle.h), where the report has one: a level line at its mean
+  // The oracle (meta/eval/oracle.h), where the report has one: a level line at its mean
   // return, on its own tasks (the report's first oracle.tasks).
   const auto oracle = report["oracle"];
   if (oracle && oracle.IsMap()) {

@@ -1,4 +1,4 @@
-#include "meta/svg_chart.h"
+#include "meta/report/svg_chart.h"
 
 #include <algorithm>
 #include <cctype>

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "agents/trajectories.h"
-#include "meta/collectives.h"
-#include "meta/config_schema.h"
-#include "meta/eval_report.h"
+#include "meta/parallel/collectives.h"
+#include "meta/schema/config_schema.h"
+#include "meta/eval/eval_report.h"
 
 namespace metarl::meta {
 
@@ -69,7 +69,7 @@ struct EvalOptions {
   // the same numbers, without a host round trip per step on a GPU.
   bool env_on_device = false;
   int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
-  // The oracle (meta/oracle.h): for each of the first oracle_tasks tasks (0 = none), a
+  // The oracle (meta/eval/oracle.h): for each of the first oracle_tasks tasks (0 = none), a
   // policy of the first method's architecture trained on that task alone with Adam at
   // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.
   int oracle_tasks = 0;
@@ -95,7 +95,7 @@ using EvalProgress = std::function<void(const std::string& method, int step, int
 // for; report.methods keeps that order. Every run is loaded and checked before any
 // rollout: throws UsageError for a missing or incompatible checkpoint, runs of
 // different environments or horizons, or a run given twice.
-// With several processes (meta/collectives.h) each rolls out its share of every task
+// With several processes (meta/parallel/collectives.h) each rolls out its share of every task
 // batch — the rows and action noise those tasks have in one process — and every
 // process ends with the whole report: the same numbers as one process, up to the
 // floating-point order of the policy's arithmetic (none on one machine: bit for bit).

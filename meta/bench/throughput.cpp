@@ -1,4 +1,4 @@
-#include "meta/throughput.h"
+#include "meta/bench/throughput.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,8 +13,8 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "envs/rng.h"
-#include "meta/outer_step.h"
-#include "meta/runtime.h"
+#include "meta/outer_steps.h"
+#include "meta/parallel/runtime.h"
 #include "meta/experiment.h"
 #include "meta/trainer.h"
 

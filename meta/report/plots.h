@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "meta/eval_report.h"
-#include "meta/svg_chart.h"
+#include "meta/eval/eval_report.h"
+#include "meta/report/svg_chart.h"
 
 namespace metarl::meta {
 
@@ -37,7 +37,7 @@ struct PlotOptions {
 };
 
 // Writes every plot the runs have data for; returns the paths written. A run is a run
-// directory or a seed group (meta/seed_group.h). Throws UsageError when one holds no
+// directory or a seed group (meta/run/seed_group.h). Throws UsageError when one holds no
 // run, when several are given without out_dir, or when x_axis is env steps and a
 // run's metrics.csv has no env_steps column (runs of metarl before it).
 std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const PlotOptions& options = {});

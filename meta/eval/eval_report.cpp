@@ -1,4 +1,4 @@
-#include "meta/eval_report.h"
+#include "meta/eval/eval_report.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 // The oracle of an evaluation (`metarl eval --oracle-tasks K`): for each of the first K
 // tasks of the evaluation, a policy trained on that task alone, so that a report can say
 // how good a policy can get on the task for a stated budget, and what fraction of the
-// gap to it one adaptation step closes (OracleGap::closed, meta/eval_report.h).
+// gap to it one adaptation step closes (OracleGap::closed, meta/eval/eval_report.h).
 //
 // Each oracle policy has the first method's architecture, horizon, action space and
 // advantage estimate; it starts from the random initialisation (the random baseline's θ,
@@ -27,10 +27,10 @@
 #include <string>
 
 #include "envs/task_distribution.h"
-#include "meta/collectives.h"
+#include "meta/parallel/collectives.h"
 #include "meta/config.h"
-#include "meta/eval_report.h"
-#include "meta/evaluation.h"
+#include "meta/eval/eval_report.h"
+#include "meta/eval/evaluation.h"
 #include "meta/meta_learner.h"
 
 namespace metarl::meta {

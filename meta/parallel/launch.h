@@ -22,7 +22,7 @@ int run_local_processes(int processes, const std::vector<std::string>& arguments
                         const std::function<void(const std::string&)>& report, double grace_seconds = 20.0);
 
 // Runs independent commands (argv[0] first; each run by this executable), at most
-// `jobs` at a time, in order: the seeds of a seed group (meta/seed_group.h). A command
+// `jobs` at a time, in order: the seeds of a seed group (meta/run/seed_group.h). A command
 // that fails does not stop the others. SIGINT and SIGTERM to this process are passed
 // to the running commands once, and no further command starts. `report(i, line)`
 // receives "started (pid 4242)" and, for a failure, "exited with status 1" or "was

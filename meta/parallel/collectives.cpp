@@ -1,4 +1,4 @@
-#include "meta/collectives.h"
+#include "meta/parallel/collectives.h"
 
 #include <atomic>
 #include <cerrno>

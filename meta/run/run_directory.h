@@ -1,19 +1,18 @@
 #pragma once
 // A training run's directory: config.yaml (the effective config), metrics.csv (one
-// row per meta-iteration) and checkpoint.pt, written as meta/checkpoint.h describes.
-// run_training() drives a MetaTrainer into it, from scratch or resumed.
+// row per meta-iteration) and checkpoint.pt, written as meta/checkpoint.h describes,
+// and what keeps it whole: its lock, resume's checks and truncation, stale temporaries,
+// --force's clean-up. meta/session/training_run.h drives a MetaTrainer into it.
 
-#include <functional>
-#include <memory>
+#include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
-#include "meta/collectives.h"
+#include "envs/errors.h"
 #include "meta/config.h"
-#include "meta/iteration_metrics.h"
 
 namespace metarl::meta {
-
-class MetaTrainer;
 
 // The lock file of a run directory (kept there, empty but for the holder's pid).
 inline constexpr const char* kLockFile = ".lock";
@@ -49,36 +48,32 @@ class RunDirectoryLock {
   int fd_ = -1;
 };
 
-struct TrainRunOptions {
-  std::string out_dir;
-  bool force = false;   // overwrite a directory that already holds a run
-  bool resume = false;  // continue the run in out_dir from its checkpoint
-  // Polled after every iteration; a non-zero signal number stops the run after a
-  // checkpoint, with Interrupted.
-  std::function<int()> stop_requested;
-  // Called after every iteration (after its checkpoint, if one was due).
-  std::function<void(const IterationMetrics&, MetaTrainer&)> on_iteration;
-  // Called once the config was accepted and the run directory is ready, before the
-  // first iteration: where a command announces the run, so that nothing is printed
-  // for a run that is refused.
-  std::function<void()> on_start;
-  // Several processes (meta/collectives.h): each trains its share of the tasks, rank 0
-  // alone writes the run directory, and a stop asked of any process stops them all
-  // after the same iteration. Null: one process.
-  std::shared_ptr<const Collectives> collectives;
-};
+// --resume of a directory whose run stopped before its first checkpoint: nothing to
+// resume, and nothing in the way of running it again.
+UsageError nothing_to_resume(const std::string& run_dir);
 
-// Trains into options.out_dir until config.iterations meta-iterations are done,
-// holding the directory's lock (RunDirectoryLock) throughout.
-// Throws UsageError (before anything is written) for a bad config, a directory that is
-// locked, not writable or already holds a run (without --force; a directory whose run
-// stopped before its first checkpoint is not one), or a resume whose metrics.csv lacks
-// rows the checkpoint covers; Interrupted when stop_requested fired; TrainingDiverged
-// (meta/trainer.h) or std::runtime_error on a failure, saying where the last good
-// state is (the last checkpoint, or none yet: run again). --force removes what a
-// previous run wrote (checkpoint, metrics, config, eval reports, plots) first; stale
-// temporary files of writes a crash interrupted are removed at every start.
-void run_training(const TrainConfig& config, const TrainRunOptions& options);
+// What a resumed run carries on from its metrics.csv: the columns and the totals of
+// the last kept row (env_steps −1 when an older file has no such column).
+struct MetricsHistory {
+  std::vector<std::string> columns;
+  std::int64_t env_steps = 0;
+  double wall_clock = 0.0;
+};
+// metrics.csv of a resumed run: its rows must be iterations 1..covered, in order (rows
+// after them are work a crash lost, dropped here). A row missing is history lost:
+// UsageError, not papered over.
+MetricsHistory keep_metrics_up_to(const std::filesystem::path& run_dir, const std::filesystem::path& metrics_path,
+                                  int covered);
+// eval_during_training.csv of a resumed run: its rows up to the checkpoint (later ones
+// belong to iterations the resume runs again).
+void keep_training_evaluations_up_to(const std::filesystem::path& path, int covered);
+// checkpoints/iteration-N.pt: a copy of the checkpoint, written atomically.
+void keep_checkpoint_copy(const std::filesystem::path& run_dir, const std::string& checkpoint_path, int iteration);
+// Removes the temporaries is_stale_temporary() names.
+void remove_stale_temporaries(const std::filesystem::path& run_dir);
+// What a run writes into its directory; --force removes every one of them that a
+// previous run left (other files are the user's and stay).
+void remove_previous_run(const std::filesystem::path& run_dir);
 
 // The config of the run in `run_dir`, read from its checkpoint (the config that run
 // was started with). Throws UsageError when there is no readable checkpoint.

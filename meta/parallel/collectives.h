@@ -10,7 +10,7 @@
 //
 // Launch: torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT,
 // LOCAL_RANK), so torchrun, SLURM's srun and ssh loops all start workers alike, and
-// `metarl train --nproc N` starts N local ones itself (meta/launch.h). docs/distributed.md.
+// `metarl train --nproc N` starts N local ones itself (meta/parallel/launch.h). docs/distributed.md.
 //
 // Faults: every collective waits at most the timeout; a failed one is reported with the
 // ranks whose heartbeats (a counter each rank bumps in the store every second) stopped,
