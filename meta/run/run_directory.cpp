@@ -202,14 +202,18 @@ void keep_checkpoint_copy(const fs::path& run_dir, const std::string& checkpoint
 
 namespace {
 
+// The files a training run writes at the top of its directory: --force removes them,
+// and their temporaries are metarl's own.
+constexpr const char* kRunFiles[] = {kCheckpointFile, kMetricsFile, kConfigFile, kTrainingEvaluationsFile};
+
 // Whether `name` is a file metarl itself writes into a run directory with
 // write_file_atomically (or probes with): the run's own files, the seed-group index,
 // evaluation reports, and eval's write probe. Anything else is the user's.
 bool written_by_metarl(const std::string& name) {
-  for (const char* own : {kCheckpointFile, kMetricsFile, kConfigFile, kTrainingEvaluationsFile, kSeedGroupFile,
-                          ".write-probe"}) {
+  for (const char* own : kRunFiles) {
     if (name == own) return true;
   }
+  if (name == kSeedGroupFile || name == ".write-probe") return true;
   auto ends_with = [&](const std::string& suffix) {
     return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
@@ -270,9 +274,7 @@ void remove_stale_temporaries(const fs::path& run_dir) {
 // plots) survives into the new one. Other files are the user's and stay.
 void remove_previous_run(const fs::path& run_dir) {
   std::error_code ec;
-  for (const char* file : {kCheckpointFile, kMetricsFile, kConfigFile, kTrainingEvaluationsFile}) {
-    fs::remove(run_dir / file, ec);
-  }
+  for (const char* file : kRunFiles) fs::remove(run_dir / file, ec);
   fs::remove_all(run_dir / kKeptCheckpointsDir, ec);
   fs::remove_all(run_dir / kTensorBoardDir, ec);
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {

@@ -21,6 +21,9 @@ import time
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scaled_metarl import APPENDED, SCALED  # noqa: E402  (beside this file)
+
 SOURCE = pathlib.Path(os.environ["METARL_SOURCE_DIR"])
 BUILD = pathlib.Path(os.environ["METARL_BUILD_DIR"])
 HERE = pathlib.Path(__file__).resolve().parent
@@ -34,8 +37,12 @@ COMMAND = re.compile(r"^\s*(\$\s*)?(build/apps/|~/metarl/bin/)?metarl\s")
 
 
 # What a guide's Python block may take as given (numpy as np, metarl imported), and
-# metarl's entry points with small sizes, as scaled_metarl.py gives the command line.
-PYTHON_PRELUDE = """
+# metarl's entry points with the small sizes scaled_metarl.py gives the command line.
+def _python_sizes(command, flags):
+    return {flag[2:].replace("-", "_"): int(SCALED[command][flag]) for flag in flags}
+
+
+PYTHON_PRELUDE = f"""
 import numpy as np
 import metarl
 def _scaled(function, sizes):
@@ -44,9 +51,9 @@ def _scaled(function, sizes):
             keys.update(sizes)
         return function(*args, **keys)
     return call
-metarl.train = _scaled(metarl.train, dict(iterations=2, meta_batch=2, rollouts=2, horizon=10))
-metarl.evaluate = _scaled(metarl.evaluate, dict(tasks=4, rollouts=2))
-metarl.Trainer = _scaled(metarl.Trainer, dict(meta_batch=2, rollouts=2, horizon=10))
+metarl.train = _scaled(metarl.train, {_python_sizes("train", APPENDED["train"])!r})
+metarl.evaluate = _scaled(metarl.evaluate, {_python_sizes("eval", APPENDED["eval"])!r})
+metarl.Trainer = _scaled(metarl.Trainer, {_python_sizes("train", ["--meta-batch", "--rollouts", "--horizon"])!r})
 """
 
 
