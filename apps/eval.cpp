@@ -43,7 +43,7 @@ struct EvalCommandOptions {
 void check_reports_can_be_saved(const meta::EvalOptions& eval, bool force) {
   for (const auto& run : eval.checkpoints) {
     if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
-    const std::string path = meta::eval_report_path(run, eval.split, eval.return_discount);
+    const std::string path = meta::eval_report_path(run, envs::to_string(eval.split), eval.return_discount);
     if (std::filesystem::exists(path) && !force) {
       throw UsageError("run '" + run + "' already holds this evaluation's report (" + path +
                        "); pass --force to replace it, or --no-save to print only");
@@ -83,7 +83,7 @@ void add_eval_command(CLI::App& app) {
     const auto collectives = options->processes.join();
     eval.device = ProcessFlags::device_of_rank(eval.device);
     // Every rank ends with the whole report; rank 0 prints and keeps it.
-    const bool speaks = !collectives || collectives->rank() == 0;
+    const bool speaks = collectives->rank() == 0;
     meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet || !speaks);
     const auto report = meta::evaluate(
         eval,
@@ -94,7 +94,7 @@ void add_eval_command(CLI::App& app) {
           std::snprintf(status, sizeof(status), ": %s %d/%d: mean return %.2f", what, step, steps, mean_return);
           progress.update(method + status);
         },
-        collectives ? *collectives : meta::single_process());
+        *collectives);
     progress.finish();
     if (!speaks) return;
     // Loud even with --json or --quiet: the figures below need them to be read right.

@@ -41,11 +41,11 @@ class ProcessFlags {
     return true;
   }
 
-  // This process's rank of the run (null: one process). Throws UsageError when the
-  // variables ask for a run this build cannot join.
+  // This process's rank of the run (meta::single_process_shared() when it runs alone).
+  // Throws UsageError when the variables ask for a run this build cannot join.
   std::shared_ptr<const meta::Collectives> join() const {
     const auto launch = meta::launch_environment();
-    if (!launch) return nullptr;
+    if (!launch) return meta::single_process_shared();
     if (!meta::distributed_support()) {
       throw UsageError("RANK is set (a multi-process run), but this metarl was built without c10d's Gloo (install "
                        "libgloo-dev and rebuild)");

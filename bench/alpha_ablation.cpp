@@ -56,7 +56,7 @@ AlphaEdit parse_edit(const std::string& text, int tensors) {
 }
 
 void print_tensors(const meta::CheckpointData& run) {
-  std::printf("%s run, %lld iterations, architecture %s\n", run.algo.c_str(), static_cast<long long>(run.iteration),
+  std::printf("%s run, %lld iterations, architecture %s\n", meta::to_string(run.algorithm).c_str(), static_cast<long long>(run.iteration),
               run.architecture.c_str());
   std::printf("%5s %-12s %10s %10s %10s %10s %10s\n", "index", "shape", "theta mean", "|theta|max", "alpha mean",
               "alpha min", "alpha max");
@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
       throw UsageError("usage: alpha_ablation RUN_DIR [OUT_DIR EDIT...], EDIT = INDEX*FACTOR or INDEX=VALUE");
     }
     auto run = meta::load_checkpoint(argv[1]);
-    if (run.algo != "meta-sgd") {
-      throw UsageError("run '" + std::string(argv[1]) + "' is a " + run.algo +
+    if (run.algorithm != meta::Algorithm::kMetaSgd) {
+      throw UsageError("run '" + std::string(argv[1]) + "' is a " + meta::to_string(run.algorithm) +
                        " run; only meta-sgd learns a step size per parameter");
     }
     if (argc == 2) {

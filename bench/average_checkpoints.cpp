@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
     auto mean = meta::load_checkpoint(argv[2]);
     for (int i = 3; i < argc; ++i) {
       const auto other = meta::load_checkpoint(argv[i]);
-      if (other.algo != mean.algo || other.architecture != mean.architecture || other.env != mean.env) {
-        throw UsageError("checkpoint '" + std::string(argv[i]) + "' is a " + other.algo + " run of " + other.env + " (" +
-                         other.architecture + "); '" + argv[2] + "' is a " + mean.algo + " run of " + mean.env + " (" +
+      if (other.algorithm != mean.algorithm || other.architecture != mean.architecture || other.env != mean.env) {
+        throw UsageError("checkpoint '" + std::string(argv[i]) + "' is a " + meta::to_string(other.algorithm) + " run of " + other.env + " (" +
+                         other.architecture + "); '" + argv[2] + "' is a " + meta::to_string(mean.algorithm) + " run of " + mean.env + " (" +
                          mean.architecture + ")");
       }
       // Same algorithm and architecture: the same tensors in θ and in α.

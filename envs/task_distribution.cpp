@@ -9,21 +9,14 @@
 
 namespace metarl::envs {
 
-std::string to_string(Split split) {
-  switch (split) {
-    case Split::kTrain: return "train";
-    case Split::kTest: return "test";
-    case Split::kHeldOut: return "heldout";
-  }
-  return "?";
+const EnumNames<Split>& split_names() {
+  static const EnumNames<Split> names{{Split::kTrain, "train"}, {Split::kTest, "test"}, {Split::kHeldOut, "heldout"}};
+  return names;
 }
 
-Split parse_split(const std::string& name) {
-  if (name == "train") return Split::kTrain;
-  if (name == "test") return Split::kTest;
-  if (name == "heldout") return Split::kHeldOut;
-  throw UsageError("split '" + name + "' is not one of: train, test, heldout");
-}
+std::string to_string(Split split) { return enum_name(split_names(), split); }
+
+Split parse_split(const std::string& name) { return parse_enum(split_names(), "split", name); }
 
 std::uint64_t split_stream(Split split) {
   // Arbitrary distinct constants; changing them changes every evaluation's tasks.

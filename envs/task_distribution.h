@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "envs/enum_names.h"
 #include "envs/rng.h"
 
 namespace metarl::envs {
 
 enum class Split { kTrain, kTest, kHeldOut };
+const EnumNames<Split>& split_names();  // train, test, heldout
 
 std::string to_string(Split split);
 // Parses "train", "test" or "heldout"; throws UsageError naming the value otherwise.

@@ -134,7 +134,7 @@ void save_checkpoint(const std::string& path, const CheckpointData& data,
   archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
   archive.write("config_yaml", c10::IValue(data.config_yaml));
   archive.write("env", c10::IValue(data.env));
-  archive.write("algo", c10::IValue(data.algo));
+  archive.write("algo", c10::IValue(to_string(data.algorithm)));
   archive.write("architecture", c10::IValue(data.architecture));
   archive.write("iteration", c10::IValue(data.iteration));
   archive.write("num_parameters", c10::IValue(static_cast<int64_t>(data.theta.size())));
@@ -251,7 +251,12 @@ CheckpointData load_checkpoint(const std::string& run_dir_or_file,
   CheckpointData data;
   data.config_yaml = read_string("config_yaml");
   data.env = read_string("env");
-  data.algo = read_string("algo");
+  const std::string algo = read_string("algo");
+  try {
+    data.algorithm = parse_algorithm(algo);
+  } catch (const UsageError&) {
+    throw fail("algorithm '" + algo + "', this metarl knows " + enum_choices(algorithm_names()));
+  }
   data.architecture = read_string("architecture");
   data.iteration = read_int("iteration");
   data.checksum = checksum;

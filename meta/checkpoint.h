@@ -18,6 +18,7 @@
 
 #include "agents/policy.h"
 #include "meta/meta_learner.h"
+#include "meta/options.h"
 
 namespace metarl::meta {
 
@@ -37,7 +38,7 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 struct CheckpointData {
   std::string config_yaml;   // the effective TrainConfig (to_yaml)
   std::string env;
-  std::string algo;
+  Algorithm algorithm = Algorithm::kMetaSgd;  // stored by name (algorithm_names())
   std::string architecture;  // Policy::architecture()
   std::int64_t iteration = 0;  // meta-iterations completed
   // Set by load_checkpoint: the file's payload checksum (FNV-1a, 64 bits), which

@@ -11,6 +11,7 @@
 #include "envs/registry.h"
 #include "meta/schema/config_schema.h"
 #include "meta/options.h"
+#include "meta/step_options.h"
 
 namespace metarl::meta {
 
@@ -42,8 +43,9 @@ struct TrainConfig {
   // Meta-SGD: α's Adam step size as a multiple of θ's (adam, promp). α starts at
   // inner_lr and has to travel to its per-parameter values; θ's step suits θ.
   double alpha_lr_scale = 1.0;
-  TrpoOptions trpo;                    // optimizer: trpo
-  PrompOptions promp;                  // optimizer: promp
+  // Each outer step's own options (TrpoOptions under "trpo", PrompOptions under
+  // "promp"), set by the keys its registry entry declares.
+  OuterStepOptions step_options;
   agents::MlpOptions policy;           // hidden sizes, activation, initial log σ
   agents::AdvantageOptions advantages; // γ, GAE λ, normalisation
   std::uint64_t seed = 1;
@@ -74,7 +76,7 @@ struct TrainConfig {
   // the same tasks) into eval_during_training.csv. It draws on streams of its own:
   // training is the same with or without it.
   int eval_every = 0;
-  std::string eval_split = "heldout";
+  envs::Split eval_split = envs::Split::kHeldOut;
   int eval_tasks = 20;
   int eval_rollouts = 20;
   int eval_steps = 1;

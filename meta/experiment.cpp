@@ -138,6 +138,17 @@ std::string allocation_failure_text(const std::exception& error) {
   return text.substr(0, text.find('\n'));
 }
 
+ShardRollouts make_shard_rollouts(const TrainConfig& config, const agents::Policy& policy, const TaskShard& shard,
+                                  int rollouts, const torch::Device& device, std::uint64_t seed) {
+  ShardRollouts out;
+  const std::uint64_t env_seed = derive_seed(seed, kEnvStream);
+  out.env = make_environment(config, shard.tasks * rollouts, env_seed);
+  use_row_streams(*out.env, env_seed, static_cast<std::int64_t>(shard.first_task) * rollouts);
+  out.sampler = make_sampler(config, *out.env, policy, shard.tasks, rollouts, device, derive_seed(seed, kSamplerStream));
+  out.sampler->set_task_shard(shard.first_task, shard.total_tasks);
+  return out;
+}
+
 void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row) {
   if (first_row == 0) return;  // the constructor's streams already
   std::vector<std::uint64_t> states;
@@ -167,21 +178,19 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
   local_tasks = end - begin;
   // Before any batch-sized buffer exists: the sizes must fit at all.
   check_iteration_fits_in_memory(config, spec, local_tasks, device);
-  const std::uint64_t env_seed = derive_seed(config.seed, kEnvStream);
-  env = make_environment(config, local_tasks * config.rollouts, env_seed);
+  policy = make_policy(config, spec);
+  learner = make_learner(config, policy, device, derive_seed(config.seed, kPolicyInitStream));
+  auto rollouts = make_shard_rollouts(config, *policy, {first_task, local_tasks, config.meta_batch}, config.rollouts,
+                                      device, config.seed);
+  env = std::move(rollouts.env);
+  sampler = std::move(rollouts.sampler);
   // eval_every's evaluation comes after the first checkpoints: refuse now what it would.
-  if (config.eval_every > 0 && config.eval_split == "heldout" && !env->task_distribution().has_heldout()) {
+  if (config.eval_every > 0 && config.eval_split == envs::Split::kHeldOut && !env->task_distribution().has_heldout()) {
     throw UsageError("config key 'eval_split': value 'heldout' is invalid for this run: task_ranges " +
                      config_values::format_task_ranges(config.task_ranges) +
                      " leaves no held-out tasks (every held-out range equals its training range); expected train "
                      "or test, or held-out ranges wider than the training ranges");
   }
-  use_row_streams(*env, env_seed, static_cast<std::int64_t>(first_task) * config.rollouts);
-  policy = make_policy(config, env->spec());
-  learner = make_learner(config, policy, device, derive_seed(config.seed, kPolicyInitStream));
-  sampler = make_sampler(config, *env, *policy, local_tasks, config.rollouts, device,
-                         derive_seed(config.seed, kSamplerStream));
-  sampler->set_task_shard(first_task, config.meta_batch);
   horizon = effective_horizon(config, env->spec());
   task_rng.reseed(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
 }

@@ -63,6 +63,26 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
 // row)), so a process holding part of a batch draws what one process would.
 void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t first_row);
 
+// One process's share of a batch of total_tasks tasks: [first_task, first_task + tasks).
+struct TaskShard {
+  int first_task = 0;
+  int tasks = 0;
+  int total_tasks = 0;
+};
+
+// A shard's rollouts, `rollouts` per task: config.env with tasks × rollouts rows whose
+// random streams are those rows' in one process holding the whole batch
+// (use_row_streams), and its sampler, which knows its tasks' place in the batch. The
+// environment draws from derive_seed(seed, kEnvStream), the actions from
+// derive_seed(seed, kSamplerStream). Training, evaluation and the oracles build theirs
+// here, so a process's share draws what one process would.
+struct ShardRollouts {
+  std::unique_ptr<envs::BatchedEnv> env;
+  std::unique_ptr<agents::Sampler> sampler;  // steps `env`: declared after it, destroyed before it
+};
+ShardRollouts make_shard_rollouts(const TrainConfig& config, const agents::Policy& policy, const TaskShard& shard,
+                                  int rollouts, const torch::Device& device, std::uint64_t seed);
+
 // The memory one meta-iteration of `tasks` tasks holds at least: its samples over every
 // adaptation stage (observation, action, reward, mask) and the policy's activations kept
 // for the meta-gradient, float32. A lower bound (the autograd graph holds more).

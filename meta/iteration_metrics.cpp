@@ -20,10 +20,20 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-std::vector<std::string> IterationMetrics::csv_columns(int inner_steps) {
+double step_metric_value(const std::vector<StepMetric>& metrics, const std::string& name, double absent) {
+  for (const auto& metric : metrics) {
+    if (metric.name == name) return metric.value;
+  }
+  return absent;
+}
+
+double IterationMetrics::step_metric(const std::string& name) const { return step_metric_value(step_metrics, name); }
+
+std::vector<std::string> IterationMetrics::csv_columns(int inner_steps, const std::vector<std::string>& step_columns) {
   std::vector<std::string> columns = {"iteration", "return_before", "return_after", "meta_loss", "alpha_mean",
-                                      "alpha_min", "alpha_max", "kl", "backtracks", "surrogate_improvement",
-                                      "env_steps"};
+                                      "alpha_min", "alpha_max"};
+  columns.insert(columns.end(), step_columns.begin(), step_columns.end());
+  columns.push_back("env_steps");
   for (int step = 1; inner_steps > 1 && step <= inner_steps; ++step) {
     columns.push_back("return_step_" + std::to_string(step));
   }
@@ -32,9 +42,9 @@ std::vector<std::string> IterationMetrics::csv_columns(int inner_steps) {
   return columns;
 }
 
-std::string IterationMetrics::csv_header(int inner_steps) {
+std::string IterationMetrics::csv_header(int inner_steps, const std::vector<std::string>& step_columns) {
   std::string header;
-  for (const auto& column : csv_columns(inner_steps)) header += (header.empty() ? "" : ",") + column;
+  for (const auto& column : csv_columns(inner_steps, step_columns)) header += (header.empty() ? "" : ",") + column;
   return header;
 }
 
@@ -54,16 +64,18 @@ std::string IterationMetrics::csv_row(const std::vector<std::string>& columns) c
   for (size_t c = 0; c < columns.size(); ++c) {
     const std::string& column = columns[c];
     std::string cell;
-    if (column == "iteration") cell = std::to_string(iteration);
+    const auto step_column = std::find_if(step_columns.begin(), step_columns.end(),
+                                          [&](const StepMetricColumn& s) { return s.name == column; });
+    if (step_column != step_columns.end()) {
+      const double value = step_metric(column);
+      cell = step_column->integer && !std::isnan(value) ? std::to_string(std::llround(value)) : number(value);
+    } else if (column == "iteration") cell = std::to_string(iteration);
     else if (column == "return_before") cell = number(return_before);
     else if (column == "return_after") cell = number(return_after);
     else if (column == "meta_loss") cell = number(meta_loss);
     else if (column == "alpha_mean") cell = number(alpha_mean);
     else if (column == "alpha_min") cell = number(alpha_min);
     else if (column == "alpha_max") cell = number(alpha_max);
-    else if (column == "kl") cell = number(kl);
-    else if (column == "backtracks") cell = std::to_string(backtracks);
-    else if (column == "surrogate_improvement") cell = number(surrogate_improvement);
     else if (column == "env_steps") cell = env_steps < 0 ? "" : std::to_string(env_steps);
     else if (column == "wall_clock") cell = number(wall_clock, "%.3f");
     else if (column == "seconds") cell = number(seconds, "%.4f");
@@ -79,11 +91,13 @@ std::string IterationMetrics::csv_row(const std::vector<std::string>& columns) c
 std::vector<std::pair<std::string, double>> IterationMetrics::scalars() const {
   std::vector<std::pair<std::string, double>> out = {
       {"return_before", return_before}, {"return_after", return_after}, {"meta_loss", meta_loss},
-      {"alpha_mean", alpha_mean},       {"alpha_min", alpha_min},       {"alpha_max", alpha_max},
-      {"kl", kl},                       {"backtracks", static_cast<double>(backtracks)},
-      {"wall_clock", wall_clock},       {"seconds", seconds}};
+      {"alpha_mean", alpha_mean},       {"alpha_min", alpha_min},       {"alpha_max", alpha_max}};
+  for (const auto& metric : step_metrics) {
+    if (!std::isnan(metric.value)) out.push_back({metric.name, metric.value});
+  }
+  out.push_back({"wall_clock", wall_clock});
+  out.push_back({"seconds", seconds});
   if (env_steps >= 0) out.push_back({"env_steps", static_cast<double>(env_steps)});
-  if (!std::isnan(surrogate_improvement)) out.push_back({"surrogate_improvement", surrogate_improvement});
   for (size_t step = 0; step < step_returns.size() && step_returns.size() > 1; ++step) {
     out.push_back({"return_step_" + std::to_string(step + 1), step_returns[step]});
   }

@@ -25,7 +25,7 @@ class PrompStep final : public OuterStep {
         learner_(context.learner),
         device_(context.device),
         optimizer_(make_meta_adam(config_, learner_)),
-        kl_weights_(torch::full({std::max(config_.inner_steps, 1)}, config_.promp.kl_penalty, torch::kFloat64)) {}
+        kl_weights_(torch::full({std::max(config_.inner_steps, 1)}, promp_options(config_).kl_penalty, torch::kFloat64)) {}
 
   bool differentiates_adaptation() const override { return false; }
 
@@ -81,13 +81,13 @@ class PrompStep final : public OuterStep {
       if (inner_steps > 0) penalty = penalty / static_cast<double>(inner_steps);
       const auto log_probs = policy.log_prob(batch.outer.observations, batch.outer.actions, params);
       const auto surrogate = task_mean(clipped_surrogate_loss(log_probs, old_outer_log_probs, outer_advantages,
-                                                              batch.outer.mask, config_.promp.clip));
+                                                              batch.outer.mask, promp_options(config_).clip));
       return std::make_pair(surrogate + penalty, params);
     };
 
     OuterStepResult result;
     set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
-    for (int epoch = 0; epoch < config_.promp.epochs; ++epoch) {
+    for (int epoch = 0; epoch < promp_options(config_).epochs; ++epoch) {
       const auto loss = objective(/*differentiable=*/true, nullptr).first;
       const double value = all_reduce_sum(context_.collectives, loss.item<double>(), "the ProMP objective");
       if (epoch == 0) result.meta_loss = value;
@@ -114,14 +114,15 @@ class PrompStep final : public OuterStep {
       const auto [loss, adapted] = objective(/*differentiable=*/false, &inner_kls);
       (void)loss;
       torch::NoGradGuard no_grad;
-      result.kl = all_reduce_sum(
-          context_.collectives,
-          task_mean(task_mean_kl(policy, batch.outer.observations, old_adapted, agents::detach(adapted), batch.outer.mask))
-              .item<double>(),
-          "the adapted policies' KL");
+      result.diagnostics.push_back(
+          {"kl", all_reduce_sum(context_.collectives,
+                                task_mean(task_mean_kl(policy, batch.outer.observations, old_adapted,
+                                                       agents::detach(adapted), batch.outer.mask))
+                                    .item<double>(),
+                                "the adapted policies' KL")});
     }
-    if (config_.promp.adaptive_kl) {
-      const double target = config_.promp.target_kl;
+    if (promp_options(config_).adaptive_kl) {
+      const double target = promp_options(config_).target_kl;
       for (size_t j = 0; j < inner_kls.size(); ++j) {
         auto weight = kl_weights_[static_cast<int64_t>(j)];
         if (inner_kls[j] < target / 1.5) weight.div_(2.0);
@@ -179,10 +180,32 @@ std::unique_ptr<OuterStep> make_promp_step(const OuterStepContext& context) {
   return std::make_unique<PrompStep>(context);
 }
 
+const PrompOptions& promp_options(const TrainConfig& config) {
+  return config.step_options.get<PrompOptions>("promp");
+}
+PrompOptions& promp_options(TrainConfig& config) { return config.step_options.get<PrompOptions>("promp"); }
+
 OuterStepTraits promp_step_traits() {
+  using C = TrainConfig;
+  using O = PrompOptions;
   OuterStepTraits traits;
   traits.follows_outer_lr = true;
   traits.step_size_keys = {"outer_lr", "alpha_lr_scale"};
+  traits.config_keys = {
+      real_key<C>("promp_clip", "ProMP: the adapted policies' likelihood ratio is clipped to [1 - clip, 1 + clip]",
+                  step_option("promp", &O::clip), 1e-6, 10.0),
+      int_key<C>("promp_epochs", "ProMP: outer gradient steps on each batch of samples",
+                 step_option("promp", &O::epochs), 1, 1000),
+      real_key<C>("promp_kl_penalty",
+                  "ProMP: weight of the KL between old and new policy of every inner step, on its rollouts",
+                  step_option("promp", &O::kl_penalty), 0.0, 1e6),
+      bool_key<C>("promp_adaptive_kl",
+                  "ProMP: halve the KL weight when that KL is below promp_target_kl / 1.5, double it above 1.5 "
+                  "promp_target_kl",
+                  step_option("promp", &O::adaptive_kl)),
+      real_key<C>("promp_target_kl", "ProMP: the KL that promp_adaptive_kl steers towards (nats)",
+                  step_option("promp", &O::target_kl), 1e-8, 10.0)};
+  traits.metric_columns = {{"kl", 0.0, false}};
   // bench's estimate counts one pass of Adam's kind; ProMP's promp_epochs passes over
   // the batch are not modelled yet (bench's GFLOP figure for promp is a lower bound).
   traits.forward_passes = [](const TrainConfig& config, double /*backtracks*/) {

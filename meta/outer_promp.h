@@ -26,6 +26,22 @@
 
 namespace metarl::meta {
 
+// The `promp` outer step's options (Rothfuss et al. 2019). Defaults are those of
+// the paper's code for its point-mass and MuJoCo runs (run_scripts/pro-mp_run_*.py):
+// clip 0.3, 5 steps per batch, a fixed KL coefficient 5e-4 (adaptive off, target 0.01);
+// its Adam step size 1e-3 is `outer_lr`.
+struct PrompOptions {
+  double clip = 0.3;            // ε: the likelihood ratio of the adapted policies is clipped to [1 − ε, 1 + ε]
+  int epochs = 5;               // outer gradient steps on each batch of samples (no re-sampling between)
+  double kl_penalty = 5e-4;     // η: weight of KL(π_old ‖ π) of every inner step's policy on its own rollouts
+  bool adaptive_kl = false;     // halve η when that KL < target/1.5, double it when > 1.5·target, per iteration
+  double target_kl = 0.01;      // the target of adaptive_kl (nats)
+};
+
+// The promp step's options in `config` (config.step_options under "promp").
+const PrompOptions& promp_options(const TrainConfig& config);
+PrompOptions& promp_options(TrainConfig& config);
+
 std::unique_ptr<OuterStep> make_promp_step(const OuterStepContext& context);
 OuterStepTraits promp_step_traits();
 

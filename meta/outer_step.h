@@ -25,6 +25,7 @@
 #include "agents/trajectories.h"
 #include "meta/parallel/collectives.h"
 #include "meta/config.h"
+#include "meta/iteration_metrics.h"
 #include "meta/meta_learner.h"
 
 namespace metarl::meta {
@@ -45,11 +46,10 @@ struct MetaBatch {
 // What a step reports into metrics.csv.
 struct OuterStepResult {
   double meta_loss = 0;  // its objective before the step (adam: REINFORCE; trpo: surrogate; promp: ProMP's)
-  double kl = 0;         // trpo: KL of the accepted step; promp: mean KL old → new adapted policies; adam: 0
-  int backtracks = 0;    // trpo: line-search shrinks, −1 when no step was accepted; others: 0
-  // trpo: the surrogate objective's rise, loss before − loss after the accepted step
-  // (0 when rejected); NaN for steps without one.
-  double surrogate_improvement = std::numeric_limits<double>::quiet_NaN();
+  // The step's own diagnostics, by the metrics.csv column its traits declare
+  // (OuterStepTraits::metric_columns): trpo's kl, backtracks, surrogate_improvement;
+  // promp's kl.
+  std::vector<StepMetric> diagnostics;
   // "" when the step went through (or was rejected cleanly); otherwise what was not
   // finite — "the meta-loss", "the meta-gradient", … — and nothing was applied.
   std::string non_finite;
@@ -103,7 +103,25 @@ struct OuterStepTraits {
   // sampling and the inner steps), for bench's FLOP estimate; `backtracks` is the mean
   // number of line-search shrinks (TRPO's).
   std::function<double(const TrainConfig& config, double backtracks)> forward_passes;
+  // The config keys of the step's own options (its struct in config.step_options,
+  // bound with step_option()), in the order `--print-config` lists them.
+  std::vector<ConfigKey<TrainConfig>> config_keys;
+  // The metrics.csv columns the step reports in OuterStepResult::diagnostics. Every
+  // run's metrics.csv has every registered step's columns (one header for all steps,
+  // so runs compare column by column); a step that does not report one writes its
+  // `absent` value there. Two steps declaring the same name declare the same column.
+  std::vector<StepMetricColumn> metric_columns;
 };
+
+// A config key's field inside step `step`'s options struct, e.g.
+// step_option("trpo", &TrpoOptions::max_kl); reading a const config writes nothing.
+template <typename Options, typename T>
+FieldRef<TrainConfig, T> step_option(const std::string& step, T Options::*member) {
+  return {[step, member](TrainConfig& config) -> T& { return config.step_options.get<Options>(step).*member; },
+          [step, member](const TrainConfig& config) -> const T& {
+            return config.step_options.get<Options>(step).*member;
+          }};
+}
 
 struct OuterStepEntry {
   std::string name;         // the `optimizer` config value

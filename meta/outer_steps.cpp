@@ -1,5 +1,9 @@
 #include "meta/outer_steps.h"
 
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
 #include "envs/errors.h"
 #include "meta/outer_adam.h"
 #include "meta/outer_promp.h"
@@ -21,6 +25,34 @@ const std::vector<OuterStepEntry>& outer_steps() {
 std::vector<std::string> outer_step_names() {
   std::vector<std::string> names;
   for (const auto& entry : outer_steps()) names.push_back(entry.name);
+  return names;
+}
+
+const std::vector<StepMetricColumn>& outer_step_metric_columns() {
+  static const std::vector<StepMetricColumn> columns = [] {
+    std::vector<StepMetricColumn> all;
+    for (const auto& entry : outer_steps()) {
+      for (const auto& column : entry.traits.metric_columns) {
+        const auto same = std::find_if(all.begin(), all.end(),
+                                       [&](const StepMetricColumn& c) { return c.name == column.name; });
+        if (same == all.end()) {
+          all.push_back(column);
+        } else if (same->integer != column.integer ||
+                   !(same->absent == column.absent || (std::isnan(same->absent) && std::isnan(column.absent)))) {
+          // Two declarations of one column must agree: a programming error in a registration.
+          throw std::logic_error("outer step '" + entry.name + "' declares metrics.csv column '" + column.name +
+                                 "' unlike an earlier step");
+        }
+      }
+    }
+    return all;
+  }();
+  return columns;
+}
+
+std::vector<std::string> outer_step_metric_column_names() {
+  std::vector<std::string> names;
+  for (const auto& column : outer_step_metric_columns()) names.push_back(column.name);
   return names;
 }
 

@@ -16,6 +16,10 @@ const std::vector<OuterStepEntry>& outer_steps();
 std::vector<std::string> outer_step_names();
 // The entry named `optimizer` (TrainConfig::optimizer); UsageError naming the known ones.
 const OuterStepEntry& outer_step_entry(const std::string& optimizer);
+// Every registered step's metrics.csv columns (OuterStepTraits::metric_columns), each
+// once, in the registry's order: every run's metrics.csv has them all.
+const std::vector<StepMetricColumn>& outer_step_metric_columns();
+std::vector<std::string> outer_step_metric_column_names();
 // "adam (…), trpo (…), promp (…)".
 std::string outer_step_descriptions();
 // The step context.config.optimizer names. UsageError for an unknown name, or options

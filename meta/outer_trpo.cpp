@@ -1,6 +1,7 @@
 #include "meta/outer_trpo.h"
 
 #include <cmath>
+#include <limits>
 
 #include "agents/advantages.h"
 #include "agents/autograd.h"
@@ -58,9 +59,9 @@ class TrpoOuterStep final : public OuterStep {
     const TrpoStepResult step = trpo_outer_step(batch.inner, batch.adapted, batch.outer);
     OuterStepResult result;
     result.meta_loss = step.loss_before;
-    result.kl = step.kl;
-    result.backtracks = step.backtracks;
-    result.surrogate_improvement = step.loss_before - step.loss_after;
+    result.diagnostics = {{"kl", step.kl},
+                          {"backtracks", static_cast<double>(step.backtracks)},
+                          {"surrogate_improvement", step.loss_before - step.loss_after}};
     if (!std::isfinite(step.loss_before)) {
       result.non_finite = "the meta-loss";
     } else if (!step.finite) {
@@ -113,7 +114,7 @@ class TrpoOuterStep final : public OuterStep {
     };
     if (inner_batches.empty() || config_.first_order) {
       // No adaptation (pretrained), or a first-order one: ∇(∇KL · v) by autograd is cheap.
-      return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, {}, context_.collectives);
+      return trpo_step(learner_.meta_parameters(), evaluate, trpo_options(config_), {}, context_.collectives);
     }
     // The KL's Hessian in (θ, α) as Jᵀ F J (meta_learner.h): two inner-loss Hessian-
     // vector products and one Fisher product per CG iteration, instead of a third-order
@@ -155,7 +156,7 @@ class TrpoOuterStep final : public OuterStep {
       for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
       return all_reduce_sum(context_.collectives, sum, "a KL curvature product");
     };
-    return trpo_step(learner_.meta_parameters(), evaluate, config_.trpo, hessian_product, context_.collectives);
+    return trpo_step(learner_.meta_parameters(), evaluate, trpo_options(config_), hessian_product, context_.collectives);
   }
 
   OuterStepContext context_;
@@ -170,15 +171,34 @@ std::unique_ptr<OuterStep> make_trpo_step(const OuterStepContext& context) {
   return std::make_unique<TrpoOuterStep>(context);
 }
 
+const TrpoOptions& trpo_options(const TrainConfig& config) { return config.step_options.get<TrpoOptions>("trpo"); }
+TrpoOptions& trpo_options(TrainConfig& config) { return config.step_options.get<TrpoOptions>("trpo"); }
+
 OuterStepTraits trpo_step_traits() {
+  using C = TrainConfig;
+  using O = TrpoOptions;
   OuterStepTraits traits;
   traits.follows_outer_lr = false;  // the trust region sets the step
   traits.step_size_keys = {"max_kl"};
+  traits.config_keys = {
+      real_key<C>("max_kl", "TRPO trust region: largest mean KL between old and new adapted policies",
+                  step_option("trpo", &O::max_kl), 1e-8, 10.0),
+      int_key<C>("cg_iterations", "TRPO conjugate-gradient iterations", step_option("trpo", &O::cg_iterations), 1,
+                 1000),
+      real_key<C>("cg_damping", "TRPO damping added to the KL Hessian", step_option("trpo", &O::cg_damping), 0.0,
+                  10.0),
+      int_key<C>("line_search_steps", "TRPO backtracking line-search steps",
+                 step_option("trpo", &O::line_search_steps), 1, 1000),
+      real_key<C>("line_search_ratio", "TRPO line-search shrink factor per step",
+                  step_option("trpo", &O::line_search_ratio), 0.01, 0.99)};
+  traits.metric_columns = {{"kl", 0.0, false},
+                           {"backtracks", 0.0, true},
+                           {"surrogate_improvement", std::numeric_limits<double>::quiet_NaN(), false}};
   traits.forward_passes = [](const TrainConfig& config, double backtracks) {
     const double k = config.inner_steps;
     double passes = 3 * k + 2 + 2 + 6 * k;                       // differentiable evaluation and its gradient
     passes += 3 * k + 4;                                         // curvature set-up: inner gradients with graph, ∇KL
-    passes += (config.trpo.cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
+    passes += (trpo_options(config).cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
     passes += (backtracks + 1) * (3 * k + 3);                    // line-search evaluations
     return passes;
   };

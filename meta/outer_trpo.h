@@ -10,8 +10,13 @@
 #include <memory>
 
 #include "meta/outer_step.h"
+#include "meta/trpo.h"
 
 namespace metarl::meta {
+
+// The trpo step's options in `config` (config.step_options under "trpo").
+const TrpoOptions& trpo_options(const TrainConfig& config);
+TrpoOptions& trpo_options(TrainConfig& config);
 
 std::unique_ptr<OuterStep> make_trpo_step(const OuterStepContext& context);
 OuterStepTraits trpo_step_traits();

@@ -45,15 +45,10 @@ std::uint64_t run_fingerprint(TrainConfig config) {
   return hash;
 }
 
-std::shared_ptr<const Collectives> one_process_or(std::shared_ptr<const Collectives> collectives) {
-  if (collectives) return collectives;
-  return std::shared_ptr<const Collectives>(&single_process(), [](const Collectives*) {});
-}
-
 }  // namespace
 
 MetaTrainer::MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives)
-    : collectives_(one_process_or(std::move(collectives))),
+    : collectives_(std::move(collectives)),
       experiment_(std::move(config), *collectives_),
       outer_step_(make_outer_step({experiment_.config, *experiment_.learner, experiment_.device, *collectives_})) {
   if (collectives_->distributed()) {
@@ -123,9 +118,10 @@ IterationMetrics MetaTrainer::run_iteration() {
   batch.outer = std::move(trajectories);
   const OuterStepResult step = outer_step_->step(batch);
   metrics.meta_loss = step.meta_loss;
-  metrics.kl = step.kl;
-  metrics.backtracks = step.backtracks;
-  metrics.surrogate_improvement = step.surrogate_improvement;
+  metrics.step_columns = outer_step_metric_columns();
+  for (const auto& column : metrics.step_columns) {
+    metrics.step_metrics.push_back({column.name, step_metric_value(step.diagnostics, column.name, column.absent)});
+  }
   if (!step.non_finite.empty()) diverged(metrics.iteration, step.non_finite);
   ++iteration_;
 
@@ -158,7 +154,7 @@ void MetaTrainer::save_checkpoint(const std::string& path) const {
   CheckpointData data;
   data.config_yaml = to_yaml(config);
   data.env = config.env;
-  data.algo = to_string(config.algo);
+  data.algorithm = config.algo;
   data.architecture = experiment_.policy->architecture();
   data.iteration = iteration_;
   data.theta = learner().theta();
@@ -190,8 +186,8 @@ void MetaTrainer::restore(const std::string& checkpoint_path) {
     return UsageError("checkpoint '" + checkpoint_path + "' does not belong to this run: " + why);
   };
   if (data.env != config.env) throw incompatible("environment '" + data.env + "', the config says '" + config.env + "'");
-  if (data.algo != to_string(config.algo)) {
-    throw incompatible("algorithm '" + data.algo + "', the config says '" + to_string(config.algo) + "'");
+  if (data.algorithm != config.algo) {
+    throw incompatible("algorithm '" + to_string(data.algorithm) + "', the config says '" + to_string(config.algo) + "'");
   }
   const auto words = rng_tensor_to_words(task_state);
   if (words.size() != 4) throw incompatible("malformed task random state");

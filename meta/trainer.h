@@ -36,7 +36,7 @@ class MetaTrainer {
   // this trainer holds its share of every meta-batch's tasks (meta/parallel/collectives.h);
   // every process must be started with the same config and the same build (refused
   // otherwise, naming the rank that differs).
-  explicit MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives = nullptr);
+  explicit MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> collectives = single_process_shared());
   // The outer step holds references into the experiment: the trainer stays put.
   MetaTrainer(const MetaTrainer&) = delete;
   MetaTrainer& operator=(const MetaTrainer&) = delete;

@@ -13,9 +13,17 @@
 
 #include "agents/policy.h"
 #include "meta/parallel/collectives.h"
-#include "meta/options.h"
 
 namespace metarl::meta {
+
+// TRPO's step (the `trpo` outer step's options, meta/outer_trpo.h); defaults of MAML and pytorch-maml-rl.
+struct TrpoOptions {
+  double max_kl = 0.01;            // trust region radius (nats, mean over post-adaptation states)
+  int cg_iterations = 10;          // conjugate-gradient iterations for H⁻¹g
+  double cg_damping = 1e-5;        // Tikhonov damping: (H + damping·I) v
+  int line_search_steps = 15;      // backtracking attempts before giving up on the iteration
+  double line_search_ratio = 0.8;  // step scale factor per attempt
+};
 
 // The surrogate loss and mean KL(π_old ‖ π_current) at the parameters' current values.
 struct SurrogateAndKl {

@@ -56,6 +56,11 @@ rule("call agents::gradients (agents/autograd.h) with named GradOptions, not tor
 rule("ask outer_step_entry(config.optimizer).traits, not the optimizer's name"
      "optimizer *[!=]= *\"" meta/outer_steps.cpp)
 
+# Algorithms, splits and oracle starts are enums (meta/options.h, envs/task_distribution.h,
+# meta/eval/evaluation.h), their names in one table each: compare the values.
+rule("compare Algorithm / Split / OracleStart values, not their names"
+     "(algo|algorithm|split|oracle_start) *[!=]= *\"|\"(meta-sgd|maml|pretrained|heldout|first_run)\" *[!=]=")
+
 list(LENGTH sources checked)
 if(violations GREATER 0)
   message(FATAL_ERROR "${violations} source rule violation(s) in ${checked} files")

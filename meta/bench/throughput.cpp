@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "envs/registry.h"
 #include "envs/rng.h"
 #include "meta/outer_steps.h"
+#include "meta/outer_trpo.h"
 #include "meta/parallel/runtime.h"
 #include "meta/experiment.h"
 #include "meta/trainer.h"
@@ -117,7 +119,9 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
     const auto start = Clock::now();
     const auto metrics = trainer.run_iteration();
     timings.push_back(seconds_since(start));
-    backtracks += std::max(metrics.backtracks, 0);
+    // Steps without a line search report no backtracks (NaN): none.
+    const double shrinks = metrics.step_metric("backtracks");
+    backtracks += std::isnan(shrinks) ? 0.0 : std::max(shrinks, 0.0);
   }
   MetaIterationResult out;
   out.name = name;
@@ -257,7 +261,7 @@ std::string bench_report_json(const BenchReport& report) {
         << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << agents::to_string(c.estimator)
         << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
         << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
-        << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << c.trpo.cg_iterations << ", \"workers\": " << c.workers
+        << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << trpo_options(c).cg_iterations << ", \"workers\": " << c.workers
         << ", \"mean_backtracks\": " << number(m.mean_backtracks) << ", \"gflop\": " << number(m.flops / 1e9)
         << ", \"gflop_per_second\": " << number(m.gflops_per_second) << ", \"sampler\": {"
         << timing_fields(m.sampling) << ", \"env_steps_per_second\": " << number(m.sampler_steps_per_second)

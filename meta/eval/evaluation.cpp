@@ -107,6 +107,13 @@ ConfigKey<EvalOptions> step_sizes_key() {
 
 }  // namespace
 
+const EnumNames<OracleStart>& oracle_start_names() {
+  static const EnumNames<OracleStart> names{{OracleStart::kRandom, "random"}, {OracleStart::kFirstRun, "first_run"}};
+  return names;
+}
+
+std::string to_string(OracleStart start) { return enum_name(oracle_start_names(), start); }
+
 const ConfigSchema<EvalOptions>& eval_config_schema() {
   using E = EvalOptions;
   static const ConfigSchema<EvalOptions> schema(
@@ -132,8 +139,8 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
         false, [](E& options, const std::string& value) { options.env = config_detail::trim(value); },
         [](const E& options) { return options.env; }},
        step_sizes_key(),
-       choice_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout", &E::split,
-                     {"train", "test", "heldout"}),
+       enum_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout", &E::split,
+                   envs::split_names()),
        int_key<E>("tasks", "number of tasks", &E::tasks, 1, 100000),
        int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
        int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
@@ -158,10 +165,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   "that task alone; the report gives each method's gap to it and the fraction one step closes (0 = "
                   "none; at most --tasks)",
                   &E::oracle_tasks, 0, 100000),
-       choice_key<E>("oracle_start",
-                     "where each oracle policy starts: random (the random baseline's theta, trained from scratch) "
-                     "or first_run (the first run's theta, fine-tuned on its task)",
-                     &E::oracle_start, {"random", "first_run"}),
+       enum_key<E>("oracle_start",
+                   "where each oracle policy starts: random (the random baseline's theta, trained from scratch) "
+                   "or first_run (the first run's theta, fine-tuned on its task)",
+                   &E::oracle_start, oracle_start_names()),
        int_key<E>("oracle_iterations", "Adam steps of each oracle policy, each on oracle_rollouts fresh episodes",
                   &E::oracle_iterations, 0, 1000000),
        int_key<E>("oracle_rollouts", "episodes of its task per oracle training step", &E::oracle_rollouts, 1, 100000),
@@ -242,7 +249,7 @@ ComparedMethod load_run(const std::string& run) {
   method.checkpoint = load_checkpoint(run);
   try {
     load_config_yaml(method.config, method.checkpoint->config_yaml, "checkpoint config");
-    method.algorithm = parse_algorithm(method.checkpoint->algo);
+    method.algorithm = method.checkpoint->algorithm;
   } catch (const UsageError& e) {
     throw UsageError("checkpoint '" + run + "' holds a config this metarl cannot read: " + e.what());
   }
@@ -397,13 +404,10 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
       continue;
     }
     // The experiment's streams (meta/experiment.h), derived from this batch's seed.
-    const std::uint64_t seed = task_batch_seed(options.seed, b);
-    const std::uint64_t env_seed = derive_seed(seed, kEnvStream);
-    batch.env = make_environment(method.config, batch.tasks.num_tasks * options.rollouts, env_seed);
-    use_row_streams(*batch.env, env_seed, static_cast<std::int64_t>(begin) * options.rollouts);
-    batch.sampler = make_sampler(rollout_config, *batch.env, *policy, batch.tasks.num_tasks, options.rollouts, device,
-                                 derive_seed(seed, kSamplerStream));
-    batch.sampler->set_task_shard(begin, batch_tasks);
+    auto rollouts = make_shard_rollouts(rollout_config, *policy, {begin, batch.tasks.num_tasks, batch_tasks},
+                                        options.rollouts, device, task_batch_seed(options.seed, b));
+    batch.env = std::move(rollouts.env);
+    batch.sampler = std::move(rollouts.sampler);
     batch.params = agents::detach(learner.theta());
     batches.push_back(std::move(batch));
   }
@@ -497,7 +501,7 @@ std::string mixed_iterations_of(const SeedGroup& group, const std::vector<Compar
 
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, const Collectives& collectives) {
   options.validate();
-  const envs::Split split = envs::parse_split(options.split);
+  const envs::Split split = options.split;
 
   // Every run is loaded and checked before the first rollout. A seed group stands for
   // its seeds' runs, each a method of its own, summarised after the rollouts.
@@ -582,7 +586,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                      " tasks at these rollouts and horizon, or --task-batch): the oracles are measured on its "
                      "random numbers");
   }
-  if (options.oracle_tasks > 0 && options.oracle_start == "first_run" && !methods.front().checkpoint) {
+  if (options.oracle_tasks > 0 && options.oracle_start == OracleStart::kFirstRun && !methods.front().checkpoint) {
     throw UsageError("config key 'oracle_start': value 'first_run' is invalid without a run (the random baseline "
                      "alone); expected random, or a RUN_DIR to start from");
   }
@@ -593,7 +597,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
 
   EvalReport report;
   report.env = env_name;
-  report.split = options.split;
+  report.split = envs::to_string(options.split);
   report.tasks = options.tasks;
   report.rollouts = options.rollouts;
   report.return_discount = options.return_discount;
@@ -621,7 +625,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                       derive_seed(options.random_seed, kPolicyInitStream),
                       torch::TensorOptions().dtype(torch::kFloat32).device(device));
     std::string start_description = "the random initialisation";
-    if (options.oracle_start == "first_run") {
+    if (options.oracle_start == OracleStart::kFirstRun) {
       load_parameters(*first.checkpoint, resolve_checkpoint_path(first.run), start);
       start_description = "theta of " + first.name;
     }

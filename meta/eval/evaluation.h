@@ -16,11 +16,20 @@
 #include <vector>
 
 #include "agents/trajectories.h"
+#include "envs/enum_names.h"
+#include "envs/task_distribution.h"
 #include "meta/parallel/collectives.h"
 #include "meta/schema/config_schema.h"
 #include "meta/eval/eval_report.h"
 
 namespace metarl::meta {
+
+// Where each oracle policy starts: kRandom from the random baseline's θ (trained from
+// scratch); kFirstRun from the first run's θ (fine-tuned on each task: the reference
+// where training from scratch needs far more than the budget, e.g. pendulum).
+enum class OracleStart { kRandom, kFirstRun };
+const EnumNames<OracleStart>& oracle_start_names();  // random, first_run
+std::string to_string(OracleStart start);
 
 struct EvalOptions {
   // Runs to compare, in report order: run directories or checkpoint files from
@@ -51,7 +60,7 @@ struct EvalOptions {
   // run's inner_lr, or 0.1 without a run). Meta-SGD always adapts with its learned
   // α, which this schedule never touches.
   std::vector<double> step_sizes;
-  std::string split = "test";  // train | test | heldout
+  envs::Split split = envs::Split::kTest;
   int tasks = 40;
   int rollouts = 40;        // per task and adaptation step
   int steps = 3;            // adaptation steps k: returns are reported for 0..k
@@ -73,10 +82,7 @@ struct EvalOptions {
   // policy of the first method's architecture trained on that task alone with Adam at
   // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.
   int oracle_tasks = 0;
-  // "random": the oracles start from the random baseline's θ (trained from scratch);
-  // "first_run": from the first run's θ (fine-tuned on each task: the reference where
-  // training from scratch needs far more than the budget, e.g. pendulum).
-  std::string oracle_start = "random";
+  OracleStart oracle_start = OracleStart::kRandom;
   int oracle_iterations = 200;
   int oracle_rollouts = 20;
   double oracle_lr = 0.01;

@@ -33,7 +33,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   TrainConfig rollout_config = config;
   rollout_config.env_on_device = options.env_on_device;
   const agents::Policy& policy = start.policy();
-  report.start = options.oracle_start;  // the flag's own vocabulary
+  report.start = to_string(options.oracle_start);  // the flag's own vocabulary
   report.start_theta = start_description;
 
   // This process's share of the tasks; every process takes part in every collective.
@@ -44,27 +44,21 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   // One leaf [local_tasks, …] per parameter: every task starts from the same θ.
   ParameterList params;
   std::vector<std::vector<double>> local_curves(static_cast<size_t>(local_tasks));  // [task][iteration]
-  std::unique_ptr<envs::BatchedEnv> training_env;
-  std::unique_ptr<agents::Sampler> training_sampler;
+  ShardRollouts training;
   std::unique_ptr<torch::optim::Adam> adam;
   if (local_tasks > 0) {
     for (const auto& p : agents::expand_to_tasks(agents::detach(start.theta()), local_tasks)) {
       params.push_back(p.clone().requires_grad_(true));
     }
-    const std::uint64_t training_seed = derive_seed(options.seed, kOracleStream);
-    const std::uint64_t env_seed = derive_seed(training_seed, kEnvStream);
-    training_env = make_environment(rollout_config, local_tasks * options.oracle_rollouts, env_seed);
-    use_row_streams(*training_env, env_seed, static_cast<std::int64_t>(begin) * options.oracle_rollouts);
-    training_sampler = make_sampler(rollout_config, *training_env, policy, local_tasks, options.oracle_rollouts,
-                                    device, derive_seed(training_seed, kSamplerStream));
-    training_sampler->set_task_shard(begin, oracle_tasks);
+    training = make_shard_rollouts(rollout_config, policy, {begin, local_tasks, oracle_tasks}, options.oracle_rollouts,
+                                   device, derive_seed(options.seed, kOracleStream));
     adam = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options.oracle_lr));
   }
 
   for (int iteration = 0; iteration < options.oracle_iterations; ++iteration) {
     double local_sum = 0.0;
     if (local_tasks > 0) {
-      const auto trajectories = training_sampler->sample(params, local);
+      const auto trajectories = training.sampler->sample(params, local);
       const auto returns = per_task_mean_returns(trajectories, options.return_discount);
       for (int t = 0; t < local_tasks; ++t) {
         local_curves[static_cast<size_t>(t)].push_back(returns[static_cast<size_t>(t)]);
@@ -93,13 +87,9 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   // tasks had (evaluation batch 0, seeded with options.seed itself).
   std::vector<double> local_returns;
   if (local_tasks > 0) {
-    const std::uint64_t env_seed = derive_seed(options.seed, kEnvStream);
-    auto env = make_environment(rollout_config, local_tasks * options.rollouts, env_seed);
-    use_row_streams(*env, env_seed, static_cast<std::int64_t>(begin) * options.rollouts);
-    auto sampler = make_sampler(rollout_config, *env, policy, local_tasks, options.rollouts, device,
-                                derive_seed(options.seed, kSamplerStream));
-    sampler->set_task_shard(begin, first_batch_tasks);
-    local_returns = per_task_mean_returns(sampler->sample(agents::detach(params), local), options.return_discount);
+    const auto measured = make_shard_rollouts(rollout_config, policy, {begin, local_tasks, first_batch_tasks},
+                                              options.rollouts, device, options.seed);
+    local_returns = per_task_mean_returns(measured.sampler->sample(agents::detach(params), local), options.return_discount);
   }
   report.task_returns = all_gather_doubles(collectives, local_returns, "the oracles' returns");
   mean_and_ci95(report.task_returns, report.mean, report.ci95);

@@ -30,6 +30,10 @@ const Collectives& single_process() {
   return one;
 }
 
+std::shared_ptr<const Collectives> single_process_shared() {
+  return std::shared_ptr<const Collectives>(&single_process(), [](const Collectives*) {});  // not owned
+}
+
 double all_reduce_sum(const Collectives& collectives, double value, const std::string& what) {
   if (!collectives.distributed()) return value;
   std::vector<torch::Tensor> tensors{torch::full({1}, value, torch::kFloat64)};

@@ -40,8 +40,11 @@ class Collectives {
   virtual std::vector<torch::Tensor> all_gather(const torch::Tensor& tensor, const std::string& what) const;
 };
 
-// The one-process collectives: sums and gathers of one rank.
+// The one-process collectives: sums and gathers of one rank. The shared form is the
+// same object, for the holders of a run's collectives (MetaTrainer, TrainRunOptions):
+// one process is a communicator like any other, never a null pointer.
 const Collectives& single_process();
+std::shared_ptr<const Collectives> single_process_shared();
 
 // Σ over ranks of a number (float64 on the wire).
 double all_reduce_sum(const Collectives& collectives, double value, const std::string& what);

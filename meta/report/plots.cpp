@@ -395,7 +395,7 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   // learned different α).
   if (!run.group && fs::exists(dir / kCheckpointFile, ec)) {
     const CheckpointData checkpoint = load_checkpoint(run.given);
-    if (checkpoint.algo == to_string(Algorithm::kMetaSgd)) write("alpha", alpha_chart(checkpoint, options));
+    if (checkpoint.algorithm == Algorithm::kMetaSgd) write("alpha", alpha_chart(checkpoint, options));
   }
   return written;
 }

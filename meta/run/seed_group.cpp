@@ -11,6 +11,7 @@
 
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
+#include "meta/run/run_directory.h"
 #include "meta/schema/config_schema.h"
 
 namespace metarl::meta {
@@ -101,6 +102,7 @@ std::optional<SeedGroup> read_seed_group(const std::string& dir) {
 }
 
 void check_seed_group_directory(const std::string& dir, bool force) {
+  check_can_be_directory("--out", dir);  // a group's `afile/sub` is the same usage error as a run's
   std::error_code ec;
   if (fs::exists(fs::path(dir) / kCheckpointFile, ec)) {
     throw UsageError("--out '" + dir + "' holds a single run (" + kCheckpointFile +

@@ -144,12 +144,17 @@ class ConfigSchema {
 };
 
 // Where a key's value lives in its config: a member, or a member of a member (the
-// option structs TrainConfig holds, e.g. field(&TrainConfig::trpo, &TrpoOptions::max_kl)).
+// option structs TrainConfig holds, e.g. field(&TrainConfig::policy,
+// &MlpOptions::hidden_sizes)). `read`, when set, reads a const config without writing
+// it (an outer step's options: meta/step_options.h); otherwise `access` does both.
 template <typename Config, typename T>
 struct FieldRef {
   std::function<T&(Config&)> access;
+  std::function<const T&(const Config&)> read = {};
   T& operator()(Config& config) const { return access(config); }
-  const T& operator()(const Config& config) const { return access(const_cast<Config&>(config)); }
+  const T& operator()(const Config& config) const {
+    return read ? read(config) : access(const_cast<Config&>(config));
+  }
 };
 
 template <typename Config, typename T>

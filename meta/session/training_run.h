@@ -31,8 +31,8 @@ struct TrainRunOptions {
   std::function<void()> on_start;
   // Several processes (meta/parallel/collectives.h): each trains its share of the tasks,
   // rank 0 alone writes the run directory, and a stop asked of any process stops them
-  // all after the same iteration. Null: one process.
-  std::shared_ptr<const Collectives> collectives;
+  // all after the same iteration. One process by default.
+  std::shared_ptr<const Collectives> collectives = single_process_shared();
 };
 
 // Trains into options.out_dir until config.iterations meta-iterations are done,

@@ -92,6 +92,8 @@ TEST_F(Cli, ConfigFileProblemsNameTheFileAndKey) {
   const std::string small = "train --iterations 1 --meta-batch 2 --rollouts 2 --horizon 10 --hidden-sizes 8 --out ";
   expect_usage_error(small + file, "--out '" + file + "': it exists and is not a directory");
   expect_usage_error(small + file + "/sub/run", "--out '" + file + "/sub/run': '" + file + "' exists and is not a directory");
+  // A seed group's directory: the same mistake, the same usage error.
+  expect_usage_error(small + file + "/group --seeds 1-2", "--out '" + file + "/group': '" + file + "' exists and is not a directory");
 }
 
 TEST_F(Cli, CheckpointProblems) {

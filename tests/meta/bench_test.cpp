@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "meta/bench/throughput.h"
+#include "meta/outer_trpo.h"
 
 namespace metarl::meta {
 namespace {
@@ -25,7 +26,7 @@ TrainConfig tiny_config() {
   config.horizon = 10;
   config.policy.hidden_sizes = {4};
   config.inner_steps = 1;
-  config.trpo.cg_iterations = 2;
+  trpo_options(config).cg_iterations = 2;
   return config;
 }
 

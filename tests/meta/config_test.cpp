@@ -167,9 +167,9 @@ TEST(Config, EvalEveryOnHeldOutTasksNeedsTaskRangesThatLeaveSome) {
   EXPECT_NE(message.find("config key 'eval_split'"), std::string::npos) << message;
   EXPECT_NE(message.find("no held-out tasks"), std::string::npos) << message;
   EXPECT_NE(message.find("goal_x=-0.5..0.5"), std::string::npos) << message;
-  config.eval_split = "test";
+  config.eval_split = envs::Split::kTest;
   EXPECT_NO_THROW(MetaTrainer trainer(config));
-  config.eval_split = "heldout";
+  config.eval_split = envs::Split::kHeldOut;
   config.eval_every = 0;
   EXPECT_NO_THROW(MetaTrainer trainer(config));
 }
@@ -191,7 +191,7 @@ TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
   EvalOptions options;
   schema.load_yaml(options, "checkpoint: runs/nav\nsplit: heldout\ntasks: 12\nsteps: 2\n", "eval.yaml");
   EXPECT_EQ(options.checkpoints, (std::vector<std::string>{"runs/nav"}));
-  EXPECT_EQ(options.split, "heldout");
+  EXPECT_EQ(options.split, envs::Split::kHeldOut);
   EXPECT_EQ(options.tasks, 12);
   EvalOptions read_back;
   schema.load_yaml(read_back, schema.to_yaml(options), "printed");

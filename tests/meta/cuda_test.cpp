@@ -53,7 +53,7 @@ void expect_same_iteration(TrainConfig config) {
     const auto b = cuda.run_iteration();
     EXPECT_NEAR(a.return_before, b.return_before, 1e-3 * (1.0 + std::abs(a.return_before))) << "iteration " << i;
     EXPECT_NEAR(a.return_after, b.return_after, 1e-3 * (1.0 + std::abs(a.return_after))) << "iteration " << i;
-    EXPECT_EQ(a.backtracks, b.backtracks) << "iteration " << i;
+    EXPECT_EQ(a.step_metric("backtracks"), b.step_metric("backtracks")) << "iteration " << i;
   }
   expect_close(cpu.learner().theta(), cuda.learner().theta(), 1e-4, "theta");
   expect_close(cpu.learner().alpha(), cuda.learner().alpha(), 1e-4, "alpha");

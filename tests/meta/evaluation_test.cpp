@@ -481,7 +481,7 @@ TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) 
   auto options = small_eval({narrow, narrow_maml});
   options.tasks = 40;
   options.steps = 1;
-  options.split = "heldout";
+  options.split = envs::Split::kHeldOut;
   const EvalReport heldout = evaluate(options);
   ASSERT_EQ(heldout.task_parameter_names, (std::vector<std::string>{"goal_x", "goal_y"}));
   ASSERT_EQ(heldout.task_parameters.size(), 40u);
@@ -490,7 +490,7 @@ TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) 
     EXPECT_GT(std::abs(task[1]), 0.1);  // held out: outside the training range in goal_y
     EXPECT_LE(std::abs(task[1]), 0.3);
   }
-  options.split = "test";
+  options.split = envs::Split::kTest;
   const EvalReport test = evaluate(options);
   for (const auto& task : test.task_parameters) {
     EXPECT_EQ(task[0], 0.25);
@@ -548,7 +548,7 @@ TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
   options.random = true;
   options.oracle_tasks = 3;
   options.oracle_iterations = 0;
-  options.oracle_start = "first_run";
+  options.oracle_start = OracleStart::kFirstRun;
   const auto report = evaluate(options);
   expect_oracle_is_step_0_of(report.oracle, report.methods.at(0));
   // The JSON's `start` is the flag's value; `start_theta` says whose θ that was.
@@ -557,7 +557,7 @@ TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
   EXPECT_NE(report_table(report).find("from theta of maml"), std::string::npos);
   EXPECT_NE(report_json(report).find("\"start\": \"first_run\", \"start_theta\": \"theta of maml\""),
             std::string::npos);
-  options.oracle_start = "random";
+  options.oracle_start = OracleStart::kRandom;
   const auto from_random = evaluate(options);
   EXPECT_EQ(from_random.oracle.start, "random");
   EXPECT_EQ(from_random.oracle.start_theta, "the random initialisation");
@@ -566,7 +566,7 @@ TEST_F(Evaluation, AnOracleStartedFromTheFirstRunIsThatRunBeforeTraining) {
   alone.random = true;
   alone.env = "point-nav";
   alone.oracle_tasks = 2;
-  alone.oracle_start = "first_run";
+  alone.oracle_start = OracleStart::kFirstRun;
   const auto message = usage_error_of([&] { evaluate(alone); });
   EXPECT_NE(message.find("'oracle_start'"), std::string::npos) << message;
   EXPECT_NE(message.find("'first_run'"), std::string::npos) << message;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,9 +17,11 @@
 #include "meta/checkpoint.h"
 #include "meta/eval/evaluation.h"
 #include "meta/experiment.h"
+#include "meta/outer_promp.h"
+#include "meta/outer_steps.h"
+#include "meta/outer_trpo.h"
 #include "meta/run/run_directory.h"
 #include "meta/session/training_run.h"
-#include "meta/outer_steps.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
 
@@ -93,7 +96,7 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
   const auto checkpoint = load_checkpoint(dir_.string());
   EXPECT_EQ(checkpoint.iteration, config.iterations);
   EXPECT_EQ(checkpoint.env, "point-nav");
-  EXPECT_EQ(checkpoint.algo, "meta-sgd");
+  EXPECT_EQ(checkpoint.algorithm, Algorithm::kMetaSgd);
   EXPECT_EQ(checkpoint.theta.size(), 7u);  // 3 layers × (W, b) + log_std
 
   // An occupied run directory is refused unless forced.
@@ -101,7 +104,7 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
 
   EvalOptions eval;
   eval.checkpoints = {dir_.string()};
-  eval.split = "heldout";
+  eval.split = envs::Split::kHeldOut;
   eval.tasks = 20;
   eval.rollouts = 10;
   eval.steps = 1;
@@ -187,7 +190,7 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   CheckpointData mismatched;
   mismatched.config_yaml = to_yaml(config);
   mismatched.env = "point-nav";
-  mismatched.algo = "meta-sgd";
+  mismatched.algorithm = Algorithm::kMetaSgd;
   mismatched.architecture = "gaussian-mlp obs=2 act=2 hidden=7 activation=relu";
   mismatched.theta = {torch::zeros({7, 2})};
   mismatched.alpha = {torch::zeros({7, 2})};
@@ -502,6 +505,50 @@ TEST(OuterSteps, EachDeclaresItsTraitsWithRealConfigKeys) {
   EXPECT_TRUE(outer_step_entry("promp").traits.follows_outer_lr);
   EXPECT_FALSE(outer_step_entry("trpo").traits.follows_outer_lr);
   EXPECT_THROW(outer_step_entry("sgd"), metarl::UsageError);
+}
+
+// A step's options, keys and metrics.csv columns are its own (its traits), and the
+// table and the file they make are what they were when they lived in TrainConfig and
+// IterationMetrics: the keys in the same place, the same header for every step.
+TEST(OuterSteps, OwnTheirKeysOptionsAndColumns) {
+  std::vector<std::string> names;
+  for (const auto& key : train_config_keys()) names.push_back(key.name);
+  auto at = [&](const std::string& name) { return std::find(names.begin(), names.end(), name) - names.begin(); };
+  for (const auto& entry : outer_steps()) {
+    for (const auto& key : entry.traits.config_keys) {
+      EXPECT_LT(at(key.name), static_cast<long>(names.size())) << entry.name << ": " << key.name;
+    }
+  }
+  EXPECT_EQ(at("max_kl"), at("outer_lr_decay") + 1);
+  EXPECT_EQ(at("promp_clip"), at("line_search_ratio") + 1);
+  EXPECT_EQ(at("hidden_sizes"), at("promp_target_kl") + 1);
+  // A key writes the step's options struct; a const config reads its defaults without
+  // an entry being added.
+  TrainConfig config;
+  const TrainConfig untouched;
+  EXPECT_DOUBLE_EQ(trpo_options(untouched).max_kl, TrpoOptions{}.max_kl);
+  set_config_value(config, "max_kl", "0.05");
+  set_config_value(config, "promp_epochs", "7");
+  EXPECT_DOUBLE_EQ(trpo_options(config).max_kl, 0.05);
+  EXPECT_EQ(promp_options(config).epochs, 7);
+  EXPECT_EQ(train_config_schema().find("max_kl")->get(config), "0.05");
+  const TrainConfig copy = config;  // options travel with the config
+  EXPECT_EQ(promp_options(copy).epochs, 7);
+  EXPECT_EQ(to_yaml(copy), to_yaml(config));
+  // One header for every step: TRPO's three columns and ProMP's kl, each once.
+  EXPECT_EQ(outer_step_metric_column_names(), (std::vector<std::string>{"kl", "backtracks", "surrogate_improvement"}));
+  EXPECT_EQ(IterationMetrics::csv_header(1, outer_step_metric_column_names()),
+            "iteration,return_before,return_after,meta_loss,alpha_mean,alpha_min,alpha_max,kl,backtracks,"
+            "surrogate_improvement,env_steps,wall_clock,seconds");
+  // A step that does not report a column writes its absent value: Adam's kl 0,
+  // backtracks 0, surrogate_improvement empty.
+  IterationMetrics adam;
+  adam.step_columns = outer_step_metric_columns();
+  for (const auto& column : adam.step_columns) adam.step_metrics.push_back({column.name, column.absent});
+  EXPECT_EQ(adam.csv_row({"kl", "backtracks", "surrogate_improvement"}), "0,0,");
+  IterationMetrics trpo = adam;
+  trpo.step_metrics = {{"kl", 0.004}, {"backtracks", -1}, {"surrogate_improvement", 0}};
+  EXPECT_EQ(trpo.csv_row({"kl", "backtracks", "surrogate_improvement"}), "0.004,-1,0");
 }
 
 }  // namespace
