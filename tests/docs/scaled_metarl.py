@@ -26,8 +26,19 @@ APPENDED = {
     "eval": ["--tasks", "--rollouts"],
     "bench": ["--repetitions", "--warmup", "--env-repetitions", "--steps", "--batch", "--meta-batch"],
 }
-# A resumed run keeps its sizes: only how far it goes may be given.
-RESUME_SCALED = {"--iterations": "3"}
+# Appended to an eval that trains oracles (--oracle-tasks), when absent: their own
+# defaults (200 Adam steps of 20 rollouts each) would outlast the rest of the example.
+ORACLE_APPENDED = ["--oracle-iterations", "--oracle-rollouts"]
+# A resumed run keeps its sizes: only how far it goes may be given. Its --iterations N
+# becomes 2 + ceil(N / 10): past the 2 every scaled run starts with, and growing with N,
+# so that resuming one run to 210, 220, ... 270 (docs/results.md's checkpoints taken every
+# 10th iteration) or to 400 after 270 still moves it forward each time.
+RESUME_SCALED = {"--iterations": lambda n: str(2 + -(-int(n) // 10))}
+
+
+def small(size, given):
+    """The scaled value of a size the example gives: fixed, or a function of the given one."""
+    return size(given) if callable(size) else size
 
 
 def subcommand_index(args):
@@ -57,21 +68,22 @@ def scale(args):
         if name in sizes:
             seen.add(name)
             if equals:
-                out[i] = name + "=" + sizes[name]
+                out[i] = name + "=" + small(sizes[name], word[len(name) + 1:])
             elif i + 1 < len(out):
-                out[i + 1] = sizes[name]
+                out[i + 1] = small(sizes[name], out[i + 1])
                 i += 1
         elif word == "--set" and i + 1 < len(out):
             key, eq, _ = out[i + 1].partition("=")
             flag = "--" + key.replace("_", "-")
             if eq and flag in sizes:
-                out[i + 1] = key + "=" + sizes[flag]
+                out[i + 1] = key + "=" + small(sizes[flag], out[i + 1][len(key) + 1:])
                 seen.add(flag)
             i += 1
         i += 1
     if command == "train" and "--resume" in args:
         return out
-    for flag in APPENDED[command]:
+    appended = APPENDED[command] + (ORACLE_APPENDED if command == "eval" and "--oracle-tasks" in seen else [])
+    for flag in appended:
         if flag not in seen:
             out += [flag, sizes[flag]]
     return out

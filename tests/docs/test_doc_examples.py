@@ -9,14 +9,17 @@ What is not run says why, in the document, right above its block:
 belong in ```sh blocks: an untagged block is output or a listing, and one that holds a
 metarl command fails this test, so a command cannot hide from it.
 
-docs/results.md is not run yet: its blocks are the records of long experiments, several
-of which refer to runs they do not train (issue U's note says what is left)."""
+docs/results.md runs too: its blocks are the records of long experiments, each written
+so that every run it evaluates is trained by it or by an earlier block. An sh block loses
+its common indentation (textwrap.dedent), not each line's, so a heredoc keeps its Python
+indented."""
 
 import os
 import pathlib
 import re
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -28,7 +31,8 @@ SOURCE = pathlib.Path(os.environ["METARL_SOURCE_DIR"])
 BUILD = pathlib.Path(os.environ["METARL_BUILD_DIR"])
 HERE = pathlib.Path(__file__).resolve().parent
 
-GUIDES = ["README.md", "docs/python.md", "docs/plugins.md", "docs/distributed.md", "docs/benchmarks.md"]
+GUIDES = ["README.md", "docs/python.md", "docs/plugins.md", "docs/distributed.md", "docs/benchmarks.md",
+          "docs/results.md"]
 ALL_DOCS = GUIDES + ["docs/architecture.md"]
 
 FENCE = re.compile(r"^\s*```(\S*)\s*$")
@@ -70,7 +74,8 @@ def blocks(doc):
             continue
         before = "\n".join(lines[max(0, start - 3):start - 1])
         skip = SKIP.search(before)
-        found.append((start, language, "\n".join(l.strip() if language == "sh" else l for l in lines[start:number - 1]),
+        text = "\n".join(lines[start:number - 1])
+        found.append((start, language, textwrap.dedent(text) if language == "sh" else text,
                       skip.group(1) if skip else None))
         start = None
     return found
@@ -86,6 +91,11 @@ def scratch_directory(tmp_path):
     wrapper = bin_dir / "metarl"
     wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {HERE / 'scaled_metarl.py'} \"$@\"\n")
     wrapper.chmod(0o755)
+    # `python3` in a block is this test's interpreter (Debian's, with numpy and the metarl
+    # module), not whichever python3 comes first on the caller's PATH.
+    python = bin_dir / "python3"
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    python.chmod(0o755)
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     env["PYTHONPATH"] = f"{BUILD / 'python'}:{SOURCE / 'examples' / 'python'}"
