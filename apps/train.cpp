@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <thread>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -23,6 +22,7 @@
 #include "meta/run/progress.h"
 #include "meta/parallel/launch.h"
 #include "meta/run/run_directory.h"
+#include "meta/session/seed_group_training.h"
 #include "meta/session/training_run.h"
 #include "meta/run/seed_group.h"
 
@@ -78,92 +78,34 @@ meta::TrainConfig resumed_run_config(const TrainOptions& options, const CLI::App
   return extended ? meta::extended_config(resumed, options.config.effective(command).iterations) : resumed;
 }
 
-// `train --seeds LIST --out GROUP` and `train --resume GROUP`: one run per seed, as
-// separate processes (GROUP/seed-N, each an ordinary run directory), at most `jobs` at a
-// time. Everything is checked before the first seed starts. A seed is trained by this
-// command line with its own --seed and --out; a resume continues every seed that has a
-// checkpoint and starts the others (never started, or stopped before their first
-// checkpoint) from the group's config.yaml.
+// `train --seeds LIST --out GROUP` and `train --resume GROUP` (meta/session/
+// seed_group_training.h): everything is checked here, before the first seed starts.
 void run_seed_group(const TrainOptions& options, const CLI::App& command) {
-  const bool resume = !options.resume_dir.empty();
-  const std::string group_dir = resume ? options.resume_dir : options.out_dir;
-  meta::SeedGroup group;
-  bool extended = false;
-  if (resume) {
-    group = *meta::read_seed_group(group_dir);
-    extended = check_resume_flags(options, command);  // each seed checks its own run
+  meta::SeedGroupTraining training;
+  training.resume = !options.resume_dir.empty();
+  const std::string group_dir = training.resume ? options.resume_dir : options.out_dir;
+  if (training.resume) {
+    training.group = *meta::read_seed_group(group_dir);
+    // Each seed checks its own run.
+    if (check_resume_flags(options, command)) training.extended_iterations = options.config.effective(command).iterations;
   } else {
     if (options.config.sets(command, "seed")) {
       throw UsageError("--seeds " + quoted_value(options.seeds) + " gives every run its seed; drop --seed");
     }
-    group.dir = group_dir;
-    group.seeds = meta::parse_seed_list("--seeds", options.seeds);
+    training.group.dir = group_dir;
+    training.group.seeds = meta::parse_seed_list("--seeds", options.seeds);
     // The config every seed trains with, checked here so that a bad value is one
     // message, not one per seed; kept as the group's config.yaml.
     const meta::TrainConfig config = new_run_config(options, command);
     meta::make_environment(config, 1, 0);
     meta::check_seed_group_directory(group_dir, options.force);
-    group.config_yaml = meta::to_yaml(config);
+    training.group.config_yaml = meta::to_yaml(config);
   }
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const int jobs = options.jobs > 0 ? options.jobs
-                                    : static_cast<int>(std::min<size_t>(group.seeds.size(), cores));
-  if (!resume) meta::write_seed_group(group);
-  // The arguments before the subcommand (--plugin LIB ...), for seeds started afresh.
-  const auto& argv_all = command_line();
-  const auto subcommand = std::find(argv_all.begin(), argv_all.end(), "train");
-  const std::vector<std::string> global_arguments(argv_all.begin(), subcommand);
-  std::vector<std::vector<std::string>> commands;
-  for (const auto seed : group.seeds) {
-    const std::string run_dir = meta::seed_run_dir(group_dir, seed);
-    std::vector<std::string> argv;
-    if (!resume) {
-      argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
-      argv.insert(argv.end(), {"--seed", std::to_string(seed), "--out", run_dir});
-    } else if (meta::has_checkpoint(run_dir)) {
-      argv = meta::without_options(command_line(), {"--seeds", "--jobs", "--out", "--resume"});
-      argv.insert(argv.end(), {"--resume", run_dir});
-    } else {
-      argv = global_arguments;
-      argv.insert(argv.end(), {"train", "--config", meta::seed_group_config_path(group_dir), "--seed",
-                               std::to_string(seed), "--out", run_dir});
-      if (extended) argv.insert(argv.end(), {"--iterations", std::to_string(options.config.effective(command).iterations)});
-      if (options.quiet) argv.push_back("--quiet");
-    }
-    // Several at once would interleave their progress lines: each says only its end.
-    if (jobs > 1) argv.push_back("--quiet");
-    commands.push_back(std::move(argv));
-  }
-  const bool quiet = options.quiet;
-  if (!quiet) {
-    std::cerr << "metarl: " << (resume ? "resuming" : "training") << " seed group " << group_dir << ": "
-              << group.seeds.size() << " seeds, " << jobs << " at a time\n";
-  }
-  std::vector<std::string> failed;
-  std::vector<bool> started(group.seeds.size(), false);
-  const int status = meta::run_independent_processes(commands, jobs, [&](size_t i, const std::string& line) {
-    const std::string seed = "seed " + std::to_string(group.seeds[i]);
-    if (line.rfind("started", 0) == 0) started[i] = true;
-    const bool failure = line.rfind("exited", 0) == 0 || line.rfind("was killed", 0) == 0;
-    if (failure) failed.push_back(seed + " " + line);
-    if (!quiet || failure) {
-      std::cerr << "metarl: " << seed << " (" << meta::seed_run_dir(group_dir, group.seeds[i]) << "): " << line
-                << "\n";
-    }
-  });
-  if (status != 0) {
-    std::string list;
-    for (const auto& f : failed) list += (list.empty() ? "" : "; ") + f;
-    std::string not_started;
-    for (size_t i = 0; i < started.size(); ++i) {
-      if (!started[i]) not_started += (not_started.empty() ? "" : ", ") + std::to_string(group.seeds[i]);
-    }
-    std::cerr << "metarl: seed group " << group_dir << ": " << failed.size() << " of " << group.seeds.size()
-              << " seeds failed (" << list << ")"
-              << (not_started.empty() ? "" : "; not started: seed " + not_started)
-              << "; the others are complete. Continue with: metarl train --resume " << group_dir << "\n";
-    throw ExitStatus{status};
-  }
+  training.command_line = command_line();
+  training.jobs = options.jobs;
+  training.quiet = options.quiet;
+  const int status = meta::train_seed_group(training);
+  if (status != 0) throw ExitStatus{status};
 }
 
 void run_train(const TrainOptions& options, const CLI::App& command) {
