@@ -75,6 +75,7 @@ void add_bench_command(CLI::App& app) {
     report.threads = meta::configure_threads(options->threads);
     const auto device = meta::resolve_device(options->device);  // a usage error before any work
     report.cpu = meta::cpu_description();
+    report.blas = meta::blas_kernels();
     if (device.is_cuda()) report.gpu = meta::gpu_description();
     std::vector<meta::TrainConfig> configs;
     std::vector<std::string> config_names =

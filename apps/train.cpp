@@ -20,6 +20,7 @@
 #include "meta/config.h"
 #include "meta/experiment.h"
 #include "meta/run/progress.h"
+#include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/launch.h"
 #include "meta/run/run_directory.h"
 #include "meta/session/seed_group_training.h"
@@ -143,6 +144,10 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
                      " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
                      std::to_string(config.inner_steps) + " inner step(s), device " + config.device +
                      (launch ? ", " + std::to_string(launch->world_size) + " processes" : ""));
+    // Generic BLAS kernels on a CPU that supports faster ones: the run is slower than
+    // it need be (meta/parallel/blas_kernels.h).
+    const meta::BlasKernels blas = meta::blas_kernels();
+    if (blas.fallback()) progress.message("BLAS: " + blas.describe());
   };
   double total_seconds = 0.0;
   int iterations_run = 0;

@@ -239,6 +239,9 @@ std::string bench_report_json(const BenchReport& report) {
   std::ostringstream out;
   out << "{\"device\": \"" << report.device << "\", \"cpu\": \"" << report.cpu << "\", \"gpu\": \"" << report.gpu
       << "\", \"threads\": " << report.threads;
+  out << ", \"blas\": {\"library\": \"" << report.blas.library << "\", \"kernels\": \"" << report.blas.core
+      << "\", \"cpu_supports\": \"" << report.blas.supported << "\", \"coretype\": \"" << report.blas.coretype
+      << "\", \"fallback\": " << (report.blas.fallback() ? "true" : "false") << "}";
   out << ", \"env_stepping\": {";
   for (size_t i = 0; i < report.env_stepping.size(); ++i) {
     const auto& e = report.env_stepping[i];
@@ -293,7 +296,8 @@ std::string bench_report_table(const BenchReport& report) {
   }
   if (!report.meta_iterations.empty()) {
     out << "meta-iteration on " << report.device << (report.gpu.empty() ? "" : " (" + report.gpu + ")") << ", "
-        << report.threads << " torch thread(s); CPU: " << report.cpu << "\n";
+        << report.threads << " torch thread(s); CPU: " << report.cpu << "\n"
+        << "  BLAS: " << report.blas.describe() << "\n";
     std::snprintf(line, sizeof(line), "  %-12s %10s %10s %10s %12s %14s %10s %10s %16s\n", "config", "median s",
                   "min s", "max s", "env steps", "env steps/s", "GFLOP", "GFLOP/s", "sampler steps/s");
     out << line;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "meta/config.h"
+#include "meta/parallel/blas_kernels.h"
 
 namespace metarl::meta {
 
@@ -85,11 +86,13 @@ struct BenchReport {
   std::string device;  // where the meta-iterations ran
   std::string cpu;     // cpu_description()
   std::string gpu;     // gpu_description() when the device is a GPU, else ""
+  BlasKernels blas;    // the BLAS kernels the CPU work ran on (meta/parallel/blas_kernels.h)
   int threads = 1;     // torch intra-op threads
   std::vector<EnvSteppingResult> env_stepping;
   std::vector<MetaIterationResult> meta_iterations;
 };
-// {"device": ..., "cpu": ..., "gpu": ..., "threads": ..., "env_stepping": {"<env>": {"batch", "steps",
+// {"device": ..., "cpu": ..., "gpu": ..., "threads": ..., "blas": {"library", "kernels",
+//  "cpu_supports", "coretype", "fallback"}, "env_stepping": {"<env>": {"batch", "steps",
 //  "steps_per_second", "median_s", "min_s", "max_s", "repetitions"}},
 //  "<config name>": {"median_s", "min_s", "max_s", "repetitions", "env_steps",
 //  "env_steps_per_second", "meta_batch", "rollouts", "horizon", "hidden_sizes", ...}}

@@ -94,5 +94,50 @@ TEST(BenchReport, NamesTheMachineItRanOn) {
   EXPECT_NE(json.find("\"gpu\": \"" + report.gpu + "\""), std::string::npos) << json;
 }
 
+// Issue N: which BLAS kernels run, and whether they are a fallback below what the CPU
+// supports (OpenBLAS 0.3.21 runs Prescott's on CPU models it does not know).
+TEST(BlasKernels, RanksOpenBlasCoresByTheirInstructionSet) {
+  CpuVectorFeatures features;
+  EXPECT_EQ(fastest_supported_core(features), "Prescott");
+  features.avx = true;
+  EXPECT_EQ(fastest_supported_core(features), "Sandybridge");
+  features.avx2 = features.fma = true;
+  EXPECT_EQ(fastest_supported_core(features), "Haswell");
+  features.avx512 = true;
+  EXPECT_EQ(fastest_supported_core(features), "SkylakeX");
+  features.avx512_bf16 = true;
+  EXPECT_EQ(fastest_supported_core(features), "Cooperlake");
+  EXPECT_TRUE(is_fallback_core("Prescott", "SkylakeX"));
+  EXPECT_TRUE(is_fallback_core("PRESCOTT", "Haswell"));  // OpenBLAS's names, any case
+  EXPECT_TRUE(is_fallback_core("Haswell", "Cooperlake"));
+  EXPECT_FALSE(is_fallback_core("Zen", "Haswell"));       // the same AVX2 kernels
+  EXPECT_FALSE(is_fallback_core("SkylakeX", "Haswell"));
+  EXPECT_FALSE(is_fallback_core("Armv8", "Haswell"));     // not ranked: no claim
+  EXPECT_FALSE(is_fallback_core("", "Haswell"));
+
+  BlasKernels kernels;
+  kernels.library = "OpenBLAS 0.3.21 DYNAMIC_ARCH";
+  kernels.core = "Prescott";
+  kernels.supported = "SkylakeX";
+  EXPECT_TRUE(kernels.fallback());
+  EXPECT_NE(kernels.describe().find("OPENBLAS_CORETYPE=SkylakeX selects them"), std::string::npos) << kernels.describe();
+  kernels.coretype = "Prescott";  // chosen on purpose: not a fallback
+  EXPECT_FALSE(kernels.fallback());
+  EXPECT_NE(kernels.describe().find("(OPENBLAS_CORETYPE=Prescott)"), std::string::npos) << kernels.describe();
+}
+
+// This build's BLAS as the process sees it: Debian's LibTorch runs on OpenBLAS, whose
+// kernels have a name; the report carries them.
+TEST(BlasKernels, BenchReportsTheKernelsThisProcessRuns) {
+  BenchReport report;
+  report.blas = blas_kernels();
+  const std::string json = bench_report_json(report);
+  EXPECT_NE(json.find("\"kernels\": \"" + report.blas.core + "\""), std::string::npos) << json;
+  EXPECT_NE(json.find(std::string("\"fallback\": ") + (report.blas.fallback() ? "true" : "false")), std::string::npos);
+  if (report.blas.library.empty()) GTEST_SKIP() << "not OpenBLAS (pip's LibTorch): no kernel name to check";
+  EXPECT_FALSE(report.blas.core.empty());
+  EXPECT_NE(report.blas.library.find("OpenBLAS"), std::string::npos) << report.blas.library;
+}
+
 }  // namespace
 }  // namespace metarl::meta
