@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "apps/blas_restart.h"
 #include "apps/commands.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/bench/throughput.h"
+#include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/runtime.h"
 
 namespace metarl::apps {
@@ -35,6 +37,7 @@ struct BenchOptions {
   int threads = 1;
   int workers = 0;
   int env_threads = 0;
+  std::string blas_kernels = "auto";
   bool json = false;
 };
 }  // namespace
@@ -68,8 +71,13 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--env-threads", options->env_threads,
                       "Threads for the split stepping measurement (0 = one per core; 1 = one-thread figure only)")
       ->check(CLI::Range(0, 1024));
+  command->add_option("--blas-kernels", options->blas_kernels,
+                      "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), openblas "
+                      "(its own choice) or a core by name; compare programs on the same kernels")
+      ->check(CLI::IsMember(meta::blas_kernels_choices()));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
+    restart_with_blas_kernels(options->blas_kernels);
     meta::BenchReport report;
     report.device = options->device;
     report.threads = meta::configure_threads(options->threads);
@@ -90,7 +98,7 @@ void add_bench_command(CLI::App& app) {
     }
     for (auto& config : configs) {
       if (options->meta_batch > 0) config.meta_batch = options->meta_batch;
-      config.env_on_device = config.env_on_device || options->env_on_device;
+      config.runtime.env_on_device = config.runtime.env_on_device || options->env_on_device;
     }
     if (!options->skip_envs) {
       const auto env_names = options->envs.empty() ? envs::EnvRegistry::global().names() : options->envs;
@@ -104,9 +112,9 @@ void add_bench_command(CLI::App& app) {
     }
     if (!options->skip_meta) {
       for (size_t i = 0; i < configs.size(); ++i) {
-        configs[i].device = options->device;
-        configs[i].threads = options->threads;
-        configs[i].workers = options->workers;
+        configs[i].runtime.device = options->device;
+        configs[i].runtime.threads = options->threads;
+        configs[i].runtime.workers = options->workers;
         if (!options->json) std::cerr << "meta-iterations of " << config_names[i] << " ..." << std::endl;
         report.meta_iterations.push_back(
             meta::bench_meta_iteration(config_names[i], configs[i], options->warmup, options->repetitions));

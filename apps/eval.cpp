@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/blas_restart.h"
 #include "apps/commands.h"
 #include "apps/config_flags.h"
 #include "apps/process_flags.h"
@@ -43,7 +44,7 @@ struct EvalCommandOptions {
 void check_reports_can_be_saved(const meta::EvalOptions& eval, bool force) {
   for (const auto& run : eval.checkpoints) {
     if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
-    const std::string path = meta::eval_report_path(run, envs::to_string(eval.split), eval.return_discount);
+    const std::string path = meta::eval_report_path(run, envs::to_string(eval.protocol.split), eval.return_discount);
     if (std::filesystem::exists(path) && !force) {
       throw UsageError("run '" + run + "' already holds this evaluation's report (" + path +
                        "); pass --force to replace it, or --no-save to print only");
@@ -80,8 +81,9 @@ void add_eval_command(CLI::App& app) {
     }
     if (!options->no_save) check_reports_can_be_saved(eval, options->force);
     if (options->processes.launched()) return;
+    restart_with_blas_kernels(eval.runtime.blas_kernels);
     const auto collectives = options->processes.join();
-    eval.device = ProcessFlags::device_of_rank(eval.device);
+    eval.runtime.device = ProcessFlags::device_of_rank(eval.runtime.device);
     // Every rank ends with the whole report; rank 0 prints and keeps it.
     const bool speaks = collectives->rank() == 0;
     meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet || !speaks);

@@ -20,6 +20,7 @@
 #include "meta/config.h"
 #include "meta/experiment.h"
 #include "meta/run/progress.h"
+#include "apps/blas_restart.h"
 #include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/launch.h"
 #include "meta/run/run_directory.h"
@@ -122,8 +123,9 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
   meta::TrainConfig config = resume ? resumed_run_config(options, command) : new_run_config(options, command);
   meta::TrainRunOptions run;
   if (!options.config.print_config()) {
+    restart_with_blas_kernels(config.runtime.blas_kernels);  // a resumed run gets its recorded kernels again
     run.collectives = options.processes.join();
-    config.device = ProcessFlags::device_of_rank(config.device);
+    config.runtime.device = ProcessFlags::device_of_rank(config.runtime.device);
   }
   run.out_dir = resume ? options.resume_dir : options.out_dir;
   run.resume = resume;
@@ -142,12 +144,13 @@ void run_train(const TrainOptions& options, const CLI::App& command) {
     progress.message((run.resume ? "resuming " : "training ") + meta::to_string(config.algo) + " on " + config.env +
                      ": " + std::to_string(config.iterations) + " iterations, " + std::to_string(config.meta_batch) +
                      " tasks x " + std::to_string(config.rollouts) + " rollouts, " +
-                     std::to_string(config.inner_steps) + " inner step(s), device " + config.device +
+                     std::to_string(config.inner_steps) + " inner step(s), device " + config.runtime.device +
                      (launch ? ", " + std::to_string(launch->world_size) + " processes" : ""));
-    // Generic BLAS kernels on a CPU that supports faster ones: the run is slower than
-    // it need be (meta/parallel/blas_kernels.h).
+    // Which kernels compute (meta/parallel/blas_kernels.h): the last digits depend on
+    // them, and generic ones on a CPU that supports faster ones make the run slower than
+    // it need be (blas_kernels: openblas on such a CPU).
     const meta::BlasKernels blas = meta::blas_kernels();
-    if (blas.fallback()) progress.message("BLAS: " + blas.describe());
+    if (!blas.core.empty()) progress.message("BLAS: " + blas.describe());
   };
   double total_seconds = 0.0;
   int iterations_run = 0;

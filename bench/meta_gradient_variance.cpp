@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "BATCHES '%s': expected an integer of at least 2\n", argv[2]);
       return 2;
     }
-    meta::configure_threads(config.threads);
+    meta::configure_threads(config.runtime.threads);
     // The experiment's streams (meta/experiment.h): the tasks and the first rollouts a
     // training run with this config and seed would draw.
     auto env = meta::make_environment(config, config.meta_batch * config.rollouts,

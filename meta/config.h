@@ -49,40 +49,9 @@ struct TrainConfig {
   agents::MlpOptions policy;           // hidden sizes, activation, initial log σ
   agents::AdvantageOptions advantages; // γ, GAE λ, normalisation
   std::uint64_t seed = 1;
-  std::string device = "cpu";          // cpu | cuda | cuda:N
-  // Step the environment's device twin where the policy runs (agents/device_env.h:
-  // point-nav, cartpole, pendulum) instead of the native environment on the CPU. The
-  // same rollouts (bit for bit on the CPU for point-nav and cartpole); on a GPU no host
-  // round trip per step.
-  bool env_on_device = false;
-  // Torch intra-op threads; 0 → one per core. 1 by default: at the paper's sizes a
-  // meta-iteration took 0.50 s with 1 thread and 0.88 s with 2 on the 2-core
-  // reference machine (OpenMP hand-offs dominate these small ops; docs/benchmarks.md).
-  int threads = 1;
-  // CPU threads that each take a group of tasks in the TRPO curvature products (tasks
-  // are independent there); 0 → one per core. Results are identical for a given
-  // value; the groups' sums are added in a fixed order.
-  int workers = 0;
-  // Threads that share an environment step over row ranges, when a step takes long
-  // enough to pay for it (envs::BatchedEnv::set_step_threads); 0 → one per core.
-  // Rollouts do not depend on it.
-  int env_threads = 0;
-  int checkpoint_every = 10;           // iterations between checkpoints (and one at the end)
-  // Every N iterations a copy of the checkpoint stays as checkpoints/iteration-N.pt
-  // (0: only the latest checkpoint.pt), so that learning can be evaluated over time.
-  int keep_checkpoints = 0;
-  // Every N iterations (0: never) the adaptation of the current policy is evaluated on
-  // fresh tasks of eval_split (metarl eval's protocol and seed, so every evaluation sees
-  // the same tasks) into eval_during_training.csv. It draws on streams of its own:
-  // training is the same with or without it.
-  int eval_every = 0;
-  envs::Split eval_split = envs::Split::kHeldOut;
-  int eval_tasks = 20;
-  int eval_rollouts = 20;
-  int eval_steps = 1;
-  // TensorBoard event files in RUN_DIR/tensorboard/: a scalar per metrics.csv column
-  // (meta/run/tensorboard.h), and eval_every's returns.
-  bool tensorboard = false;
+  TrainingRuntime runtime;             // device, env_on_device, threads, workers, env_threads
+  TrainingEvaluation evaluation;       // eval_every, eval_split, eval_tasks, eval_rollouts, eval_steps
+  RunBookkeeping bookkeeping;          // checkpoint_every, keep_checkpoints, tensorboard
 };
 
 const ConfigSchema<TrainConfig>& train_config_schema();

@@ -4,6 +4,7 @@
 // config.h stays below the steps that read a TrainConfig.
 #include "meta/config.h"
 #include "meta/outer_steps.h"
+#include "meta/parallel/blas_kernels.h"
 
 namespace metarl::meta {
 
@@ -59,7 +60,8 @@ ConfigSchema<TrainConfig> make_train_schema() {
   for (const auto& step : outer_steps()) keys.insert(keys.end(), step.traits.config_keys.begin(), step.traits.config_keys.end());
   keys.push_back(layer_sizes_key<C>("hidden_sizes", "policy hidden layer sizes, e.g. 100,100",
                                     field(&C::policy, &agents::MlpOptions::hidden_sizes)));
-  keys.push_back(enum_key<C>("activation", "hidden-layer activation", field(&C::policy, &agents::MlpOptions::activation),
+  keys.push_back(enum_key<C>("activation", "hidden-layer activation",
+                             field(&C::policy, &agents::MlpOptions::activation),
                              agents::activation_names()));
   keys.push_back(real_key<C>("init_log_std", "initial log standard deviation of the Gaussian policy",
                              field(&C::policy, &agents::MlpOptions::init_log_std), -10.0, 5.0));
@@ -70,38 +72,51 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(bool_key<C>("normalize_advantages", "normalise advantages per task",
                              field(&C::advantages, &agents::AdvantageOptions::normalize)));
   keys.push_back(seed_key<C>("seed", "random seed: same seed, same run", &C::seed));
-  keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N", &C::device));
+  keys.push_back(device_key<C>("device", "where the policy and meta-learner run: cpu, cuda or cuda:N",
+                               field(&C::runtime, &TrainingRuntime::device)));
   keys.push_back(bool_key<C>("env_on_device",
                              "step the environment's device twin where the policy runs (point-nav, cartpole, "
                              "pendulum); the same rollouts, without a host round trip per step on a GPU",
-                             &C::env_on_device));
+                             field(&C::runtime, &TrainingRuntime::env_on_device)));
   keys.push_back(int_key<C>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)",
-                            &C::threads, 0, 1024));
+                            field(&C::runtime, &TrainingRuntime::threads), 0, 1024));
+  keys.push_back(choice_key<C>("blas_kernels",
+                               "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), "
+                               "openblas (its own choice) or a core by name (haswell: the same bits on every AVX2 "
+                               "machine); recorded, and used again on resume",
+                               field(&C::runtime, &TrainingRuntime::blas_kernels), blas_kernels_choices()));
   keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",
-                            &C::workers, 0, 1024));
+                            field(&C::runtime, &TrainingRuntime::workers), 0, 1024));
   keys.push_back(int_key<C>("env_threads",
                             "threads sharing each environment step when it is slow enough to split (0 = one per core; "
                             "rollouts do not depend on it)",
-                            &C::env_threads, 0, 1024));
-  keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints", &C::checkpoint_every, 1, kMaxCount));
+                            field(&C::runtime, &TrainingRuntime::env_threads), 0, 1024));
+  keys.push_back(int_key<C>("checkpoint_every", "iterations between checkpoints",
+                            field(&C::bookkeeping, &RunBookkeeping::checkpoint_every), 1, kMaxCount));
   keys.push_back(int_key<C>("keep_checkpoints",
                             "every N iterations keep a copy of the checkpoint as checkpoints/iteration-N.pt, to "
                             "evaluate learning over time (0 = keep only the latest)",
-                            &C::keep_checkpoints, 0, kMaxCount));
+                            field(&C::bookkeeping, &RunBookkeeping::keep_checkpoints), 0, kMaxCount));
   keys.push_back(int_key<C>("eval_every",
                             "every N iterations evaluate adaptation on fresh tasks into eval_during_training.csv "
                             "(0 = never; eval_split, eval_tasks, eval_rollouts, eval_steps)",
-                            &C::eval_every, 0, kMaxCount));
-  keys.push_back(enum_key<C>("eval_split", "tasks of eval_every's evaluation: train, test or heldout", &C::eval_split,
+                            field(&C::evaluation, &TrainingEvaluation::every), 0, kMaxCount));
+  keys.push_back(enum_key<C>("eval_split", "tasks of eval_every's evaluation: train, test or heldout",
+                             field(&C::evaluation, &TrainingEvaluation::protocol, &EvaluationProtocol::split),
                              envs::split_names()));
-  keys.push_back(int_key<C>("eval_tasks", "tasks of eval_every's evaluation", &C::eval_tasks, 1, 100000));
+  keys.push_back(int_key<C>("eval_tasks", "tasks of eval_every's evaluation",
+                            field(&C::evaluation, &TrainingEvaluation::protocol, &EvaluationProtocol::tasks),
+                            1, 100000));
   keys.push_back(int_key<C>("eval_rollouts", "rollouts per task and step of eval_every's evaluation",
-                            &C::eval_rollouts, 1, 100000));
-  keys.push_back(int_key<C>("eval_steps", "adaptation steps of eval_every's evaluation", &C::eval_steps, 1, 100));
+                            field(&C::evaluation, &TrainingEvaluation::protocol, &EvaluationProtocol::rollouts),
+                            1, 100000));
+  keys.push_back(int_key<C>("eval_steps", "adaptation steps of eval_every's evaluation",
+                            field(&C::evaluation, &TrainingEvaluation::protocol, &EvaluationProtocol::steps),
+                            1, 100));
   keys.push_back(bool_key<C>("tensorboard",
                              "also write every metrics.csv column (and eval_every's results) as TensorBoard scalars "
                              "into RUN_DIR/tensorboard/",
-                             &C::tensorboard));
+                             field(&C::bookkeeping, &RunBookkeeping::tensorboard)));
   return ConfigSchema<TrainConfig>("training config", std::move(keys));
 }
 

@@ -52,19 +52,19 @@ std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, in
                        "': " + e.what());
     }
   }
-  env->set_step_threads(threads_or_cores(config.env_threads));
+  env->set_step_threads(threads_or_cores(config.runtime.env_threads));
   return env;
 }
 
 std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::BatchedEnv& env,
                                               const agents::Policy& policy, int tasks, int rollouts,
                                               const torch::Device& device, std::uint64_t seed) {
-  if (config.env_on_device && !agents::make_device_environment(env.spec().name)) {
+  if (config.runtime.env_on_device && !agents::make_device_environment(env.spec().name)) {
     throw UsageError("config key 'env_on_device': environment '" + env.spec().name +
                      "' has no device twin (point-nav, cartpole and pendulum have one); set env_on_device: false");
   }
   return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, effective_horizon(config, env.spec()), device,
-                                           seed, action_space(config, env.spec()), config.env_on_device);
+                                           seed, action_space(config, env.spec()), config.runtime.env_on_device);
 }
 
 std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
@@ -161,7 +161,7 @@ void use_row_streams(envs::BatchedEnv& env, std::uint64_t seed, std::int64_t fir
 }
 
 Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
-    : config(std::move(config_in)), device(resolve_device(config.device)), task_rng(0) {
+    : config(std::move(config_in)), device(resolve_device(config.runtime.device)), task_rng(0) {
   check_environment_rows(config.meta_batch, config.rollouts, "meta_batch x rollouts");
   if (config.algo == Algorithm::kRandom) {
     throw UsageError("algo 'random' is the untrained baseline and needs no training; evaluate it with "
@@ -185,7 +185,7 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
   env = std::move(rollouts.env);
   sampler = std::move(rollouts.sampler);
   // eval_every's evaluation comes after the first checkpoints: refuse now what it would.
-  if (config.eval_every > 0 && config.eval_split == envs::Split::kHeldOut && !env->task_distribution().has_heldout()) {
+  if (config.evaluation.every > 0 && config.evaluation.protocol.split == envs::Split::kHeldOut && !env->task_distribution().has_heldout()) {
     throw UsageError("config key 'eval_split': value 'heldout' is invalid for this run: task_ranges " +
                      config_values::format_task_ranges(config.task_ranges) +
                      " leaves no held-out tasks (every held-out range equals its training range); expected train "

@@ -45,7 +45,7 @@ agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec&
 int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
 
 // config.env with `rows` rows seeded with `seed`, its task distribution with
-// config.task_ranges, its steps split over config.env_threads. UsageError for an
+// config.task_ranges, its steps split over config.runtime.env_threads. UsageError for an
 // unknown environment or task ranges it does not have or allow.
 std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed);
 // Rollouts of `tasks` × `rollouts` on `env` (which has that many rows) for the

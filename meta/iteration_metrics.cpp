@@ -27,7 +27,12 @@ double step_metric_value(const std::vector<StepMetric>& metrics, const std::stri
   return absent;
 }
 
-double IterationMetrics::step_metric(const std::string& name) const { return step_metric_value(step_metrics, name); }
+double IterationMetrics::step_metric(const std::string& name) const {
+  for (const auto& cell : step_metrics) {
+    if (cell.column.name == name) return cell.value;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
 
 std::vector<std::string> IterationMetrics::csv_columns(int inner_steps, const std::vector<std::string>& step_columns) {
   std::vector<std::string> columns = {"iteration", "return_before", "return_after", "meta_loss", "alpha_mean",
@@ -64,11 +69,11 @@ std::string IterationMetrics::csv_row(const std::vector<std::string>& columns) c
   for (size_t c = 0; c < columns.size(); ++c) {
     const std::string& column = columns[c];
     std::string cell;
-    const auto step_column = std::find_if(step_columns.begin(), step_columns.end(),
-                                          [&](const StepMetricColumn& s) { return s.name == column; });
-    if (step_column != step_columns.end()) {
-      const double value = step_metric(column);
-      cell = step_column->integer && !std::isnan(value) ? std::to_string(std::llround(value)) : number(value);
+    const auto step_cell = std::find_if(step_metrics.begin(), step_metrics.end(),
+                                        [&](const StepMetricCell& s) { return s.column.name == column; });
+    if (step_cell != step_metrics.end()) {
+      const double value = step_cell->value;
+      cell = step_cell->column.integer && !std::isnan(value) ? std::to_string(std::llround(value)) : number(value);
     } else if (column == "iteration") cell = std::to_string(iteration);
     else if (column == "return_before") cell = number(return_before);
     else if (column == "return_after") cell = number(return_after);
@@ -92,8 +97,8 @@ std::vector<std::pair<std::string, double>> IterationMetrics::scalars() const {
   std::vector<std::pair<std::string, double>> out = {
       {"return_before", return_before}, {"return_after", return_after}, {"meta_loss", meta_loss},
       {"alpha_mean", alpha_mean},       {"alpha_min", alpha_min},       {"alpha_max", alpha_max}};
-  for (const auto& metric : step_metrics) {
-    if (!std::isnan(metric.value)) out.push_back({metric.name, metric.value});
+  for (const auto& cell : step_metrics) {
+    if (!std::isnan(cell.value)) out.push_back({cell.column.name, cell.value});
   }
   out.push_back({"wall_clock", wall_clock});
   out.push_back({"seconds", seconds});

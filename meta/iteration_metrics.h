@@ -28,6 +28,13 @@ struct StepMetricColumn {
 double step_metric_value(const std::vector<StepMetric>& metrics, const std::string& name,
                          double absent = std::numeric_limits<double>::quiet_NaN());
 
+// One iteration's cell in an outer step's column: the column (how it is written) and
+// this iteration's value (the column's absent value when the step did not report it).
+struct StepMetricCell {
+  StepMetricColumn column;
+  double value = 0;
+};
+
 struct IterationMetrics {
   int iteration = 0;          // 1-based
   double return_before = 0;   // mean undiscounted episode return before adaptation
@@ -46,8 +53,7 @@ struct IterationMetrics {
   // before − loss after: TRPO's meta_loss is the surrogate at the old parameters, ~0 by
   // construction, so this is what the step achieved); ProMP's kl (old → new adapted
   // policies).
-  std::vector<StepMetric> step_metrics;
-  std::vector<StepMetricColumn> step_columns;  // the columns of step_metrics, in the same order
+  std::vector<StepMetricCell> step_metrics;
   // Valid environment steps this iteration sampled (every stage, every process).
   std::int64_t iteration_env_steps = 0;
   // The run's totals after this iteration, across resumes (the run directory keeps

@@ -123,7 +123,7 @@ class TrpoOuterStep final : public OuterStep {
     // graphs; their products are added in group order (deterministic for a given
     // number of workers).
     const int64_t tasks = outer.num_tasks();
-    const int groups = task_groups(config_.workers, tasks, device_);
+    const int groups = task_groups(config_.runtime.workers, tasks, device_);
     std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
     run_in_parallel(groups, [&](int group) {
       const int64_t begin = tasks * group / groups;

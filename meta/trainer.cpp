@@ -31,7 +31,7 @@ namespace {
 // The config as YAML and this library's own bytes (the build), as one number: the
 // processes of a run must agree on both.
 std::uint64_t run_fingerprint(TrainConfig config) {
-  config.device.clear();  // each rank has its own GPU (cuda:LOCAL_RANK)
+  config.runtime.device.clear();  // each rank has its own GPU (cuda:LOCAL_RANK)
   const std::string yaml = to_yaml(config);
   std::uint64_t hash = fnv1a64(yaml.data(), yaml.size());
   Dl_info library{};
@@ -118,9 +118,8 @@ IterationMetrics MetaTrainer::run_iteration() {
   batch.outer = std::move(trajectories);
   const OuterStepResult step = outer_step_->step(batch);
   metrics.meta_loss = step.meta_loss;
-  metrics.step_columns = outer_step_metric_columns();
-  for (const auto& column : metrics.step_columns) {
-    metrics.step_metrics.push_back({column.name, step_metric_value(step.diagnostics, column.name, column.absent)});
+  for (const auto& column : outer_step_metric_columns()) {
+    metrics.step_metrics.push_back({column, step_metric_value(step.diagnostics, column.name, column.absent)});
   }
   if (!step.non_finite.empty()) diverged(metrics.iteration, step.non_finite);
   ++iteration_;

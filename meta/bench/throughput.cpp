@@ -111,7 +111,7 @@ double estimate_meta_iteration_flops(const TrainConfig& config, int observation_
 MetaIterationResult bench_meta_iteration(const std::string& name, const TrainConfig& config, int warmup,
                                          int repetitions) {
   MetaTrainer trainer(config);
-  configure_threads(config.threads);
+  configure_threads(config.runtime.threads);
   for (int i = 0; i < warmup; ++i) trainer.run_iteration();
   std::vector<double> timings;
   double backtracks = 0;
@@ -126,8 +126,8 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   MetaIterationResult out;
   out.name = name;
   out.config = config;
-  const auto device = resolve_device(config.device);
-  out.config.workers = task_groups(config.workers, config.meta_batch, device);  // as used
+  const auto device = resolve_device(config.runtime.device);
+  out.config.runtime.workers = task_groups(config.runtime.workers, config.meta_batch, device);  // as used
   out.timing = summarize_timings(timings);
   const auto& spec = trainer.env().spec();
   const int horizon = effective_horizon(config, spec);
@@ -264,7 +264,7 @@ std::string bench_report_json(const BenchReport& report) {
         << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << agents::to_string(c.estimator)
         << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
         << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
-        << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << trpo_options(c).cg_iterations << ", \"workers\": " << c.workers
+        << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << trpo_options(c).cg_iterations << ", \"workers\": " << c.runtime.workers
         << ", \"mean_backtracks\": " << number(m.mean_backtracks) << ", \"gflop\": " << number(m.flops / 1e9)
         << ", \"gflop_per_second\": " << number(m.gflops_per_second) << ", \"sampler\": {"
         << timing_fields(m.sampling) << ", \"env_steps_per_second\": " << number(m.sampler_steps_per_second)

@@ -1,6 +1,7 @@
 #include "meta/eval/evaluation.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "meta/config.h"
 #include "meta/meta_learner.h"
 #include "meta/eval/oracle.h"
+#include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/runtime.h"
 #include "meta/eval/group_statistics.h"
 #include "meta/run/seed_group.h"
@@ -139,11 +141,14 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
         false, [](E& options, const std::string& value) { options.env = config_detail::trim(value); },
         [](const E& options) { return options.env; }},
        step_sizes_key(),
-       enum_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout", &E::split,
+       enum_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout",
+                   field(&E::protocol, &EvaluationProtocol::split),
                    envs::split_names()),
-       int_key<E>("tasks", "number of tasks", &E::tasks, 1, 100000),
-       int_key<E>("rollouts", "rollouts per task and adaptation step", &E::rollouts, 1, 100000),
-       int_key<E>("steps", "adaptation steps k (returns after 0..k)", &E::steps, 0, 100),
+       int_key<E>("tasks", "number of tasks", field(&E::protocol, &EvaluationProtocol::tasks), 1, 100000),
+       int_key<E>("rollouts", "rollouts per task and adaptation step",
+                  field(&E::protocol, &EvaluationProtocol::rollouts), 1, 100000),
+       int_key<E>("steps", "adaptation steps k (returns after 0..k)",
+                  field(&E::protocol, &EvaluationProtocol::steps), 0, 100),
        seed_key<E>("seed", "evaluation seed (tasks and rollouts; the same for every method)", &E::seed),
        real_key<E>("return_discount",
                    "gamma of the reported return sum_t gamma^t r_t (1 = undiscounted episode return; adaptation "
@@ -153,13 +158,18 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   "tasks rolled out together, which bounds memory (0 = as many as fit 2.5 M samples: "
                   "tasks x rollouts x horizon); the numbers depend on it once tasks exceed one batch",
                   &E::task_batch, 0, 100000),
-       device_key<E>("device", "cpu, cuda or cuda:N", &E::device),
+       device_key<E>("device", "cpu, cuda or cuda:N", field(&E::runtime, &RuntimeOptions::device)),
        bool_key<E>("env_on_device",
                    "step the environment's device twin where the policy runs (point-nav, cartpole, pendulum): the "
                    "same numbers, without a host round trip per step on a GPU",
-                   &E::env_on_device),
-       int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)", &E::threads, 0,
-                  1024),
+                   field(&E::runtime, &RuntimeOptions::env_on_device)),
+       int_key<E>("threads", "torch intra-op threads (0 = one per core; 1 is fastest at small sizes)",
+                  field(&E::runtime, &RuntimeOptions::threads), 0, 1024),
+       choice_key<E>("blas_kernels",
+                     "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), "
+                     "openblas (its own choice) or a core by name (haswell: the same bits on every AVX2 machine; a "
+                     "run trained with one is best evaluated with it too)",
+                     field(&E::runtime, &RuntimeOptions::blas_kernels), blas_kernels_choices()),
        int_key<E>("oracle_tasks",
                   "train an oracle for each of the first N tasks: a policy (the first run's architecture) trained on "
                   "that task alone; the report gives each method's gap to it and the fraction one step closes (0 = "
@@ -188,10 +198,10 @@ void EvalOptions::validate() const {
   // Every field through its key's parser: the ranges live in the schema alone.
   EvalOptions checked;
   for (const auto& key : eval_config_schema().keys()) key.set(checked, key.get(*this));
-  check_environment_rows(tasks, rollouts, "--tasks x --rollouts");
-  if (oracle_tasks > tasks) {
+  check_environment_rows(protocol.tasks, protocol.rollouts, "--tasks x --rollouts");
+  if (oracle_tasks > protocol.tasks) {
     throw UsageError("config key 'oracle_tasks': value '" + std::to_string(oracle_tasks) +
-                     "' is invalid; expected at most tasks (" + std::to_string(tasks) +
+                     "' is invalid; expected at most tasks (" + std::to_string(protocol.tasks) +
                      "): the oracles are trained on the evaluation's first tasks");
   }
   check_environment_rows(oracle_tasks, oracle_rollouts, "--oracle-tasks x --oracle-rollouts");
@@ -210,10 +220,10 @@ std::vector<double> per_task_mean_returns(const agents::Trajectories& trajectori
 int task_batch_size(const EvalOptions& options, int horizon) {
   std::int64_t size = options.task_batch;
   if (size <= 0) {
-    const std::int64_t per_task = static_cast<std::int64_t>(options.rollouts) * std::max(horizon, 1);
+    const std::int64_t per_task = static_cast<std::int64_t>(options.protocol.rollouts) * std::max(horizon, 1);
     size = std::max<std::int64_t>(1, kSamplesPerTaskBatch / per_task);
   }
-  return static_cast<int>(std::min<std::int64_t>(size, options.tasks));
+  return static_cast<int>(std::min<std::int64_t>(size, options.protocol.tasks));
 }
 
 std::uint64_t task_batch_seed(std::uint64_t seed, int batch) {
@@ -385,15 +395,15 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   // All tasks from one stream, in order: batch 0's tasks are the first tasks an
   // evaluation of fewer tasks would draw.
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-  const auto all_tasks = reference.task_distribution().sample(options.tasks, split, task_rng);
+  const auto all_tasks = reference.task_distribution().sample(options.protocol.tasks, split, task_rng);
   const int batch_size = task_batch_size(options, horizon);
   // Where the environment steps is the evaluation's choice, not the run's.
   TrainConfig rollout_config = method.config;
-  rollout_config.env_on_device = options.env_on_device;
+  rollout_config.runtime.env_on_device = options.runtime.env_on_device;
   std::vector<TaskBatchState> batches;
-  for (int first = 0, b = 0; first < options.tasks; first += batch_size, ++b) {
+  for (int first = 0, b = 0; first < options.protocol.tasks; first += batch_size, ++b) {
     TaskBatchState batch;
-    const int batch_tasks = std::min(batch_size, options.tasks - first);
+    const int batch_tasks = std::min(batch_size, options.protocol.tasks - first);
     // With several processes each takes its share of every batch: the rows and the
     // action noise those tasks have in one process (meta/experiment.h).
     const auto [begin, end] = shard(batch_tasks, collectives.rank(), collectives.world_size());
@@ -405,7 +415,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     }
     // The experiment's streams (meta/experiment.h), derived from this batch's seed.
     auto rollouts = make_shard_rollouts(rollout_config, *policy, {begin, batch.tasks.num_tasks, batch_tasks},
-                                        options.rollouts, device, task_batch_seed(options.seed, b));
+                                        options.protocol.rollouts, device, task_batch_seed(options.seed, b));
     batch.env = std::move(rollouts.env);
     batch.sampler = std::move(rollouts.sampler);
     batch.params = agents::detach(learner.theta());
@@ -424,8 +434,8 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(method.checkpoint->checksum));
     curve.checkpoint_checksum = hex;
   }
-  for (int step = 0; step <= options.steps; ++step) {
-    const bool adapt_after = step < options.steps;
+  for (int step = 0; step <= options.protocol.steps; ++step) {
+    const bool adapt_after = step < options.protocol.steps;
     // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
     if (adapt_after && !learner.learns_alpha()) {
       torch::NoGradGuard no_grad;
@@ -436,7 +446,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     }
     if (adapt_after && mean_alpha) curve.step_sizes.push_back(*mean_alpha);
     std::vector<double> returns;
-    returns.reserve(static_cast<size_t>(options.tasks));
+    returns.reserve(static_cast<size_t>(options.protocol.tasks));
     for (auto& batch : batches) {
       std::vector<double> batch_returns;
       if (batch.tasks.num_tasks > 0) {
@@ -461,7 +471,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     curve.gain_mean.push_back(gain.mean);
     curve.gain_ci95.push_back(gain.ci95);
     curve.task_returns.push_back(std::move(returns));
-    if (on_step) on_step(curve.name, step, options.steps, mean);
+    if (on_step) on_step(curve.name, step, options.protocol.steps, mean);
   }
   return curve;
 }
@@ -501,7 +511,7 @@ std::string mixed_iterations_of(const SeedGroup& group, const std::vector<Compar
 
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, const Collectives& collectives) {
   options.validate();
-  const envs::Split split = options.split;
+  const envs::Split split = options.protocol.split;
 
   // Every run is loaded and checked before the first rollout. A seed group stands for
   // its seeds' runs, each a method of its own, summarised after the rollouts.
@@ -570,10 +580,10 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   check_horizons(methods, reference->spec());
   // A batch holds whole tasks: one task's rollouts must fit the sample budget.
   const std::int64_t task_samples =
-      static_cast<std::int64_t>(options.rollouts) * effective_horizon(methods.front().config, reference->spec());
+      static_cast<std::int64_t>(options.protocol.rollouts) * effective_horizon(methods.front().config, reference->spec());
   if (task_samples > kSamplesPerTaskBatch) {
-    throw UsageError("--rollouts " + std::to_string(options.rollouts) + " x horizon " +
-                     std::to_string(task_samples / options.rollouts) + " = " + std::to_string(task_samples) +
+    throw UsageError("--rollouts " + std::to_string(options.protocol.rollouts) + " x horizon " +
+                     std::to_string(task_samples / options.protocol.rollouts) + " = " + std::to_string(task_samples) +
                      " samples of one task exceed what one batch may hold (" + std::to_string(kSamplesPerTaskBatch) +
                      ", about 4 GB with a 2x100 policy); evaluate with fewer rollouts per task (more tasks instead)");
   }
@@ -592,22 +602,39 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   }
   check_environment_at_start(env_name);
   name_methods(methods, options.random_seed);
-  const torch::Device device = resolve_device(options.device);
-  configure_threads(options.threads);
+  const torch::Device device = resolve_device(options.runtime.device);
+  configure_threads(options.runtime.threads);
+  const BlasKernels kernels = blas_kernels();
+  check_blas_kernels(options.runtime.blas_kernels, kernels);
+  // A run trained on named kernels (bit for bit on any machine) and evaluated on others
+  // gives numbers that differ in their last digits from the evaluation it asked for.
+  std::vector<std::string> kernel_warnings;
+  for (const auto& method : methods) {
+    const std::string& trained = method.config.runtime.blas_kernels;
+    if (!method.checkpoint || method.mean_alpha || trained == "auto" || trained == "openblas" || kernels.core.empty()) {
+      continue;
+    }
+    std::string running = kernels.core;
+    std::transform(running.begin(), running.end(), running.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (running == trained) continue;
+    kernel_warnings.push_back(method.name + " was trained with blas_kernels " + trained + "; this evaluation runs " +
+                              kernels.core + "'s kernels, so its numbers differ in the last digits from an "
+                              "evaluation on " + trained + "'s (--blas-kernels " + trained + ")");
+  }
 
   EvalReport report;
   report.env = env_name;
-  report.split = envs::to_string(options.split);
-  report.tasks = options.tasks;
-  report.rollouts = options.rollouts;
+  report.split = envs::to_string(options.protocol.split);
+  report.tasks = options.protocol.tasks;
+  report.rollouts = options.protocol.rollouts;
   report.return_discount = options.return_discount;
   report.metarl_version = METARL_VERSION;
   report.seed = options.seed;
   report.random_seed = options.random_seed;
-  for (int step = 0; step <= options.steps; ++step) report.steps.push_back(step);
+  for (int step = 0; step <= options.protocol.steps; ++step) report.steps.push_back(step);
   // The tasks adaptation_curve draws for every method (the same stream).
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-  const auto tasks = reference->task_distribution().sample(options.tasks, split, task_rng);
+  const auto tasks = reference->task_distribution().sample(options.protocol.tasks, split, task_rng);
   for (const auto& parameter : reference->task_distribution().parameters()) {
     report.task_parameter_names.push_back(parameter.name);
   }
@@ -644,6 +671,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   }
   report.group_comparisons = compare_groups(report.groups);
   report.warnings = mixed_warnings;
+  report.warnings.insert(report.warnings.end(), kernel_warnings.begin(), kernel_warnings.end());
   return report;
 }
 

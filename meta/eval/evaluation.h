@@ -18,6 +18,7 @@
 #include "agents/trajectories.h"
 #include "envs/enum_names.h"
 #include "envs/task_distribution.h"
+#include "meta/options.h"
 #include "meta/parallel/collectives.h"
 #include "meta/schema/config_schema.h"
 #include "meta/eval/eval_report.h"
@@ -60,10 +61,7 @@ struct EvalOptions {
   // run's inner_lr, or 0.1 without a run). Meta-SGD always adapts with its learned
   // α, which this schedule never touches.
   std::vector<double> step_sizes;
-  envs::Split split = envs::Split::kTest;
-  int tasks = 40;
-  int rollouts = 40;        // per task and adaptation step
-  int steps = 3;            // adaptation steps k: returns are reported for 0..k
+  EvaluationProtocol protocol;  // split, tasks, rollouts per task and step, adaptation steps
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
   // MAML's result files and docs/results.md report; rllab, which the papers ran on,
@@ -73,11 +71,7 @@ struct EvalOptions {
   // Tasks rolled out and adapted together; 0 → task_batch_size's automatic choice.
   // Only one batch's rollouts and graph are alive at a time, so this bounds memory.
   int task_batch = 0;
-  std::string device = "cpu";
-  // Step the environment's device twin where the policy runs (TrainConfig::env_on_device):
-  // the same numbers, without a host round trip per step on a GPU.
-  bool env_on_device = false;
-  int threads = 1;  // torch intra-op threads; 0 → one per core (see TrainConfig::threads)
+  RuntimeOptions runtime;  // device, env_on_device, threads
   // The oracle (meta/eval/oracle.h): for each of the first oracle_tasks tasks (0 = none), a
   // policy of the first method's architecture trained on that task alone with Adam at
   // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.

@@ -31,7 +31,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
 
   // Where the environment steps is the evaluation's choice, as for the methods.
   TrainConfig rollout_config = config;
-  rollout_config.env_on_device = options.env_on_device;
+  rollout_config.runtime.env_on_device = options.runtime.env_on_device;
   const agents::Policy& policy = start.policy();
   report.start = to_string(options.oracle_start);  // the flag's own vocabulary
   report.start_theta = start_description;
@@ -88,7 +88,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   std::vector<double> local_returns;
   if (local_tasks > 0) {
     const auto measured = make_shard_rollouts(rollout_config, policy, {begin, local_tasks, first_batch_tasks},
-                                              options.rollouts, device, options.seed);
+                                              options.protocol.rollouts, device, options.seed);
     local_returns = per_task_mean_returns(measured.sampler->sample(agents::detach(params), local), options.return_discount);
   }
   report.task_returns = all_gather_doubles(collectives, local_returns, "the oracles' returns");

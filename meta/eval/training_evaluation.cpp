@@ -12,13 +12,8 @@ EvalReport evaluate_during_training(const TrainConfig& config, const std::string
                                     const Collectives& collectives) {
   EvalOptions options;
   options.checkpoints = {checkpoint_path};
-  options.split = config.eval_split;
-  options.tasks = config.eval_tasks;
-  options.rollouts = config.eval_rollouts;
-  options.steps = config.eval_steps;
-  options.device = config.device;
-  options.env_on_device = config.env_on_device;
-  options.threads = config.threads;
+  options.protocol = config.evaluation.protocol;
+  options.runtime = config.runtime;  // the shared part: device, env_on_device, threads
   return evaluate(options, {}, collectives);
 }
 

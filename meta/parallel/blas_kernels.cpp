@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "envs/errors.h"
+
 namespace metarl::meta {
 
 namespace {
@@ -89,7 +91,10 @@ bool is_fallback_core(const std::string& core, const std::string& supported) {
 std::string BlasKernels::describe() const {
   if (core.empty()) return "not OpenBLAS (its kernels are not reported here)";
   std::string out = (library.empty() ? std::string("OpenBLAS") : library) + ": " + core + " kernels";
-  if (!coretype.empty()) return out + " (OPENBLAS_CORETYPE=" + coretype + ")";
+  if (!coretype.empty()) {
+    return out + " (OPENBLAS_CORETYPE=" + coretype + (coretype_set_by_metarl ? ", set by metarl's blas_kernels" : "") +
+           ")";
+  }
   if (fallback()) {
     out += "; this CPU supports " + supported + "'s, which OpenBLAS did not pick (it did not recognise the CPU): "
            "OPENBLAS_CORETYPE=" + supported + " selects them";
@@ -106,7 +111,75 @@ BlasKernels blas_kernels() {
   kernels.supported = fastest_supported_core(cpu_vector_features());
 #endif
   if (const char* coretype = std::getenv("OPENBLAS_CORETYPE")) kernels.coretype = coretype;
+  const char* set_by_metarl = std::getenv(kBlasKernelsSetBy);
+  kernels.coretype_set_by_metarl = set_by_metarl && !kernels.coretype.empty() && kernels.coretype == set_by_metarl;
   return kernels;
+}
+
+namespace {
+
+// The cores the key names, by OpenBLAS's spelling (OPENBLAS_CORETYPE's values).
+const std::vector<std::string>& named_cores() {
+  static const std::vector<std::string> cores = {"Prescott", "Sandybridge", "Haswell", "SkylakeX", "Cooperlake"};
+  return cores;
+}
+
+std::string expected_choices() {
+  std::string out;
+  for (const auto& choice : blas_kernels_choices()) out += (out.empty() ? "" : ", ") + choice;
+  return out;
+}
+
+std::string key_value(const std::string& choice) {
+  return "config key 'blas_kernels': value '" + choice + "'";
+}
+
+}  // namespace
+
+const std::vector<std::string>& blas_kernels_choices() {
+  static const std::vector<std::string> choices = [] {
+    std::vector<std::string> out = {"auto", "openblas"};
+    for (const auto& core : named_cores()) out.push_back(lower(core));
+    return out;
+  }();
+  return choices;
+}
+
+std::string blas_coretype_to_start_with(const std::string& choice, const BlasKernels& running) {
+  if (choice == "openblas") return "";
+  if (choice == "auto") {
+    // Kept: a value the user, the machine or metarl already set.
+    if (!running.coretype.empty()) return "";
+    return running.fallback() ? running.supported : "";
+  }
+  const auto named = std::find_if(named_cores().begin(), named_cores().end(),
+                                  [&](const std::string& core) { return lower(core) == choice; });
+  if (named == named_cores().end()) {
+    throw UsageError(key_value(choice) + " is invalid; expected one of " + expected_choices());
+  }
+  if (running.core.empty()) {
+    throw UsageError(key_value(choice) + " needs OpenBLAS, and this process's BLAS is not OpenBLAS (" +
+                     (running.library.empty() ? std::string("unknown") : running.library) +
+                     "); expected auto or openblas");
+  }
+  if (!running.supported.empty() && core_rank(*named) > core_rank(running.supported)) {
+    throw UsageError(key_value(choice) + " asks for kernels this CPU cannot run; expected auto, openblas or a core up "
+                     "to " + lower(running.supported) + " (its fastest)");
+  }
+  if (!running.coretype.empty() && !running.coretype_set_by_metarl && lower(running.coretype) != choice) {
+    throw UsageError(key_value(choice) + " conflicts with OPENBLAS_CORETYPE=" + running.coretype +
+                     " in the environment, which metarl does not override; unset it, or expected blas_kernels auto "
+                     "(or " + lower(running.coretype) + ")");
+  }
+  return lower(running.core) == choice ? "" : *named;
+}
+
+void check_blas_kernels(const std::string& choice, const BlasKernels& running) {
+  const std::string coretype = blas_coretype_to_start_with(choice, running);
+  if (coretype.empty() || choice == "auto") return;  // auto never refuses: it is a speed-up, not a contract
+  throw UsageError(key_value(choice) + " asks for " + coretype + "'s kernels, and this process runs " + running.core +
+                   "'s; OpenBLAS chooses when it loads: start the process with OPENBLAS_CORETYPE=" + coretype +
+                   " (metarl's command line does so by itself)");
 }
 
 }  // namespace metarl::meta

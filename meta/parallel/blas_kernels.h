@@ -4,10 +4,13 @@
 // know it falls back to generic ones: Debian's OpenBLAS 0.3.21 runs its "Prescott"
 // kernels (SSE3) on a recent AVX-512 Xeon, where a float32 GEMM ran at a third of the
 // rate of the SkylakeX kernels the CPU supports (docs/benchmarks.md). OPENBLAS_CORETYPE,
-// read at that load, names other kernels. This header only says what runs; `metarl
-// bench` reports it, and a run says so when the kernels are a fallback.
+// read at that load, names other kernels. This header says what runs and what the
+// `blas_kernels` key asks for; the command line starts itself again with
+// OPENBLAS_CORETYPE set when they differ (apps/blas_restart.h), and the library refuses
+// to run on kernels other than a core the key names (a Python process cannot restart).
 
 #include <string>
+#include <vector>
 
 namespace metarl::meta {
 
@@ -36,6 +39,9 @@ struct BlasKernels {
   std::string core;       // openblas_get_corename(), e.g. "Prescott"; "" when not OpenBLAS
   std::string supported;  // fastest_supported_core() of this CPU; "" off x86-64
   std::string coretype;   // OPENBLAS_CORETYPE as this process was started with; "" when unset
+  // metarl set `coretype` (kBlasKernelsSetBy names the value it set), not the user or
+  // the machine.
+  bool coretype_set_by_metarl = false;
   // The kernels run below what the CPU supports, and no OPENBLAS_CORETYPE chose them.
   bool fallback() const { return coretype.empty() && is_fallback_core(core, supported); }
   // One line: "OpenBLAS (…): Prescott kernels; this CPU supports SkylakeX's —
@@ -45,5 +51,32 @@ struct BlasKernels {
 
 // The BLAS this process loaded (found by its exported openblas_* functions).
 BlasKernels blas_kernels();
+
+// The environment variable in which metarl keeps the OPENBLAS_CORETYPE value it set
+// itself, so that a process started with it (after the restart, or a seed group's or
+// --nproc's child) knows the value is metarl's choice and not the user's.
+inline constexpr const char* kBlasKernelsSetBy = "METARL_OPENBLAS_CORETYPE";
+
+// The `blas_kernels` key's values (RuntimeOptions::blas_kernels):
+//   auto      the fastest kernels this CPU supports when OpenBLAS fell back to generic
+//             ones (it did not recognise the CPU); otherwise OpenBLAS's own choice. An
+//             OPENBLAS_CORETYPE the user or the machine set is kept: some machines set
+//             it on purpose.
+//   openblas  whatever OpenBLAS picks by itself (or OPENBLAS_CORETYPE says).
+//   prescott, sandybridge, haswell, skylakex, cooperlake
+//             those kernels. The same kernels give the same bits on every CPU that
+//             runs them: haswell reproduces README's tables on any AVX2 machine.
+const std::vector<std::string>& blas_kernels_choices();
+
+// What `choice` asks of a process running `running`: the OPENBLAS_CORETYPE value to
+// start it again with, or "" when it runs the right kernels already. UsageError naming
+// the key, the value and what was expected when the choice cannot be had: a core this
+// CPU does not support, a core while OPENBLAS_CORETYPE (set by the user) names another,
+// a core with a BLAS that is not OpenBLAS.
+std::string blas_coretype_to_start_with(const std::string& choice, const BlasKernels& running);
+
+// For a process that cannot start itself again (the library: Python, a test): UsageError
+// when `choice` names a core and `running` runs other kernels, saying how to start it.
+void check_blas_kernels(const std::string& choice, const BlasKernels& running);
 
 }  // namespace metarl::meta

@@ -162,9 +162,16 @@ FieldRef<Config, T> field(T Config::*member) {
   return {[member](Config& c) -> T& { return c.*member; }};
 }
 
-template <typename Config, typename Part, typename T>
-FieldRef<Config, T> field(Part Config::*part, T Part::*member) {
+// `Owner` is `Part` or a base of it (TrainingRuntime's RuntimeOptions members).
+template <typename Config, typename Part, typename Owner, typename T>
+FieldRef<Config, T> field(Part Config::*part, T Owner::*member) {
   return {[part, member](Config& c) -> T& { return (c.*part).*member; }};
+}
+
+// A member of a section's section (TrainConfig::evaluation's protocol).
+template <typename Config, typename Part, typename Section, typename T>
+FieldRef<Config, T> field(Part Config::*part, Section Part::*section, T Section::*member) {
+  return {[part, section, member](Config& c) -> T& { return ((c.*part).*section).*member; }};
 }
 
 // Key makers: each binds a config field to its parser and range.
@@ -220,13 +227,19 @@ ConfigKey<Config> bool_key(const std::string& name, std::string help, bool Confi
 }
 
 template <typename Config>
-ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*member,
+ConfigKey<Config> choice_key(const std::string& name, std::string help, FieldRef<Config, std::string> field,
                              std::vector<std::string> choices) {
   return {name, std::move(help), false,
-          [name, member, choices](Config& c, const std::string& v) {
-            c.*member = config_values::parse_choice(name, v, choices);
+          [name, field, choices](Config& c, const std::string& v) {
+            field(c) = config_values::parse_choice(name, v, choices);
           },
-          [member](const Config& c) { return c.*member; }, "CHOICE"};
+          [field](const Config& c) { return field(c); }, "CHOICE"};
+}
+
+template <typename Config>
+ConfigKey<Config> choice_key(const std::string& name, std::string help, std::string Config::*member,
+                             std::vector<std::string> choices) {
+  return choice_key<Config>(name, std::move(help), field(member), std::move(choices));
 }
 
 // An enum, by the names of its one table (envs/enum_names.h); `excluded` values are
@@ -262,10 +275,10 @@ ConfigKey<Config> name_key(const std::string& name, std::string help, std::strin
 }
 
 template <typename Config>
-ConfigKey<Config> device_key(const std::string& name, std::string help, std::string Config::*member) {
+ConfigKey<Config> device_key(const std::string& name, std::string help, FieldRef<Config, std::string> field) {
   return {name, std::move(help), false,
-          [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_device(name, v); },
-          [member](const Config& c) { return c.*member; }, "DEVICE"};
+          [name, field](Config& c, const std::string& v) { field(c) = config_values::parse_device(name, v); },
+          [field](const Config& c) { return field(c); }, "DEVICE"};
 }
 
 template <typename Config>

@@ -19,11 +19,11 @@ double unix_time() {
 }  // namespace
 
 bool keeps_checkpoint_copy(const TrainConfig& config, int done) {
-  return config.keep_checkpoints > 0 && done % config.keep_checkpoints == 0;
+  return config.bookkeeping.keep_checkpoints > 0 && done % config.bookkeeping.keep_checkpoints == 0;
 }
 
 bool evaluates_during_training(const TrainConfig& config, int done) {
-  return config.eval_every > 0 && done % config.eval_every == 0;
+  return config.evaluation.every > 0 && done % config.evaluation.every == 0;
 }
 
 MetricsCsvObserver::MetricsCsvObserver(std::filesystem::path path, std::vector<std::string> columns)

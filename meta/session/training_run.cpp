@@ -13,6 +13,7 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/checkpoint.h"
+#include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/runtime.h"
 #include "meta/eval/training_evaluation.h"
 #include "meta/experiment.h"
@@ -113,8 +114,8 @@ std::unique_ptr<RunDirectoryLock> prepare_run_directory(const TrainConfig& confi
       write_file_atomically(metrics_path.string(),
                             IterationMetrics::csv_header(config.inner_steps, outer_step_metric_column_names()) + "\n");
     }
-    if (config.eval_every > 0 && !fs::exists(evaluations_path, ec)) {
-      write_file_atomically(evaluations_path.string(), training_evaluation_header(config.eval_steps) + "\n");
+    if (config.evaluation.every > 0 && !fs::exists(evaluations_path, ec)) {
+      write_file_atomically(evaluations_path.string(), training_evaluation_header(config.evaluation.protocol.steps) + "\n");
     }
   });
   return lock;
@@ -124,7 +125,7 @@ std::unique_ptr<RunDirectoryLock> prepare_run_directory(const TrainConfig& confi
 // an iteration's checkpoint: kept copies, TensorBoard, eval_every.
 struct RunObservers {
   std::vector<std::unique_ptr<RunObserver>> all;
-  TensorBoardObserver* tensorboard = nullptr;  // one of `all`, when config.tensorboard (rank 0)
+  TensorBoardObserver* tensorboard = nullptr;  // one of `all`, when config.bookkeeping.tensorboard (rank 0)
 };
 
 RunObservers make_run_observers(const TrainConfig& config, const TrainRunOptions& options, const MetricsHistory& history,
@@ -135,16 +136,16 @@ RunObservers make_run_observers(const TrainConfig& config, const TrainRunOptions
   RunObservers observers;
   if (writes) {
     observers.all.push_back(std::make_unique<MetricsCsvObserver>(run_dir / kMetricsFile, history.columns));
-    if (config.keep_checkpoints > 0) {
+    if (config.bookkeeping.keep_checkpoints > 0) {
       observers.all.push_back(std::make_unique<KeptCheckpointObserver>(config, run_dir, checkpoint_path));
     }
-    if (config.tensorboard) {
+    if (config.bookkeeping.tensorboard) {
       auto tensorboard = std::make_unique<TensorBoardObserver>(run_dir);
       observers.tensorboard = tensorboard.get();
       observers.all.push_back(std::move(tensorboard));
     }
   }
-  if (config.eval_every > 0) {  // every process evaluates its share
+  if (config.evaluation.every > 0) {  // every process evaluates its share
     observers.all.push_back(std::make_unique<TrainingEvaluationObserver>(
         config, checkpoint_path, run_dir / kTrainingEvaluationsFile, collectives, observers.tensorboard));
   }
@@ -217,8 +218,9 @@ int agreed_stop_signal(const TrainRunOptions& options, const Collectives& collec
 void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   if (options.out_dir.empty()) throw UsageError("--out: a run directory is required");
   // Everything that can reject the config happens before the run directory is touched.
+  check_blas_kernels(config.runtime.blas_kernels, blas_kernels());
   MetaTrainer trainer(config, options.collectives);
-  configure_threads(config.threads);
+  configure_threads(config.runtime.threads);
   const Collectives& collectives = trainer.collectives();
   MetricsHistory history;
   const auto lock = prepare_run_directory(config, options, trainer, history);
@@ -239,7 +241,7 @@ void run_training(const TrainConfig& config, const TrainRunOptions& options) {
       const bool last = done == config.iterations;
       const int stop_signal = agreed_stop_signal(options, collectives);
       // A kept copy and an evaluation are of a checkpoint: one is written for them.
-      end.checkpointed = done % config.checkpoint_every == 0 || last || stop_signal != 0 ||
+      end.checkpointed = done % config.bookkeeping.checkpoint_every == 0 || last || stop_signal != 0 ||
                          keeps_checkpoint_copy(config, done) || evaluates_during_training(config, done);
       if (end.checkpointed) {
         trainer.save_checkpoint(checkpoint_path);

@@ -80,7 +80,7 @@ void check_parameters(const ParameterList& params, const meta::Experiment& exper
 // Trainer and Experiment are built from.
 meta::TrainConfig configured(const std::string& yaml_text, const Overrides& overrides) {
   auto config = meta::config_from_yaml(yaml_text, "config", overrides);
-  meta::configure_threads(config.threads);
+  meta::configure_threads(config.runtime.threads);
   return config;
 }
 

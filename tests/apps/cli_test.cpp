@@ -419,6 +419,49 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
 }
 
 // --help says what each key takes and its built-in default.
+// Issue N: the command line runs the BLAS kernels the `blas_kernels` key asks for,
+// starting itself again with OPENBLAS_CORETYPE (OpenBLAS reads it when it loads), and
+// keeps a value the user set.
+TEST_F(Cli, BenchRunsTheBlasKernelsTheKeyAsksForAndKeepsTheUsersChoice) {
+  const std::string bench = std::string(METARL_CLI_PATH) + " bench --skip-envs --skip-meta --json";
+  auto field = [](const std::string& json, const std::string& name) {
+    const std::string key = "\"" + name + "\": \"";
+    const size_t at = json.find(key);
+    if (at == std::string::npos) return std::string("<no ") + name + ">";
+    const size_t begin = at + key.size();
+    return json.substr(begin, json.find('"', begin) - begin);
+  };
+  // OpenBLAS's own choice, as this environment starts it.
+  const Result own = run_shell("env -u OPENBLAS_CORETYPE " + bench + " --blas-kernels openblas 2>&1");
+  ASSERT_EQ(own.exit_code, 0) << own.output;
+  const std::string own_kernels = field(own.output, "kernels");
+  const std::string supported = field(own.output, "cpu_supports");
+  if (own_kernels.empty() || supported.empty()) GTEST_SKIP() << "not OpenBLAS on x86-64: " << own.output;
+  EXPECT_EQ(field(own.output, "coretype"), "");
+
+  // auto: the CPU's fastest kernels when OpenBLAS fell back, else its own choice.
+  const bool fell_back = own.output.find("\"fallback\": true") != std::string::npos;
+  const Result chosen = run_shell("env -u OPENBLAS_CORETYPE " + bench + " 2>&1");
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.output;
+  EXPECT_EQ(field(chosen.output, "kernels"), fell_back ? supported : own_kernels) << chosen.output;
+  EXPECT_EQ(field(chosen.output, "coretype"), fell_back ? supported : "") << chosen.output;
+
+  // A core by name (Prescott's run on every x86-64 CPU): restarted onto them.
+  const Result named = run_shell("env -u OPENBLAS_CORETYPE " + bench + " --blas-kernels prescott 2>&1");
+  ASSERT_EQ(named.exit_code, 0) << named.output;
+  EXPECT_EQ(field(named.output, "kernels"), "Prescott") << named.output;
+
+  // The user's value is kept by auto, and a core that contradicts it is a usage error.
+  const Result users = run_shell("OPENBLAS_CORETYPE=Prescott " + bench + " 2>&1");
+  ASSERT_EQ(users.exit_code, 0) << users.output;
+  EXPECT_EQ(field(users.output, "kernels"), "Prescott") << users.output;
+  if (supported != "Prescott") {
+    const Result clash = run_shell("OPENBLAS_CORETYPE=Prescott " + bench + " --blas-kernels sandybridge 2>&1");
+    EXPECT_EQ(clash.exit_code, 2) << clash.output;
+    EXPECT_NE(clash.output.find("conflicts with OPENBLAS_CORETYPE=Prescott"), std::string::npos) << clash.output;
+  }
+}
+
 TEST_F(Cli, HelpShowsEachKeysTypeAndDefault) {
   const Result train = run_metarl("train --help", /*stdout_only=*/true);
   ASSERT_EQ(train.exit_code, 0) << train.output;

@@ -3,6 +3,7 @@
 // No timing is asserted, only that what is reported is consistent.
 #include <gtest/gtest.h>
 
+#include "envs/errors.h"
 #include "meta/bench/throughput.h"
 #include "meta/outer_trpo.h"
 
@@ -137,6 +138,63 @@ TEST(BlasKernels, BenchReportsTheKernelsThisProcessRuns) {
   if (report.blas.library.empty()) GTEST_SKIP() << "not OpenBLAS (pip's LibTorch): no kernel name to check";
   EXPECT_FALSE(report.blas.core.empty());
   EXPECT_NE(report.blas.library.find("OpenBLAS"), std::string::npos) << report.blas.library;
+}
+
+// The `blas_kernels` key: auto lifts a fallback to the CPU's kernels and keeps any
+// OPENBLAS_CORETYPE already set; a named core is had by restarting, unless it cannot be
+// (not this CPU's, the user's variable says otherwise, not OpenBLAS); a process that
+// cannot restart refuses a named core it does not run.
+TEST(BlasKernels, TheKeyAsksForKernelsAndNeverOverridesTheUsersChoice) {
+  BlasKernels fallback;
+  fallback.library = "OpenBLAS 0.3.21 DYNAMIC_ARCH";
+  fallback.core = "Prescott";
+  fallback.supported = "Cooperlake";
+  EXPECT_EQ(blas_coretype_to_start_with("auto", fallback), "Cooperlake");
+  EXPECT_EQ(blas_coretype_to_start_with("openblas", fallback), "");
+  EXPECT_EQ(blas_coretype_to_start_with("haswell", fallback), "Haswell");
+  EXPECT_EQ(blas_coretype_to_start_with("skylakex", fallback), "SkylakeX");
+  EXPECT_EQ(blas_coretype_to_start_with("prescott", fallback), "");  // runs them already
+  EXPECT_NO_THROW(check_blas_kernels("auto", fallback));  // a speed-up, never a refusal
+  EXPECT_NO_THROW(check_blas_kernels("prescott", fallback));
+  try {
+    check_blas_kernels("haswell", fallback);
+    ADD_FAILURE() << "a named core this process does not run was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("OPENBLAS_CORETYPE=Haswell"), std::string::npos) << e.what();
+  }
+
+  BlasKernels users = fallback;  // the user (or the machine) set the variable
+  users.coretype = "Prescott";
+  EXPECT_EQ(blas_coretype_to_start_with("auto", users), "");
+  EXPECT_EQ(blas_coretype_to_start_with("prescott", users), "");
+  EXPECT_THROW(blas_coretype_to_start_with("haswell", users), UsageError);
+  BlasKernels metarls = users;  // the same value, set by metarl's own restart
+  metarls.coretype_set_by_metarl = true;
+  EXPECT_EQ(blas_coretype_to_start_with("haswell", metarls), "Haswell");
+  EXPECT_NE(metarls.describe().find("set by metarl"), std::string::npos) << metarls.describe();
+
+  BlasKernels avx2 = fallback;  // a CPU whose fastest kernels are Haswell's
+  avx2.core = "Haswell";
+  avx2.supported = "Haswell";
+  EXPECT_EQ(blas_coretype_to_start_with("auto", avx2), "");
+  EXPECT_EQ(blas_coretype_to_start_with("haswell", avx2), "");
+  try {
+    blas_coretype_to_start_with("skylakex", avx2);
+    ADD_FAILURE() << "kernels the CPU cannot run were accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("config key 'blas_kernels': value 'skylakex'"), std::string::npos)
+        << e.what();
+  }
+  BlasKernels zen = avx2;  // OpenBLAS's own AVX2 kernels for AMD: haswell asks for Intel's
+  zen.core = "Zen";
+  EXPECT_EQ(blas_coretype_to_start_with("haswell", zen), "Haswell");
+
+  BlasKernels mkl;  // pip's LibTorch: not OpenBLAS, no kernel names
+  mkl.supported = "Cooperlake";
+  EXPECT_EQ(blas_coretype_to_start_with("auto", mkl), "");
+  EXPECT_EQ(blas_coretype_to_start_with("openblas", mkl), "");
+  EXPECT_THROW(blas_coretype_to_start_with("haswell", mkl), UsageError);
+  EXPECT_THROW(blas_coretype_to_start_with("fastest", fallback), UsageError);
 }
 
 }  // namespace

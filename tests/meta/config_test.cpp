@@ -162,15 +162,15 @@ TEST(Config, EvalEveryOnHeldOutTasksNeedsTaskRangesThatLeaveSome) {
   config.rollouts = 2;
   config.horizon = 5;
   set_config_value(config, "task_ranges", "goal_x=-0.5..0.5, goal_y=-0.5..0.5");
-  config.eval_every = 5;
+  config.evaluation.every = 5;
   const auto message = usage_error_of([&] { MetaTrainer trainer(config); });
   EXPECT_NE(message.find("config key 'eval_split'"), std::string::npos) << message;
   EXPECT_NE(message.find("no held-out tasks"), std::string::npos) << message;
   EXPECT_NE(message.find("goal_x=-0.5..0.5"), std::string::npos) << message;
-  config.eval_split = envs::Split::kTest;
+  config.evaluation.protocol.split = envs::Split::kTest;
   EXPECT_NO_THROW(MetaTrainer trainer(config));
-  config.eval_split = envs::Split::kHeldOut;
-  config.eval_every = 0;
+  config.evaluation.protocol.split = envs::Split::kHeldOut;
+  config.evaluation.every = 0;
   EXPECT_NO_THROW(MetaTrainer trainer(config));
 }
 
@@ -191,8 +191,8 @@ TEST(EvalConfig, ReadsBackAndRejectsBadValues) {
   EvalOptions options;
   schema.load_yaml(options, "checkpoint: runs/nav\nsplit: heldout\ntasks: 12\nsteps: 2\n", "eval.yaml");
   EXPECT_EQ(options.checkpoints, (std::vector<std::string>{"runs/nav"}));
-  EXPECT_EQ(options.split, envs::Split::kHeldOut);
-  EXPECT_EQ(options.tasks, 12);
+  EXPECT_EQ(options.protocol.split, envs::Split::kHeldOut);
+  EXPECT_EQ(options.protocol.tasks, 12);
   EvalOptions read_back;
   schema.load_yaml(read_back, schema.to_yaml(options), "printed");
   EXPECT_EQ(schema.to_yaml(read_back), schema.to_yaml(options));

@@ -44,9 +44,9 @@ void expect_close(const agents::ParameterList& a, const agents::ParameterList& b
 }
 
 void expect_same_iteration(TrainConfig config) {
-  config.device = "cpu";
+  config.runtime.device = "cpu";
   MetaTrainer cpu(config);
-  config.device = "cuda";
+  config.runtime.device = "cuda";
   MetaTrainer cuda(config);
   for (int i = 0; i < 2; ++i) {
     const auto a = cpu.run_iteration();
@@ -63,7 +63,7 @@ TEST(Cuda, MetaSgdWithAdamTakesTheCpusStep) {
   METARL_SKIP_WITHOUT_CUDA();
   auto config = metarl::testing::small_point_nav_config("adam");
   expect_same_iteration(config);
-  config.env_on_device = true;  // the environment on the GPU too
+  config.runtime.env_on_device = true;  // the environment on the GPU too
   expect_same_iteration(config);
 }
 
@@ -72,7 +72,7 @@ TEST(Cuda, MetaSgdWithTrpoTakesTheCpusStep) {
   auto config = metarl::testing::small_point_nav_config("trpo");
   expect_same_iteration(config);
   config.env = "cartpole";  // a categorical policy
-  config.env_on_device = true;
+  config.runtime.env_on_device = true;
   expect_same_iteration(config);
 }
 
@@ -88,13 +88,13 @@ TEST_F(CudaRuns, EvaluationOnCudaEqualsTheCpus) {
   EvalOptions options;
   options.checkpoints = {run.out_dir};
   options.random = true;
-  options.tasks = 6;
-  options.rollouts = 5;
-  options.steps = 2;
+  options.protocol.tasks = 6;
+  options.protocol.rollouts = 5;
+  options.protocol.steps = 2;
   const auto cpu = evaluate(options);
-  options.device = "cuda";
+  options.runtime.device = "cuda";
   const auto cuda = evaluate(options);
-  options.env_on_device = true;
+  options.runtime.env_on_device = true;
   const auto cuda_env = evaluate(options);
   for (const auto* report : {&cuda, &cuda_env}) {
     ASSERT_EQ(report->methods.size(), cpu.methods.size());
@@ -112,13 +112,13 @@ TEST_F(CudaRuns, CheckpointsResumeAcrossDevicesBothWays) {
   for (const auto& [from, to] : {std::pair<std::string, std::string>{"cuda", "cpu"}, {"cpu", "cuda"}}) {
     for (const std::string optimizer : {"adam", "promp", "trpo"}) {
       auto config = metarl::testing::small_point_nav_config(optimizer);
-      config.device = from;
+      config.runtime.device = from;
       MetaTrainer first(config);
       first.run_iteration();
       first.run_iteration();
       const std::string path = (dir_ / (from + "-" + optimizer + ".pt")).string();
       first.save_checkpoint(path);
-      config.device = to;
+      config.runtime.device = to;
       MetaTrainer resumed(config);
       resumed.restore(path);  // Adam's moments follow the parameters' device
       expect_close(first.learner().meta_parameters(), resumed.learner().meta_parameters(), 0.0,

@@ -42,7 +42,7 @@ class Evaluation : public metarl::testing::ScratchDirTest {
     config.horizon = 20;
     config.policy.hidden_sizes = {16};
     config.iterations = 3;
-    config.threads = 1;
+    config.runtime.threads = 1;
     config.seed = seed;
     return config;
   }
@@ -57,10 +57,10 @@ class Evaluation : public metarl::testing::ScratchDirTest {
   static EvalOptions small_eval(std::vector<std::string> runs) {
     EvalOptions options;
     options.checkpoints = std::move(runs);
-    options.tasks = 5;
-    options.rollouts = 3;
-    options.steps = 2;
-    options.threads = 1;
+    options.protocol.tasks = 5;
+    options.protocol.rollouts = 3;
+    options.protocol.steps = 2;
+    options.runtime.threads = 1;
     return options;
   }
 };
@@ -242,7 +242,7 @@ TEST_F(Evaluation, StepSizeScheduleChangesFixedAlphaMethodsButNotMetaSgd) {
 TEST_F(Evaluation, TaskBatchZeroIsTheEvaluationOfItsTasksAlone) {
   const auto run = train("meta-sgd", tiny_config("meta-sgd", 7));
   EvalOptions whole = small_eval({run});
-  whole.tasks = 7;
+  whole.protocol.tasks = 7;
   EvalOptions batched = whole;
   batched.task_batch = 3;  // batches of 3, 3 and 1 tasks
   const auto curve = evaluate(batched).methods[0];
@@ -252,7 +252,7 @@ TEST_F(Evaluation, TaskBatchZeroIsTheEvaluationOfItsTasksAlone) {
   expect_same_curve(evaluate(batched).methods[0], curve);
 
   EvalOptions first_three = small_eval({run});
-  first_three.tasks = 3;
+  first_three.protocol.tasks = 3;
   const auto alone = evaluate(first_three).methods[0];
   for (size_t step = 0; step < curve.task_returns.size(); ++step) {
     for (size_t t = 0; t < 3; ++t) {
@@ -270,18 +270,18 @@ TEST_F(Evaluation, TaskBatchZeroIsTheEvaluationOfItsTasksAlone) {
 
 TEST(EvalTaskBatches, AutomaticSizeFitsTheSampleBudgetAndBatchZeroKeepsTheSeed) {
   EvalOptions options;
-  options.tasks = 2500;
-  options.rollouts = 40;
+  options.protocol.tasks = 2500;
+  options.protocol.rollouts = 40;
   EXPECT_EQ(task_batch_size(options, 200), 312);  // 2.5 M samples / (40 x 200)
   EXPECT_EQ(task_batch_size(options, 100), 625);
-  options.tasks = 300;
+  options.protocol.tasks = 300;
   EXPECT_EQ(task_batch_size(options, 200), 300);  // docs/results.md's pendulum evaluations: one batch
   options.task_batch = 7;
   EXPECT_EQ(task_batch_size(options, 200), 7);
-  options.tasks = 5;
+  options.protocol.tasks = 5;
   EXPECT_EQ(task_batch_size(options, 200), 5);
   options.task_batch = 0;
-  options.rollouts = 100000;
+  options.protocol.rollouts = 100000;
   EXPECT_EQ(task_batch_size(options, 1000), 1);  // more than the budget per task: one task at a time
   EXPECT_EQ(task_batch_seed(9, 0), 9u);
   EXPECT_NE(task_batch_seed(9, 1), 9u);
@@ -479,9 +479,9 @@ TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) 
   maml.algo = Algorithm::kMaml;
   const auto narrow_maml = train("narrow-maml", maml);
   auto options = small_eval({narrow, narrow_maml});
-  options.tasks = 40;
-  options.steps = 1;
-  options.split = envs::Split::kHeldOut;
+  options.protocol.tasks = 40;
+  options.protocol.steps = 1;
+  options.protocol.split = envs::Split::kHeldOut;
   const EvalReport heldout = evaluate(options);
   ASSERT_EQ(heldout.task_parameter_names, (std::vector<std::string>{"goal_x", "goal_y"}));
   ASSERT_EQ(heldout.task_parameters.size(), 40u);
@@ -490,7 +490,7 @@ TEST_F(Evaluation, TasksComeFromTheRunsTaskRangesAndRunsOfOthersAreNotCompared) 
     EXPECT_GT(std::abs(task[1]), 0.1);  // held out: outside the training range in goal_y
     EXPECT_LE(std::abs(task[1]), 0.3);
   }
-  options.split = envs::Split::kTest;
+  options.protocol.split = envs::Split::kTest;
   const EvalReport test = evaluate(options);
   for (const auto& task : test.task_parameters) {
     EXPECT_EQ(task[0], 0.25);

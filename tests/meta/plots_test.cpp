@@ -107,9 +107,9 @@ TEST_F(PlotsOnDisk, PlotRunWritesRenderableImagesOfARun) {
   run_training(config, run);
   EvalOptions eval;
   eval.checkpoints = {dir_.string()};
-  eval.tasks = 3;
-  eval.rollouts = 2;
-  eval.steps = 2;
+  eval.protocol.tasks = 3;
+  eval.protocol.rollouts = 2;
+  eval.protocol.steps = 2;
   save_eval_report(dir_.string(), evaluate(eval));
   EXPECT_TRUE(fs::exists(dir_ / "eval_test.json"));
 

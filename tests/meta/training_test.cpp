@@ -38,7 +38,7 @@ TrainConfig small_config() {
   config.policy.hidden_sizes = {32, 32};
   config.iterations = 30;
   config.outer_lr = 0.01;
-  config.threads = 1;
+  config.runtime.threads = 1;
   config.seed = 7;
   return config;
 }
@@ -104,11 +104,11 @@ TEST_F(TrainingOnDisk, RunDirectoryCheckpointAndEvaluation) {
 
   EvalOptions eval;
   eval.checkpoints = {dir_.string()};
-  eval.split = envs::Split::kHeldOut;
-  eval.tasks = 20;
-  eval.rollouts = 10;
-  eval.steps = 1;
-  eval.threads = 1;
+  eval.protocol.split = envs::Split::kHeldOut;
+  eval.protocol.tasks = 20;
+  eval.protocol.rollouts = 10;
+  eval.protocol.steps = 1;
+  eval.runtime.threads = 1;
   const auto report = evaluate(eval);
   ASSERT_EQ(report.methods.size(), 1u);
   const auto& curve = report.methods[0];
@@ -198,8 +198,8 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   save_checkpoint((dir_ / "mismatch" / kCheckpointFile).string(), mismatched);
   EvalOptions eval;
   eval.checkpoints = {(dir_ / "mismatch").string()};
-  eval.tasks = 2;
-  eval.rollouts = 2;
+  eval.protocol.tasks = 2;
+  eval.protocol.rollouts = 2;
   try {
     evaluate(eval);
     FAIL() << "expected UsageError";
@@ -224,7 +224,7 @@ std::vector<std::string> metrics_without_seconds(const fs::path& run_dir) {
 TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
   auto config = small_config();
   config.iterations = 7;
-  config.checkpoint_every = 3;
+  config.bookkeeping.checkpoint_every = 3;
   config.outer_lr_decay = OuterLrDecay::kLinear;
   TrainRunOptions straight;
   straight.out_dir = (dir_ / "straight").string();
@@ -304,7 +304,7 @@ TEST_F(TrainingOnDisk, ExtendedRunEqualsOneStartedWithMoreIterations) {
 TEST_F(TrainingOnDisk, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   auto config = small_config();
   config.iterations = 10;
-  config.checkpoint_every = 2;
+  config.bookkeeping.checkpoint_every = 2;
   TrainRunOptions run;
   run.out_dir = dir_.string();
   run.on_iteration = [](const IterationMetrics& m, MetaTrainer& trainer) {
@@ -399,7 +399,7 @@ TEST_F(TrainingOnDisk, AScaledAlphaStepResumesBitForBit) {
   config.alpha_lr_scale = 5.0;
   config.horizon = 20;
   config.iterations = 4;
-  config.checkpoint_every = 2;
+  config.bookkeeping.checkpoint_every = 2;
   MetaTrainer straight(config);
   for (int i = 0; i < 4; ++i) straight.run_iteration();
   MetaTrainer first(config);
@@ -438,7 +438,7 @@ TEST(Training, AbsurdSizesAndUnknownNamesAreRejectedUpFront) {
   config.env = "no-such-env";
   EXPECT_THROW(MetaTrainer{config}, UsageError);
   config = small_config();
-  config.device = "cuda:7";
+  config.runtime.device = "cuda:7";
   if (!torch::cuda::is_available()) {
     EXPECT_THROW(MetaTrainer{config}, UsageError);
   }
@@ -543,11 +543,12 @@ TEST(OuterSteps, OwnTheirKeysOptionsAndColumns) {
   // A step that does not report a column writes its absent value: Adam's kl 0,
   // backtracks 0, surrogate_improvement empty.
   IterationMetrics adam;
-  adam.step_columns = outer_step_metric_columns();
-  for (const auto& column : adam.step_columns) adam.step_metrics.push_back({column.name, column.absent});
+  for (const auto& column : outer_step_metric_columns()) adam.step_metrics.push_back({column, column.absent});
   EXPECT_EQ(adam.csv_row({"kl", "backtracks", "surrogate_improvement"}), "0,0,");
   IterationMetrics trpo = adam;
-  trpo.step_metrics = {{"kl", 0.004}, {"backtracks", -1}, {"surrogate_improvement", 0}};
+  for (auto& cell : trpo.step_metrics) {
+    cell.value = cell.column.name == "kl" ? 0.004 : cell.column.name == "backtracks" ? -1 : 0;
+  }
   EXPECT_EQ(trpo.csv_row({"kl", "backtracks", "surrogate_improvement"}), "0.004,-1,0");
 }
 

@@ -232,9 +232,9 @@ TEST(TrpoTraining, SplittingTheTasksOverWorkersTakesTheSameStep) {
   // each. Only the order of float additions differs from one worker.
   auto config = small_trpo_config();
   config.algo = Algorithm::kMetaSgd;
-  config.workers = 1;
+  config.runtime.workers = 1;
   MetaTrainer serial(config);
-  config.workers = 3;
+  config.runtime.workers = 3;
   MetaTrainer parallel(config);
   ParameterList before;
   for (const auto& p : serial.learner().meta_parameters()) before.push_back(p.detach().clone());

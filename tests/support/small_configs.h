@@ -17,7 +17,7 @@ inline meta::TrainConfig small_point_nav_config(const std::string& optimizer) {
   config.horizon = 30;
   config.policy.hidden_sizes = {16, 16};
   config.optimizer = optimizer;
-  config.threads = 1;
+  config.runtime.threads = 1;
   config.seed = 3;
   return config;
 }
