@@ -1,6 +1,9 @@
 #include "meta/outer_adam.h"
 
 #include <cmath>
+#include <optional>
+
+#include "meta/phase_clock.h"
 
 namespace metarl::meta {
 
@@ -19,6 +22,7 @@ class AdamStep final : public OuterStep {
 
   OuterStepResult step(const MetaBatch& batch) override {
     OuterStepResult result;
+    std::optional<PhaseScope> meta_gradient(std::in_place, Phase::kMetaGradient);
     const auto loss = share_of_task_mean(learner_.meta_loss(batch.adapted, batch.outer, config_.advantages), context_,
                                          batch.outer.num_tasks());
     result.meta_loss = all_reduce_sum(context_.collectives, loss.item<double>(), "the meta-loss");
@@ -30,6 +34,7 @@ class AdamStep final : public OuterStep {
     optimizer_->zero_grad();
     loss.backward();
     all_reduce_gradients(context_, learner_);
+    meta_gradient.reset();
     agents::ParameterList gradients;
     for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
     if (!all_finite(gradients)) {

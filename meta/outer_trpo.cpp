@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "agents/advantages.h"
 #include "agents/autograd.h"
 #include "agents/surrogate.h"
 #include "meta/parallel/runtime.h"
+#include "meta/phase_clock.h"
 #include "meta/trpo.h"
 
 namespace metarl::meta {
@@ -125,6 +127,7 @@ class TrpoOuterStep final : public OuterStep {
     const int64_t tasks = outer.num_tasks();
     const int groups = task_groups(config_.runtime.workers, tasks, device_);
     std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
+    std::optional<PhaseScope> setup(std::in_place, Phase::kCurvatureSetup);
     run_in_parallel(groups, [&](int group) {
       const int64_t begin = tasks * group / groups;
       const int64_t end = tasks * (group + 1) / groups;
@@ -135,6 +138,7 @@ class TrpoOuterStep final : public OuterStep {
       curvature[static_cast<size_t>(group)] = std::make_unique<TaskGroupCurvature>(
           learner_, group_inner, advantage_options, group_old_adapted, outer.slice_tasks(begin, end), valid_steps);
     });
+    setup.reset();
     const size_t num_theta = learner_.theta().size();
     auto hessian_product = [&](const torch::Tensor& v) {
       // Split the flat v into θ's and α's shapes (meta_parameters() order).

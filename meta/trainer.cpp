@@ -12,6 +12,7 @@
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 #include "meta/outer_steps.h"
+#include "meta/phase_clock.h"
 
 namespace metarl::meta {
 
@@ -89,7 +90,11 @@ IterationMetrics MetaTrainer::run_iteration() {
   };
   MetaBatch batch;
   batch.iteration = iteration_;
-  auto trajectories = sampler.sample(agents::detach(learner.theta()), tasks);
+  agents::Trajectories trajectories;
+  {
+    PhaseScope sampling(Phase::kSampling);
+    trajectories = sampler.sample(agents::detach(learner.theta()), tasks);
+  }
   metrics.return_before = mean_return(trajectories, "the return before adaptation");
   // Valid steps of every stage's rollouts, this process's; summed over processes below.
   double local_env_steps = trajectories.mask.sum().item<double>();
@@ -100,8 +105,14 @@ IterationMetrics MetaTrainer::run_iteration() {
   ParameterList params = learner.theta();
   for (int step = 0; learner.adapts_in_training() && step < config.inner_steps; ++step) {
     batch.inner.push_back(trajectories);
-    params = learner.adapt_step(params, trajectories, config.advantages, keep_graph);
-    trajectories = sampler.sample(agents::detach(params), tasks);
+    {
+      PhaseScope inner_step(Phase::kInnerStep);
+      params = learner.adapt_step(params, trajectories, config.advantages, keep_graph);
+    }
+    {
+      PhaseScope sampling(Phase::kSampling);
+      trajectories = sampler.sample(agents::detach(params), tasks);
+    }
     local_env_steps += trajectories.mask.sum().item<double>();
     metrics.step_returns.push_back(mean_return(trajectories, "the return after an adaptation step"));
   }
@@ -116,7 +127,10 @@ IterationMetrics MetaTrainer::run_iteration() {
 
   batch.adapted = std::move(params);
   batch.outer = std::move(trajectories);
-  const OuterStepResult step = outer_step_->step(batch);
+  const OuterStepResult step = [&] {
+    PhaseScope outer_step(Phase::kOuterStepRest);  // its own phases inside (trpo.cpp, outer_adam.cpp)
+    return outer_step_->step(batch);
+  }();
   metrics.meta_loss = step.meta_loss;
   for (const auto& column : outer_step_metric_columns()) {
     metrics.step_metrics.push_back({column, step_metric_value(step.diagnostics, column.name, column.absent)});

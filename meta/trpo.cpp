@@ -1,8 +1,10 @@
 #include "meta/trpo.h"
 
 #include <cmath>
+#include <optional>
 
 #include "agents/autograd.h"
+#include "meta/phase_clock.h"
 
 namespace metarl::meta {
 
@@ -60,6 +62,7 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
     return all_reduce_sum(collectives, value.item<double>(), what);
   };
   TrpoStepResult result;
+  std::optional<PhaseScope> meta_gradient(std::in_place, Phase::kMetaGradient);
   const SurrogateAndKl at_old = evaluate(/*differentiable=*/true);
   result.loss_before = sum_value(at_old.loss, "the TRPO surrogate");
   result.loss_after = result.loss_before;
@@ -68,14 +71,17 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   keep.retain_graph = true;
   const auto loss_gradient = all_reduce_sum(collectives, flatten(agents::gradients(at_old.loss, parameters, keep)).detach(),
                                             "the meta-gradient");
+  meta_gradient.reset();
   torch::Tensor kl_gradient;
   if (!kl_hessian_product) {
+    PhaseScope setup(Phase::kCurvatureSetup);
     agents::GradOptions differentiable;
     differentiable.create_graph = true;
     kl_gradient = flatten(agents::gradients(at_old.kl, parameters, differentiable));
   }
   // H v + damping·v; the autograd form reuses the one graph of ∇KL for every product.
   auto fisher_product = [&](const torch::Tensor& v) {
+    PhaseScope products(Phase::kCurvatureProducts);
     if (kl_hessian_product) return kl_hessian_product(v) + options.cg_damping * v;
     const auto grad_dot_v = kl_gradient.dot(v);
     return all_reduce_sum(collectives, flatten(agents::gradients(grad_dot_v, parameters, keep)).detach(),
@@ -97,6 +103,7 @@ TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn
   const auto full_step = direction * std::sqrt(options.max_kl / curvature);
 
   const auto old_values = flatten(agents::detach(parameters)).clone();
+  PhaseScope line_search(Phase::kLineSearch);
   double scale = 1.0;
   for (int attempt = 0; attempt < options.line_search_steps; ++attempt, scale *= options.line_search_ratio) {
     assign(parameters, old_values - scale * full_step);

@@ -115,6 +115,7 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   for (int i = 0; i < warmup; ++i) trainer.run_iteration();
   std::vector<double> timings;
   double backtracks = 0;
+  start_phase_clock();
   for (int r = 0; r < repetitions; ++r) {
     const auto start = Clock::now();
     const auto metrics = trainer.run_iteration();
@@ -124,6 +125,8 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
     backtracks += std::isnan(shrinks) ? 0.0 : std::max(shrinks, 0.0);
   }
   MetaIterationResult out;
+  out.phase_seconds = stop_phase_clock();
+  for (auto& seconds : out.phase_seconds) seconds /= repetitions;
   out.name = name;
   out.config = config;
   const auto device = resolve_device(config.runtime.device);
@@ -268,7 +271,11 @@ std::string bench_report_json(const BenchReport& report) {
         << ", \"mean_backtracks\": " << number(m.mean_backtracks) << ", \"gflop\": " << number(m.flops / 1e9)
         << ", \"gflop_per_second\": " << number(m.gflops_per_second) << ", \"sampler\": {"
         << timing_fields(m.sampling) << ", \"env_steps_per_second\": " << number(m.sampler_steps_per_second)
-        << "}}";
+        << "}, \"phases\": {";
+    for (size_t p = 0; p < m.phase_seconds.size(); ++p) {
+      out << (p ? ", " : "") << "\"" << phase_name(static_cast<Phase>(p)) << "\": " << number(m.phase_seconds[p]);
+    }
+    out << "}}";
   }
   out << "}";
   return out.str();
@@ -306,6 +313,19 @@ std::string bench_report_table(const BenchReport& report) {
                     m.name.c_str(), m.timing.median_s, m.timing.min_s, m.timing.max_s, m.env_steps,
                     m.env_steps / m.timing.median_s, m.flops / 1e9, m.gflops_per_second, m.sampler_steps_per_second);
       out << line;
+    }
+    out << "  where an iteration's time went (mean s per iteration over the timed ones):\n";
+    for (const auto& m : report.meta_iterations) {
+      double total = 0;
+      for (double seconds : m.phase_seconds) total += seconds;
+      out << "  " << m.name << ":";
+      for (size_t p = 0; p < m.phase_seconds.size(); ++p) {
+        if (m.phase_seconds[p] <= 0) continue;
+        std::snprintf(line, sizeof(line), " %s %.3g (%.0f%%);", phase_name(static_cast<Phase>(p)), m.phase_seconds[p],
+                      total > 0 ? 100.0 * m.phase_seconds[p] / total : 0.0);
+        out << line;
+      }
+      out << "\n";
     }
   }
   return out.str();

@@ -9,6 +9,7 @@
 
 #include "meta/config.h"
 #include "meta/parallel/blas_kernels.h"
+#include "meta/phase_clock.h"
 
 namespace metarl::meta {
 
@@ -49,6 +50,9 @@ struct MetaIterationResult {
   double gflops_per_second = 0;      // flops / median_s / 1e9
   TimingSummary sampling;            // the sampler alone: one batch, policy in the loop
   double sampler_steps_per_second = 0;  // T · R · H / sampling.median_s
+  // Where the timed iterations' wall-clock went (meta/phase_clock.h): seconds per
+  // iteration in each phase, the mean over the timed iterations (they add up to it).
+  PhaseSeconds phase_seconds{};
 };
 
 // Floating-point work of one meta-iteration, estimated from the layer shapes: the

@@ -3,6 +3,9 @@
 // No timing is asserted, only that what is reported is consistent.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "envs/errors.h"
 #include "meta/bench/throughput.h"
 #include "meta/outer_trpo.h"
@@ -57,6 +60,16 @@ TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {
   EXPECT_DOUBLE_EQ(result.flops, estimate_meta_iteration_flops(config, 2, 2, 10, result.mean_backtracks));
   EXPECT_NEAR(result.gflops_per_second, result.flops / result.timing.median_s / 1e9, 1e-12);
   EXPECT_GT(result.sampler_steps_per_second, 0.0);
+  // Every phase of a TRPO meta-iteration took time, and the phases add up to the
+  // iterations' mean (they partition the recording thread's wall-clock).
+  for (Phase phase : {Phase::kSampling, Phase::kInnerStep, Phase::kMetaGradient, Phase::kCurvatureSetup,
+                      Phase::kCurvatureProducts, Phase::kLineSearch, Phase::kOuterStepRest}) {
+    EXPECT_GT(result.phase_seconds[static_cast<size_t>(phase)], 0.0) << phase_name(phase);
+  }
+  double phases_total = 0;
+  for (double seconds : result.phase_seconds) phases_total += seconds;
+  const double timed_mean = result.timing.median_s;  // of two: their mean
+  EXPECT_NEAR(phases_total, timed_mean, 0.01 * timed_mean + 1e-3);
 
   BenchReport report;
   report.device = "cpu";
@@ -76,9 +89,46 @@ TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {
   const auto json = bench_report_json(report);
   for (const char* field : {"\"tiny\": {", "\"median_s\"", "\"min_s\"", "\"max_s\"", "\"env_steps\": 120",
                             "\"gflop\"", "\"gflop_per_second\"", "\"sampler\": {", "\"point-nav\": {",
-                            "\"box2d-nav\": {", "\"split\": {\"threads\": 2", "\"split_fraction\""}) {
+                            "\"box2d-nav\": {", "\"split\": {\"threads\": 2", "\"split_fraction\"",
+                            "\"phases\": {\"other\": ", "\"curvature products\": "}) {
     EXPECT_NE(json.find(field), std::string::npos) << field << " in " << json;
   }
+}
+
+// The phase clock: nested scopes charge their own time, not their parent's; a thread
+// other than the one that started it records nothing; off, nothing is recorded.
+TEST(PhaseClock, NestedScopesChargeTheirOwnTimeOnTheRecordingThreadOnly) {
+  auto busy = [](double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  { PhaseScope off(Phase::kSampling); busy(0.002); }
+  const auto started = std::chrono::steady_clock::now();
+  start_phase_clock();
+  {
+    PhaseScope outer(Phase::kOuterStepRest);
+    busy(0.02);
+    {
+      PhaseScope inner(Phase::kCurvatureProducts);
+      busy(0.03);
+    }
+    std::thread([&] {
+      PhaseScope elsewhere(Phase::kSampling);
+      busy(0.01);
+    }).join();  // waited for inside the outer step: its time
+  }
+  const PhaseSeconds seconds = stop_phase_clock();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(seconds[static_cast<size_t>(Phase::kSampling)], 0.0);
+  EXPECT_GE(seconds[static_cast<size_t>(Phase::kCurvatureProducts)], 0.03);
+  EXPECT_GE(seconds[static_cast<size_t>(Phase::kOuterStepRest)], 0.03);  // 0.02 busy + the thread's 0.01
+  // No second counted twice: the phases add up to the wall-clock (nested time charged
+  // to the parent too would add at least the inner 0.03 s).
+  double total = 0;
+  for (double s : seconds) total += s;
+  EXPECT_LE(total, elapsed);
+  EXPECT_GT(total, elapsed - 0.01);
 }
 
 TEST(BenchReport, NamesTheMachineItRanOn) {
