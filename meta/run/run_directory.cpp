@@ -278,9 +278,10 @@ void remove_previous_run(const fs::path& run_dir) {
   fs::remove_all(run_dir / kKeptCheckpointsDir, ec);
   fs::remove_all(run_dir / kTensorBoardDir, ec);
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    // Its evaluation reports (eval_*.json, eval_*.tasks.jsonl): by the names metarl
+    // writes, so that a user's eval_notes.jsonl stays.
     const std::string name = entry.path().filename().string();
-    const bool report = entry.path().extension() == ".json" || entry.path().extension() == ".jsonl";
-    if (name.rfind("eval_", 0) == 0 && report) fs::remove(entry.path(), ec);
+    if (name.rfind("eval_", 0) == 0 && written_by_metarl(name)) fs::remove(entry.path(), ec);
   }
   fs::remove_all(run_dir / "plots", ec);
 }
