@@ -73,7 +73,8 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 1024));
   command->add_option("--blas-kernels", options->blas_kernels,
                       "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), openblas "
-                      "(its own choice) or a core by name; compare programs on the same kernels")
+                      "(its own choice) or a core by name, for every measurement (a --config file's own is not used); "
+                      "compare programs on the same kernels")
       ->check(CLI::IsMember(meta::blas_kernels_choices()));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
@@ -115,6 +116,7 @@ void add_bench_command(CLI::App& app) {
         configs[i].runtime.device = options->device;
         configs[i].runtime.threads = options->threads;
         configs[i].runtime.workers = options->workers;
+        configs[i].runtime.blas_kernels = options->blas_kernels;  // this process's: --blas-kernels decides
         if (!options->json) std::cerr << "meta-iterations of " << config_names[i] << " ..." << std::endl;
         report.meta_iterations.push_back(
             meta::bench_meta_iteration(config_names[i], configs[i], options->warmup, options->repetitions));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -10,14 +11,31 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "envs/errors.h"
 #include "meta/parallel/blas_kernels.h"
 
 namespace metarl::apps {
 
+namespace {
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+}  // namespace
+
 void restart_with_blas_kernels(const std::string& choice) {
   const meta::BlasKernels running = meta::blas_kernels();
   const std::string coretype = meta::blas_coretype_to_start_with(choice, running);
-  if (coretype.empty()) return;
+  if (coretype.empty()) {
+    // auto keeps the variable once set, so it would not see that OpenBLAS ignored it.
+    if (running.coretype_set_by_metarl && !running.core.empty() && lower(running.core) != lower(running.coretype)) {
+      std::cerr << "metarl: note: OpenBLAS runs " << running.core << "'s kernels with OPENBLAS_CORETYPE="
+                << running.coretype << " (built without DYNAMIC_ARCH?); going on with them\n";
+    }
+    return;
+  }
   const char* set_before = std::getenv(meta::kBlasKernelsSetBy);
   std::string failure;
   if (set_before && coretype == set_before) {
@@ -39,7 +57,13 @@ void restart_with_blas_kernels(const std::string& choice) {
     ::unsetenv("OPENBLAS_CORETYPE");
     ::unsetenv(meta::kBlasKernelsSetBy);
   }
-  if (choice != "auto") throw std::runtime_error("config key 'blas_kernels': value '" + choice + "': " + failure);
+  if (choice != "auto") {
+    const std::string what = "config key 'blas_kernels': value '" + choice + "': " + failure;
+    // This OpenBLAS cannot give those kernels (a usage matter, as a CPU that cannot run
+    // them is); a failed exec is a failure of this run.
+    if (set_before) throw UsageError(what + "; expected auto or openblas with this OpenBLAS");
+    throw std::runtime_error(what);
+  }
   std::cerr << "metarl: note: " << failure << "; going on with " << running.core << "'s kernels\n";
 }
 

@@ -12,9 +12,9 @@ namespace metarl::apps {
 // kernels than this process runs, replaces the process with the same command line and
 // OPENBLAS_CORETYPE set (execv of /proc/self/exe: the same PID, so --nproc's launcher
 // and a seed group's parent keep waiting on it); otherwise returns. UsageError when the
-// choice cannot be had (meta::blas_coretype_to_start_with); when the restart fails or
-// OpenBLAS ignores the variable, `auto` goes on with the kernels it has and a named core
-// is refused.
+// choice cannot be had (meta::blas_coretype_to_start_with) or when OpenBLAS ignores the
+// variable for a named core; a runtime error when the restart itself fails for a named
+// core. `auto` goes on, with a note, with the kernels it has.
 void restart_with_blas_kernels(const std::string& choice);
 
 }  // namespace metarl::apps

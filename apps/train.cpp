@@ -100,6 +100,7 @@ void run_seed_group(const TrainOptions& options, const CLI::App& command) {
     // message, not one per seed; kept as the group's config.yaml.
     const meta::TrainConfig config = new_run_config(options, command);
     meta::make_environment(config, 1, 0);
+    meta::blas_coretype_to_start_with(config.runtime.blas_kernels, meta::blas_kernels());  // kernels it can have
     meta::check_seed_group_directory(group_dir, options.force);
     training.group.config_yaml = meta::to_yaml(config);
   }

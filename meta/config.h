@@ -49,7 +49,7 @@ struct TrainConfig {
   agents::MlpOptions policy;           // hidden sizes, activation, initial log σ
   agents::AdvantageOptions advantages; // γ, GAE λ, normalisation
   std::uint64_t seed = 1;
-  TrainingRuntime runtime;             // device, env_on_device, threads, workers, env_threads
+  TrainingRuntime runtime;             // device, env_on_device, threads, blas_kernels, workers, env_threads
   TrainingEvaluation evaluation;       // eval_every, eval_split, eval_tasks, eval_rollouts, eval_steps
   RunBookkeeping bookkeeping;          // checkpoint_every, keep_checkpoints, tensorboard
 };

@@ -82,7 +82,7 @@ ConfigSchema<TrainConfig> make_train_schema() {
                             field(&C::runtime, &TrainingRuntime::threads), 0, 1024));
   keys.push_back(choice_key<C>("blas_kernels",
                                "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), "
-                               "openblas (its own choice) or a core by name (haswell: the same bits on every AVX2 "
+                               "openblas (its own choice) or a core by name (haswell: the same products on every AVX2 "
                                "machine); recorded, and used again on resume",
                                field(&C::runtime, &TrainingRuntime::blas_kernels), blas_kernels_choices()));
   keys.push_back(int_key<C>("workers", "CPU threads sharing the tasks of the TRPO curvature products (0 = one per core)",

@@ -42,7 +42,7 @@ struct RuntimeOptions {
   int threads = 1;
   // Which BLAS kernels compute (meta/parallel/blas_kernels.h): auto (the fastest this
   // CPU supports when OpenBLAS did not recognise it), openblas (OpenBLAS's own choice)
-  // or a core by name (haswell: the same bits on every AVX2 machine).
+  // or a core by name (haswell: the same products on every AVX2 CPU).
   std::string blas_kernels = "auto";
 };
 

@@ -1,10 +1,12 @@
 #include "meta/outer_promp.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "agents/advantages.h"
 #include "envs/errors.h"
+#include "meta/phase_clock.h"
 
 namespace metarl::meta {
 
@@ -88,6 +90,7 @@ class PrompStep final : public OuterStep {
     OuterStepResult result;
     set_meta_adam_learning_rate(*optimizer_, config_, batch.iteration);
     for (int epoch = 0; epoch < promp_options(config_).epochs; ++epoch) {
+      std::optional<PhaseScope> meta_gradient(std::in_place, Phase::kMetaGradient);
       const auto loss = objective(/*differentiable=*/true, nullptr).first;
       const double value = all_reduce_sum(context_.collectives, loss.item<double>(), "the ProMP objective");
       if (epoch == 0) result.meta_loss = value;
@@ -98,6 +101,7 @@ class PrompStep final : public OuterStep {
       optimizer_->zero_grad();
       loss.backward();
       all_reduce_gradients(context_, learner_);
+      meta_gradient.reset();
       ParameterList gradients;
       for (const auto& p : learner_.meta_parameters()) gradients.push_back(p.grad());
       if (!all_finite(gradients)) {

@@ -54,7 +54,7 @@ void start_phase_clock() {
   clock.open.clear();
   clock.seconds.fill(0.0);
   clock.last = Clock::now();
-  clock.on.store(true, std::memory_order_relaxed);
+  clock.on.store(true, std::memory_order_release);  // after `owner`: a scope that sees it on sees its owner
 }
 
 PhaseSeconds stop_phase_clock() {
@@ -66,7 +66,7 @@ PhaseSeconds stop_phase_clock() {
 
 PhaseScope::PhaseScope(Phase phase) {
   auto& clock = state();
-  if (!clock.on.load(std::memory_order_relaxed) || std::this_thread::get_id() != clock.owner) return;
+  if (!clock.on.load(std::memory_order_acquire) || std::this_thread::get_id() != clock.owner) return;
   recording_ = true;
   charge(clock, Clock::now());
   clock.open.push_back(phase);

@@ -2,8 +2,7 @@
 // Where a meta-iteration's wall-clock time goes, phase by phase (issue N's profile;
 // `metarl bench` reports it). The algorithm marks its phases with PhaseScope; only the
 // thread that started the clock records, and a nested scope's time is its own, not its
-// parent's. Off (the default: training, evaluation), a scope costs one relaxed atomic
-// load. The phases are wall-clock on the recording thread: work it hands to other
+// parent's. Off (the default: training, evaluation), a scope costs one atomic load. The phases are wall-clock on the recording thread: work it hands to other
 // threads (TRPO's task groups) counts in the phase that waits for it; on a GPU a phase
 // holds its kernel launches, not their execution, unless something synchronises.
 

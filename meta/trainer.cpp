@@ -12,6 +12,7 @@
 #include "envs/errors.h"
 #include "meta/checkpoint.h"
 #include "meta/outer_steps.h"
+#include "meta/parallel/blas_kernels.h"
 #include "meta/phase_clock.h"
 
 namespace metarl::meta {
@@ -52,6 +53,9 @@ MetaTrainer::MetaTrainer(TrainConfig config, std::shared_ptr<const Collectives> 
     : collectives_(std::move(collectives)),
       experiment_(std::move(config), *collectives_),
       outer_step_(make_outer_step({experiment_.config, *experiment_.learner, experiment_.device, *collectives_})) {
+  // A run that names BLAS kernels runs on them or not at all (the command line started
+  // itself on them; a Python process or a test cannot).
+  check_blas_kernels(experiment_.config.runtime.blas_kernels, blas_kernels());
   if (collectives_->distributed()) {
     const auto fingerprints = all_gather_words(*collectives_, {run_fingerprint(experiment_.config)},
                                                "the config and build fingerprints");

@@ -115,7 +115,18 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   for (int i = 0; i < warmup; ++i) trainer.run_iteration();
   std::vector<double> timings;
   double backtracks = 0;
-  start_phase_clock();
+  // Stopped on every way out: an iteration that throws leaves no clock running.
+  struct PhaseClockRun {
+    PhaseClockRun() { start_phase_clock(); }
+    ~PhaseClockRun() { stop(); }
+    PhaseSeconds stop() {
+      if (running) seconds = stop_phase_clock();
+      running = false;
+      return seconds;
+    }
+    bool running = true;
+    PhaseSeconds seconds{};
+  } phase_clock;
   for (int r = 0; r < repetitions; ++r) {
     const auto start = Clock::now();
     const auto metrics = trainer.run_iteration();
@@ -125,7 +136,7 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
     backtracks += std::isnan(shrinks) ? 0.0 : std::max(shrinks, 0.0);
   }
   MetaIterationResult out;
-  out.phase_seconds = stop_phase_clock();
+  out.phase_seconds = phase_clock.stop();
   for (auto& seconds : out.phase_seconds) seconds /= repetitions;
   out.name = name;
   out.config = config;

@@ -167,7 +167,7 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   field(&E::runtime, &RuntimeOptions::threads), 0, 1024),
        choice_key<E>("blas_kernels",
                      "BLAS kernels: auto (the fastest this CPU supports when OpenBLAS did not recognise it), "
-                     "openblas (its own choice) or a core by name (haswell: the same bits on every AVX2 machine; a "
+                     "openblas (its own choice) or a core by name (haswell: the same products on every AVX2 CPU; a "
                      "run trained with one is best evaluated with it too)",
                      field(&E::runtime, &RuntimeOptions::blas_kernels), blas_kernels_choices()),
        int_key<E>("oracle_tasks",

@@ -71,7 +71,7 @@ struct EvalOptions {
   // Tasks rolled out and adapted together; 0 → task_batch_size's automatic choice.
   // Only one batch's rollouts and graph are alive at a time, so this bounds memory.
   int task_batch = 0;
-  RuntimeOptions runtime;  // device, env_on_device, threads
+  RuntimeOptions runtime;  // device, env_on_device, threads, blas_kernels
   // The oracle (meta/eval/oracle.h): for each of the first oracle_tasks tasks (0 = none), a
   // policy of the first method's architecture trained on that task alone with Adam at
   // oracle_lr, oracle_iterations steps of oracle_rollouts fresh episodes each.

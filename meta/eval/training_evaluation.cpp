@@ -13,7 +13,7 @@ EvalReport evaluate_during_training(const TrainConfig& config, const std::string
   EvalOptions options;
   options.checkpoints = {checkpoint_path};
   options.protocol = config.evaluation.protocol;
-  options.runtime = config.runtime;  // the shared part: device, env_on_device, threads
+  options.runtime = config.runtime;  // the shared part: device, env_on_device, threads, blas_kernels
   return evaluate(options, {}, collectives);
 }
 

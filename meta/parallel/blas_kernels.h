@@ -64,8 +64,9 @@ inline constexpr const char* kBlasKernelsSetBy = "METARL_OPENBLAS_CORETYPE";
 //             it on purpose.
 //   openblas  whatever OpenBLAS picks by itself (or OPENBLAS_CORETYPE says).
 //   prescott, sandybridge, haswell, skylakex, cooperlake
-//             those kernels. The same kernels give the same bits on every CPU that
-//             runs them: haswell reproduces README's tables on any AVX2 machine.
+//             those kernels. The same kernels compute a product the same way on
+//             every CPU that runs them: haswell reproduced README's quick-start table,
+//             made on an AVX2 AMD machine, bit for bit on an AVX-512 Intel VM.
 const std::vector<std::string>& blas_kernels_choices();
 
 // What `choice` asks of a process running `running`: the OPENBLAS_CORETYPE value to

@@ -17,6 +17,7 @@
 #include "meta/schema/config_schema.h"
 #include "meta/experiment.h"
 #include "meta/eval/group_statistics.h"
+#include "meta/run/run_directory.h"
 #include "meta/run/seed_group.h"
 #include "meta/report/svg_chart.h"
 
@@ -386,7 +387,7 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   std::vector<fs::path> reports;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("eval_", 0) == 0 && entry.path().extension() == ".json") reports.push_back(entry.path());
+    if (is_evaluation_report(name)) reports.push_back(entry.path());
   }
   std::sort(reports.begin(), reports.end());
   for (const auto& report : reports) write("adaptation_" + report.stem().string().substr(5), adaptation_curve(report, options));

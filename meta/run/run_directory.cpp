@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "envs/errors.h"
+#include "envs/task_distribution.h"
 #include "meta/checkpoint.h"
 #include "meta/outer_steps.h"
 #include "meta/run/seed_group.h"
@@ -214,13 +215,23 @@ bool written_by_metarl(const std::string& name) {
     if (name == own) return true;
   }
   if (name == kSeedGroupFile || name == ".write-probe") return true;
-  auto ends_with = [&](const std::string& suffix) {
-    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return name.rfind("eval_", 0) == 0 && (ends_with(".json") || ends_with(".tasks.jsonl"));
+  const std::string task_lines = ".tasks.jsonl";
+  if (name.size() > task_lines.size() && name.compare(name.size() - task_lines.size(), task_lines.size(), task_lines) == 0) {
+    return is_evaluation_report(name.substr(0, name.size() - task_lines.size()) + ".json");
+  }
+  return is_evaluation_report(name);
 }
 
 }  // namespace
+
+bool is_evaluation_report(const std::string& name) {
+  for (const auto& split : envs::split_names()) {
+    for (const char* discount : {"", "_discounted"}) {
+      if (name == "eval_" + split.second + discount + ".json") return true;
+    }
+  }
+  return false;
+}
 
 void check_can_be_directory(const std::string& option, const std::string& dir) {
   // The nearest part of the path that exists must be a directory: `afile` and

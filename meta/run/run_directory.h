@@ -69,6 +69,10 @@ MetricsHistory keep_metrics_up_to(const std::filesystem::path& run_dir, const st
 void keep_training_evaluations_up_to(const std::filesystem::path& path, int covered);
 // checkpoints/iteration-N.pt: a copy of the checkpoint, written atomically.
 void keep_checkpoint_copy(const std::filesystem::path& run_dir, const std::string& checkpoint_path, int iteration);
+// Whether `name` is one of metarl's evaluation reports (meta/eval/eval_report.h):
+// eval_SPLIT.json or eval_SPLIT_discounted.json for a split there is. A user's
+// eval_notes.json is not one (train --force leaves it, plot does not read it).
+bool is_evaluation_report(const std::string& name);
 // Removes the temporaries is_stale_temporary() names.
 void remove_stale_temporaries(const std::filesystem::path& run_dir);
 // What a run writes into its directory; --force removes every one of them that a

@@ -13,7 +13,6 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/checkpoint.h"
-#include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/runtime.h"
 #include "meta/eval/training_evaluation.h"
 #include "meta/experiment.h"
@@ -218,7 +217,6 @@ int agreed_stop_signal(const TrainRunOptions& options, const Collectives& collec
 void run_training(const TrainConfig& config, const TrainRunOptions& options) {
   if (options.out_dir.empty()) throw UsageError("--out: a run directory is required");
   // Everything that can reject the config happens before the run directory is touched.
-  check_blas_kernels(config.runtime.blas_kernels, blas_kernels());
   MetaTrainer trainer(config, options.collectives);
   configure_threads(config.runtime.threads);
   const Collectives& collectives = trainer.collectives();

@@ -17,8 +17,11 @@ def test_train_from_python_is_the_command_lines_run(tmp_path):
     ours = tmp_path / "python"
     theirs = tmp_path / "cli"
     seen = []
-    metarl.train(out=ours, env="point-nav", seed=3, callback=seen.append, **TINY)
-    cli("train", "--env", "point-nav", "--seed", "3", *tiny_flags(), "--quiet", "--out", str(theirs))
+    # On the same kernels: the command line's blas_kernels auto would start itself on the
+    # CPU's own where OpenBLAS fell back, and this process keeps the ones it loaded.
+    metarl.train(out=ours, env="point-nav", seed=3, callback=seen.append, blas_kernels="openblas", **TINY)
+    cli("train", "--env", "point-nav", "--seed", "3", *tiny_flags(), "--quiet", "--blas-kernels", "openblas",
+        "--out", str(theirs))
     assert metrics_without_time(ours / "metrics.csv") == metrics_without_time(theirs / "metrics.csv")
     assert (ours / "config.yaml").read_text() == (theirs / "config.yaml").read_text()
     assert [m["iteration"] for m in seen] == [1, 2]

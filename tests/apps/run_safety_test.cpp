@@ -236,11 +236,13 @@ TEST_F(RunSafety, ForceLeavesNothingOfThePreviousRun) {
   ASSERT_TRUE(fs::exists(dir_ / "run" / "plots" / "adaptation_heldout.svg"));
   ASSERT_TRUE(fs::exists(dir_ / "run" / "eval_heldout.tasks.jsonl"));
   write("run/notes.txt", "mine\n");
-  write("run/eval_notes.jsonl", "{\"mine\": 1}\n");  // a look-alike of metarl's reports
+  write("run/eval_notes.jsonl", "{\"mine\": 1}\n");  // look-alikes of metarl's reports
+  write("run/eval_notes.json", "{}\n");
   ASSERT_EQ(run_metarl(tiny_train("--env cartpole --force")).exit_code, 0);
   EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout.json"));
   EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout.tasks.jsonl"));
   EXPECT_EQ(file_text(dir_ / "run" / "eval_notes.jsonl"), "{\"mine\": 1}\n");
+  EXPECT_EQ(file_text(dir_ / "run" / "eval_notes.json"), "{}\n");
   EXPECT_FALSE(fs::exists(dir_ / "run" / "plots"));
   EXPECT_EQ(file_text(dir_ / "run" / "notes.txt"), "mine\n");
   const Result plot = run_metarl("plot " + run_dir(), /*stdout_only=*/true);

@@ -566,7 +566,7 @@ TEST(RunDirectory, OnlyMetarlsOwnTemporariesOfADeadWriterAreStale) {
     EXPECT_FALSE(is_stale_temporary(own, alive)) << own;
   }
   for (const char* theirs : {"paper.tmp.final", "checkpoint.pt.tmp.final", "checkpoint.pt.tmp.", "notes.tmp.12",
-                             "checkpoint.pt.tmp.1234567890", "eval_x.txt.tmp.12", "config.yaml", ".tmp.12",
+                             "checkpoint.pt.tmp.1234567890", "eval_x.txt.tmp.12", "eval_notes.json.tmp.12", "config.yaml", ".tmp.12",
                              "my-checkpoint.pt.tmp.12", "checkpoint.pt.tmp.-12", "metrics.csv.tmp.12.bak"}) {
     EXPECT_FALSE(is_stale_temporary(theirs, gone)) << theirs;
   }
