@@ -102,7 +102,17 @@ TEST_F(Distributed, TrpoTakesTheSameFirstStepUpToItsConjugateGradientsRounding) 
 // (absolute for values below 1): a process's share of a task batch is a batch of
 // another size, and some BLAS kernels (OpenBLAS's generic ones on a CPU model it does
 // not know) round a row's products differently with the batch size, in the last bits.
-void expect_same_report(const std::string& a, const std::string& b, double relative, const std::string& what) {
+void expect_same_report(const std::string& report_a, const std::string& report_b, double relative,
+                        const std::string& what) {
+  // Strings (names, a checkpoint's hex checksum such as "6f8b374085e06882", whose
+  // "374085e06882" would read as a number out of range) are compared whole; the
+  // numbers are looked for in the rest.
+  static const std::regex quoted(R"("[^"]*")");
+  const std::vector<std::string> strings_a(std::sregex_token_iterator(report_a.begin(), report_a.end(), quoted), {});
+  const std::vector<std::string> strings_b(std::sregex_token_iterator(report_b.begin(), report_b.end(), quoted), {});
+  ASSERT_EQ(strings_a, strings_b) << what << ": the reports' strings differ\n" << report_a << "\n" << report_b;
+  const std::string a = std::regex_replace(report_a, quoted, "\"\"");
+  const std::string b = std::regex_replace(report_b, quoted, "\"\"");
   static const std::regex number(R"(-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?)");
   const std::vector<std::string> text_a(std::sregex_token_iterator(a.begin(), a.end(), number, -1), {});
   const std::vector<std::string> text_b(std::sregex_token_iterator(b.begin(), b.end(), number, -1), {});
