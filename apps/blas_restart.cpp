@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,21 +15,12 @@
 
 namespace metarl::apps {
 
-namespace {
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
-
 void restart_with_blas_kernels(const std::string& choice) {
   const meta::BlasKernels running = meta::blas_kernels();
   const std::string coretype = meta::blas_coretype_to_start_with(choice, running);
   if (coretype.empty()) {
     // auto keeps the variable once set, so it would not see that OpenBLAS ignored it.
-    if (running.coretype_set_by_metarl && !running.core.empty() && lower(running.core) != lower(running.coretype)) {
+    if (running.coretype_set_by_metarl && !running.core.empty() && !meta::same_core(running.core, running.coretype)) {
       std::cerr << "metarl: note: OpenBLAS runs " << running.core << "'s kernels with OPENBLAS_CORETYPE="
                 << running.coretype << " (built without DYNAMIC_ARCH?); going on with them\n";
     }

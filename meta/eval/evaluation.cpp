@@ -1,7 +1,6 @@
 #include "meta/eval/evaluation.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -614,9 +613,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     if (!method.checkpoint || method.mean_alpha || trained == "auto" || trained == "openblas" || kernels.core.empty()) {
       continue;
     }
-    std::string running = kernels.core;
-    std::transform(running.begin(), running.end(), running.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (running == trained) continue;
+    if (same_core(kernels.core, trained)) continue;
     kernel_warnings.push_back(method.name + " was trained with blas_kernels " + trained + "; this evaluation runs " +
                               kernels.core + "'s kernels, so its numbers differ in the last digits from an "
                               "evaluation on " + trained + "'s (--blas-kernels " + trained + ")");

@@ -82,6 +82,8 @@ std::string fastest_supported_core(const CpuVectorFeatures& features) {
   return "Prescott";
 }
 
+bool same_core(const std::string& a, const std::string& b) { return lower(a) == lower(b); }
+
 bool is_fallback_core(const std::string& core, const std::string& supported) {
   const int running = core_rank(core);
   const int possible = core_rank(supported);
@@ -153,7 +155,7 @@ std::string blas_coretype_to_start_with(const std::string& choice, const BlasKer
     return running.fallback() ? running.supported : "";
   }
   const auto named = std::find_if(named_cores().begin(), named_cores().end(),
-                                  [&](const std::string& core) { return lower(core) == choice; });
+                                  [&](const std::string& core) { return same_core(core, choice); });
   if (named == named_cores().end()) {
     throw UsageError(key_value(choice) + " is invalid; expected one of " + expected_choices());
   }
@@ -166,12 +168,12 @@ std::string blas_coretype_to_start_with(const std::string& choice, const BlasKer
     throw UsageError(key_value(choice) + " asks for kernels this CPU cannot run; expected auto, openblas or a core up "
                      "to " + lower(running.supported) + " (its fastest)");
   }
-  if (!running.coretype.empty() && !running.coretype_set_by_metarl && lower(running.coretype) != choice) {
+  if (!running.coretype.empty() && !running.coretype_set_by_metarl && !same_core(running.coretype, choice)) {
     throw UsageError(key_value(choice) + " conflicts with OPENBLAS_CORETYPE=" + running.coretype +
                      " in the environment, which metarl does not override; unset it, or expected blas_kernels auto "
                      "(or " + lower(running.coretype) + ")");
   }
-  return lower(running.core) == choice ? "" : *named;
+  return same_core(running.core, choice) ? "" : *named;
 }
 
 void check_blas_kernels(const std::string& choice, const BlasKernels& running) {

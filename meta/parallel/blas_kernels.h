@@ -49,6 +49,10 @@ struct BlasKernels {
   std::string describe() const;
 };
 
+// Whether two OpenBLAS core names (or a `blas_kernels` value) name the same kernels:
+// OpenBLAS writes "Haswell", the key "haswell".
+bool same_core(const std::string& a, const std::string& b);
+
 // The BLAS this process loaded (found by its exported openblas_* functions).
 BlasKernels blas_kernels();
 
