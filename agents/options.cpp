@@ -23,6 +23,13 @@ std::string to_string(Estimator estimator) { return enum_name(estimator_names(),
 
 Estimator parse_estimator(const std::string& name) { return parse_enum(estimator_names(), "estimator", name); }
 
+const EnumNames<Kernels>& kernels_names() {
+  static const EnumNames<Kernels> names{{Kernels::kAnalytic, "analytic"}, {Kernels::kAutograd, "autograd"}};
+  return names;
+}
+
+std::string to_string(Kernels kernels) { return enum_name(kernels_names(), kernels); }
+
 const EnumNames<ActionSpace>& action_space_names() {
   static const EnumNames<ActionSpace> names{{ActionSpace::kEnvironment, "environment"},
                                             {ActionSpace::kNormalized, "normalized"}};

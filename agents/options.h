@@ -42,6 +42,13 @@ std::string to_string(Estimator estimator);
 // Throws UsageError naming the value and the choices.
 Estimator parse_estimator(const std::string& name);
 
+// How the meta-gradient's and TRPO's derivatives are computed: by the policies'
+// analytic kernels (agents/policy_kernels.h), where a policy has them, or by autograd's
+// generic double backward (the reference; and the fallback for other policies).
+enum class Kernels { kAnalytic, kAutograd };
+const EnumNames<Kernels>& kernels_names();  // analytic, autograd
+std::string to_string(Kernels kernels);
+
 // How a policy's continuous action reaches the environment.
 enum class ActionSpace {
   // The policy's action is the environment's; the environment clips it to its box.

@@ -202,6 +202,12 @@ torch::Tensor GaussianMlpPolicy::act(const torch::Tensor& observations, const Pa
   return mu + sigma * noise.to(mu.device());
 }
 
+std::unique_ptr<PolicyLinearization> GaussianMlpPolicy::linearize(const torch::Tensor& observations,
+                                                                 const torch::Tensor& actions,
+                                                                 const ParameterList& params) const {
+  return linearize_gaussian_mlp(observations, actions, params, num_layers(), options_.activation);
+}
+
 CategoricalMlpPolicy::CategoricalMlpPolicy(int observation_dim, int num_actions, Options options)
     : observation_dim_(observation_dim), num_actions_(num_actions), options_(std::move(options)) {
   if (observation_dim <= 0 || num_actions < 2) {
@@ -259,6 +265,12 @@ torch::Tensor CategoricalMlpPolicy::act(const torch::Tensor& observations, const
   // Index of the first cumulative probability above u, clamped against rounding.
   const auto index = (cdf <= u).sum(-1, /*keepdim=*/true).clamp_max(num_actions_ - 1);
   return index.to(torch::kFloat32);
+}
+
+std::unique_ptr<PolicyLinearization> CategoricalMlpPolicy::linearize(const torch::Tensor& observations,
+                                                                    const torch::Tensor& actions,
+                                                                    const ParameterList& params) const {
+  return linearize_categorical_mlp(observations, actions, params, num_layers(), options_.activation);
 }
 
 }  // namespace metarl::agents

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agents/options.h"
+#include "agents/policy_kernels.h"
 
 namespace metarl::agents {
 
@@ -74,6 +75,16 @@ class Policy {
   // [..., action_dim] float32 on the CPU.
   torch::Tensor sample(const torch::Tensor& observations, const ParameterList& params,
                        at::Generator& generator) const;
+  // The analytic products at task-batched parameters on fixed rows (agents/policy_kernels.h):
+  // observations [T, …, obs_dim], actions [T, …, action_dim] (undefined when only the
+  // KL's products are wanted). nullptr for a policy without analytic kernels: callers
+  // then differentiate with autograd.
+  virtual std::unique_ptr<PolicyLinearization> linearize(const torch::Tensor& observations,
+                                                         const torch::Tensor& actions,
+                                                         const ParameterList& params) const {
+    (void)observations, (void)actions, (void)params;
+    return nullptr;
+  }
 };
 
 // Shapes of an MLP's layers [W0 [h0, in], b0 [h0], ..., Wn [out, h_{n-1}], bn [out]],
@@ -110,6 +121,8 @@ class GaussianMlpPolicy final : public Policy {
   torch::Tensor draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const override;
   torch::Tensor act(const torch::Tensor& observations, const ParameterList& params,
                     const torch::Tensor& noise) const override;
+  std::unique_ptr<PolicyLinearization> linearize(const torch::Tensor& observations, const torch::Tensor& actions,
+                                                 const ParameterList& params) const override;
 
   // μ_θ(s): [..., action_dim].
   torch::Tensor mean(const torch::Tensor& observations, const ParameterList& params) const;
@@ -147,6 +160,8 @@ class CategoricalMlpPolicy final : public Policy {
   torch::Tensor draw_noise(c10::IntArrayRef batch_shape, at::Generator& generator) const override;
   torch::Tensor act(const torch::Tensor& observations, const ParameterList& params,
                     const torch::Tensor& noise) const override;
+  std::unique_ptr<PolicyLinearization> linearize(const torch::Tensor& observations, const torch::Tensor& actions,
+                                                 const ParameterList& params) const override;
 
   // log softmax of the logits: [..., num_actions].
   torch::Tensor log_probabilities(const torch::Tensor& observations, const ParameterList& params) const;

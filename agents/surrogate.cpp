@@ -16,6 +16,16 @@ torch::Tensor masked_task_mean(const torch::Tensor& x, const torch::Tensor& mask
 // DiCE's magic box □ of a log-probability sum: value 1, and every derivative of it
 // is the sum's derivative times □ (so the score terms appear at every order).
 torch::Tensor magic_box(const torch::Tensor& log_prob_sum) { return torch::exp(log_prob_sum - log_prob_sum.detach()); }
+
+// ŵ = mask · Â / Σ mask per task: [T, R, H].
+torch::Tensor row_weights(const torch::Tensor& advantages, const torch::Tensor& mask) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 1; d < mask.dim(); ++d) dims.push_back(d);
+  return mask * advantages.detach() / mask.sum(dims, /*keepdim=*/true).clamp_min(1.0);
+}
+
+// [T, R, H] ↔ the linearisation's rows [T, N].
+torch::Tensor as_rows(const torch::Tensor& x) { return x.reshape({x.size(0), -1}); }
 }  // namespace
 
 torch::Tensor inner_objective_loss(const torch::Tensor& log_probs, const torch::Tensor& advantages,
@@ -58,6 +68,37 @@ torch::Tensor reinforce_loss(const torch::Tensor& log_probs, const torch::Tensor
 torch::Tensor importance_weighted_loss(const torch::Tensor& log_probs, const torch::Tensor& old_log_probs,
                                        const torch::Tensor& advantages, const torch::Tensor& mask) {
   return -masked_task_mean(torch::exp(log_probs - old_log_probs) * advantages, mask);
+}
+
+std::vector<torch::Tensor> inner_loss_gradient(const PolicyLinearization& policy, const torch::Tensor& advantages,
+                                               const torch::Tensor& mask) {
+  return policy.log_prob_gradient(-as_rows(row_weights(advantages, mask)));
+}
+
+InnerLossHessian::InnerLossHessian(const PolicyLinearization& policy, const torch::Tensor& advantages,
+                                   const torch::Tensor& mask, Estimator estimator)
+    : estimator_(estimator), mask_(mask) {
+  weights_ = row_weights(advantages, mask);
+  curvature_weights_ = -as_rows(weights_);
+  log_prob_hessian_ = policy.log_prob_hessian(curvature_weights_);
+}
+
+std::vector<torch::Tensor> InnerLossHessian::product(const std::vector<torch::Tensor>& v) const {
+  switch (estimator_) {
+    case Estimator::kPlain:
+      return log_prob_hessian_->product(v, {});
+    case Estimator::kLvc:
+      return log_prob_hessian_->product(v, [&](const torch::Tensor& c) { return curvature_weights_ * c; });
+    case Estimator::kDice:
+      return log_prob_hessian_->product(v, [&](const torch::Tensor& c_rows) {
+        const auto c = c_rows.reshape(mask_.sizes()) * mask_;
+        const auto earlier = torch::cumsum(c, -1) - c;  // C_r
+        const auto weighted = weights_ * c;
+        const auto later = weighted.sum(-1, /*keepdim=*/true) - torch::cumsum(weighted, -1);  // D_r
+        return -as_rows(weights_ * (c + earlier) + mask_ * later);
+      });
+  }
+  throw std::logic_error("InnerLossHessian: unknown estimator");
 }
 
 }  // namespace metarl::agents

@@ -3,9 +3,12 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "agents/options.h"
+#include "agents/policy_kernels.h"
 
 namespace metarl::agents {
 
@@ -47,5 +50,35 @@ torch::Tensor reinforce_loss(const torch::Tensor& log_probs, const torch::Tensor
 // reinforce_loss's; TRPO evaluates it away from the sampling policy.
 torch::Tensor importance_weighted_loss(const torch::Tensor& log_probs, const torch::Tensor& old_log_probs,
                                        const torch::Tensor& advantages, const torch::Tensor& mask);
+
+// The same inner loss, summed over tasks, differentiated by a policy's analytic
+// kernels instead of autograd (on-policy: no behaviour policy). With the row weights
+// ŵ_r = mask_r Â_r / Σ mask (per task) and s_r = ∇ log π_r:
+//   gradient (every estimator)  −Σ_r ŵ_r s_r
+//   plain   H v = −Σ_r ŵ_r ∇² log π_r v
+//   lvc     H v = −Σ_r ŵ_r (∇² log π_r v + s_r (s_r · v))
+//   dice    H v = −Σ_r ŵ_r ∇² log π_r v − Σ_r s_r [ŵ_r (c_r + C_r) + mask_r D_r]
+//           with c_r = s_r · v, C_r = Σ_{r' < r} mask c (earlier steps of the rollout)
+//           and D_r = Σ_{r' > r} ŵ c (later ones): the s S_<ᵀ + S_< sᵀ terms.
+// Results in the linearisation's task-batched shapes; advantages and mask [T, R, H].
+// H v: InnerLossHessian below.
+std::vector<torch::Tensor> inner_loss_gradient(const PolicyLinearization& policy, const torch::Tensor& advantages,
+                                               const torch::Tensor& mask);
+// The inner loss's Hessian-vector products H v at a linearisation point, in the
+// estimator's form above; the row weights and the policy's backward pass are kept
+// for every product. Refers to `policy`, which must outlive it.
+class InnerLossHessian {
+ public:
+  InnerLossHessian(const PolicyLinearization& policy, const torch::Tensor& advantages, const torch::Tensor& mask,
+                   Estimator estimator);
+  std::vector<torch::Tensor> product(const std::vector<torch::Tensor>& v) const;
+
+ private:
+  Estimator estimator_;
+  torch::Tensor mask_;               // [T, R, H]
+  torch::Tensor weights_;            // ŵ [T, R, H]
+  torch::Tensor curvature_weights_;  // −ŵ as rows [T, N]
+  std::unique_ptr<LogProbHessian> log_prob_hessian_;
+};
 
 }  // namespace metarl::agents

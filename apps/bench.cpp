@@ -38,8 +38,17 @@ struct BenchOptions {
   int workers = 0;
   int env_threads = 0;
   std::string blas_kernels = "auto";
+  std::string kernels;  // "" → each configuration's own (analytic unless a --config file says otherwise)
   bool json = false;
 };
+}  // namespace
+
+namespace {
+std::vector<std::string> kernels_choices() {
+  std::vector<std::string> names;
+  for (const auto& entry : agents::kernels_names()) names.push_back(entry.second);
+  return names;
+}
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -76,6 +85,10 @@ void add_bench_command(CLI::App& app) {
                       "(its own choice) or a core by name, for every measurement (a --config file's own is not used); "
                       "compare programs on the same kernels")
       ->check(CLI::IsMember(meta::blas_kernels_choices()));
+  command->add_option("--kernels", options->kernels,
+                      "How every measured configuration differentiates: analytic (the policies' own passes) or "
+                      "autograd (the generic double backward); default: each configuration's own kernels key")
+      ->check(CLI::IsMember(kernels_choices()));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->callback([options] {
     restart_with_blas_kernels(options->blas_kernels);
@@ -117,6 +130,7 @@ void add_bench_command(CLI::App& app) {
         configs[i].runtime.threads = options->threads;
         configs[i].runtime.workers = options->workers;
         configs[i].runtime.blas_kernels = options->blas_kernels;  // this process's: --blas-kernels decides
+        if (!options->kernels.empty()) configs[i].kernels = parse_enum(agents::kernels_names(), "--kernels", options->kernels);
         if (!options->json) std::cerr << "meta-iterations of " << config_names[i] << " ..." << std::endl;
         report.meta_iterations.push_back(
             meta::bench_meta_iteration(config_names[i], configs[i], options->warmup, options->repetitions));

@@ -36,6 +36,9 @@ struct TrainConfig {
   bool first_order = false;            // drop second-order terms of the meta-gradient
   // Inner-loss form: plain | dice | lvc (agents/surrogate.h).
   agents::Estimator estimator = agents::Estimator::kLvc;
+  // analytic | autograd: how the inner loss's Hessian products and the KL's curvature
+  // are computed (agents::Kernels); the same numbers to float rounding.
+  agents::Kernels kernels = agents::Kernels::kAnalytic;
   // Outer step, by its name in the registry of meta/outer_step.h: adam | trpo | promp.
   std::string optimizer = "adam";
   double outer_lr = 0.01;              // Adam's step size (adam, promp) for θ and α at the first iteration

@@ -45,6 +45,11 @@ ConfigSchema<TrainConfig> make_train_schema() {
                              "inner-loss form, which sets the meta-gradient's second-order terms: plain (biased), "
                              "dice (unbiased) or lvc (low variance)",
                              &C::estimator, agents::estimator_names()));
+  keys.push_back(enum_key<C>("kernels",
+                             "how the inner loss's Hessian products and TRPO's KL curvature are computed: analytic "
+                             "(the policies' own passes, faster) or autograd (the generic double backward, the "
+                             "reference); the same numbers to float rounding",
+                             &C::kernels, agents::kernels_names()));
   keys.push_back(choice_key<C>("optimizer",
                                "outer step over θ and α: " + outer_step_descriptions(), &C::optimizer,
                                outer_step_names()));

@@ -71,7 +71,7 @@ std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared
                                           const torch::Device& device, std::uint64_t init_seed) {
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   return std::make_unique<MetaLearner>(std::move(policy), config.algo, config.inner_lr, init_seed, options,
-                                       config.estimator);
+                                       config.estimator, config.kernels);
 }
 
 envs::EnvSpec check_environment_at_start(const std::string& name) {

@@ -9,8 +9,9 @@ namespace metarl::meta {
 using agents::ParameterList;
 
 MetaLearner::MetaLearner(std::shared_ptr<const agents::Policy> policy, Algorithm algorithm, double inner_lr,
-                         std::uint64_t seed, const torch::TensorOptions& options, agents::Estimator estimator)
-    : policy_(std::move(policy)), algorithm_(algorithm), estimator_(estimator) {
+                         std::uint64_t seed, const torch::TensorOptions& options, agents::Estimator estimator,
+                         agents::Kernels kernels)
+    : policy_(std::move(policy)), algorithm_(algorithm), estimator_(estimator), kernels_(kernels) {
   theta_ = policy_->initial_parameters(seed, options);
   for (auto& p : theta_) {
     p.requires_grad_(true);
@@ -82,10 +83,23 @@ LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
   ParameterList theta;
   for (const auto& p : learner.theta()) theta.push_back(p.detach().requires_grad_(true));
   ParameterList current = agents::expand_to_tasks(theta, tasks);
+  const bool analytic = learner.kernels() == agents::Kernels::kAnalytic;
   for (const auto& batch : inner_batches) {
     Step step;
     step.input = current;
-    step.gradient = learner.inner_gradients(step.input, batch, advantage_options, /*create_graph=*/true);
+    if (analytic) {
+      torch::NoGradGuard no_grad;
+      step.policy_at_input = learner.policy().linearize(batch.observations, batch.actions, agents::detach(current));
+    }
+    if (step.policy_at_input) {
+      torch::NoGradGuard no_grad;
+      const auto advantages = agents::compute_advantages(batch, advantage_options);
+      step.gradient = agents::inner_loss_gradient(*step.policy_at_input, advantages, batch.mask);
+      step.inner_hessian = std::make_shared<agents::InnerLossHessian>(*step.policy_at_input, advantages, batch.mask,
+                                                                      learner.estimator());
+    } else {
+      step.gradient = learner.inner_gradients(step.input, batch, advantage_options, /*create_graph=*/true);
+    }
     ParameterList next;
     for (size_t i = 0; i < current.size(); ++i) {
       next.push_back((current[i] - learner.alpha()[i].detach() * step.gradient[i]).detach().requires_grad_(true));
@@ -97,6 +111,10 @@ LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
 }
 
 ParameterList LinearizedAdaptation::hessian_product(const Step& step, const ParameterList& w) const {
+  if (step.policy_at_input) {
+    torch::NoGradGuard no_grad;
+    return step.inner_hessian->product(w);
+  }
   return agents::gradient_dot_derivative(step.gradient, step.input, w);
 }
 

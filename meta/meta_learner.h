@@ -31,12 +31,15 @@ class MetaLearner {
   // is the one whose meta-gradient is the exact derivative for fixed rollouts.
   MetaLearner(std::shared_ptr<const agents::Policy> policy, Algorithm algorithm, double inner_lr,
               std::uint64_t seed, const torch::TensorOptions& options,
-              agents::Estimator estimator = agents::Estimator::kPlain);
+              agents::Estimator estimator = agents::Estimator::kPlain,
+              agents::Kernels kernels = agents::Kernels::kAnalytic);
 
   const agents::Policy& policy() const { return *policy_; }
   Algorithm algorithm() const { return algorithm_; }
   bool learns_alpha() const { return algorithm_ == Algorithm::kMetaSgd; }
   agents::Estimator estimator() const { return estimator_; }
+  // How LinearizedAdaptation and TRPO's curvature differentiate (agents::Kernels).
+  agents::Kernels kernels() const { return kernels_; }
 
   // Leaf tensors, requires_grad. θ: the policy's parameter shapes.
   agents::ParameterList& theta() { return theta_; }
@@ -83,6 +86,7 @@ class MetaLearner {
   std::shared_ptr<const agents::Policy> policy_;
   Algorithm algorithm_;
   agents::Estimator estimator_;
+  agents::Kernels kernels_;
   agents::ParameterList theta_;
   agents::ParameterList alpha_;
 };
@@ -91,8 +95,9 @@ class MetaLearner {
 // learner's current θ and α on fixed inner rollouts: products with its Jacobian J,
 // forward (J v) and transposed (Jᵀ u). Step j maps θ_j to θ_{j+1} = θ_j − α ⊙ g_j(θ_j),
 // so J_j v = v_θ − v_α ⊙ g_j − α ⊙ H_j v_θ and J_jᵀ u = (u − H_j(α ⊙ u), −Σ_t u ⊙ g_j),
-// with H_j w the inner loss's Hessian-vector product (one double backward, in the
-// estimator's form). TRPO uses it for the KL's Hessian at the old parameters, which
+// with H_j w the inner loss's Hessian-vector product in the estimator's form: the
+// policy's analytic kernels (agents/policy_kernels.h) when the learner's kernels are
+// analytic and the policy has them, else one double backward. TRPO uses it for the KL's Hessian at the old parameters, which
 // is exactly Jᵀ F J there (F: the KL's Hessian in θ'): ∇_θ' KL vanishes at θ' old.
 class LinearizedAdaptation {
  public:
@@ -109,7 +114,11 @@ class LinearizedAdaptation {
  private:
   struct Step {
     agents::ParameterList input;     // θ_j, [T, …], requires grad (a fresh leaf or an expanded view of one)
-    agents::ParameterList gradient;  // g_j(θ_j) [T, …], with its graph for H_j w
+    agents::ParameterList gradient;  // g_j(θ_j) [T, …], with its graph for H_j w (autograd)
+    // Analytic kernels: the policy linearised at θ_j on the step's rollouts, and its
+    // inner loss's Hessian products; no graph then.
+    std::shared_ptr<const agents::PolicyLinearization> policy_at_input;
+    std::shared_ptr<const agents::InnerLossHessian> inner_hessian;  // refers to policy_at_input
   };
   agents::ParameterList hessian_product(const Step& step, const agents::ParameterList& w) const;
 

@@ -19,13 +19,22 @@ using agents::ParameterList;
 
 // One group of tasks' share of the KL's Hessian in (θ, α) at the old point: Jᵀ F J
 // with J the group's linearised adaptation and F the Hessian in θ' of the group's
-// part of the KL, Σ over its steps / (valid steps of all tasks).
+// part of the KL, Σ over its steps / (valid steps of all tasks). F v is the policy's
+// analytic Gauss–Newton product with analytic kernels, else a double backward.
 class TaskGroupCurvature {
  public:
   TaskGroupCurvature(const MetaLearner& learner, const std::vector<agents::Trajectories>& inner_batches,
                      const agents::AdvantageOptions& advantage_options, const ParameterList& old_adapted,
                      const agents::Trajectories& outer, const torch::Tensor& valid_steps)
       : linearized_(learner, inner_batches, advantage_options) {
+    if (learner.kernels() == agents::Kernels::kAnalytic) {
+      torch::NoGradGuard no_grad;
+      old_policy_ = learner.policy().linearize(outer.observations, outer.actions, agents::detach(old_adapted));
+      if (old_policy_) {
+        row_weights_ = (outer.mask / valid_steps).reshape({outer.num_tasks(), -1});
+        return;
+      }
+    }
     for (const auto& p : old_adapted) adapted_variable_.push_back(p.detach().clone().requires_grad_(true));
     const auto kl =
         (learner.policy().kl_divergence(outer.observations, old_adapted, adapted_variable_) * outer.mask).sum() /
@@ -35,10 +44,32 @@ class TaskGroupCurvature {
     kl_gradient_ = agents::gradients(kl, adapted_variable_, differentiable);
   }
 
+  bool analytic() const { return old_policy_ != nullptr; }
+
+  // Analytic kernels only: Jᵀ ∇θ' of the group's share of the surrogate at the old
+  // point, where every importance weight is 1, so ∇θ' is the policy gradient
+  // −Σ ŵ ∇ log π of the group's outer rollouts, divided by the tasks of the whole
+  // meta-batch (the surrogate is their mean). Flat in meta_parameters() order.
+  torch::Tensor surrogate_gradient(const torch::Tensor& advantages, const torch::Tensor& mask,
+                                   double meta_batch_tasks) const {
+    torch::NoGradGuard no_grad;
+    auto u = agents::inner_loss_gradient(*old_policy_, advantages, mask);
+    for (auto& piece : u) piece.div_(meta_batch_tasks);
+    auto [u_theta, u_alpha] = linearized_.transposed(u);
+    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
+    return flatten_parameters(u_theta);
+  }
+
   // Jᵀ F J v, flat in meta_parameters() order (θ's pieces, then α's).
   torch::Tensor product(const ParameterList& v_theta, const ParameterList& v_alpha) const {
     const ParameterList jv = linearized_.forward(v_theta, v_alpha);
-    const ParameterList fjv = agents::gradient_dot_derivative(kl_gradient_, adapted_variable_, jv);
+    ParameterList fjv;
+    if (old_policy_) {
+      torch::NoGradGuard no_grad;
+      fjv = old_policy_->kl_hessian_product(jv, row_weights_);
+    } else {
+      fjv = agents::gradient_dot_derivative(kl_gradient_, adapted_variable_, jv);
+    }
     auto [u_theta, u_alpha] = linearized_.transposed(fjv);
     u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
     return flatten_parameters(u_theta);
@@ -48,6 +79,8 @@ class TaskGroupCurvature {
   LinearizedAdaptation linearized_;
   ParameterList adapted_variable_;  // θ' of the group's tasks [T_g, …], a leaf at the old values
   ParameterList kl_gradient_;       // ∇θ' KL with its graph (zero at the old point; its derivative is F)
+  std::unique_ptr<agents::PolicyLinearization> old_policy_;  // analytic kernels at θ' old, or null
+  torch::Tensor row_weights_;       // mask / valid steps of all tasks [T_g, R·H]
 };
 
 class TrpoOuterStep final : public OuterStep {
@@ -101,7 +134,55 @@ class TrpoOuterStep final : public OuterStep {
         all_reduce_sum(context_.collectives, mask.sum(), "the count of valid steps").clamp_min(1.0);
     const int64_t local_tasks = outer.num_tasks();
 
+    // With the analytic kernels (set below) no evaluation needs a graph: values only,
+    // by task group on the workers' threads, the inner gradients by the kernels and
+    // the inner rollouts' advantages computed once. The groups' sums are added in group
+    // order.
+    bool analytic = false;
+    int groups = 1;
+    const int64_t tasks = outer.num_tasks();
+    std::vector<torch::Tensor> inner_advantages;
+    auto evaluate_values = [&] {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> loss_sums(static_cast<size_t>(groups));
+      std::vector<torch::Tensor> kl_sums(static_cast<size_t>(groups));
+      run_in_parallel(groups, [&](int group) {
+        torch::NoGradGuard no_grad_here;  // grad mode is per thread
+        const int64_t begin = tasks * group / groups;
+        const int64_t end = tasks * (group + 1) / groups;
+        ParameterList params = agents::expand_to_tasks(agents::detach(learner_.theta()), end - begin);
+        for (size_t j = 0; j < inner_batches.size(); ++j) {
+          const auto inner = inner_batches[j].slice_tasks(begin, end);
+          const auto at_params = policy.linearize(inner.observations, inner.actions, params);
+          const auto gradient =
+              agents::inner_loss_gradient(*at_params, inner_advantages[j].slice(0, begin, end), inner.mask);
+          for (size_t i = 0; i < params.size(); ++i) params[i] = params[i] - learner_.alpha()[i].detach() * gradient[i];
+        }
+        const auto group_outer = outer.slice_tasks(begin, end);
+        const auto group_mask = mask.slice(0, begin, end);
+        const auto log_probs = policy.log_prob(group_outer.observations, group_outer.actions, params);
+        loss_sums[static_cast<size_t>(group)] =
+            agents::importance_weighted_loss(log_probs, old_log_probs.slice(0, begin, end),
+                                             advantages.slice(0, begin, end), group_mask)
+                .sum();
+        ParameterList group_old_adapted;
+        for (const auto& p : old_adapted) group_old_adapted.push_back(p.slice(0, begin, end));
+        kl_sums[static_cast<size_t>(group)] =
+            (policy.kl_divergence(group_outer.observations, group_old_adapted, params) * group_mask).sum();
+      });
+      auto loss_sum = loss_sums.front();
+      auto kl_sum = kl_sums.front();
+      for (size_t g = 1; g < loss_sums.size(); ++g) {
+        loss_sum = loss_sum + loss_sums[g];
+        kl_sum = kl_sum + kl_sums[g];
+      }
+      SurrogateAndKl out;
+      out.loss = share_of_task_mean(loss_sum / static_cast<double>(local_tasks), context_, local_tasks);
+      out.kl = kl_sum / valid_steps;
+      return out;
+    };
     auto evaluate = [&](bool differentiable) {
+      if (analytic && !differentiable) return evaluate_values();
       // Re-adapt from the current θ, α on the same inner rollouts: π'_new.
       ParameterList params = learner_.theta();
       for (const auto& inner : inner_batches) {
@@ -124,8 +205,7 @@ class TrpoOuterStep final : public OuterStep {
     // a sum over tasks, so groups of tasks go to separate threads, each with its own
     // graphs; their products are added in group order (deterministic for a given
     // number of workers).
-    const int64_t tasks = outer.num_tasks();
-    const int groups = task_groups(config_.runtime.workers, tasks, device_);
+    groups = task_groups(config_.runtime.workers, tasks, device_);
     std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
     std::optional<PhaseScope> setup(std::in_place, Phase::kCurvatureSetup);
     run_in_parallel(groups, [&](int group) {
@@ -160,7 +240,29 @@ class TrpoOuterStep final : public OuterStep {
       for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
       return all_reduce_sum(context_.collectives, sum, "a KL curvature product");
     };
-    return trpo_step(learner_.meta_parameters(), evaluate, trpo_options(config_), hessian_product, context_.collectives);
+    // With the analytic kernels the meta-gradient is Jᵀ ∇θ' too: no graph through the
+    // adaptation at all (evaluate is then only asked for values).
+    LossGradientFn loss_gradient;
+    if (curvature.front()->analytic()) {
+      analytic = true;
+      for (const auto& inner : inner_batches) inner_advantages.push_back(agents::compute_advantages(inner, advantage_options));
+      loss_gradient = [&] {
+        const double meta_batch_tasks =
+            all_reduce_sum(context_.collectives, static_cast<double>(local_tasks), "the count of tasks");
+        std::vector<torch::Tensor> shares(static_cast<size_t>(groups));
+        run_in_parallel(groups, [&](int group) {
+          const int64_t begin = tasks * group / groups;
+          const int64_t end = tasks * (group + 1) / groups;
+          shares[static_cast<size_t>(group)] = curvature[static_cast<size_t>(group)]->surrogate_gradient(
+              advantages.slice(0, begin, end), mask.slice(0, begin, end), meta_batch_tasks);
+        });
+        auto sum = shares.front();
+        for (size_t g = 1; g < shares.size(); ++g) sum = sum + shares[g];
+        return sum;
+      };
+    }
+    return trpo_step(learner_.meta_parameters(), evaluate, trpo_options(config_), hessian_product, context_.collectives,
+                     loss_gradient);
   }
 
   OuterStepContext context_;

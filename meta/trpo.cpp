@@ -56,21 +56,23 @@ torch::Tensor conjugate_gradient(const std::function<torch::Tensor(const torch::
 
 TrpoStepResult trpo_step(const ParameterList& parameters, const SurrogateAndKlFn& evaluate,
                          const TrpoOptions& options, const HessianProductFn& kl_hessian_product,
-                         const Collectives& collectives) {
+                         const Collectives& collectives, const LossGradientFn& loss_gradient_fn) {
   // Sums over the processes (identities in one process).
   auto sum_value = [&](const torch::Tensor& value, const char* what) {
     return all_reduce_sum(collectives, value.item<double>(), what);
   };
   TrpoStepResult result;
   std::optional<PhaseScope> meta_gradient(std::in_place, Phase::kMetaGradient);
-  const SurrogateAndKl at_old = evaluate(/*differentiable=*/true);
+  const SurrogateAndKl at_old = evaluate(/*differentiable=*/!loss_gradient_fn);
   result.loss_before = sum_value(at_old.loss, "the TRPO surrogate");
   result.loss_after = result.loss_before;
 
   agents::GradOptions keep;
   keep.retain_graph = true;
-  const auto loss_gradient = all_reduce_sum(collectives, flatten(agents::gradients(at_old.loss, parameters, keep)).detach(),
-                                            "the meta-gradient");
+  const auto loss_gradient = all_reduce_sum(
+      collectives,
+      loss_gradient_fn ? loss_gradient_fn() : flatten(agents::gradients(at_old.loss, parameters, keep)).detach(),
+      "the meta-gradient");
   meta_gradient.reset();
   torch::Tensor kl_gradient;
   if (!kl_hessian_product) {

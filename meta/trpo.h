@@ -50,18 +50,22 @@ torch::Tensor conjugate_gradient(const std::function<torch::Tensor(const torch::
 
 // v ↦ H v for the KL's Hessian H at the old parameters, on flat vectors.
 using HessianProductFn = std::function<torch::Tensor(const torch::Tensor&)>;
+// The surrogate's gradient at the old parameters, flat (this process's share).
+using LossGradientFn = std::function<torch::Tensor()>;
 
 // Updates `parameters` (leaf tensors, requires_grad) in place by one TRPO step.
 // On rejection they keep their old values. Never applies a non-finite step.
 // `kl_hessian_product` may be empty: H v is then ∇(∇KL · v) by autograd through
 // evaluate(true)'s graph (third order through an adaptation step).
+// `loss_gradient` may be empty too: the gradient is then autograd's through
+// evaluate(true)'s graph; given, evaluate is only called with false (values).
 // With several processes `evaluate` returns this process's share of the surrogate and
-// the KL (sums over its tasks, normalised by the whole batch) and `kl_hessian_product`
-// its share of H v; trpo_step sums them, and the loss gradient, over the processes,
-// so every process takes the same step.
+// the KL (sums over its tasks, normalised by the whole batch), `kl_hessian_product`
+// its share of H v and `loss_gradient` its share of the gradient; trpo_step sums them
+// over the processes, so every process takes the same step.
 TrpoStepResult trpo_step(const agents::ParameterList& parameters, const SurrogateAndKlFn& evaluate,
                          const TrpoOptions& options, const HessianProductFn& kl_hessian_product = {},
-                         const Collectives& collectives = single_process());
+                         const Collectives& collectives = single_process(), const LossGradientFn& loss_gradient = {});
 
 // Flattens tensors into one vector (the layout of trpo_step's products).
 torch::Tensor flatten_parameters(const std::vector<torch::Tensor>& tensors);

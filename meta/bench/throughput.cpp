@@ -276,6 +276,7 @@ std::string bench_report_json(const BenchReport& report) {
     out << ", \"" << m.name << "\": {" << timing_fields(m.timing) << ", \"env_steps\": " << m.env_steps
         << ", \"env_steps_per_second\": " << number(m.env_steps / m.timing.median_s) << ", \"algo\": \"" << to_string(c.algo)
         << "\", \"optimizer\": \"" << c.optimizer << "\", \"estimator\": \"" << agents::to_string(c.estimator)
+        << "\", \"kernels\": \"" << agents::to_string(c.kernels)
         << "\", \"meta_batch\": " << c.meta_batch << ", \"rollouts\": " << c.rollouts
         << ", \"horizon\": " << c.horizon << ", \"hidden_sizes\": [" << hidden << "], \"activation\": \""
         << agents::to_string(c.policy.activation) << "\", \"cg_iterations\": " << trpo_options(c).cg_iterations << ", \"workers\": " << c.runtime.workers
@@ -329,7 +330,7 @@ std::string bench_report_table(const BenchReport& report) {
     for (const auto& m : report.meta_iterations) {
       double total = 0;
       for (double seconds : m.phase_seconds) total += seconds;
-      out << "  " << m.name << ":";
+      out << "  " << m.name << " (" << agents::to_string(m.config.kernels) << " kernels):";
       for (size_t p = 0; p < m.phase_seconds.size(); ++p) {
         if (m.phase_seconds[p] <= 0) continue;
         std::snprintf(line, sizeof(line), " %s %.3g (%.0f%%);", phase_name(static_cast<Phase>(p)), m.phase_seconds[p],
