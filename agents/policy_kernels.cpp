@@ -155,10 +155,7 @@ class GaussianMlpLinearization final : public PolicyLinearization {
     return gradient;
   }
 
-  std::unique_ptr<LogProbHessian> log_prob_hessian(const torch::Tensor& curvature_weights) const override {
-    require_actions();
-    return std::make_unique<Hessian>(*this, curvature_weights);
-  }
+  std::unique_ptr<LogProbHessian> log_prob_hessian(const torch::Tensor& curvature_weights) const override;
 
   ParameterList kl_hessian_product(const ParameterList& v, const torch::Tensor& weights) const override {
     const auto tangent = mlp_tangent(pass_, params_, v, num_layers_);
@@ -173,43 +170,7 @@ class GaussianMlpLinearization final : public PolicyLinearization {
   //   R(a ∂ log π/∂μ)      = −a (R μ/σ² + 2 (z/σ) v_s)
   //   R(a ∂ log π/∂ log σ) = −2a ((z/σ) R μ + z² v_s)
   //   c                    = Σ_d (z/σ) R μ + (z² − 1) v_s
-  class Hessian final : public LogProbHessian {
-   public:
-    Hessian(const GaussianMlpLinearization& at, const torch::Tensor& curvature_weights) : at_(at) {
-      const auto a = curvature_weights.unsqueeze(-1);  // [T, N, 1]
-      backward_ = mlp_backward_pass(at.pass_, at.params_, a * at.score_mean_, at.num_layers_, at.activation_);
-      weighted_inverse_variance_ = a * at.inverse_sigma_.square();
-      weighted_two_score_ = 2.0 * a * at.score_mean_;
-      log_sigma_curvature_ = -2.0 * (a * at.z_.square()).sum(1);  // [T, A]
-    }
-
-    ParameterList product(const ParameterList& v,
-                          const std::function<torch::Tensor(const torch::Tensor&)>& score_weights) const override {
-      const auto tangent = mlp_tangent(at_.pass_, at_.params_, v, at_.num_layers_);
-      const auto& mean_tangent = tangent.output;  // R μ [T, N, A]
-      const auto& log_sigma_direction = v.back();  // [T, A]
-      const auto v_s = log_sigma_direction.unsqueeze(1);
-      auto output_gradient_tangent = -torch::addcmul(mean_tangent * weighted_inverse_variance_, weighted_two_score_, v_s);
-      auto log_sigma_product = log_sigma_curvature_ * log_sigma_direction - (weighted_two_score_ * mean_tangent).sum(1);
-      if (score_weights) {
-        const auto derivative = torch::addcmul(at_.score_mean_ * mean_tangent, at_.score_log_sigma_, v_s).sum(-1);
-        const auto b = score_weights(derivative).unsqueeze(-1);
-        output_gradient_tangent.addcmul_(b, at_.score_mean_);
-        log_sigma_product = log_sigma_product + (b * at_.score_log_sigma_).sum(1);
-      }
-      auto product = mlp_backward_tangent(at_.pass_, backward_, tangent, at_.params_, v, output_gradient_tangent,
-                                          at_.num_layers_);
-      product.push_back(std::move(log_sigma_product));
-      return product;
-    }
-
-   private:
-    const GaussianMlpLinearization& at_;
-    MlpBackwardPass backward_;
-    torch::Tensor weighted_inverse_variance_;  // a/σ² [T, N, A]
-    torch::Tensor weighted_two_score_;         // 2a z/σ [T, N, A]
-    torch::Tensor log_sigma_curvature_;        // Σ_r −2 a z² [T, A]
-  };
+  class Hessian;
 
   void require_actions() const {
     if (!z_.defined()) throw std::logic_error("GaussianMlpPolicy::linearize: no actions given for log π");
@@ -225,6 +186,52 @@ class GaussianMlpLinearization final : public PolicyLinearization {
   torch::Tensor score_mean_;       // z/σ
   torch::Tensor score_log_sigma_;  // z² − 1
 };
+
+class GaussianMlpLinearization::Hessian final : public LogProbHessian {
+ public:
+  // Holds copies of the linearisation's tensor handles (no copy of their data), so
+  // it stays valid after the linearisation is gone.
+  Hessian(const GaussianMlpLinearization& point, const torch::Tensor& curvature_weights) : point_(point) {
+    const auto a = curvature_weights.unsqueeze(-1);  // [T, N, 1]
+    backward_ =
+        mlp_backward_pass(point.pass_, point.params_, a * point.score_mean_, point.num_layers_, point.activation_);
+    weighted_inverse_variance_ = a * point.inverse_sigma_.square();
+    weighted_two_score_ = 2.0 * a * point.score_mean_;
+    log_sigma_curvature_ = -2.0 * (a * point.z_.square()).sum(1);  // [T, A]
+  }
+
+  ParameterList product(const ParameterList& v,
+                        const std::function<torch::Tensor(const torch::Tensor&)>& score_weights) const override {
+    const auto tangent = mlp_tangent(point_.pass_, point_.params_, v, point_.num_layers_);
+    const auto& mean_tangent = tangent.output;  // R μ [T, N, A]
+    const auto& log_sigma_direction = v.back();  // [T, A]
+    const auto v_s = log_sigma_direction.unsqueeze(1);
+    auto output_gradient_tangent = -torch::addcmul(mean_tangent * weighted_inverse_variance_, weighted_two_score_, v_s);
+    auto log_sigma_product = log_sigma_curvature_ * log_sigma_direction - (weighted_two_score_ * mean_tangent).sum(1);
+    if (score_weights) {
+      const auto derivative = torch::addcmul(point_.score_mean_ * mean_tangent, point_.score_log_sigma_, v_s).sum(-1);
+      const auto b = score_weights(derivative).unsqueeze(-1);
+      output_gradient_tangent.addcmul_(b, point_.score_mean_);
+      log_sigma_product = log_sigma_product + (b * point_.score_log_sigma_).sum(1);
+    }
+    auto product = mlp_backward_tangent(point_.pass_, backward_, tangent, point_.params_, v, output_gradient_tangent,
+                                        point_.num_layers_);
+    product.push_back(std::move(log_sigma_product));
+    return product;
+  }
+
+ private:
+  const GaussianMlpLinearization point_;  // the linearisation point (tensor handles)
+  MlpBackwardPass backward_;
+  torch::Tensor weighted_inverse_variance_;  // a/σ² [T, N, A]
+  torch::Tensor weighted_two_score_;         // 2a z/σ [T, N, A]
+  torch::Tensor log_sigma_curvature_;        // Σ_r −2 a z² [T, A]
+};
+
+std::unique_ptr<LogProbHessian> GaussianMlpLinearization::log_prob_hessian(const torch::Tensor& curvature_weights) const {
+  require_actions();
+  return std::make_unique<Hessian>(*this, curvature_weights);
+}
 
 // π(a|s) = softmax(o)_a over logits o [T, N, K], p = softmax(o):
 //   ∂ log π/∂o = e_a − p,   ∂² log π/∂o² = −(diag p − p pᵀ)
@@ -255,10 +262,7 @@ class CategoricalMlpLinearization final : public PolicyLinearization {
     return mlp_backward(pass_, params_, weights.unsqueeze(-1) * score_, num_layers_);
   }
 
-  std::unique_ptr<LogProbHessian> log_prob_hessian(const torch::Tensor& curvature_weights) const override {
-    require_actions();
-    return std::make_unique<Hessian>(*this, curvature_weights);
-  }
+  std::unique_ptr<LogProbHessian> log_prob_hessian(const torch::Tensor& curvature_weights) const override;
 
   ParameterList kl_hessian_product(const ParameterList& v, const torch::Tensor& weights) const override {
     const auto tangent = mlp_tangent(pass_, params_, v, num_layers_);
@@ -267,30 +271,7 @@ class CategoricalMlpLinearization final : public PolicyLinearization {
 
  private:
   // R(a ∂ log π/∂o) = −a (diag p − p pᵀ) R o;  c = (e_a − p) · R o.
-  class Hessian final : public LogProbHessian {
-   public:
-    Hessian(const CategoricalMlpLinearization& at, const torch::Tensor& curvature_weights)
-        : at_(at), weights_(curvature_weights.unsqueeze(-1)) {
-      backward_ = mlp_backward_pass(at.pass_, at.params_, weights_ * at.score_, at.num_layers_, at.activation_);
-    }
-
-    ParameterList product(const ParameterList& v,
-                          const std::function<torch::Tensor(const torch::Tensor&)>& score_weights) const override {
-      const auto tangent = mlp_tangent(at_.pass_, at_.params_, v, at_.num_layers_);
-      auto output_gradient_tangent = -weights_ * at_.fisher(tangent.output);
-      if (score_weights) {
-        const auto derivative = (at_.score_ * tangent.output).sum(-1);
-        output_gradient_tangent.addcmul_(score_weights(derivative).unsqueeze(-1), at_.score_);
-      }
-      return mlp_backward_tangent(at_.pass_, backward_, tangent, at_.params_, v, output_gradient_tangent,
-                                  at_.num_layers_);
-    }
-
-   private:
-    const CategoricalMlpLinearization& at_;
-    torch::Tensor weights_;  // a [T, N, 1]
-    MlpBackwardPass backward_;
-  };
+  class Hessian;
 
   // (diag p − p pᵀ) x per row: p ⊙ (x − p·x)
   torch::Tensor fisher(const torch::Tensor& x) const { return p_ * (x - (p_ * x).sum(-1, /*keepdim=*/true)); }
@@ -308,6 +289,38 @@ class CategoricalMlpLinearization final : public PolicyLinearization {
   torch::Tensor index_;  // [T, N, 1]
   torch::Tensor score_;  // e_a − p
 };
+
+class CategoricalMlpLinearization::Hessian final : public LogProbHessian {
+ public:
+  // Holds copies of the linearisation's tensor handles, as the Gaussian's does.
+  Hessian(const CategoricalMlpLinearization& point, const torch::Tensor& curvature_weights)
+      : point_(point), weights_(curvature_weights.unsqueeze(-1)) {
+    backward_ =
+        mlp_backward_pass(point.pass_, point.params_, weights_ * point.score_, point.num_layers_, point.activation_);
+  }
+
+  ParameterList product(const ParameterList& v,
+                        const std::function<torch::Tensor(const torch::Tensor&)>& score_weights) const override {
+    const auto tangent = mlp_tangent(point_.pass_, point_.params_, v, point_.num_layers_);
+    auto output_gradient_tangent = -weights_ * point_.fisher(tangent.output);
+    if (score_weights) {
+      const auto derivative = (point_.score_ * tangent.output).sum(-1);
+      output_gradient_tangent.addcmul_(score_weights(derivative).unsqueeze(-1), point_.score_);
+    }
+    return mlp_backward_tangent(point_.pass_, backward_, tangent, point_.params_, v, output_gradient_tangent,
+                                point_.num_layers_);
+  }
+
+ private:
+  const CategoricalMlpLinearization point_;  // the linearisation point (tensor handles)
+  torch::Tensor weights_;  // a [T, N, 1]
+  MlpBackwardPass backward_;
+};
+
+std::unique_ptr<LogProbHessian> CategoricalMlpLinearization::log_prob_hessian(const torch::Tensor& curvature_weights) const {
+  require_actions();
+  return std::make_unique<Hessian>(*this, curvature_weights);
+}
 
 }  // namespace
 

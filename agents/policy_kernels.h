@@ -73,8 +73,8 @@ ParameterList mlp_backward_tangent(const MlpPass& pass, const MlpBackwardPass& b
 
 // Σ_r a_r ∇² log π_r v + Σ_r b_r ∇ log π_r at a linearisation point, for curvature
 // weights a [T, N] fixed at construction (what does not depend on v is computed
-// once: the output gradients a ∂ log π/∂o through every layer). Refers to the
-// PolicyLinearization that made it, which must outlive it.
+// once: the output gradients a ∂ log π/∂o through every layer). It keeps its own
+// handles to the linearisation's tensors, so it may outlive the PolicyLinearization.
 class LogProbHessian {
  public:
   virtual ~LogProbHessian() = default;

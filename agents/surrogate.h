@@ -66,7 +66,7 @@ std::vector<torch::Tensor> inner_loss_gradient(const PolicyLinearization& policy
                                                const torch::Tensor& mask);
 // The inner loss's Hessian-vector products H v at a linearisation point, in the
 // estimator's form above; the row weights and the policy's backward pass are kept
-// for every product. Refers to `policy`, which must outlive it.
+// for every product (it may outlive `policy`).
 class InnerLossHessian {
  public:
   InnerLossHessian(const PolicyLinearization& policy, const torch::Tensor& advantages, const torch::Tensor& mask,

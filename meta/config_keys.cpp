@@ -46,9 +46,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
                              "dice (unbiased) or lvc (low variance)",
                              &C::estimator, agents::estimator_names()));
   keys.push_back(enum_key<C>("kernels",
-                             "how the inner loss's Hessian products and TRPO's KL curvature are computed: analytic "
-                             "(the policies' own passes, faster) or autograd (the generic double backward, the "
-                             "reference); the same numbers to float rounding",
+                             "how TRPO differentiates through the adaptation (its curvature products, gradient and "
+                             "line search): analytic (the policies' own passes, faster) or autograd (the generic "
+                             "double backward, the reference); each product agrees to float rounding. Adam and "
+                             "ProMP use autograd; a run from before this key resumes with autograd",
                              &C::kernels, agents::kernels_names()));
   keys.push_back(choice_key<C>("optimizer",
                                "outer step over θ and α: " + outer_step_descriptions(), &C::optimizer,

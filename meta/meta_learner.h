@@ -118,7 +118,7 @@ class LinearizedAdaptation {
     // Analytic kernels: the policy linearised at θ_j on the step's rollouts, and its
     // inner loss's Hessian products; no graph then.
     std::shared_ptr<const agents::PolicyLinearization> policy_at_input;
-    std::shared_ptr<const agents::InnerLossHessian> inner_hessian;  // refers to policy_at_input
+    std::shared_ptr<const agents::InnerLossHessian> inner_hessian;
   };
   agents::ParameterList hessian_product(const Step& step, const agents::ParameterList& w) const;
 

@@ -96,6 +96,9 @@ struct OuterStepTraits {
   // Takes Adam's step size, outer_lr under the outer_lr_decay schedule (and α's share,
   // alpha_lr_scale): a resumed run whose schedule decays cannot be extended.
   bool follows_outer_lr = true;
+  // Differentiates through the adaptation with the `kernels` key's choice (analytic
+  // kernels or autograd); the others always use autograd.
+  bool follows_kernels = false;
   // The config keys (besides inner_lr) that set how far one step moves θ and α, in the
   // order a diverged run's message names them with their values.
   std::vector<std::string> step_size_keys;

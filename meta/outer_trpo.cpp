@@ -203,8 +203,8 @@ class TrpoOuterStep final : public OuterStep {
     // vector products and one Fisher product per CG iteration, instead of a third-order
     // backward through the adaptation. Tasks are independent in J and F, and the KL is
     // a sum over tasks, so groups of tasks go to separate threads, each with its own
-    // graphs; their products are added in group order (deterministic for a given
-    // number of workers).
+    // linearisations (analytic kernels) or graphs (autograd); their products are added
+    // in group order (deterministic for a given number of workers).
     groups = task_groups(config_.runtime.workers, tasks, device_);
     std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
     std::optional<PhaseScope> setup(std::in_place, Phase::kCurvatureSetup);
@@ -247,8 +247,9 @@ class TrpoOuterStep final : public OuterStep {
       analytic = true;
       for (const auto& inner : inner_batches) inner_advantages.push_back(agents::compute_advantages(inner, advantage_options));
       loss_gradient = [&] {
+        // share_of_task_mean's divisor: this process's tasks alone, or the meta-batch's.
         const double meta_batch_tasks =
-            all_reduce_sum(context_.collectives, static_cast<double>(local_tasks), "the count of tasks");
+            static_cast<double>(context_.collectives.distributed() ? config_.meta_batch : local_tasks);
         std::vector<torch::Tensor> shares(static_cast<size_t>(groups));
         run_in_parallel(groups, [&](int group) {
           const int64_t begin = tasks * group / groups;
@@ -285,6 +286,7 @@ OuterStepTraits trpo_step_traits() {
   using O = TrpoOptions;
   OuterStepTraits traits;
   traits.follows_outer_lr = false;  // the trust region sets the step
+  traits.follows_kernels = true;
   traits.step_size_keys = {"max_kl"};
   traits.config_keys = {
       real_key<C>("max_kl", "TRPO trust region: largest mean KL between old and new adapted policies",
@@ -302,10 +304,19 @@ OuterStepTraits trpo_step_traits() {
                            {"surrogate_improvement", std::numeric_limits<double>::quiet_NaN(), false}};
   traits.forward_passes = [](const TrainConfig& config, double backtracks) {
     const double k = config.inner_steps;
-    double passes = 3 * k + 2 + 2 + 6 * k;                       // differentiable evaluation and its gradient
-    passes += 3 * k + 4;                                         // curvature set-up: inner gradients with graph, ∇KL
-    passes += (trpo_options(config).cg_iterations + 1) * 6 * (2 * k + 1);  // products J v, F, Jᵀ u
-    passes += (backtracks + 1) * (3 * k + 3);                    // line-search evaluations
+    const double products = trpo_options(config).cg_iterations + 1;
+    double passes = 0;
+    if (config.kernels == agents::Kernels::kAnalytic && !config.first_order) {
+      // Analytic kernels: an R-op forward 2, a backward 2, an R-op backward 4 passes.
+      passes += 3 * k + 3 + 6 * k + 2;           // value evaluation; gradient Jᵀ ∇θ' (k inner HVPs, one backward)
+      passes += 3 * k + 1;                       // set-up: inner forwards and gradients, the outer forward
+      passes += products * (6 * 2 * k + 4);      // products J v, F = Jᵀ M J at θ', Jᵀ u
+    } else {
+      passes += 3 * k + 2 + 2 + 6 * k;           // differentiable evaluation and its gradient
+      passes += 3 * k + 4;                       // curvature set-up: inner gradients with graph, ∇KL
+      passes += products * 6 * (2 * k + 1);      // products J v, F, Jᵀ u
+    }
+    passes += (backtracks + 1) * (3 * k + 3);  // line-search evaluations
     return passes;
   };
   return traits;

@@ -330,7 +330,8 @@ std::string bench_report_table(const BenchReport& report) {
     for (const auto& m : report.meta_iterations) {
       double total = 0;
       for (double seconds : m.phase_seconds) total += seconds;
-      out << "  " << m.name << " (" << agents::to_string(m.config.kernels) << " kernels):";
+      const bool kernels_apply = outer_step_entry(m.config.optimizer).traits.follows_kernels;
+      out << "  " << m.name << (kernels_apply ? " (" + agents::to_string(m.config.kernels) + " kernels)" : "") << ":";
       for (size_t p = 0; p < m.phase_seconds.size(); ++p) {
         if (m.phase_seconds[p] <= 0) continue;
         std::snprintf(line, sizeof(line), " %s %.3g (%.0f%%);", phase_name(static_cast<Phase>(p)), m.phase_seconds[p],

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "envs/errors.h"
 #include "envs/task_distribution.h"
 #include "meta/checkpoint.h"
@@ -38,6 +40,9 @@ TrainConfig resumed_config(const std::string& run_dir) {
   const CheckpointData data = load_checkpoint(run_dir);
   TrainConfig config;
   load_config_yaml(config, data.config_yaml, "config of checkpoint '" + resolve_checkpoint_path(run_dir) + "'");
+  // A run recorded before the `kernels` key differentiated by autograd: it resumes the
+  // same way rather than switching kernels (and rounding) half-way.
+  if (!YAML::Load(data.config_yaml)["kernels"]) config.kernels = agents::Kernels::kAutograd;
   return config;
 }
 

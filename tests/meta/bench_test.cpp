@@ -42,9 +42,14 @@ TEST(BenchFlops, CountsForwardPassesPerPhase) {
   // Sampling 2, inner step 3, outer loss 1, its backward 2, through the adaptation 6.
   EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 0.0), 14 * 1920.0);
   config.optimizer = "trpo";
+  config.kernels = agents::Kernels::kAutograd;
   // Sampling 2, inner 3, differentiable evaluation 3+2+2+6, curvature set-up 3+4,
   // 3 products of 6·3, 2 line-search evaluations of 6.
   EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 1.0), (5 + 13 + 7 + 54 + 12) * 1920.0);
+  config.kernels = agents::Kernels::kAnalytic;
+  // Analytic kernels: value evaluation 3+3 and gradient 6+2, set-up 3+1, 3 products of
+  // 6·2 + 4 (two inner HVPs, the Gauss–Newton F), 2 line-search evaluations of 6.
+  EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 1.0), (5 + 14 + 4 + 48 + 12) * 1920.0);
 }
 
 TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {

@@ -262,6 +262,25 @@ TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {
   }
 }
 
+// Issue N: a run recorded before the `kernels` key (its config has none) differentiated
+// by autograd and resumes that way; a recorded key is kept.
+TEST_F(TrainingOnDisk, ARunWithoutTheKernelsKeyResumesWithAutograd) {
+  auto config = small_config();
+  config.iterations = 1;
+  config.kernels = agents::Kernels::kAnalytic;
+  TrainRunOptions run;
+  run.out_dir = (dir_ / "old").string();
+  run_training(config, run);
+  EXPECT_EQ(resumed_config(run.out_dir).kernels, agents::Kernels::kAnalytic);
+
+  CheckpointData data = load_checkpoint(run.out_dir);
+  const auto key = data.config_yaml.find("kernels: analytic\n");
+  ASSERT_NE(key, std::string::npos) << data.config_yaml;
+  data.config_yaml.erase(key, std::string("kernels: analytic\n").size());
+  save_checkpoint(resolve_checkpoint_path(run.out_dir), data);
+  EXPECT_EQ(resumed_config(run.out_dir).kernels, agents::Kernels::kAutograd);
+}
+
 // `metarl train --resume RUN --iterations N`: a finished run continued to N
 // iterations ends exactly where a run started with N does, and its config.yaml and
 // checkpoint say N. A decaying Adam schedule, or fewer iterations, is refused.

@@ -202,24 +202,67 @@ TEST_P(LinearizedAdaptationTest, OneTrpoStepWithAnalyticKernelsIsAutogradsStep) 
       reference.alpha()[i].copy_(learner_->alpha()[i]);
     }
   }
-  TrainConfig config = metarl::testing::small_point_nav_config("trpo");
-  config.algo = Algorithm::kMetaSgd;
-  config.estimator = GetParam();
-  config.runtime.workers = 1;
+  const auto theta = flatten_parameters(agents::detach(learner_->meta_parameters())).clone();
   MetaBatch batch;
   batch.inner = {batches_[0]};
   batch.adapted = agents::detach(adapt(1, /*create_graph=*/false));
   batch.outer = batches_[1];
-  auto analytic_step = make_trpo_step(OuterStepContext{config, *learner_, torch::kCPU});
-  auto autograd_step = make_trpo_step(OuterStepContext{config, reference, torch::kCPU});
-  const auto before = flatten_parameters(agents::detach(learner_->meta_parameters())).clone();
-  const auto a = analytic_step->step(batch);
-  const auto b = autograd_step->step(batch);
-  EXPECT_NEAR(a.meta_loss, b.meta_loss, 1e-12 * std::max(1.0, std::abs(b.meta_loss)));
-  const auto x = flatten_parameters(agents::detach(learner_->meta_parameters())) - before;
-  const auto y = flatten_parameters(agents::detach(reference.meta_parameters())) - before;
-  ASSERT_GT(y.norm().item<double>(), 0.0) << "the reference step was rejected";
-  EXPECT_LT((x - y).norm().item<double>(), 1e-5 * y.norm().item<double>());
+  for (int workers : {1, 2}) {  // 2: the analytic evaluations and gradient by task group
+    TrainConfig config = metarl::testing::small_point_nav_config("trpo");
+    config.algo = Algorithm::kMetaSgd;
+    config.estimator = GetParam();
+    config.runtime.workers = workers;
+    for (MetaLearner* learner : {learner_.get(), &reference}) {
+      torch::NoGradGuard no_grad;
+      const auto parameters = learner->meta_parameters();
+      int64_t offset = 0;
+      for (const auto& p : parameters) {
+        p.copy_(theta.slice(0, offset, offset + p.numel()).view_as(p));
+        offset += p.numel();
+      }
+    }
+    auto analytic_step = make_trpo_step(OuterStepContext{config, *learner_, torch::kCPU});
+    auto autograd_step = make_trpo_step(OuterStepContext{config, reference, torch::kCPU});
+    const auto a = analytic_step->step(batch);
+    const auto b = autograd_step->step(batch);
+    EXPECT_NEAR(a.meta_loss, b.meta_loss, 1e-12 * std::max(1.0, std::abs(b.meta_loss))) << workers << " workers";
+    const auto x = flatten_parameters(agents::detach(learner_->meta_parameters())) - theta;
+    const auto y = flatten_parameters(agents::detach(reference.meta_parameters())) - theta;
+    ASSERT_GT(y.norm().item<double>(), 0.0) << "the reference step was rejected";
+    // The gradient and each product agree to 1e-9 and better (above); CG at MAML's
+    // damping 1e-5 amplifies double rounding to 1e-6–3e-6 of the step here.
+    EXPECT_LT((x - y).norm().item<double>(), 1e-5 * y.norm().item<double>()) << workers << " workers";
+  }
+}
+
+TEST_P(LinearizedAdaptationTest, SurrogateGradientIsTheTransposedPolicyGradient) {
+  // What TRPO's analytic gradient computes (outer_trpo.cpp): at the old point every
+  // importance weight is 1, so ∇ of the surrogate's task mean in (θ, α) is
+  // Jᵀ (−Σ ŵ ∇ log π) / T. Against autograd through adapt_step, scale included (a
+  // TRPO step itself cannot see the gradient's scale: the trust region rescales it).
+  const auto& outer = batches_[1];
+  const auto adapted = adapt(1, /*create_graph=*/true);
+  const auto advantages = agents::compute_advantages(outer, options_);
+  torch::Tensor old_log_probs;
+  {
+    torch::NoGradGuard no_grad;
+    old_log_probs = policy_->log_prob(outer.observations, outer.actions, adapted);
+  }
+  const auto surrogate =
+      agents::importance_weighted_loss(policy_->log_prob(outer.observations, outer.actions, adapted), old_log_probs,
+                                       advantages, outer.mask)
+          .mean();
+  const auto reference = agents::gradients(surrogate, learner_->meta_parameters(), {});
+  const LinearizedAdaptation linearized(*learner_, {batches_[0]}, options_);
+  const auto at_adapted = policy_->linearize(outer.observations, outer.actions, linearized.adapted());
+  auto u = agents::inner_loss_gradient(*at_adapted, advantages, outer.mask);
+  for (auto& piece : u) piece.div_(kTasks);
+  const auto [u_theta, u_alpha] = linearized.transposed(u);
+  const size_t n = learner_->theta().size();
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(torch::allclose(u_theta[i], reference[i], 1e-9, 1e-12)) << "theta " << i;
+    EXPECT_TRUE(torch::allclose(u_alpha[i], reference[n + i], 1e-9, 1e-12)) << "alpha " << i;
+  }
 }
 
 // The adapted parameters' values do not depend on the estimator, only their
