@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "agents/advantages.h"
 #include "agents/autograd.h"
@@ -16,6 +18,19 @@ namespace metarl::meta {
 namespace {
 
 using agents::ParameterList;
+
+// Tasks [first, end) of group `group` of `groups` over `tasks` tasks: contiguous, in order.
+std::pair<int64_t, int64_t> task_group_range(int64_t tasks, int group, int groups) {
+  return {tasks * group / groups, tasks * (group + 1) / groups};
+}
+
+// The groups' partial results added in group order (deterministic for a given number
+// of groups).
+torch::Tensor sum_in_group_order(const std::vector<torch::Tensor>& parts) {
+  auto sum = parts.front();
+  for (size_t g = 1; g < parts.size(); ++g) sum = sum + parts[g];
+  return sum;
+}
 
 // One group of tasks' share of the KL's Hessian in (θ, α) at the old point: Jᵀ F J
 // with J the group's linearised adaptation and F the Hessian in θ' of the group's
@@ -55,9 +70,7 @@ class TaskGroupCurvature {
     torch::NoGradGuard no_grad;
     auto u = agents::inner_loss_gradient(*old_policy_, advantages, mask);
     for (auto& piece : u) piece.div_(meta_batch_tasks);
-    auto [u_theta, u_alpha] = linearized_.transposed(u);
-    u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
-    return flatten_parameters(u_theta);
+    return flat_transposed(u);
   }
 
   // Jᵀ F J v, flat in meta_parameters() order (θ's pieces, then α's).
@@ -70,12 +83,17 @@ class TaskGroupCurvature {
     } else {
       fjv = agents::gradient_dot_derivative(kl_gradient_, adapted_variable_, jv);
     }
-    auto [u_theta, u_alpha] = linearized_.transposed(fjv);
+    return flat_transposed(fjv);
+  }
+
+ private:
+  // Jᵀ u, flat in meta_parameters() order (θ's pieces, then α's).
+  torch::Tensor flat_transposed(const ParameterList& u) const {
+    auto [u_theta, u_alpha] = linearized_.transposed(u);
     u_theta.insert(u_theta.end(), u_alpha.begin(), u_alpha.end());
     return flatten_parameters(u_theta);
   }
 
- private:
   LinearizedAdaptation linearized_;
   ParameterList adapted_variable_;  // θ' of the group's tasks [T_g, …], a leaf at the old values
   ParameterList kl_gradient_;       // ∇θ' KL with its graph (zero at the old point; its derivative is F)
@@ -140,7 +158,7 @@ class TrpoOuterStep final : public OuterStep {
     // order.
     bool analytic = false;
     int groups = 1;
-    const int64_t tasks = outer.num_tasks();
+    const int64_t tasks = local_tasks;
     std::vector<torch::Tensor> inner_advantages;
     auto evaluate_values = [&] {
       torch::NoGradGuard no_grad;
@@ -148,8 +166,7 @@ class TrpoOuterStep final : public OuterStep {
       std::vector<torch::Tensor> kl_sums(static_cast<size_t>(groups));
       run_in_parallel(groups, [&](int group) {
         torch::NoGradGuard no_grad_here;  // grad mode is per thread
-        const int64_t begin = tasks * group / groups;
-        const int64_t end = tasks * (group + 1) / groups;
+        const auto [begin, end] = task_group_range(tasks, group, groups);
         ParameterList params = agents::expand_to_tasks(agents::detach(learner_.theta()), end - begin);
         for (size_t j = 0; j < inner_batches.size(); ++j) {
           const auto inner = inner_batches[j].slice_tasks(begin, end);
@@ -170,15 +187,10 @@ class TrpoOuterStep final : public OuterStep {
         kl_sums[static_cast<size_t>(group)] =
             (policy.kl_divergence(group_outer.observations, group_old_adapted, params) * group_mask).sum();
       });
-      auto loss_sum = loss_sums.front();
-      auto kl_sum = kl_sums.front();
-      for (size_t g = 1; g < loss_sums.size(); ++g) {
-        loss_sum = loss_sum + loss_sums[g];
-        kl_sum = kl_sum + kl_sums[g];
-      }
       SurrogateAndKl out;
-      out.loss = share_of_task_mean(loss_sum / static_cast<double>(local_tasks), context_, local_tasks);
-      out.kl = kl_sum / valid_steps;
+      out.loss =
+          share_of_task_mean(sum_in_group_order(loss_sums) / static_cast<double>(local_tasks), context_, local_tasks);
+      out.kl = sum_in_group_order(kl_sums) / valid_steps;
       return out;
     };
     auto evaluate = [&](bool differentiable) {
@@ -209,8 +221,7 @@ class TrpoOuterStep final : public OuterStep {
     std::vector<std::unique_ptr<TaskGroupCurvature>> curvature(static_cast<size_t>(groups));
     std::optional<PhaseScope> setup(std::in_place, Phase::kCurvatureSetup);
     run_in_parallel(groups, [&](int group) {
-      const int64_t begin = tasks * group / groups;
-      const int64_t end = tasks * (group + 1) / groups;
+      const auto [begin, end] = task_group_range(tasks, group, groups);
       std::vector<agents::Trajectories> group_inner;
       for (const auto& inner : inner_batches) group_inner.push_back(inner.slice_tasks(begin, end));
       ParameterList group_old_adapted;
@@ -236,9 +247,7 @@ class TrpoOuterStep final : public OuterStep {
       run_in_parallel(groups, [&](int group) {
         products[static_cast<size_t>(group)] = curvature[static_cast<size_t>(group)]->product(v_theta, v_alpha);
       });
-      auto sum = products.front();
-      for (size_t g = 1; g < products.size(); ++g) sum = sum + products[g];
-      return all_reduce_sum(context_.collectives, sum, "a KL curvature product");
+      return all_reduce_sum(context_.collectives, sum_in_group_order(products), "a KL curvature product");
     };
     // With the analytic kernels the meta-gradient is Jᵀ ∇θ' too: no graph through the
     // adaptation at all (evaluate is then only asked for values).
@@ -252,14 +261,11 @@ class TrpoOuterStep final : public OuterStep {
             static_cast<double>(context_.collectives.distributed() ? config_.meta_batch : local_tasks);
         std::vector<torch::Tensor> shares(static_cast<size_t>(groups));
         run_in_parallel(groups, [&](int group) {
-          const int64_t begin = tasks * group / groups;
-          const int64_t end = tasks * (group + 1) / groups;
+          const auto [begin, end] = task_group_range(tasks, group, groups);
           shares[static_cast<size_t>(group)] = curvature[static_cast<size_t>(group)]->surrogate_gradient(
               advantages.slice(0, begin, end), mask.slice(0, begin, end), meta_batch_tasks);
         });
-        auto sum = shares.front();
-        for (size_t g = 1; g < shares.size(); ++g) sum = sum + shares[g];
-        return sum;
+        return sum_in_group_order(shares);
       };
     }
     return trpo_step(learner_.meta_parameters(), evaluate, trpo_options(config_), hessian_product, context_.collectives,
