@@ -9,7 +9,7 @@ packages=(
   libtorch-dev
   # Without OpenBLAS, Debian's LibTorch calls the reference BLAS (~10x slower).
   libopenblas0-pthread
-  libbox2d-dev libeigen3-dev libcli11-dev libgtest-dev
+  libbox2d-dev libcli11-dev libgtest-dev
   libyaml-cpp-dev libspdlog-dev
   # MuJoCo 2.2: halfcheetah-vel, halfcheetah-dir, ant-dir.
   libmujoco-dev
