@@ -344,24 +344,19 @@ float HalfCheetahDir::step_reward(int row, const double* ctrl, bool* terminated)
 }
 
 // ---------------------------------------------------------------------------------
-// ant-dir
+// The ants
 
-AntDir::AntDir(int batch_size, std::uint64_t seed)
-    : MujocoLocomotion(make_spec(), task_layout().distribution(), batch_size, seed, "ant",
-                       /*computes_contact_forces=*/true),
-      row_tasks_(static_cast<size_t>(batch_size)) {
-  for (int r = 0; r < batch_size; ++r) task_changed(r);
-}
+Ant::Ant(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed)
+    : MujocoLocomotion(std::move(spec), std::move(tasks), batch_size, seed, "ant",
+                       /*computes_contact_forces=*/true) {}
 
-EnvSpec AntDir::make_spec() {
+EnvSpec Ant::make_ant_spec(const char* name, const std::string& description) {
   EnvSpec spec;
-  spec.name = "ant-dir";
-  spec.description =
-      "Ant running in a direction of the plane (MuJoCo quadruped, 0.02 s per step, 200 steps; rllab's ant). "
-      "Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation (9), centre of "
-      "mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Reward: centre-of-mass velocity along the "
-      "direction - 0.005 sum(action^2) - 0.0005 sum(contact^2) + 0.05. Terminated when the torso leaves "
-      "0.2-1 m of height. The direction is unobserved.";
+  spec.name = name;
+  spec.description = description +
+                     " Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation "
+                     "(9), centre of mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Terminated when "
+                     "the torso leaves 0.2-1 m of height.";
   spec.observation_dim = kObservationDim;
   spec.action_dim = 8;
   spec.action_low.assign(8, -1.0f);
@@ -375,6 +370,52 @@ EnvSpec AntDir::make_spec() {
   spec.max_episode_steps = kMaxEpisodeSteps;
   spec.deterministic_reset = false;
   return spec;
+}
+
+void Ant::write_observation(int row) {
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  float* obs = observation_row(row);
+  int k = 0;
+  for (int i = 0; i < m->nq; ++i) obs[k++] = static_cast<float>(d.qpos[i]);
+  for (int i = 0; i < m->nv; ++i) obs[k++] = static_cast<float>(d.qvel[i]);
+  for (int i = 0; i < 6 * m->nbody; ++i) obs[k++] = clip_unit(d.cfrc_ext[i]);
+  for (int i = 0; i < 9; ++i) obs[k++] = static_cast<float>(d.xmat[9 * kTorso + i]);
+  for (int i = 0; i < 3; ++i) obs[k++] = static_cast<float>(d.subtree_com[3 * kTorso + i]);
+}
+
+float Ant::step_reward(int row, const double* ctrl, bool* terminated) {
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  double contact = 0.0;
+  for (int i = 0; i < 6 * m->nbody; ++i) {
+    const double f = std::clamp(d.cfrc_ext[i], -1.0, 1.0);
+    contact += f * f;
+  }
+  // MAML's ant_env_rand_direc.py: done unless the state is finite and the torso's
+  // height is within [0.2, 1] m. (MuJoCo resets a state that stopped being finite
+  // before this reads it; step_rows ends such an episode itself.)
+  bool finite = true;
+  for (int i = 0; i < m->nq && finite; ++i) finite = std::isfinite(d.qpos[i]);
+  for (int i = 0; i < m->nv && finite; ++i) finite = std::isfinite(d.qvel[i]);
+  const double height = d.qpos[2];
+  *terminated = !finite || height < kMinHeight || height > kMaxHeight;
+  return static_cast<float>(rewarded_velocity(row) - kControlCost * control_square_sum(ctrl, spec().action_dim) -
+                            kContactCost * contact + kSurviveReward);
+}
+
+// ant-dir
+
+AntDir::AntDir(int batch_size, std::uint64_t seed)
+    : Ant(make_spec(), task_layout().distribution(), batch_size, seed), row_tasks_(static_cast<size_t>(batch_size)) {
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+EnvSpec AntDir::make_spec() {
+  return make_ant_spec("ant-dir",
+                       "Ant running in a direction of the plane (MuJoCo quadruped, 0.02 s per step, 200 steps; "
+                       "rllab's ant). Reward: centre-of-mass velocity along the direction - 0.005 sum(action^2) - "
+                       "0.0005 sum(contact^2) + 0.05. The direction is unobserved.");
 }
 
 const TaskLayout<AntDirTask>& AntDir::task_layout() {
@@ -398,36 +439,44 @@ double AntDir::velocity_along_direction(int row) const {
   return std::cos(angle) * v[0] + std::sin(angle) * v[1];
 }
 
-void AntDir::write_observation(int row) {
-  const mjModel* m = row_model(row);
-  const mjData& d = data(row);
-  float* obs = observation_row(row);
-  int k = 0;
-  for (int i = 0; i < m->nq; ++i) obs[k++] = static_cast<float>(d.qpos[i]);
-  for (int i = 0; i < m->nv; ++i) obs[k++] = static_cast<float>(d.qvel[i]);
-  for (int i = 0; i < 6 * m->nbody; ++i) obs[k++] = clip_unit(d.cfrc_ext[i]);
-  for (int i = 0; i < 9; ++i) obs[k++] = static_cast<float>(d.xmat[9 * kTorso + i]);
-  for (int i = 0; i < 3; ++i) obs[k++] = static_cast<float>(d.subtree_com[3 * kTorso + i]);
+// ant-fwd-back
+
+AntFwdBack::AntFwdBack(int batch_size, std::uint64_t seed)
+    : Ant(make_spec(), task_layout().distribution(), batch_size, seed), row_tasks_(static_cast<size_t>(batch_size)) {
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
 }
 
-float AntDir::step_reward(int row, const double* ctrl, bool* terminated) {
-  const mjModel* m = row_model(row);
-  const mjData& d = data(row);
-  double contact = 0.0;
-  for (int i = 0; i < 6 * m->nbody; ++i) {
-    const double f = std::clamp(d.cfrc_ext[i], -1.0, 1.0);
-    contact += f * f;
-  }
-  // MAML's ant_env_rand_direc.py: done unless the state is finite and the torso's
-  // height is within [0.2, 1] m. (MuJoCo resets a state that stopped being finite
-  // before this reads it; step_rows ends such an episode itself.)
-  bool finite = true;
-  for (int i = 0; i < m->nq && finite; ++i) finite = std::isfinite(d.qpos[i]);
-  for (int i = 0; i < m->nv && finite; ++i) finite = std::isfinite(d.qvel[i]);
-  const double height = d.qpos[2];
-  *terminated = !finite || height < kMinHeight || height > kMaxHeight;
-  return static_cast<float>(velocity_along_direction(row) - kControlCost * control_square_sum(ctrl, spec().action_dim) -
-                            kContactCost * contact + kSurviveReward);
+EnvSpec AntFwdBack::make_spec() {
+  return make_ant_spec("ant-fwd-back",
+                       "MAML's ant forward/backward (MuJoCo quadruped, 0.02 s per step, 200 steps; rllab's ant, "
+                       "maml_rl's ant_env_rand_direc.py). Reward: d * centre-of-mass x velocity - 0.005 "
+                       "sum(action^2) - 0.0005 sum(contact^2) + 0.05, d = +1 or -1, unobserved. Held out: ants "
+                       "0.5-1.5 times as heavy.");
+}
+
+const TaskLayout<AntFwdBackTask>& AntFwdBack::task_layout() {
+  // MAML draws g ~ U(0, 3) and runs backward when g < 1.5 (ant_env_rand_direc.py): a
+  // direction whose sign decides, with probability 1/2 each way. Every training ant has
+  // the model's masses; held-out tasks scale them (and the inertias) by 0.5–1.5, with
+  // the same motors, as halfcheetah-dir's do.
+  static const TaskLayout<AntFwdBackTask> layout({
+      {&AntFwdBackTask::direction, "direction", "sign",
+       "run forward (value >= 0, reward +x velocity) or backward (< 0, reward -x velocity); unobserved", -1.0, 1.0,
+       -1.0, 1.0},
+      {&AntFwdBackTask::mass_scale, "mass_scale", "factor",
+       "every body's mass and inertia times this; training ants all have the model's masses", 1.0, 1.0, 0.5, 1.5},
+  });
+  return layout;
+}
+
+void AntFwdBack::task_changed(int row) {
+  row_tasks_[row] = task_layout().read(task(row));
+  set_row_mass_scale(row, row_tasks_[row].mass_scale);
+}
+
+double AntFwdBack::rewarded_velocity(int row) const {
+  const double sign = row_tasks_[row].direction >= 0.0 ? 1.0 : -1.0;
+  return sign * data(row).subtree_linvel[3 * kTorso];
 }
 
 }  // namespace metarl::envs

@@ -1,7 +1,8 @@
 #pragma once
 // MuJoCo locomotion task distributions, the benchmarks meta-RL papers report:
 // halfcheetah-vel, halfcheetah-dir (MAML, ProMP, pytorch-maml-rl, garage,
-// learn2learn) and ant-dir (ProMP's AntRandDir: a direction in the plane).
+// learn2learn), ant-fwd-back (MAML's ant, forward or backward along x) and ant-dir
+// (ProMP's AntRandDir: a direction in the plane).
 //
 // Physics, observations, rewards and horizon follow the environments of MAML's paper
 // (Finn et al. 2017, section 5.3 and appendix A.2; code cbfinn/maml_rl@9c8e2eb,
@@ -17,7 +18,7 @@
 //
 // Each row is one mjData over a model shared by every row (MuJoCo steps read the
 // model, never write it); a row whose task changes the physics (halfcheetah-dir's
-// held-out mass_scale) gets its own copy of the model. Stepping writes into the batch
+// and ant-fwd-back's held-out mass_scale) gets its own copy of the model. Stepping writes into the batch
 // buffers and allocates nothing; rows split over threads like every environment.
 // After mj_step the quantities an observation or reward reads are brought to the
 // post-step state, as rllab's forward() after each step did: the cheetah runs the
@@ -176,13 +177,12 @@ class HalfCheetahDir final : public HalfCheetah {
   std::vector<HalfCheetahDirTask> row_tasks_;  // [B]
 };
 
-// ant-dir: run in a direction of the plane (ProMP's AntRandDir), held out: the
-// directions behind, which training never asks for.
-struct AntDirTask {
-  double direction = 0.0;  // rad from +x, counter-clockwise; unobserved
-};
-
-class AntDir final : public MujocoLocomotion {
+// What the ant task distributions share (rllab's ant, as MAML's ant_env_rand_direc.py
+// steps it): the model, the observation (qpos, qvel, clipped contact forces, the torso's
+// orientation and the centre of mass), the reward's costs and survival bonus, and the
+// termination when the torso leaves 0.2–1 m of height. A derived task says which
+// velocity the reward pays for.
+class Ant : public MujocoLocomotion {
  public:
   static constexpr int kObservationDim = 125;
   static constexpr double kControlCost = 0.005;    // × Σ ctrl²; MAML: 0.5 · 1e-2 · Σ(a / 150)²
@@ -191,19 +191,60 @@ class AntDir final : public MujocoLocomotion {
   static constexpr double kMinHeight = 0.2;        // m; the torso below or above ends the episode
   static constexpr double kMaxHeight = 1.0;
 
+  // The velocity the row's task rewards at the end of the last step, m/s (of the centre of mass).
+  virtual double rewarded_velocity(int row) const = 0;
+
+ protected:
+  Ant(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed);
+  // The spec every ant shares, with the task-specific name and description.
+  static EnvSpec make_ant_spec(const char* name, const std::string& description);
+  void write_observation(int row) override;
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
+};
+
+// ant-dir: run in a direction of the plane (ProMP's AntRandDir), held out: the
+// directions behind, which training never asks for.
+struct AntDirTask {
+  double direction = 0.0;  // rad from +x, counter-clockwise; unobserved
+};
+
+class AntDir final : public Ant {
+ public:
   AntDir(int batch_size, std::uint64_t seed);
   static EnvSpec make_spec();
   static const TaskLayout<AntDirTask>& task_layout();
   // The centre of mass's velocity along the task's direction at the end of the last step, m/s.
   double velocity_along_direction(int row) const;
+  double rewarded_velocity(int row) const override { return velocity_along_direction(row); }
 
  protected:
-  void write_observation(int row) override;
-  float step_reward(int row, const double* ctrl, bool* terminated) override;
   void task_changed(int row) override;
 
  private:
   std::vector<AntDirTask> row_tasks_;  // [B]
+};
+
+// ant-fwd-back: run forward or backward along x (MAML's ant forward/backward task,
+// ant_env_rand_direc.py). As for halfcheetah-dir, the task's sign is the direction and
+// the held-out split adds ants lighter and heavier than any in training.
+struct AntFwdBackTask {
+  double direction = 1.0;   // ≥ 0: forward (+x), < 0: backward; unobserved
+  double mass_scale = 1.0;  // every body's mass and inertia × this
+};
+
+class AntFwdBack final : public Ant {
+ public:
+  AntFwdBack(int batch_size, std::uint64_t seed);
+  static EnvSpec make_spec();
+  static const TaskLayout<AntFwdBackTask>& task_layout();
+  // ± the centre of mass's x velocity at the end of the last step, m/s.
+  double rewarded_velocity(int row) const override;
+
+ protected:
+  void task_changed(int row) override;
+
+ private:
+  std::vector<AntFwdBackTask> row_tasks_;  // [B]
 };
 
 }  // namespace metarl::envs

@@ -148,6 +148,11 @@ void register_builtin_envs(EnvRegistry& registry) {
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<AntDir>(batch_size, seed); },
                 kLocomotionDefaults,
                 "MAML's sizes, not yet measured on the ant (configs/mujoco/ant-dir-meta-sgd.yaml)"});
+  registry.add({"ant-fwd-back",
+                "MuJoCo ant running forward or backward along x (MAML); held out: 0.5-1.5 times the mass",
+                [](int batch_size, std::uint64_t seed) { return std::make_unique<AntFwdBack>(batch_size, seed); },
+                kLocomotionDefaults,
+                "MAML's sizes, not yet measured (MAML's own protocol: configs/maml-protocol/ant-fwd-back-maml.yaml)"});
 }
 
 }  // namespace metarl::envs

@@ -9,12 +9,12 @@ import metarl
 
 def test_every_builtin_environment_is_there():
     assert {"point-nav", "cartpole", "pendulum", "box2d-nav", "halfcheetah-vel", "halfcheetah-dir",
-            "ant-dir"} <= set(metarl.env_names())
+            "ant-dir", "ant-fwd-back"} <= set(metarl.env_names())
     assert "training defaults" in metarl.describe_env("pendulum")
     assert "gae_lambda: 0.95" in metarl.training_defaults("pendulum")
 
 
-@pytest.mark.parametrize("name", ["point-nav", "pendulum", "halfcheetah-dir", "ant-dir"])
+@pytest.mark.parametrize("name", ["point-nav", "pendulum", "halfcheetah-dir", "ant-dir", "ant-fwd-back"])
 def test_stepping_replays_the_rollouts_the_cpp_sampler_recorded(name):
     """The C++ sampler's rollouts (observations, rewards) are reproduced bit for bit by
     stepping the same environment from Python with the recorded actions."""

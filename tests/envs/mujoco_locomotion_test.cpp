@@ -111,7 +111,7 @@ TEST(MujocoModels, HaveThePublishedSizesAndOptions) {
 // bit, through the post-step evaluation the environment adds (which must not change
 // the dynamics), with the environment's clipping of actions to the control range.
 TEST(MujocoLocomotion, EachRowStepsExactlyAsMjStep) {
-  for (const std::string name : {"halfcheetah-vel", "halfcheetah-dir", "ant-dir"}) {
+  for (const std::string name : {"halfcheetah-vel", "halfcheetah-dir", "ant-dir", "ant-fwd-back"}) {
     SCOPED_TRACE(name);
     constexpr int kRows = 3;
     auto env = make_env(name, kRows, 7);
@@ -251,8 +251,45 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
 
 // A step MuJoCo flags as unstable (here a NaN action, whose controls it zeroes with a
 // warning) ends that row's episode; the other rows go on.
+// ant-fwd-back is ant-dir's ant with MAML's ±x tasks: forward equals ant-dir along 0 rad
+// bit for bit (same model, seed and actions), and backward pays the opposite velocity
+// with the same costs, so the two rewards differ by twice the x velocity.
+TEST(MujocoLocomotion, AntForwardBackwardIsTheAntAlongPlusOrMinusX) {
+  AntDir along_x(1, 5);
+  along_x.set_tasks(TaskBatch{1, 1, {0.0}});
+  AntFwdBack forward(1, 5);
+  forward.set_tasks(TaskBatch{1, 2, {1.0, 1.0}});
+  AntFwdBack backward(1, 5);
+  backward.set_tasks(TaskBatch{1, 2, {-1.0, 1.0}});
+  for (BatchedEnv* env : std::initializer_list<BatchedEnv*>{&along_x, &forward, &backward}) {
+    env->seed(9);
+    env->reset();
+  }
+  int compared = 0;
+  for (int t = 0; t < 60; ++t) {
+    const auto actions = test_actions(1, 8, t);
+    along_x.step(actions.data());
+    forward.step(actions.data());
+    backward.step(actions.data());
+    ASSERT_EQ(forward.done(0), along_x.done(0)) << "step " << t;
+    ASSERT_EQ(backward.done(0), along_x.done(0)) << "step " << t;
+    EXPECT_EQ(forward.rewards()[0], along_x.rewards()[0]) << "step " << t;
+    for (int i = 0; i < Ant::kObservationDim; ++i) {
+      ASSERT_EQ(forward.observations()[i], along_x.observations()[i]) << "step " << t << ", entry " << i;
+      ASSERT_EQ(backward.observations()[i], along_x.observations()[i]) << "step " << t << ", entry " << i;
+    }
+    if (along_x.done(0)) continue;  // the row's data is the next episode's
+    const double vx = forward.row_data(0)->subtree_linvel[3];
+    EXPECT_NEAR(forward.rewarded_velocity(0), vx, 1e-12);
+    EXPECT_NEAR(backward.rewarded_velocity(0), -vx, 1e-12);
+    EXPECT_NEAR(forward.rewards()[0] - backward.rewards()[0], 2.0 * vx, 1e-4) << "step " << t;
+    ++compared;
+  }
+  EXPECT_GT(compared, 20);
+}
+
 TEST(MujocoLocomotion, AStepMujocoResetEndsTheEpisode) {
-  for (const std::string name : {"halfcheetah-vel", "ant-dir"}) {
+  for (const std::string name : {"halfcheetah-vel", "ant-dir", "ant-fwd-back"}) {
     SCOPED_TRACE(name);
     auto env = make_env(name, 2, 4);
     env->reset();
@@ -322,13 +359,29 @@ TEST(MujocoLocomotion, SplitsAreThePublishedRangesAndTheirExtrapolations) {
   for (int i = 0; i < 500; ++i) EXPECT_NE(dir_heldout.at(i, 1), 1.0);
   const TaskBatch ant = AntDir::task_layout().distribution().sample(500, Split::kHeldOut, rng);
   for (int i = 0; i < 500; ++i) EXPECT_GT(std::abs(ant.at(i, 0)), 0.75 * kPi);
+  // ant-fwd-back: MAML's half forward, half backward with the model's masses; held out,
+  // ants 0.5-1.5 times as heavy.
+  const TaskBatch fwd_back = AntFwdBack::task_layout().distribution().sample(500, Split::kTrain, rng);
+  int ants_backward = 0;
+  for (int i = 0; i < 500; ++i) {
+    ants_backward += fwd_back.at(i, 0) < 0.0;
+    EXPECT_EQ(fwd_back.at(i, 1), 1.0);
+  }
+  EXPECT_GT(ants_backward, 200);
+  EXPECT_LT(ants_backward, 300);
+  const TaskBatch fwd_back_heldout = AntFwdBack::task_layout().distribution().sample(500, Split::kHeldOut, rng);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_NE(fwd_back_heldout.at(i, 1), 1.0);
+    EXPECT_GE(fwd_back_heldout.at(i, 1), 0.5);
+    EXPECT_LE(fwd_back_heldout.at(i, 1), 1.5);
+  }
 }
 
 // The sizes in envs/mujoco/*.xml: a wide margin over what saturated and random
 // actions use (running out of stack would end the process), no dropped contact or
 // constraint.
 TEST(MujocoLocomotion, PerRowMemoryKeepsItsMargin) {
-  for (const std::string name : {"halfcheetah-dir", "ant-dir"}) {
+  for (const std::string name : {"halfcheetah-dir", "ant-dir", "ant-fwd-back"}) {
     SCOPED_TRACE(name);
     auto env = make_env(name, 8, 2);
     Rng rng(5);
