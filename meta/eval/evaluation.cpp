@@ -75,13 +75,12 @@ ConfigKey<EvalOptions> checkpoints_key() {
           }, "LIST"};
 }
 
-ConfigKey<EvalOptions> step_sizes_key() {
-  const std::string name = "step_sizes";
-  return {name,
-          "inner step size per adaptation step for maml, pretrained and random, e.g. 0.1,0.05 (step j uses entry j, "
-          "the last repeats); empty = each run's trained inner_lr; meta-sgd always uses its learned alpha",
-          false,
-          [name](EvalOptions& options, const std::string& value) {
+// A schedule of inner step sizes (one per adaptation step, the last repeating) held in
+// `schedule` of EvalOptions, under the key `name`.
+ConfigKey<EvalOptions> step_sizes_key(const std::string& name, const std::string& help,
+                                      std::vector<double> EvalOptions::*schedule) {
+  return {name, help, false,
+          [name, schedule](EvalOptions& options, const std::string& value) {
             std::vector<double> sizes;
             const auto items = split_list(value);
             for (size_t i = 0; i < items.size(); ++i) {
@@ -97,11 +96,11 @@ ConfigKey<EvalOptions> step_sizes_key() {
               if (!(size > 0.0)) bad_value(name, value, expected);
               sizes.push_back(size);
             }
-            options.step_sizes = std::move(sizes);
+            options.*schedule = std::move(sizes);
           },
-          [](const EvalOptions& options) {
+          [schedule](const EvalOptions& options) {
             std::vector<std::string> items;
-            for (double size : options.step_sizes) items.push_back(config_values::format_real(size));
+            for (double size : options.*schedule) items.push_back(config_values::format_real(size));
             return join_list(items);
           }, "LIST"};
 }
@@ -139,7 +138,19 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
        {"env", "environment; empty = the runs' own (then checked against it); required by random without a run",
         false, [](E& options, const std::string& value) { options.env = config_detail::trim(value); },
         [](const E& options) { return options.env; }},
-       step_sizes_key(),
+       step_sizes_key("step_sizes",
+                      "inner step size per adaptation step for maml, pretrained and random, e.g. 0.1,0.05 (step j "
+                      "uses entry j, the last repeats); empty = each run's trained inner_lr; meta-sgd always uses "
+                      "its learned alpha",
+                      &EvalOptions::step_sizes),
+       step_sizes_key("pretrained_step_sizes",
+                      "the pretrained runs' own step-size schedule instead of step_sizes' (MAML's evaluation: "
+                      "0.02 on halfcheetah-vel), e.g. 0.02; empty = step_sizes",
+                      &EvalOptions::pretrained_step_sizes),
+       step_sizes_key("random_step_sizes",
+                      "the random baseline's own step-size schedule instead of step_sizes' (MAML's evaluation: 0.1 "
+                      "on halfcheetah-vel, 1.0 on forward/backward), e.g. 1.0; empty = step_sizes",
+                      &EvalOptions::random_step_sizes),
        enum_key<E>("split", "tasks to adapt to: train, test (fresh training-range tasks) or heldout",
                    field(&E::protocol, &EvaluationProtocol::split),
                    envs::split_names()),
@@ -227,6 +238,14 @@ int task_batch_size(const EvalOptions& options, int horizon) {
 
 std::uint64_t task_batch_seed(std::uint64_t seed, int batch) {
   return batch == 0 ? seed : derive_seed(derive_seed(seed, kTaskBatchStream), static_cast<std::uint64_t>(batch));
+}
+
+const std::vector<double>& step_size_schedule(const EvalOptions& options, Algorithm algorithm) {
+  if (algorithm == Algorithm::kPretrained && !options.pretrained_step_sizes.empty()) {
+    return options.pretrained_step_sizes;
+  }
+  if (algorithm == Algorithm::kRandom && !options.random_step_sizes.empty()) return options.random_step_sizes;
+  return options.step_sizes;
 }
 
 double scheduled_step_size(const std::vector<double>& schedule, int step, double trained) {
@@ -438,8 +457,9 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
     if (adapt_after && !learner.learns_alpha()) {
       torch::NoGradGuard no_grad;
-      if (!options.step_sizes.empty()) {
-        for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(options.step_sizes, step + 1, 0.0));
+      const std::vector<double>& schedule = step_size_schedule(options, method.algorithm);
+      if (!schedule.empty()) {
+        for (auto& alpha : learner.alpha()) alpha.fill_(scheduled_step_size(schedule, step + 1, 0.0));
       }
       curve.step_sizes.push_back(learner.alpha().front().item<double>());  // the step size step + 1 takes
     }

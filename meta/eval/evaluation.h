@@ -61,6 +61,11 @@ struct EvalOptions {
   // run's inner_lr, or 0.1 without a run). Meta-SGD always adapts with its learned
   // α, which this schedule never touches.
   std::vector<double> step_sizes;
+  // The pretrained runs' and the random baseline's own schedules, where they differ from
+  // step_sizes' (MAML's evaluation scripts stepped each baseline at its own size);
+  // empty → step_sizes.
+  std::vector<double> pretrained_step_sizes;
+  std::vector<double> random_step_sizes;
   EvaluationProtocol protocol;  // split, tasks, rollouts per task and step, adaptation steps
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
@@ -129,5 +134,8 @@ std::uint64_t task_batch_seed(std::uint64_t seed, int batch);
 // The inner step size of adaptation step `step` (1-based) under `schedule`, or
 // `trained` when the schedule is empty.
 double scheduled_step_size(const std::vector<double>& schedule, int step, double trained);
+// The schedule a method of this algorithm follows: pretrained_step_sizes or
+// random_step_sizes where given for its kind, else step_sizes.
+const std::vector<double>& step_size_schedule(const EvalOptions& options, Algorithm algorithm);
 
 }  // namespace metarl::meta

@@ -249,6 +249,16 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   EXPECT_NE(json.output.find("\"checkpoint_checksum\": \"\", \"step_sizes\": [0.1, 0.05]"), std::string::npos)
       << "the random baseline: no checkpoint, the scheduled steps\n" << json.output;
   EXPECT_NE(json.output.find("\"step_sizes\": \"learned\""), std::string::npos) << json.output;
+  // The random baseline on its own schedule (MAML's scripts stepped each baseline at its
+  // own size); maml keeps the shared one.
+  const Result own = run_metarl("eval " + b + " --random --step-sizes 0.1,0.05 --random-step-sizes 0.5 --json --no-save" +
+                                    sizes,
+                                /*stdout_only=*/true);
+  ASSERT_EQ(own.exit_code, 0) << own.output;
+  EXPECT_NE(own.output.find("\"step_sizes\": [0.1, 0.05]", own.output.find("\"maml\": {")), std::string::npos)
+      << own.output;
+  EXPECT_NE(own.output.find("\"step_sizes\": [0.5, 0.5]", own.output.find("\"random\": {")), std::string::npos)
+      << own.output;
   // Per-task returns: steps 0..2, three tasks each.
   const auto task_returns = json.output.find("\"task_returns\": [[", maml);
   ASSERT_NE(task_returns, std::string::npos) << json.output;

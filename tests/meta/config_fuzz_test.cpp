@@ -37,7 +37,7 @@ long long env_number(const char* name, long long fallback) {
 std::vector<std::string> seed_texts() {
   std::vector<std::string> texts{to_yaml(TrainConfig{})};
   for (const auto& entry : std::filesystem::recursive_directory_iterator(METARL_SOURCE_DIR "/configs")) {
-    if (entry.path().extension() != ".yaml") continue;
+    if (entry.path().extension() != ".yaml" || entry.path().parent_path().filename() == "eval") continue;
     std::ifstream in(entry.path());
     std::stringstream text;
     text << in.rdbuf();

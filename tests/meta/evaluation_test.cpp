@@ -235,6 +235,46 @@ TEST_F(Evaluation, StepSizeScheduleChangesFixedAlphaMethodsButNotMetaSgd) {
   for (size_t m = 0; m < 3; ++m) expect_same_curve(same.methods[m], trained.methods[m]);
 }
 
+// MAML's evaluation scripts stepped each baseline at its own size: pretrained_step_sizes
+// and random_step_sizes replace step_sizes for those methods alone, and each curve
+// records the sizes it took.
+TEST_F(Evaluation, PretrainedAndRandomFollowTheirOwnScheduleWhereGiven) {
+  // The sizes a curve records are read back from the float32 α it stepped with.
+  const auto expect_sizes = [](const MethodCurve& curve, const std::vector<double>& expected) {
+    ASSERT_EQ(curve.step_sizes.size(), expected.size()) << curve.name;
+    for (size_t j = 0; j < expected.size(); ++j) EXPECT_NEAR(curve.step_sizes[j], expected[j], 1e-7) << curve.name;
+  };
+  const auto maml = train("maml", tiny_config("maml", 8));
+  const auto pretrained = train("pretrained", tiny_config("pretrained", 9));
+  EvalOptions options = small_eval({maml, pretrained});
+  options.random = true;
+  options.step_sizes = {0.1, 0.05};
+  const auto shared = evaluate(options);
+  ASSERT_EQ(shared.methods.size(), 3u);
+  for (const auto& method : shared.methods) expect_sizes(method, {0.1, 0.05});
+
+  options.pretrained_step_sizes = {0.02};
+  const auto pretrained_own = evaluate(options);
+  expect_same_curve(pretrained_own.methods[0], shared.methods[0]);  // maml
+  expect_same_curve(pretrained_own.methods[2], shared.methods[2]);  // random
+  EXPECT_EQ(pretrained_own.methods[1].mean[0], shared.methods[1].mean[0]);
+  EXPECT_NE(pretrained_own.methods[1].mean[1], shared.methods[1].mean[1]);
+  expect_sizes(pretrained_own.methods[1], {0.02, 0.02});
+
+  options.random_step_sizes = {1.0, 0.5};
+  const auto both_own = evaluate(options);
+  expect_same_curve(both_own.methods[0], shared.methods[0]);
+  expect_same_curve(both_own.methods[1], pretrained_own.methods[1]);
+  EXPECT_NE(both_own.methods[2].mean[1], shared.methods[2].mean[1]);
+  expect_sizes(both_own.methods[2], {1.0, 0.5});
+
+  // A baseline's own schedule equal to the shared one is the shared evaluation.
+  options.pretrained_step_sizes = {0.1, 0.05};
+  options.random_step_sizes = {0.1, 0.05};
+  const auto same = evaluate(options);
+  for (size_t m = 0; m < 3; ++m) expect_same_curve(same.methods[m], shared.methods[m]);
+}
+
 // Tasks beyond one batch are rolled out batch by batch, so memory stays bounded
 // however many tasks are asked for. Batch 0 is seeded as an evaluation of its tasks
 // alone: its per-task numbers at every step equal that evaluation's. Later batches
@@ -730,6 +770,30 @@ TEST_F(Evaluation, AlphaAblationAdaptsMetaSgdsThetaWithTheMeanOfItsAlpha) {
       << message;
 }
 
+// configs/eval/ holds evaluation protocols (`metarl eval --config`): each loads, and
+// MAML's halfcheetah-vel evaluation steps each baseline at its own size, halving it
+// after the first step as maml_rl's test_maml_cheetah.py did.
+TEST(EvalOptionsKeys, EveryShippedEvalConfigLoads) {
+  const auto& schema = eval_config_schema();
+  int loaded = 0;
+  for (const auto& entry : fs::directory_iterator(METARL_SOURCE_DIR "/configs/eval")) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    EvalOptions options;
+    ASSERT_NO_THROW(schema.load_file(options, entry.path().string()));
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 1);
+  EvalOptions cheetah;
+  schema.load_file(cheetah, METARL_SOURCE_DIR "/configs/eval/maml-halfcheetah-vel.yaml");
+  EXPECT_EQ(cheetah.step_sizes, (std::vector<double>{0.1, 0.05}));
+  EXPECT_EQ(cheetah.pretrained_step_sizes, (std::vector<double>{0.02, 0.01}));
+  EXPECT_EQ(cheetah.random_step_sizes, (std::vector<double>{0.1, 0.05}));
+  EXPECT_EQ(cheetah.protocol.rollouts, 20);
+  EXPECT_EQ(cheetah.protocol.tasks, 40);
+  EXPECT_EQ(cheetah.protocol.steps, 3);
+}
+
 TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
   const auto& schema = eval_config_schema();
   EvalOptions options;
@@ -755,6 +819,18 @@ TEST(EvalOptionsKeys, ListsOptionalEnvAndStepSizesReadBack) {
   EXPECT_NE(message.find("entry 2 is '0'"), std::string::npos) << message;
   EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=-0.1"); }).find("(0, 1000]"), std::string::npos);
   EXPECT_NE(usage_error_of([&] { schema.apply_override(options, "step_sizes=fast"); }).find("'fast'"), std::string::npos);
+  // The baselines' own schedules read, print and refuse as step_sizes does, naming their key.
+  schema.apply_override(options, "pretrained_step_sizes=0.02");
+  schema.apply_override(options, "random_step_sizes=1,0.5");
+  EXPECT_EQ(options.pretrained_step_sizes, std::vector<double>{0.02});
+  EXPECT_EQ(options.random_step_sizes, (std::vector<double>{1.0, 0.5}));
+  EvalOptions reread;
+  schema.load_yaml(reread, schema.to_yaml(options), "printed");
+  EXPECT_EQ(reread.pretrained_step_sizes, options.pretrained_step_sizes);
+  EXPECT_EQ(reread.random_step_sizes, options.random_step_sizes);
+  message = usage_error_of([&] { schema.apply_override(options, "random_step_sizes=1,0"); });
+  EXPECT_NE(message.find("'random_step_sizes'"), std::string::npos) << message;
+  EXPECT_NE(message.find("entry 2 is '0'"), std::string::npos) << message;
   message = usage_error_of([&] { schema.apply_override(options, "return_discount=1.5"); });
   EXPECT_NE(message.find("'return_discount'"), std::string::npos) << message;
   EXPECT_NE(message.find("'1.5'"), std::string::npos) << message;
