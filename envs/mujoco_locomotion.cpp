@@ -316,16 +316,16 @@ EnvSpec HalfCheetahDir::make_spec() {
       "cheetahs 0.5-1.5 times as heavy.");
 }
 
-const TaskLayout<HalfCheetahDirTask>& HalfCheetahDir::task_layout() {
+const TaskLayout<ForwardBackwardTask>& HalfCheetahDir::task_layout() {
   // MAML draws g ~ U(0, 2) and runs backward when g < 1 (half_cheetah_env_rand_direc.py):
   // the same as a uniform direction value whose sign decides, with probability 1/2
   // each way. Every training cheetah has the model's masses (14 kg); held-out tasks
   // scale them (and the inertias) by 0.5–1.5, with the same motors.
-  static const TaskLayout<HalfCheetahDirTask> layout({
-      {&HalfCheetahDirTask::direction, "direction", "sign",
+  static const TaskLayout<ForwardBackwardTask> layout({
+      {&ForwardBackwardTask::direction, "direction", "sign",
        "run forward (value >= 0, reward +x velocity) or backward (< 0, reward -x velocity); unobserved", -1.0, 1.0,
        -1.0, 1.0},
-      {&HalfCheetahDirTask::mass_scale, "mass_scale", "factor",
+      {&ForwardBackwardTask::mass_scale, "mass_scale", "factor",
        "every body's mass and inertia times this (14 kg at 1); training cheetahs all weigh 14 kg", 1.0, 1.0, 0.5,
        1.5},
   });
@@ -339,8 +339,7 @@ void HalfCheetahDir::task_changed(int row) {
 
 float HalfCheetahDir::step_reward(int row, const double* ctrl, bool* terminated) {
   *terminated = false;
-  const double sign = row_tasks_[row].direction >= 0.0 ? 1.0 : -1.0;
-  return static_cast<float>(sign * forward_velocity(row) - control_cost(ctrl));
+  return static_cast<float>(row_tasks_[row].sign() * forward_velocity(row) - control_cost(ctrl));
 }
 
 // ---------------------------------------------------------------------------------
@@ -454,16 +453,16 @@ EnvSpec AntFwdBack::make_spec() {
                        "0.5-1.5 times as heavy.");
 }
 
-const TaskLayout<AntFwdBackTask>& AntFwdBack::task_layout() {
+const TaskLayout<ForwardBackwardTask>& AntFwdBack::task_layout() {
   // MAML draws g ~ U(0, 3) and runs backward when g < 1.5 (ant_env_rand_direc.py): a
   // direction whose sign decides, with probability 1/2 each way. Every training ant has
   // the model's masses; held-out tasks scale them (and the inertias) by 0.5–1.5, with
   // the same motors, as halfcheetah-dir's do.
-  static const TaskLayout<AntFwdBackTask> layout({
-      {&AntFwdBackTask::direction, "direction", "sign",
+  static const TaskLayout<ForwardBackwardTask> layout({
+      {&ForwardBackwardTask::direction, "direction", "sign",
        "run forward (value >= 0, reward +x velocity) or backward (< 0, reward -x velocity); unobserved", -1.0, 1.0,
        -1.0, 1.0},
-      {&AntFwdBackTask::mass_scale, "mass_scale", "factor",
+      {&ForwardBackwardTask::mass_scale, "mass_scale", "factor",
        "every body's mass and inertia times this; training ants all have the model's masses", 1.0, 1.0, 0.5, 1.5},
   });
   return layout;
@@ -475,8 +474,7 @@ void AntFwdBack::task_changed(int row) {
 }
 
 double AntFwdBack::rewarded_velocity(int row) const {
-  const double sign = row_tasks_[row].direction >= 0.0 ? 1.0 : -1.0;
-  return sign * data(row).subtree_linvel[3 * kTorso];
+  return row_tasks_[row].sign() * data(row).subtree_linvel[3 * kTorso];
 }
 
 }  // namespace metarl::envs

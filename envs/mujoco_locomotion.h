@@ -18,8 +18,9 @@
 //
 // Each row is one mjData over a model shared by every row (MuJoCo steps read the
 // model, never write it); a row whose task changes the physics (halfcheetah-dir's
-// and ant-fwd-back's held-out mass_scale) gets its own copy of the model. Stepping writes into the batch
-// buffers and allocates nothing; rows split over threads like every environment.
+// and ant-fwd-back's held-out mass_scale) gets its own copy of the model. Stepping
+// writes into the batch buffers and allocates nothing; rows split over threads like
+// every environment.
 // After mj_step the quantities an observation or reward reads are brought to the
 // post-step state, as rllab's forward() after each step did: the cheetah runs the
 // position and velocity stages only (mj_kinematics, mj_comPos, mj_comVel,
@@ -154,27 +155,32 @@ class HalfCheetahVel final : public HalfCheetah {
   std::vector<HalfCheetahVelTask> row_tasks_;  // [B]
 };
 
-// halfcheetah-dir: run forward or backward (MAML's forward/backward task). The task's
-// sign is the direction; the held-out split adds cheetahs lighter and heavier than
-// any in training (every split's direction is ±1, so direction alone has nothing
-// outside the training range).
-struct HalfCheetahDirTask {
+// MAML's forward/backward tasks (halfcheetah-dir, ant-fwd-back): the task's sign is the
+// direction; the held-out split adds robots lighter and heavier than any in training
+// (every split's direction is ±1, so direction alone has nothing outside the training
+// range).
+struct ForwardBackwardTask {
   double direction = 1.0;   // ≥ 0: forward (+x), < 0: backward; unobserved
   double mass_scale = 1.0;  // every body's mass and inertia × this
+
+  // +1 forward, −1 backward: the factor of the x velocity the reward pays for.
+  double sign() const { return direction >= 0.0 ? 1.0 : -1.0; }
 };
+
+// halfcheetah-dir: run forward or backward (MAML's forward/backward task).
 
 class HalfCheetahDir final : public HalfCheetah {
  public:
   HalfCheetahDir(int batch_size, std::uint64_t seed);
   static EnvSpec make_spec();
-  static const TaskLayout<HalfCheetahDirTask>& task_layout();
+  static const TaskLayout<ForwardBackwardTask>& task_layout();
 
  protected:
   float step_reward(int row, const double* ctrl, bool* terminated) override;
   void task_changed(int row) override;
 
  private:
-  std::vector<HalfCheetahDirTask> row_tasks_;  // [B]
+  std::vector<ForwardBackwardTask> row_tasks_;  // [B]
 };
 
 // What the ant task distributions share (rllab's ant, as MAML's ant_env_rand_direc.py
@@ -225,18 +231,13 @@ class AntDir final : public Ant {
 };
 
 // ant-fwd-back: run forward or backward along x (MAML's ant forward/backward task,
-// ant_env_rand_direc.py). As for halfcheetah-dir, the task's sign is the direction and
-// the held-out split adds ants lighter and heavier than any in training.
-struct AntFwdBackTask {
-  double direction = 1.0;   // ≥ 0: forward (+x), < 0: backward; unobserved
-  double mass_scale = 1.0;  // every body's mass and inertia × this
-};
+// ant_env_rand_direc.py), a ForwardBackwardTask as halfcheetah-dir's.
 
 class AntFwdBack final : public Ant {
  public:
   AntFwdBack(int batch_size, std::uint64_t seed);
   static EnvSpec make_spec();
-  static const TaskLayout<AntFwdBackTask>& task_layout();
+  static const TaskLayout<ForwardBackwardTask>& task_layout();
   // ± the centre of mass's x velocity at the end of the last step, m/s.
   double rewarded_velocity(int row) const override;
 
@@ -244,7 +245,7 @@ class AntFwdBack final : public Ant {
   void task_changed(int row) override;
 
  private:
-  std::vector<AntFwdBackTask> row_tasks_;  // [B]
+  std::vector<ForwardBackwardTask> row_tasks_;  // [B]
 };
 
 }  // namespace metarl::envs

@@ -249,8 +249,6 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
   }
 }
 
-// A step MuJoCo flags as unstable (here a NaN action, whose controls it zeroes with a
-// warning) ends that row's episode; the other rows go on.
 // ant-fwd-back is ant-dir's ant with MAML's ±x tasks: forward equals ant-dir along 0 rad
 // bit for bit (same model, seed and actions), and backward pays the opposite velocity
 // with the same costs, so the two rewards differ by twice the x velocity.
@@ -288,6 +286,8 @@ TEST(MujocoLocomotion, AntForwardBackwardIsTheAntAlongPlusOrMinusX) {
   EXPECT_GT(compared, 20);
 }
 
+// A step MuJoCo flags as unstable (here a NaN action, whose controls it zeroes with a
+// warning) ends that row's episode; the other rows go on.
 TEST(MujocoLocomotion, AStepMujocoResetEndsTheEpisode) {
   for (const std::string name : {"halfcheetah-vel", "ant-dir", "ant-fwd-back"}) {
     SCOPED_TRACE(name);
