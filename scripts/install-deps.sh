@@ -20,6 +20,9 @@ packages=(
   # The Python module (python/, `import metarl`) and its pytest suite, for Debian's
   # /usr/bin/python3: python3-torch is the same LibTorch as libtorch-dev.
   pybind11-dev python3-dev python3-torch python3-numpy python3-pytest
+  # pip install . (setup.py, pyproject.toml) into a venv: Debian's setuptools and wheel,
+  # and the venv module with its pip (the CTest test python.pip).
+  python3-venv python3-setuptools python3-wheel
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi

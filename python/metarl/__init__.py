@@ -18,12 +18,19 @@ command line's message. docs/python.md has the whole API.
 import json
 import logging
 import os
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 # The compiled core hands torch tensors to Python: torch's own module must be set up
 # first (without it, converting a tensor dereferences torch's uninitialised type).
-import torch  # noqa: F401
+import torch
 
-from . import _core
+from . import _build_info, _torch_check
+
+# A torch of another release or std::string ABI than the core's LibTorch: a clear
+# ImportError instead of an undefined symbol or a crash (_torch_check.py).
+_torch_check.check(torch, _build_info, os.path.dirname(__file__))
+
+from . import _core  # noqa: E402
 from ._core import (
     Env,
     TaskDistribution,
@@ -46,8 +53,15 @@ __all__ = [
 
 logger = logging.getLogger("metarl")
 
+# Type aliases, in typing's spelling rather than `X | Y`: annotations here are evaluated
+# at import and Python 3.9 is supported. A path: str or os.PathLike. A config: a YAML
+# file's path, YAML text or a dict of config keys (a dict: _sources tests for one), or
+# None for keywords only.
+_Path = Union[str, os.PathLike[str]]
+_ConfigSource = Union[_Path, Dict[str, Any], None]
 
-def _value_text(value):
+
+def _value_text(value: Any) -> str:
     """A keyword argument as the command line's --set would give it."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -58,7 +72,7 @@ def _value_text(value):
     return str(value)
 
 
-def _sources(config, keys):
+def _sources(config: _ConfigSource, keys: Mapping[str, Any]) -> Tuple[str, List[Tuple[str, str]]]:
     """(YAML text, [(key, value text)]) from a config file path, YAML text or dict, and keywords.
 
     The keywords come last, as --set does on the command line."""
@@ -81,13 +95,19 @@ def _sources(config, keys):
     return text, overrides
 
 
-def effective_config(config=None, **keys):
-    """The effective training config as YAML, as ``metarl train --print-config`` prints it."""
+def effective_config(config: _ConfigSource = None, **keys: Any) -> str:
+    """The effective training config as YAML, as ``metarl train --print-config`` prints it.
+
+    ``config``: a YAML file, YAML text or a dict of config keys; keyword arguments are
+    keys too and come last. Raises ValueError for a bad key or value or an unknown
+    environment, TypeError for a ``config`` of another type."""
     text, overrides = _sources(config, keys)
     return _core.effective_config(text, overrides)
 
 
-def train(config=None, out=None, *, resume=False, force=False, iterations=None, callback=None, **keys):
+def train(config: _ConfigSource = None, out: Optional[_Path] = None, *, resume: bool = False, force: bool = False,
+          iterations: Optional[int] = None, callback: Optional[Callable[[Dict[str, float]], None]] = None,
+          **keys: Any) -> _Path:
     """Meta-train into the run directory ``out``, as ``metarl train`` does.
 
     ``config``: a YAML file, YAML text or a dict of config keys; keyword arguments are
@@ -97,6 +117,9 @@ def train(config=None, out=None, *, resume=False, force=False, iterations=None, 
     metrics.csv columns as a dict; each iteration is also logged to the ``metarl``
     logger at INFO. Ctrl-C stops after the current iteration, with a checkpoint, and
     raises KeyboardInterrupt. Returns ``out``.
+
+    Raises ValueError without ``out``, for config keys with ``resume=True``, or for a bad
+    key or value (the command line's message).
     """
     if out is None:
         raise ValueError("train: out (the run directory) is required")
@@ -106,7 +129,7 @@ def train(config=None, out=None, *, resume=False, force=False, iterations=None, 
         keys["iterations"] = iterations
     text, overrides = ("", []) if resume else _sources(config, keys)
 
-    def on_iteration(metrics):
+    def on_iteration(metrics: Dict[str, float]) -> None:
         logger.info("iteration %d: return before %.3f, after %.3f", metrics["iteration"],
                     metrics["return_before"], metrics["return_after"])
         if callback is not None:
@@ -121,20 +144,28 @@ class EvalReport(dict):
     command line prints) and ``tasks`` (one dict per task: parameters and every
     method's return at every step)."""
 
-    def __init__(self, report_json, table, task_lines):
+    table: str
+    tasks: List[Dict[str, Any]]
+
+    def __init__(self, report_json: str, table: str, task_lines: str) -> None:
+        """From what _core.evaluate returns: the report's JSON, the table's text and one
+        JSON object per line per task."""
         super().__init__(json.loads(report_json))
         self.table = table
         self.tasks = [json.loads(line) for line in task_lines.splitlines()]
 
-    def __str__(self):
+    def __str__(self) -> str:
+        """The table, as ``metarl eval`` prints it."""
         return self.table
 
 
-def evaluate(runs=None, config=None, *, progress=None, **keys):
+def evaluate(runs: Union[_Path, Iterable[_Path], None] = None, config: _ConfigSource = None, *,
+             progress: Optional[Callable[[str, int, int, float], None]] = None, **keys: Any) -> EvalReport:
     """Evaluate runs (run directories, checkpoint files or seed groups) as ``metarl eval``
     does, with its keys (split, tasks, rollouts, steps, random, step_sizes, seed, ...).
     Nothing is written; returns an EvalReport. ``progress(method, step, steps,
-    mean_return)`` after each step's rollouts."""
+    mean_return)`` after each step's rollouts. Raises ValueError for a bad key or value
+    or a run that cannot be read."""
     if runs is not None:
         keys["checkpoint"] = [os.fspath(runs)] if isinstance(runs, (str, os.PathLike)) else [os.fspath(r) for r in runs]
     text, overrides = _sources(config, keys)
@@ -146,7 +177,9 @@ class Trainer(_core.Trainer):
     the metrics dict; ``theta`` and ``alpha`` are the learner's own torch tensors;
     ``save_checkpoint(path)`` writes a checkpoint ``metarl eval`` reads."""
 
-    def __init__(self, config=None, **keys):
+    def __init__(self, config: _ConfigSource = None, **keys: Any) -> None:
+        """``config``: a YAML file, YAML text or a dict of config keys; keyword arguments
+        are keys too and come last. Raises ValueError for a bad key or value."""
         super().__init__(*_sources(config, keys))
 
 
@@ -161,11 +194,15 @@ class Experiment(_core.Experiment):
         exp.meta_loss(adapted, after).backward()          # gradients in exp.theta and exp.alpha
     """
 
-    def __init__(self, config=None, **keys):
+    def __init__(self, config: _ConfigSource = None, **keys: Any) -> None:
+        """``config``: a YAML file, YAML text or a dict of config keys; keyword arguments
+        are keys too and come last. Raises ValueError for a bad key or value."""
         super().__init__(*_sources(config, keys))
 
 
-def register_env(name, factory, *, spec, tasks, summary="", training_defaults=None):
+def register_env(name: str, factory: Callable[[int, int], Any], *, spec: Mapping[str, Any],
+                 tasks: Iterable[TaskParameter], summary: str = "",
+                 training_defaults: Optional[Mapping[str, Any]] = None) -> None:
     """Register an environment written in Python under ``name`` (see docs/python.md).
 
     ``factory(batch_size, seed)`` returns an object with ``reset_row(row, task,
@@ -173,7 +210,9 @@ def register_env(name, factory, *, spec, tasks, summary="", training_defaults=No
     tasks, observations, rewards, terminated)``, which writes rows [begin, end) in place.
     ``spec``: observation_dim, action_dim (or discrete_actions, num_actions),
     action_low/high, observation_low/high, max_episode_steps. ``tasks``: TaskParameters.
-    ``training_defaults``: a dict of config keys ``metarl.train(env=name)`` starts from."""
+    ``training_defaults``: a dict of config keys ``metarl.train(env=name)`` starts from.
+    Raises ValueError for an unknown spec key, an invalid spec or task range, or a name
+    already registered."""
     defaults = ""
     if training_defaults:
         defaults = "".join(f"{k}: {_value_text(v)}\n" for k, v in training_defaults.items())

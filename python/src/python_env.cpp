@@ -205,7 +205,8 @@ void bind_python_envs(py::module_& m) {
       py::arg("training_defaults") = "",
       "Register a Python environment class (factory(batch_size, seed) -> object with reset_row and step_rows) "
       "under `name`; `spec` holds observation_dim, action_dim (or discrete_actions and num_actions), the bounds "
-      "and max_episode_steps; `tasks` its TaskParameters");
+      "and max_episode_steps; `tasks` its TaskParameters. ValueError for an unknown spec key, an invalid spec or "
+      "task range, or a name already registered");
 }
 
 }  // namespace metarl::python

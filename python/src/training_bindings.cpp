@@ -203,7 +203,9 @@ void bind_training(py::module_& m) {
       .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
              return std::make_unique<meta::MetaTrainer>(configured(yaml_text, overrides));
            }),
-           py::arg("yaml"), py::arg("overrides") = Overrides{})
+           py::arg("yaml"), py::arg("overrides") = Overrides{},
+           "A run of the config in `yaml` (YAML text) with `overrides` ((key, value text) pairs, applied last, "
+           "as --set); ValueError for a bad key or value")
       .def("run_iteration",
            [](meta::MetaTrainer& trainer) {
              meta::IterationMetrics metrics;
@@ -212,16 +214,25 @@ void bind_training(py::module_& m) {
                metrics = trainer.run_iteration();
              }
              return metrics_dict(metrics);
-           })
-      .def_property_readonly("iterations_done", &meta::MetaTrainer::iterations_done)
-      .def_property_readonly("config", [](const meta::MetaTrainer& t) { return meta::to_yaml(t.config()); })
+           },
+           "One meta-iteration: its metrics.csv columns as a dict (iteration, return_before, return_after, ...). "
+           "RuntimeError naming what diverged when something is not finite")
+      .def_property_readonly("iterations_done", &meta::MetaTrainer::iterations_done,
+                             "Meta-iterations run so far (restore sets it to the checkpoint's)")
+      .def_property_readonly(
+          "config", [](const meta::MetaTrainer& t) { return meta::to_yaml(t.config()); },
+          "The effective config, as YAML (what `metarl train --print-config` prints)")
       .def_property_readonly("theta", [](meta::MetaTrainer& t) { return t.learner().theta(); },
                              "θ, the policy's initial parameters: the learner's own tensors")
       .def_property_readonly("alpha", [](meta::MetaTrainer& t) { return t.learner().alpha(); },
                              "α, the inner step sizes (Meta-SGD: θ's shapes; MAML: one scalar each)")
       .def("save_checkpoint", &meta::MetaTrainer::save_checkpoint, py::arg("path"),
-           py::call_guard<py::gil_scoped_release>())
-      .def("restore", &meta::MetaTrainer::restore, py::arg("checkpoint"), py::call_guard<py::gil_scoped_release>());
+           py::call_guard<py::gil_scoped_release>(),
+           "Write a checkpoint file at `path` (θ, α, the outer step's state, the random states, the iteration count) "
+           "that restore and `metarl eval` read")
+      .def("restore", &meta::MetaTrainer::restore, py::arg("checkpoint"), py::call_guard<py::gil_scoped_release>(),
+           "Continue from a checkpoint (file or run directory) of a run with the same config: the following "
+           "iterations are the original run's. ValueError when it is unreadable or of another run shape");
 
   py::class_<meta::Experiment>(m, "Experiment",
                                "The parts a config builds (environment, policy, sampler, meta-learner), for loops "
@@ -229,18 +240,27 @@ void bind_training(py::module_& m) {
       .def(py::init([](const std::string& yaml_text, const Overrides& overrides) {
              return std::make_unique<meta::Experiment>(configured(yaml_text, overrides));
            }),
-           py::arg("yaml"), py::arg("overrides") = Overrides{})
-      .def_property_readonly("config", [](const meta::Experiment& e) { return meta::to_yaml(e.config); })
+           py::arg("yaml"), py::arg("overrides") = Overrides{},
+           "The parts of the config in `yaml` (YAML text) with `overrides` ((key, value text) pairs, applied last, "
+           "as --set); ValueError for a bad key or value")
+      .def_property_readonly(
+          "config", [](const meta::Experiment& e) { return meta::to_yaml(e.config); },
+          "The effective config, as YAML (what `metarl train --print-config` prints)")
       .def_property_readonly("env", [](meta::Experiment& e) -> envs::BatchedEnv& { return *e.env; },
-                             py::return_value_policy::reference_internal)
-      .def_property_readonly("theta", [](meta::Experiment& e) { return e.learner->theta(); })
-      .def_property_readonly("alpha", [](meta::Experiment& e) { return e.learner->alpha(); })
+                             py::return_value_policy::reference_internal,
+                             "The environment the sampler steps (Env; keeps the experiment alive)")
+      .def_property_readonly("theta", [](meta::Experiment& e) { return e.learner->theta(); },
+                             "θ, the policy's initial parameters: the learner's own tensors, in parameter_names "
+                             "order")
+      .def_property_readonly("alpha", [](meta::Experiment& e) { return e.learner->alpha(); },
+                             "α, the inner step sizes (Meta-SGD: θ's shapes; MAML: one scalar each)")
       .def_property_readonly("parameter_names",
                              [](const meta::Experiment& e) {
                                std::vector<std::string> names;
                                for (const auto& spec : e.policy->parameter_specs()) names.push_back(spec.name);
                                return names;
-                             })
+                             },
+                             "The names of θ's tensors, in theta's order")
       .def(
           "sample_tasks",
           [](meta::Experiment& e, const std::string& split) {
@@ -251,7 +271,8 @@ void bind_training(py::module_& m) {
             std::copy(tasks.values.begin(), tasks.values.end(), out.mutable_data());
             return out;
           },
-          py::arg("split") = "train", "meta_batch tasks from the experiment's task stream: [T, P]")
+          py::arg("split") = "train",
+          "meta_batch tasks of a split (train, test or heldout) from the experiment's task stream: [T, P] float64")
       .def(
           "sample",
           [](meta::Experiment& e, const ParameterList& params,
@@ -267,7 +288,8 @@ void bind_training(py::module_& m) {
           },
           py::arg("params"), py::arg("tasks"),
           "Roll out `params` (θ, or task-batched [T, ...] adapted parameters) on meta_batch tasks x rollouts: "
-          "observations [T, R, H, obs], actions, rewards [T, R, H], mask")
+          "observations [T, R, H, obs], actions, rewards [T, R, H], mask. ValueError for parameters or tasks of "
+          "another shape")
       .def(
           "adapt",
           [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories, bool create_graph) {
