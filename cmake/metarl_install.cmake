@@ -10,7 +10,7 @@
 #   lib/libmetarl_{envs,agents,meta}.so.0.1.0 (+ soname links)
 #   include/metarl/{envs,agents,meta}/*.h   outside code writes #include "envs/registry.h" too
 #   lib/cmake/metarl/                       metarlConfig.cmake, its version file, two export sets
-#   share/metarl/mujoco/*.xml               the MuJoCo models of halfcheetah-* and ant-dir
+#   share/metarl/mujoco/*.xml               the MuJoCo models of halfcheetah-* and the ants
 #
 # Two export sets, because a plug-in environment needs envs alone: metarlEnvsTargets
 # (metarl::envs, torch-free) and metarlTargets (metarl::agents, metarl::meta,

@@ -90,25 +90,84 @@ double control_square_sum(const double* ctrl, int nu) {
   return sum;
 }
 
+// Σ clip(cfrc_ext, −1, 1)² over every body: the ants' contact cost before its weight.
+double clipped_contact_square_sum(const mjModel* m, const mjData& d) {
+  double sum = 0.0;
+  for (int i = 0; i < 6 * m->nbody; ++i) {
+    const double f = std::clamp(d.cfrc_ext[i], -1.0, 1.0);
+    sum += f * f;
+  }
+  return sum;
+}
+
+// Whether an ant's state is finite with its torso's height (qpos[2], m) in [low, high]:
+// the ants' condition to go on. (MuJoCo resets a state that stopped being finite before
+// this reads it; step_rows ends such an episode itself.)
+bool finite_with_torso_between(const mjModel* m, const mjData& d, double low, double high) {
+  for (int i = 0; i < m->nq; ++i) {
+    if (!std::isfinite(d.qpos[i])) return false;
+  }
+  for (int i = 0; i < m->nv; ++i) {
+    if (!std::isfinite(d.qvel[i])) return false;
+  }
+  return d.qpos[2] >= low && d.qpos[2] <= high;
+}
+
+}  // namespace
+
+namespace {
+
+// `text` with its one occurrence of `from` replaced by `to`; a logic_error if ant.xml
+// no longer has it exactly once (gym_ant would silently stop being Gym's).
+std::string replace_once(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  if (at == std::string::npos || text.find(from, at + 1) != std::string::npos) {
+    throw std::logic_error("envs/mujoco/ant.xml: expected '" + from + "' once, to derive Gym's ant from it");
+  }
+  return text.replace(at, from.size(), to);
+}
+
+// Gym's ant (openai/gym v0.10.5 gym/envs/mujoco/assets/ant.xml, which ProMP loads):
+// ant.xml's body with the three values that file's header lists as rllab's put back.
+std::string gym_ant_xml(const std::string& ant) {
+  std::string gym = replace_once(ant, "<option timestep=\"0.02\" integrator=\"RK4\"/>",
+                                 "<option timestep=\"0.01\" integrator=\"RK4\"/>");
+  gym = replace_once(gym, " solref=\".02 1\" solimp=\".8 .8 .01\"", "");  // MuJoCo's defaults
+  const size_t key = gym.find("<keyframe>");
+  const size_t key_end = gym.find("</keyframe>");
+  if (key == std::string::npos || key_end == std::string::npos) {
+    throw std::logic_error("envs/mujoco/ant.xml: expected its <keyframe>, to derive Gym's ant from it");
+  }
+  // Gym starts at qpos0: the torso at 0.75 m, every joint at 0.
+  return gym.erase(key, key_end + std::string("</keyframe>").size() - key);
+}
+
 }  // namespace
 
 const std::string& mujoco_model_xml(const std::string& name) {
   static const std::string half_cheetah = kMujocoHalfCheetahXml;
   static const std::string ant = kMujocoAntXml;
+  static const std::string gym_ant = gym_ant_xml(ant);
   if (name == "half_cheetah") return half_cheetah;
   if (name == "ant") return ant;
-  throw std::invalid_argument("no shipped MuJoCo model '" + quoted_value(name) + "'; the models are half_cheetah, ant");
+  if (name == "gym_ant") return gym_ant;
+  throw std::invalid_argument("no shipped MuJoCo model '" + quoted_value(name) +
+                              "'; the models are half_cheetah, ant, gym_ant");
 }
 
 void MujocoLocomotion::ModelDeleter::operator()(mjModel_* model) const { mj_deleteModel(model); }
 void MujocoLocomotion::DataDeleter::operator()(mjData_* data) const { mj_deleteData(data); }
 
 MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed,
-                                   const std::string& model_name, bool computes_contact_forces)
+                                   const std::string& model_name, bool computes_contact_forces,
+                                   const Stepping& stepping)
     : BatchedEnv(std::move(spec), std::move(tasks), batch_size, seed),
       model_(shared_model(model_name)),
       own_models_(static_cast<size_t>(batch_size)),
-      computes_contact_forces_(computes_contact_forces) {
+      torso_before_step_(static_cast<size_t>(3 * batch_size), 0.0),
+      computes_contact_forces_(computes_contact_forces),
+      stepping_(stepping) {
+  if (stepping_.frame_skip < 1) throw std::logic_error("MuJoCo stepping: frame_skip must be at least 1");
   const mjModel* m = model_.get();
   if (m->nu != this->spec().action_dim || m->nu > kMaxControls || m->nq > kMaxCoordinates) {
     throw std::logic_error("MuJoCo model '" + model_name + "': " + std::to_string(m->nu) + " actuators (the environment " +
@@ -126,6 +185,8 @@ MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int bat
 }
 
 MujocoLocomotion::~MujocoLocomotion() = default;
+
+double MujocoLocomotion::step_seconds() const { return model_->opt.timestep * stepping_.frame_skip; }
 
 const mjModel_* MujocoLocomotion::row_model(int row) const {
   return own_models_[row] ? own_models_[row].get() : model_.get();
@@ -190,10 +251,13 @@ void MujocoLocomotion::reset_row(int row, Rng& rng) {
   // A fresh state (time, warm start, controls, contacts), so that no episode carries
   // anything into the next one.
   mj_resetData(m, d);
-  for (int i = 0; i < m->nq; ++i) d->qpos[i] = start_qpos_[i] + kPositionNoise * standard_normal(rng);
-  for (int i = 0; i < m->nv; ++i) d->qvel[i] = kVelocityNoise * standard_normal(rng);
-  // rllab added the noise to the ant's root quaternion too and let MuJoCo normalise
-  // it; normalising here keeps the observed qpos a unit quaternion from the start.
+  for (int i = 0; i < m->nq; ++i) {
+    const double noise = stepping_.uniform_position_noise ? rng.uniform(-1.0, 1.0) : standard_normal(rng);
+    d->qpos[i] = start_qpos_[i] + stepping_.position_noise * noise;
+  }
+  for (int i = 0; i < m->nv; ++i) d->qvel[i] = stepping_.velocity_noise * standard_normal(rng);
+  // rllab and Gym added the noise to the ant's root quaternion too and let MuJoCo
+  // normalise it; normalising here keeps the observed qpos a unit quaternion from the start.
   for (int j = 0; j < m->njnt; ++j) {
     if (m->jnt_type[j] == mjJNT_FREE) mju_normalize4(d->qpos + m->jnt_qposadr[j] + 3);
   }
@@ -218,9 +282,13 @@ void MujocoLocomotion::step_rows(const float* actions, int begin, int end) {
     // (mj_resetData, to qpos0) when positions, velocities or accelerations blow up,
     // counting a warning: that step ends the episode (terminated), since what follows
     // is not its continuation.
+    std::copy(d->xpos + 3 * kTorso, d->xpos + 3 * kTorso + 3, torso_before_step_.begin() + 3 * r);
     const int instabilities_before = instability_warnings(d);
-    mj_step(m, d);
-    const bool reset_by_mujoco = instability_warnings(d) != instabilities_before;
+    bool reset_by_mujoco = false;
+    for (int frame = 0; frame < stepping_.frame_skip && !reset_by_mujoco; ++frame) {
+      mj_step(m, d);
+      reset_by_mujoco = instability_warnings(d) != instabilities_before;
+    }
     // mj_step leaves positions, centres of mass and forces at the state before the
     // step; bring what the observation and reward read to the state after it.
     evaluate_after_step(m, d);
@@ -386,19 +454,10 @@ void Ant::write_observation(int row) {
 float Ant::step_reward(int row, const double* ctrl, bool* terminated) {
   const mjModel* m = row_model(row);
   const mjData& d = data(row);
-  double contact = 0.0;
-  for (int i = 0; i < 6 * m->nbody; ++i) {
-    const double f = std::clamp(d.cfrc_ext[i], -1.0, 1.0);
-    contact += f * f;
-  }
+  const double contact = clipped_contact_square_sum(m, d);
   // MAML's ant_env_rand_direc.py: done unless the state is finite and the torso's
-  // height is within [0.2, 1] m. (MuJoCo resets a state that stopped being finite
-  // before this reads it; step_rows ends such an episode itself.)
-  bool finite = true;
-  for (int i = 0; i < m->nq && finite; ++i) finite = std::isfinite(d.qpos[i]);
-  for (int i = 0; i < m->nv && finite; ++i) finite = std::isfinite(d.qvel[i]);
-  const double height = d.qpos[2];
-  *terminated = !finite || height < kMinHeight || height > kMaxHeight;
+  // height is within [0.2, 1] m.
+  *terminated = !finite_with_torso_between(m, d, kMinHeight, kMaxHeight);
   return static_cast<float>(rewarded_velocity(row) - kControlCost * control_square_sum(ctrl, spec().action_dim) -
                             kContactCost * contact + kSurviveReward);
 }
@@ -406,36 +465,80 @@ float Ant::step_reward(int row, const double* ctrl, bool* terminated) {
 // ant-dir
 
 AntDir::AntDir(int batch_size, std::uint64_t seed)
-    : Ant(make_spec(), task_layout().distribution(), batch_size, seed), row_tasks_(static_cast<size_t>(batch_size)) {
+    : MujocoLocomotion(make_spec(), task_layout().distribution(), batch_size, seed, "gym_ant",
+                       /*computes_contact_forces=*/true, kGymStepping),
+      row_tasks_(static_cast<size_t>(batch_size)) {
   for (int r = 0; r < batch_size; ++r) task_changed(r);
 }
 
 EnvSpec AntDir::make_spec() {
-  return make_ant_spec("ant-dir",
-                       "Ant running in a direction of the plane (MuJoCo quadruped, 0.02 s per step, 200 steps; "
-                       "rllab's ant). Reward: centre-of-mass velocity along the direction - 0.005 sum(action^2) - "
-                       "0.0005 sum(contact^2) + 0.05. The direction is unobserved.");
+  EnvSpec spec;
+  spec.name = "ant-dir";
+  spec.description =
+      "ProMP's ant running in a direction of the plane (AntRandDirec2DEnv: Gym's ant, MuJoCo quadruped, 0.01 s x 5 "
+      "per step, 200 steps). Reward: torso displacement along the direction / 0.05 s - 0.5 sum(action^2) - 0.0005 "
+      "sum(contact^2) + 1. The direction (uniform on the circle) is unobserved. Held out: ants 0.5-1.5 times as "
+      "heavy. Observation: qpos without x, y (13), qvel (14), contact forces clipped to [-1, 1] (84). Action: 8 "
+      "joint torques / 150 N m, clipped to [-1, 1]. Terminated when the torso leaves 0-1 m of height.";
+  spec.observation_dim = kObservationDim;
+  spec.action_dim = 8;
+  spec.action_low.assign(8, -1.0f);
+  spec.action_high.assign(8, 1.0f);
+  unbounded_observation(spec);
+  for (int i = 27; i < 27 + 84; ++i) {  // the clipped contact forces
+    spec.observation_low[i] = -1.0f;
+    spec.observation_high[i] = 1.0f;
+  }
+  spec.max_episode_steps = kMaxEpisodeSteps;
+  spec.deterministic_reset = false;
+  return spec;
 }
 
 const TaskLayout<AntDirTask>& AntDir::task_layout() {
-  // ProMP's AntRandDir draws directions uniformly on the circle
-  // (meta_policy_search/envs/mujoco_envs/ant_rand_direc_2d.py). Here training asks for
-  // every direction within 135 degrees of +x; the held-out split asks for the 90-degree
-  // wedge behind, which training never does.
+  // ProMP draws a direction as a normalised 2-D standard normal, uniform on the circle;
+  // here as its angle. ProMP trains and tests on the same distribution; the held-out
+  // split adds ants lighter and heavier than any in training, as ant-fwd-back's does.
   static const TaskLayout<AntDirTask> layout({
       {&AntDirTask::direction, "direction", "rad",
-       "direction to run in, counter-clockwise from +x; unobserved, inferred from rewards", -0.75 * kPi, 0.75 * kPi,
-       -kPi, kPi},
+       "direction to run in, counter-clockwise from +x; unobserved, inferred from rewards", -kPi, kPi, -kPi, kPi},
+      {&AntDirTask::mass_scale, "mass_scale", "factor",
+       "every body's mass and inertia times this; training ants all have the model's masses", 1.0, 1.0, 0.5, 1.5},
   });
   return layout;
 }
 
-void AntDir::task_changed(int row) { row_tasks_[row] = task_layout().read(task(row)); }
+void AntDir::task_changed(int row) {
+  row_tasks_[row] = task_layout().read(task(row));
+  set_row_mass_scale(row, row_tasks_[row].mass_scale);
+}
 
 double AntDir::velocity_along_direction(int row) const {
-  const double* v = data(row).subtree_linvel + 3 * kTorso;
+  const double* after = data(row).xpos + 3 * kTorso;
+  const double* before = torso_position_before_step(row);
   const double angle = row_tasks_[row].direction;
-  return std::cos(angle) * v[0] + std::sin(angle) * v[1];
+  return (std::cos(angle) * (after[0] - before[0]) + std::sin(angle) * (after[1] - before[1])) / step_seconds();
+}
+
+void AntDir::write_observation(int row) {
+  // Gym's Ant-v2 observation as ProMP's _get_obs has it: qpos without the root's x and
+  // y (13), qvel (14), cfrc_ext clipped to [-1, 1] (14 bodies x 6 = 84).
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  float* obs = observation_row(row);
+  int k = 0;
+  for (int i = 2; i < m->nq; ++i) obs[k++] = static_cast<float>(d.qpos[i]);
+  for (int i = 0; i < m->nv; ++i) obs[k++] = static_cast<float>(d.qvel[i]);
+  for (int i = 0; i < 6 * m->nbody; ++i) obs[k++] = clip_unit(d.cfrc_ext[i]);
+}
+
+float AntDir::step_reward(int row, const double* ctrl, bool* terminated) {
+  const mjModel* m = row_model(row);
+  const mjData& d = data(row);
+  const double contact = clipped_contact_square_sum(m, d);
+  // ProMP: done unless the state is finite and 0 <= torso height <= 1 m.
+  *terminated = !finite_with_torso_between(m, d, kMinHeight, kMaxHeight);
+  return static_cast<float>(velocity_along_direction(row) - kControlCost * control_square_sum(ctrl, spec().action_dim) -
+                            kContactCost * contact + kSurviveReward);
 }
 
 // ant-fwd-back

@@ -2,9 +2,10 @@
 // MuJoCo locomotion task distributions, the benchmarks meta-RL papers report:
 // halfcheetah-vel, halfcheetah-dir (MAML, ProMP, pytorch-maml-rl, garage,
 // learn2learn), ant-fwd-back (MAML's ant, forward or backward along x) and ant-dir
-// (ProMP's AntRandDir: a direction in the plane).
+// (ProMP's AntRandDirec2DEnv: a direction on the whole circle, on Gym's ant).
 //
-// Physics, observations, rewards and horizon follow the environments of MAML's paper
+// Except ant-dir (below, at its class), physics, observations, rewards and horizon
+// follow the environments of MAML's paper
 // (Finn et al. 2017, section 5.3 and appendix A.2; code cbfinn/maml_rl@9c8e2eb,
 // rllab/envs/mujoco/{half_cheetah_env_rand,half_cheetah_env_rand_direc,
 // ant_env_rand_direc}.py and rllab/envs/mujoco/mujoco_env.py), the "rllab family": one
@@ -45,8 +46,11 @@ struct mjData_;
 
 namespace metarl::envs {
 
-// The MJCF text of a shipped model, "half_cheetah" or "ant" (envs/mujoco/NAME.xml, as
-// built into the library). Throws std::invalid_argument for another name.
+// The MJCF text of a shipped model: "half_cheetah" or "ant" (envs/mujoco/NAME.xml, as
+// built into the library), or "gym_ant", Gym's ant, which is ant.xml with the three
+// values its header says rllab changed put back (timestep 0.01 s, MuJoCo's default
+// contact solref and solimp, the start at qpos0). Throws std::invalid_argument for
+// another name.
 const std::string& mujoco_model_xml(const std::string& name);
 
 // The common part of the MuJoCo environments: rows, reset noise, stepping, the
@@ -60,23 +64,40 @@ class MujocoLocomotion : public BatchedEnv {
   // and its state: for tests that replay a row with MuJoCo's own mj_step.
   const mjModel_* row_model(int row) const;
   const mjData_* row_data(int row) const;
+  // The torso's position (xpos, m) before the last step of `row`, [3].
+  const double* torso_position_before_step(int row) const { return torso_before_step_.data() + 3 * row; }
   // The shared model (the task's physics at their defaults).
   const mjModel_* model() const { return model_.get(); }
   // Whether the post-step evaluation runs the whole forward pass and computes contact
   // forces (the ant), or the position and velocity stages only (the cheetah).
   bool computes_contact_forces() const { return computes_contact_forces_; }
 
-  // Reset noise of rllab's MujocoEnv.reset_mujoco: qpos = start + 0.01·N(0, 1),
-  // qvel = 0.1·N(0, 1), per coordinate.
-  static constexpr double kPositionNoise = 0.01;
-  static constexpr double kVelocityNoise = 0.1;
   static constexpr int kMaxEpisodeSteps = 200;  // MAML: max_path_length = 200
+
+  // How a family of environments steps and starts its episodes.
+  struct Stepping {
+    int frame_skip;         // mj_step calls per environment step
+    double position_noise;  // qpos = start + position_noise·N(0, 1), or ·U(−1, 1) if uniform
+    bool uniform_position_noise;
+    double velocity_noise;  // qvel = velocity_noise·N(0, 1)
+  };
+  // rllab's MujocoEnv (MAML's environments): one MuJoCo step per environment step,
+  // reset_mujoco's qpos + 0.01·N(0, 1), qvel 0.1·N(0, 1).
+  static constexpr Stepping kRllabStepping{1, 0.01, false, 0.1};
+  // Gym's MujocoEnv with the ant's reset_model (ProMP's environments): 5 MuJoCo steps
+  // per environment step, qpos + U(−0.1, 0.1), qvel 0.1·N(0, 1).
+  static constexpr Stepping kGymStepping{5, 0.1, true, 0.1};
+
+  const Stepping& stepping() const { return stepping_; }
+  // Seconds of simulated time per environment step: timestep × frame_skip.
+  double step_seconds() const;
 
  protected:
   // `model_name`: mujoco_model_xml's name. The start pose is the model's first
   // keyframe when it has one, else qpos0.
   MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t seed,
-                   const std::string& model_name, bool computes_contact_forces);
+                   const std::string& model_name, bool computes_contact_forces,
+                   const Stepping& stepping = kRllabStepping);
 
   void reset_row(int row, Rng& rng) override;
   void step_rows(const float* actions, int begin, int end) override;
@@ -113,7 +134,9 @@ class MujocoLocomotion : public BatchedEnv {
   std::vector<std::unique_ptr<mjData_, DataDeleter>> data_;          // [B]
   std::unique_ptr<mjData_, DataDeleter> scratch_;  // for mj_setConst on a row's own model
   std::vector<double> start_qpos_;                 // [nq], the start pose before noise
+  std::vector<double> torso_before_step_;          // [B, 3], m
   bool computes_contact_forces_;
+  Stepping stepping_;
 };
 
 // What the two cheetah task distributions share: the model, the observation (MAML's
@@ -183,11 +206,11 @@ class HalfCheetahDir final : public HalfCheetah {
   std::vector<ForwardBackwardTask> row_tasks_;  // [B]
 };
 
-// What the ant task distributions share (rllab's ant, as MAML's ant_env_rand_direc.py
-// steps it): the model, the observation (qpos, qvel, clipped contact forces, the torso's
-// orientation and the centre of mass), the reward's costs and survival bonus, and the
-// termination when the torso leaves 0.2–1 m of height. A derived task says which
-// velocity the reward pays for.
+// MAML's ant (rllab's, as MAML's ant_env_rand_direc.py steps it): the model, the
+// observation (qpos, qvel, clipped contact forces, the torso's orientation and the
+// centre of mass), the reward's costs and survival bonus, and the termination when the
+// torso leaves 0.2–1 m of height. A derived task says which velocity the reward pays
+// for (ant-fwd-back's; ant-dir is ProMP's ant, on Gym's physics, below).
 class Ant : public MujocoLocomotion {
  public:
   static constexpr int kObservationDim = 125;
@@ -208,22 +231,42 @@ class Ant : public MujocoLocomotion {
   float step_reward(int row, const double* ctrl, bool* terminated) override;
 };
 
-// ant-dir: run in a direction of the plane (ProMP's AntRandDir), held out: the
-// directions behind, which training never asks for.
+// ant-dir: ProMP's AntRandDirec2DEnv (Rothfuss et al. 2019; jonasrothfuss/ProMP@93ae339,
+// meta_policy_search/envs/mujoco_envs/ant_rand_direc_2d.py): run in a direction drawn
+// uniformly on the circle, on Gym's ant as ProMP stepped it (Gym's MujocoEnv: the
+// gym_ant model, 0.01 s × 5 MuJoCo steps per environment step, Gym's reset noise) with
+// its reward and observation. Held out: ants 0.5–1.5 times as heavy (ProMP has no
+// held-out split).
+//
+// Where this differs from ProMP's: MuJoCo 2.2.2 instead of 1.50 (2.x's solver defaults
+// and its solimp's two extra numbers at their defaults); the torso's displacement is
+// measured over the 5 MuJoCo steps of the environment step, where mujoco-py's xpos,
+// read after mj_step, lags one MuJoCo step behind qpos (the same length of time,
+// shifted by 0.01 s); contact forces are those of the state after the step.
 struct AntDirTask {
-  double direction = 0.0;  // rad from +x, counter-clockwise; unobserved
+  double direction = 0.0;   // rad from +x, counter-clockwise; unobserved
+  double mass_scale = 1.0;  // every body's mass and inertia × this; held out only
 };
 
-class AntDir final : public Ant {
+class AntDir final : public MujocoLocomotion {
  public:
+  static constexpr int kObservationDim = 111;
+  static constexpr double kControlCost = 0.5;      // × Σ ctrl²
+  static constexpr double kContactCost = 0.0005;   // × Σ clip(cfrc_ext, −1, 1)²
+  static constexpr double kSurviveReward = 1.0;    // per step
+  static constexpr double kMinHeight = 0.0;        // m; the torso outside [0, 1] m ends the episode
+  static constexpr double kMaxHeight = 1.0;
+
   AntDir(int batch_size, std::uint64_t seed);
   static EnvSpec make_spec();
   static const TaskLayout<AntDirTask>& task_layout();
-  // The centre of mass's velocity along the task's direction at the end of the last step, m/s.
+  // The torso's displacement along the task's direction over the last step divided by
+  // its duration (step_seconds()), m/s: what the reward pays for.
   double velocity_along_direction(int row) const;
-  double rewarded_velocity(int row) const override { return velocity_along_direction(row); }
 
  protected:
+  void write_observation(int row) override;
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
   void task_changed(int row) override;
 
  private:

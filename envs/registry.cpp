@@ -144,10 +144,10 @@ void register_builtin_envs(EnvRegistry& registry) {
                 "Meta-SGD with MAML's sizes, 60 iterations: one step gains 223 +- 26 on 40 held-out tasks "
                 "(configs/mujoco/halfcheetah-dir-meta-sgd.yaml)"});
   registry.add({"ant-dir",
-                "MuJoCo ant running in a direction of the plane (ProMP); train within 135 deg of +x, held out behind",
+                "ProMP's ant (Gym's physics) running in a direction uniform on the circle; held out: 0.5-1.5 times the mass",
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<AntDir>(batch_size, seed); },
                 kLocomotionDefaults,
-                "MAML's sizes, not yet measured on the ant (configs/mujoco/ant-dir-meta-sgd.yaml)"});
+                "MAML's sizes, not yet measured (ProMP's own protocol: configs/promp-protocol/ant-dir-promp.yaml)"});
   registry.add({"ant-fwd-back",
                 "MuJoCo ant running forward or backward along x (MAML); held out: 0.5-1.5 times the mass",
                 [](int batch_size, std::uint64_t seed) { return std::make_unique<AntFwdBack>(batch_size, seed); },

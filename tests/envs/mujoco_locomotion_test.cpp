@@ -88,7 +88,7 @@ TEST(MujocoModels, HaveThePublishedSizesAndOptions) {
   const double gears[] = {120, 90, 60, 120, 60, 30};
   for (int k = 0; k < 6; ++k) EXPECT_DOUBLE_EQ(c->actuator_gear[6 * k], gears[k]) << "actuator " << k;
 
-  auto ant = make_env("ant-dir", 1, 0);
+  auto ant = make_env("ant-fwd-back", 1, 0);
   const mjModel* a = ant->model();
   EXPECT_EQ(a->nq, 15);
   EXPECT_EQ(a->nv, 14);
@@ -101,6 +101,30 @@ TEST(MujocoModels, HaveThePublishedSizesAndOptions) {
   EXPECT_STREQ(mj_id2name(a, mjOBJ_JOINT, a->actuator_trnid[0]), "hip_4");
   ASSERT_EQ(a->nkey, 1);
   EXPECT_DOUBLE_EQ(a->key_qpos[2], 0.55);  // rllab's crouched start
+
+  // ant-dir's Gym ant: the same bodies, joints and motors; Gym's timestep, contact
+  // parameters at MuJoCo's defaults, no keyframe (the start is qpos0, torso at 0.75 m).
+  auto gym_ant = make_env("ant-dir", 1, 0);
+  const mjModel* g = gym_ant->model();
+  ASSERT_EQ(g->nq, a->nq);
+  ASSERT_EQ(g->nbody, a->nbody);
+  ASSERT_EQ(g->ngeom, a->ngeom);
+  EXPECT_DOUBLE_EQ(g->opt.timestep, 0.01);
+  EXPECT_EQ(g->opt.integrator, mjINT_RK4);
+  EXPECT_EQ(g->nkey, 0);
+  EXPECT_DOUBLE_EQ(g->qpos0[2], 0.75);
+  for (int b = 0; b < g->nbody; ++b) EXPECT_DOUBLE_EQ(g->body_mass[b], a->body_mass[b]) << "body " << b;
+  for (int k = 0; k < 8; ++k) EXPECT_DOUBLE_EQ(g->actuator_gear[6 * k], 150.0) << "actuator " << k;
+  for (int i = 0; i < g->ngeom; ++i) {
+    EXPECT_DOUBLE_EQ(g->geom_solref[mjNREF * i], 0.02) << "geom " << i;
+    EXPECT_DOUBLE_EQ(g->geom_solimp[mjNIMP * i], 0.9) << "geom " << i;  // MuJoCo's default; rllab's .8
+    EXPECT_DOUBLE_EQ(g->geom_solimp[mjNIMP * i + 1], 0.95) << "geom " << i;
+  }
+  const auto* ant_dir = dynamic_cast<const MujocoLocomotion*>(gym_ant.get());
+  ASSERT_NE(ant_dir, nullptr);
+  EXPECT_EQ(ant_dir->stepping().frame_skip, 5);
+  EXPECT_DOUBLE_EQ(ant_dir->step_seconds(), 0.05);
+  EXPECT_EQ(mujoco_model_xml("gym_ant").find("solimp=\""), std::string::npos);  // the header comment still cites it
 
   EXPECT_THROW(mujoco_model_xml("humanoid"), std::invalid_argument);
   // MuJoCo's warnings go to stderr, not to stdout and MUJOCO_LOG.TXT in the working directory.
@@ -136,7 +160,7 @@ TEST(MujocoLocomotion, EachRowStepsExactlyAsMjStep) {
         for (int k = 0; k < nu; ++k) {
           d->ctrl[k] = std::clamp(static_cast<double>(actions[static_cast<size_t>(r) * nu + k]), -1.0, 1.0);
         }
-        mj_step(m, d);
+        for (int frame = 0; frame < env->stepping().frame_skip; ++frame) mj_step(m, d);  // ant-dir: 5
         expect_same_state(m, d, env->row_data(r), "row " + std::to_string(r) + ", step " + std::to_string(t));
         if (HasFatalFailure()) return;
       }
@@ -218,16 +242,17 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
     }
   }
   {
-    AntDir env(2, 5);
+    // ant-fwd-back: MAML's ant reward on rllab's physics (the centre of mass's velocity).
+    AntFwdBack env(2, 5);
     int touching = 0;  // steps after the first 20 with contact forces in the observation
-    const std::vector<double> directions = {0.3, -2.0};
-    env.set_tasks(TaskBatch{2, 1, directions});
+    const std::vector<double> signs = {1.0, -1.0};
+    env.set_tasks(TaskBatch{2, 2, {1.0, 1.0, -1.0, 1.0}});
     env.reset();
     for (int t = 0; t < 60; ++t) {
       const auto actions = test_actions(2, 8, t);
       env.step(actions.data());
       for (int r = 0; r < 2; ++r) {
-        const float* o = (env.done(r) ? env.final_observations() : env.observations()) + 125 * r;
+        const float* o = (env.done(r) ? env.final_observations() : env.observations()) + Ant::kObservationDim * r;
         const double control = clipped_square_sum(actions, r, 8);
         double contact = 0.0;  // from the observation's clipped contact forces
         for (int i = 29; i < 29 + 84; ++i) contact += static_cast<double>(o[i]) * o[i];
@@ -236,10 +261,8 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
           continue;  // the row's data is the next episode's
         }
         EXPECT_TRUE(o[2] >= 0.2f && o[2] <= 1.0f) << "not terminated at height " << o[2];
-        const double* v = env.row_data(r)->subtree_linvel + 3;
-        const double along = std::cos(directions[r]) * v[0] + std::sin(directions[r]) * v[1];
-        EXPECT_NEAR(env.rewards()[r], along - 0.005 * control - 0.0005 * contact + 0.05, 1e-4);
-        EXPECT_NEAR(env.velocity_along_direction(r), along, 1e-12);
+        const double vx = signs[r] * env.row_data(r)->subtree_linvel[3];
+        EXPECT_NEAR(env.rewards()[r], vx - 0.005 * control - 0.0005 * contact + 0.05, 1e-4);
         if (t > 20) touching += contact > 0.0;
       }
     }
@@ -247,36 +270,66 @@ TEST(MujocoLocomotion, RewardsFollowThePublishedFormulas) {
     // contact forces are computed after the step (mj_rnePostConstraint) and observed.
     EXPECT_GT(touching, 15) << "of at most 78 row-steps after the first 20";
   }
+  {
+    // ant-dir: ProMP's reward on Gym's physics (the torso's displacement over 0.05 s).
+    AntDir env(2, 5);
+    int touching = 0;
+    int moved = 0;  // row-steps whose torso moved more than 1 cm along the direction
+    const std::vector<double> directions = {0.3, -2.0};
+    env.set_tasks(TaskBatch{2, 2, {0.3, 1.0, -2.0, 1.0}});
+    env.reset();
+    for (int t = 0; t < 60; ++t) {
+      const auto actions = test_actions(2, 8, t);
+      env.step(actions.data());
+      for (int r = 0; r < 2; ++r) {
+        const float* o = (env.done(r) ? env.final_observations() : env.observations()) + AntDir::kObservationDim * r;
+        const double control = clipped_square_sum(actions, r, 8);
+        double contact = 0.0;
+        for (int i = 27; i < 27 + 84; ++i) contact += static_cast<double>(o[i]) * o[i];
+        // The observation starts with qpos[2:], the torso's height first.
+        if (env.done(r)) {
+          EXPECT_TRUE(o[0] < 0.0f || o[0] > 1.0f) << "terminated at height " << o[0];
+          continue;
+        }
+        EXPECT_TRUE(o[0] >= 0.0f && o[0] <= 1.0f) << "not terminated at height " << o[0];
+        EXPECT_EQ(o[0], static_cast<float>(env.row_data(r)->qpos[2]));
+        const double* after = env.row_data(r)->xpos + 3;
+        const double* before = env.torso_position_before_step(r);
+        const double along = std::cos(directions[r]) * (after[0] - before[0]) +
+                             std::sin(directions[r]) * (after[1] - before[1]);
+        EXPECT_NEAR(env.velocity_along_direction(r), along / 0.05, 1e-9);
+        EXPECT_NEAR(env.rewards()[r], along / 0.05 - 0.5 * control - 0.0005 * contact + 1.0, 1e-4);
+        if (t > 20) touching += contact > 0.0;
+        moved += std::abs(along) > 0.01;
+      }
+    }
+    EXPECT_GT(touching, 15) << "of at most 78 row-steps after the first 20";
+    EXPECT_GT(moved, 10) << "the torso moved, so the displacement check says something";
+  }
 }
 
-// ant-fwd-back is ant-dir's ant with MAML's ±x tasks: forward equals ant-dir along 0 rad
-// bit for bit (same model, seed and actions), and backward pays the opposite velocity
-// with the same costs, so the two rewards differ by twice the x velocity.
+// ant-fwd-back's two tasks are one ant paying opposite x velocities: forward and
+// backward step the same (same model, seed and actions) and observe the same, and
+// their rewards differ by twice the x velocity.
 TEST(MujocoLocomotion, AntForwardBackwardIsTheAntAlongPlusOrMinusX) {
-  AntDir along_x(1, 5);
-  along_x.set_tasks(TaskBatch{1, 1, {0.0}});
   AntFwdBack forward(1, 5);
   forward.set_tasks(TaskBatch{1, 2, {1.0, 1.0}});
   AntFwdBack backward(1, 5);
   backward.set_tasks(TaskBatch{1, 2, {-1.0, 1.0}});
-  for (BatchedEnv* env : std::initializer_list<BatchedEnv*>{&along_x, &forward, &backward}) {
+  for (BatchedEnv* env : std::initializer_list<BatchedEnv*>{&forward, &backward}) {
     env->seed(9);
     env->reset();
   }
   int compared = 0;
   for (int t = 0; t < 60; ++t) {
     const auto actions = test_actions(1, 8, t);
-    along_x.step(actions.data());
     forward.step(actions.data());
     backward.step(actions.data());
-    ASSERT_EQ(forward.done(0), along_x.done(0)) << "step " << t;
-    ASSERT_EQ(backward.done(0), along_x.done(0)) << "step " << t;
-    EXPECT_EQ(forward.rewards()[0], along_x.rewards()[0]) << "step " << t;
+    ASSERT_EQ(backward.done(0), forward.done(0)) << "step " << t;
     for (int i = 0; i < Ant::kObservationDim; ++i) {
-      ASSERT_EQ(forward.observations()[i], along_x.observations()[i]) << "step " << t << ", entry " << i;
-      ASSERT_EQ(backward.observations()[i], along_x.observations()[i]) << "step " << t << ", entry " << i;
+      ASSERT_EQ(backward.observations()[i], forward.observations()[i]) << "step " << t << ", entry " << i;
     }
-    if (along_x.done(0)) continue;  // the row's data is the next episode's
+    if (forward.done(0)) continue;  // the row's data is the next episode's
     const double vx = forward.row_data(0)->subtree_linvel[3];
     EXPECT_NEAR(forward.rewarded_velocity(0), vx, 1e-12);
     EXPECT_NEAR(backward.rewarded_velocity(0), -vx, 1e-12);
@@ -357,8 +410,27 @@ TEST(MujocoLocomotion, SplitsAreThePublishedRangesAndTheirExtrapolations) {
   EXPECT_LT(backward, 300);
   const TaskBatch dir_heldout = HalfCheetahDir::task_layout().distribution().sample(500, Split::kHeldOut, rng);
   for (int i = 0; i < 500; ++i) EXPECT_NE(dir_heldout.at(i, 1), 1.0);
-  const TaskBatch ant = AntDir::task_layout().distribution().sample(500, Split::kHeldOut, rng);
-  for (int i = 0; i < 500; ++i) EXPECT_GT(std::abs(ant.at(i, 0)), 0.75 * kPi);
+  // ant-dir: ProMP's directions, uniform on the circle (each quadrant about a quarter
+  // of 500: 125, give or take 4 standard deviations, 39), with the model's masses;
+  // held out, the same directions on ants 0.5-1.5 times as heavy.
+  const TaskBatch ant = AntDir::task_layout().distribution().sample(500, Split::kTrain, rng);
+  int quadrants[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_GE(ant.at(i, 0), -kPi);
+    ASSERT_LE(ant.at(i, 0), kPi);
+    ++quadrants[std::min(3, static_cast<int>((ant.at(i, 0) + kPi) / (0.5 * kPi)))];
+    EXPECT_EQ(ant.at(i, 1), 1.0);
+  }
+  for (int q = 0; q < 4; ++q) {
+    EXPECT_GT(quadrants[q], 86) << "quadrant " << q;
+    EXPECT_LT(quadrants[q], 164) << "quadrant " << q;
+  }
+  const TaskBatch ant_heldout = AntDir::task_layout().distribution().sample(500, Split::kHeldOut, rng);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_NE(ant_heldout.at(i, 1), 1.0);
+    EXPECT_GE(ant_heldout.at(i, 1), 0.5);
+    EXPECT_LE(ant_heldout.at(i, 1), 1.5);
+  }
   // ant-fwd-back: MAML's half forward, half backward with the model's masses; held out,
   // ants 0.5-1.5 times as heavy.
   const TaskBatch fwd_back = AntFwdBack::task_layout().distribution().sample(500, Split::kTrain, rng);
