@@ -32,6 +32,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from setuptools import Distribution, setup
@@ -54,10 +55,15 @@ def project_version():
 
 
 def load_module(name, path):
-    """A module from a file, without importing the package around it (which needs _core)."""
+    """A module from a file, without importing the package around it (which needs _core),
+    and without writing a __pycache__ beside it."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return module
 
 
@@ -111,14 +117,23 @@ class CMakeBuild:
                 f"python3-numpy, importable by the configured interpreter).")
         run(["cmake", "--build", self.dir, "--parallel", jobs, "--target", "metarl_python"])
 
-    def check_torch(self, torch):
-        """The refusal `import metarl` would give, before anything is packaged."""
+    def check_interpreter(self, torch):
+        """The refusals `import metarl` would give, before anything is packaged: a core
+        built for another Python or against another torch (a build directory configured
+        earlier keeps what it was configured with)."""
+        suffix = sysconfig.get_config_var("EXT_SUFFIX")
+        cores = [core.name for core in self.package_dir.glob("_core*.so")]
+        remedy = (f"remove {self.dir} (it is configured again from scratch) or choose another directory "
+                  "with METARL_CMAKE_BUILD_DIR")
+        if cores != [f"_core{suffix}"]:
+            raise SystemExit(f"setup.py: the CMake build in {self.dir} made {cores} for another Python; "
+                             f"{sys.executable} imports _core{suffix}: {remedy}")
         info = load_module("metarl_build_info", self.package_dir / "_build_info.py")
         torch_check = load_module("metarl_torch_check", PACKAGE_SOURCE / "_torch_check.py")
         try:
             torch_check.check(torch, info, self.dir)
         except ImportError as error:
-            raise SystemExit(f"setup.py: {error}") from None
+            raise SystemExit(f"setup.py: {error} ({remedy})") from None
         return info
 
     def install(self):
@@ -133,17 +148,22 @@ class BuildWithCMake(build_py):
     """build_py that builds with CMake and takes the package from its install."""
 
     def run(self):
-        torch = import_torch()
-        cmake = CMakeBuild()
-        cmake.configure(torch)
-        cmake.build()
-        info = cmake.check_torch(torch)
-        self.prefix_files = {}  # wheel data directory (relative to the prefix) -> [files]
-        if self.editable_mode:
-            self.link_build_tree(cmake, info)
-            super().run()
-        else:
-            self.take_install(cmake.install())
+        # SystemExit, not an Exception: setuptools' editable install turns an Exception
+        # in build_py into a warning and reports success.
+        try:
+            torch = import_torch()
+            cmake = CMakeBuild()
+            cmake.configure(torch)
+            cmake.build()
+            info = cmake.check_interpreter(torch)
+            self.prefix_files = {}  # wheel data directory (relative to the prefix) -> [files]
+            if self.editable_mode:
+                self.link_build_tree(cmake, info)
+                super().run()
+            else:
+                self.take_install(cmake.install())
+        except (subprocess.CalledProcessError, OSError) as error:
+            raise SystemExit(f"setup.py: {error}") from None
 
     def take_install(self, stage):
         packages = [init.parent for init in stage.rglob("metarl/__init__.py")]
@@ -171,8 +191,9 @@ class BuildWithCMake(build_py):
             if link.is_symlink() or link.exists():
                 link.unlink()
             link.symlink_to(built)
-        # `metarl` on PATH runs the build tree's command line.
-        wrapper = Path(self.build_lib).parent / "editable-bin" / "metarl"
+        # `metarl` on PATH runs the build tree's command line (the script is written in
+        # the build directory, the user's own, and copied into the venv's bin/).
+        wrapper = cmake.dir / "pip-editable-bin" / "metarl"
         wrapper.parent.mkdir(parents=True, exist_ok=True)
         wrapper.write_text(f"#!/bin/sh\n# pip install -e {SOURCE}: the build tree's command line\n"
                            f"exec {shlex.quote(info.build_tree_cli)} \"$@\"\n")

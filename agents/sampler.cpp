@@ -22,7 +22,8 @@ std::string normalized_actions_unsupported(const envs::EnvSpec& spec) {
 }
 
 Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
-                 torch::Device device, std::uint64_t seed, ActionSpace action_space, bool env_on_device)
+                 torch::Device device, std::uint64_t seed, ActionSpace action_space, bool env_on_device,
+                 double normalization_scale)
     : env_(env),
       policy_(policy),
       num_tasks_(num_tasks),
@@ -51,9 +52,13 @@ Sampler::Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int
   if (action_space == ActionSpace::kNormalized) {
     const std::string unsupported = normalized_actions_unsupported(spec);
     if (!unsupported.empty()) throw std::invalid_argument("Sampler: normalized actions need " + unsupported);
+    if (!(normalization_scale > 0.0) || !std::isfinite(normalization_scale)) {
+      throw std::invalid_argument("Sampler: normalization_scale must be positive and finite");
+    }
     for (int d = 0; d < spec.action_dim; ++d) {
-      // a ∈ [-1, 1] → low + (a + 1)/2 · (high − low) = offset + scale · a.
-      action_scale_.push_back(0.5f * (spec.action_high[d] - spec.action_low[d]));
+      // a ∈ [-s, s] → low + (a + s)/(2s) · (high − low) = offset + scale · a.
+      action_scale_.push_back(
+          static_cast<float>(0.5 * (spec.action_high[d] - spec.action_low[d]) / normalization_scale));
       action_offset_.push_back(0.5f * (spec.action_high[d] + spec.action_low[d]));
     }
     env_actions_.resize(static_cast<size_t>(rows) * spec.action_dim);

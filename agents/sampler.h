@@ -34,10 +34,12 @@ class Sampler {
   // the policy's sizes do not match the environment's, or when `action_space` is
   // kNormalized on a discrete environment or one with an infinite action bound.
   // env_on_device: step `env`'s device twin where the policy runs; std::invalid_argument
-  // when the environment has none.
+  // when the environment has none. normalization_scale (kNormalized only; > 0): the
+  // policy acts in [-s, s] per dimension, mapped onto the bounds (1: rllab's normalize(),
+  // 10: ProMP's).
   Sampler(envs::BatchedEnv& env, const Policy& policy, int num_tasks, int rollouts_per_task, int horizon,
           torch::Device device, std::uint64_t seed, ActionSpace action_space = ActionSpace::kEnvironment,
-          bool env_on_device = false);
+          bool env_on_device = false, double normalization_scale = 1.0);
   ~Sampler();
 
   // Sets `tasks` (T rows) on the environment, resets it and rolls out H steps with

@@ -113,10 +113,6 @@ bool finite_with_torso_between(const mjModel* m, const mjData& d, double low, do
   return d.qpos[2] >= low && d.qpos[2] <= high;
 }
 
-}  // namespace
-
-namespace {
-
 // `text` with its one occurrence of `from` replaced by `to`; a logic_error if ant.xml
 // no longer has it exactly once (gym_ant would silently stop being Gym's).
 std::string replace_once(std::string text, const std::string& from, const std::string& to) {
@@ -167,7 +163,9 @@ MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int bat
       torso_before_step_(static_cast<size_t>(3 * batch_size), 0.0),
       computes_contact_forces_(computes_contact_forces),
       stepping_(stepping) {
-  if (stepping_.frame_skip < 1) throw std::logic_error("MuJoCo stepping: frame_skip must be at least 1");
+  if (stepping_.frame_skip < 1 || !(stepping_.position_noise >= 0.0) || !(stepping_.velocity_noise >= 0.0)) {
+    throw std::logic_error("MuJoCo stepping: frame_skip must be at least 1 and the noise scales finite and >= 0");
+  }
   const mjModel* m = model_.get();
   if (m->nu != this->spec().action_dim || m->nu > kMaxControls || m->nq > kMaxCoordinates) {
     throw std::logic_error("MuJoCo model '" + model_name + "': " + std::to_string(m->nu) + " actuators (the environment " +
@@ -252,7 +250,7 @@ void MujocoLocomotion::reset_row(int row, Rng& rng) {
   // anything into the next one.
   mj_resetData(m, d);
   for (int i = 0; i < m->nq; ++i) {
-    const double noise = stepping_.uniform_position_noise ? rng.uniform(-1.0, 1.0) : standard_normal(rng);
+    const double noise = stepping_.position_noise_kind == MujocoNoise::kUniform ? rng.uniform(-1.0, 1.0) : standard_normal(rng);
     d->qpos[i] = start_qpos_[i] + stepping_.position_noise * noise;
   }
   for (int i = 0; i < m->nv; ++i) d->qvel[i] = stepping_.velocity_noise * standard_normal(rng);
@@ -292,6 +290,8 @@ void MujocoLocomotion::step_rows(const float* actions, int begin, int end) {
     // mj_step leaves positions, centres of mass and forces at the state before the
     // step; bring what the observation and reward read to the state after it.
     evaluate_after_step(m, d);
+    // A state MuJoCo reset is not where the step went: no displacement is rewarded.
+    if (reset_by_mujoco) std::copy(d->xpos + 3 * kTorso, d->xpos + 3 * kTorso + 3, torso_before_step_.begin() + 3 * r);
     bool done = false;
     reward[r] = step_reward(r, d->ctrl, &done);
     terminated[r] = done || reset_by_mujoco;

@@ -53,6 +53,21 @@ namespace metarl::envs {
 // another name.
 const std::string& mujoco_model_xml(const std::string& name);
 
+// How a family of MuJoCo environments steps and starts its episodes.
+enum class MujocoNoise { kNormal, kUniform };  // N(0, 1) or U(−1, 1), times a scale
+struct MujocoStepping {
+  int frame_skip = 1;                 // mj_step calls per environment step
+  double position_noise = 0.01;       // qpos = start + position_noise · noise
+  MujocoNoise position_noise_kind = MujocoNoise::kNormal;
+  double velocity_noise = 0.1;        // qvel = velocity_noise · N(0, 1)
+};
+// rllab's MujocoEnv (MAML's environments): one MuJoCo step per environment step,
+// reset_mujoco's qpos + 0.01·N(0, 1), qvel 0.1·N(0, 1).
+inline constexpr MujocoStepping kRllabStepping{};
+// Gym's MujocoEnv with the ant's reset_model (ProMP's environments): 5 MuJoCo steps
+// per environment step, qpos + U(−0.1, 0.1), qvel 0.1·N(0, 1).
+inline constexpr MujocoStepping kGymStepping{5, 0.1, MujocoNoise::kUniform, 0.1};
+
 // The common part of the MuJoCo environments: rows, reset noise, stepping, the
 // post-step evaluation and per-row models. A derived environment says what its task
 // is and writes its observation, reward and termination from the row's mjData.
@@ -74,19 +89,7 @@ class MujocoLocomotion : public BatchedEnv {
 
   static constexpr int kMaxEpisodeSteps = 200;  // MAML: max_path_length = 200
 
-  // How a family of environments steps and starts its episodes.
-  struct Stepping {
-    int frame_skip;         // mj_step calls per environment step
-    double position_noise;  // qpos = start + position_noise·N(0, 1), or ·U(−1, 1) if uniform
-    bool uniform_position_noise;
-    double velocity_noise;  // qvel = velocity_noise·N(0, 1)
-  };
-  // rllab's MujocoEnv (MAML's environments): one MuJoCo step per environment step,
-  // reset_mujoco's qpos + 0.01·N(0, 1), qvel 0.1·N(0, 1).
-  static constexpr Stepping kRllabStepping{1, 0.01, false, 0.1};
-  // Gym's MujocoEnv with the ant's reset_model (ProMP's environments): 5 MuJoCo steps
-  // per environment step, qpos + U(−0.1, 0.1), qvel 0.1·N(0, 1).
-  static constexpr Stepping kGymStepping{5, 0.1, true, 0.1};
+  using Stepping = MujocoStepping;
 
   const Stepping& stepping() const { return stepping_; }
   // Seconds of simulated time per environment step: timestep × frame_skip.
@@ -241,8 +244,12 @@ class Ant : public MujocoLocomotion {
 // Where this differs from ProMP's: MuJoCo 2.2.2 instead of 1.50 (2.x's solver defaults
 // and its solimp's two extra numbers at their defaults); the torso's displacement is
 // measured over the 5 MuJoCo steps of the environment step, where mujoco-py's xpos,
-// read after mj_step, lags one MuJoCo step behind qpos (the same length of time,
-// shifted by 0.01 s); contact forces are those of the state after the step.
+// read after mj_step, lags one MuJoCo step behind qpos (the same 0.05 s shifted by
+// 0.01 s, except on an episode's first step, where Gym's reset brought xpos up to date
+// and ProMP's displacement spans 4 MuJoCo steps); contact forces are those of the
+// state after the step; a step that MuJoCo resets (an unstable state) ends the episode
+// with no displacement. Episodes may last 200 steps; ProMP's protocol stops at 100
+// (`horizon: 100`, configs/promp-protocol/ant-dir-promp.yaml).
 struct AntDirTask {
   double direction = 0.0;   // rad from +x, counter-clockwise; unobserved
   double mass_scale = 1.0;  // every body's mass and inertia × this; held out only

@@ -31,6 +31,7 @@ struct TrainConfig {
   // environment | normalized: the policy acts in [-1, 1] mapped onto the env's bounds
   // (agents::ActionSpace; MAML's point experiments ran normalized).
   agents::ActionSpace action_space = agents::ActionSpace::kEnvironment;
+  double action_normalization_scale = 1.0;  // normalized actions: the policy acts in [-s, s]
   int inner_steps = 1;                 // adaptation steps k
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient

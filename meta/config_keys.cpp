@@ -37,6 +37,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
                              "[-1, 1] per dimension, mapped linearly onto the environment's bounds and clipped "
                              "(rllab's normalize(), as in MAML's and Meta-SGD's point experiments)",
                              &C::action_space, agents::action_space_names()));
+  keys.push_back(real_key<C>("action_normalization_scale",
+                             "normalized actions: the policy acts in [-s, s] per dimension (1: rllab's normalize(); "
+                             "10: ProMP's, whose initial sigma is then a tenth of the bounds' half-width)",
+                             &C::action_normalization_scale, 1e-6, 1e6));
   keys.push_back(int_key<C>("inner_steps", "adaptation steps per task (k)", &C::inner_steps, 1, 100));
   keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &C::inner_lr, 0.0,
                              1e3));

@@ -30,7 +30,14 @@ std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const env
 }
 
 agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec) {
-  if (config.action_space != agents::ActionSpace::kNormalized) return config.action_space;
+  if (config.action_space != agents::ActionSpace::kNormalized) {
+    if (config.action_normalization_scale != 1.0) {
+      throw UsageError("config key 'action_normalization_scale' = " + std::to_string(config.action_normalization_scale) +
+                       " applies to normalized actions; action_space is '" + agents::to_string(config.action_space) +
+                       "' (set action_space: normalized, or remove the key)");
+    }
+    return config.action_space;
+  }
   const std::string unsupported = agents::normalized_actions_unsupported(spec);
   if (!unsupported.empty()) {
     throw UsageError("action_space 'normalized' needs " + unsupported + " (use action_space: environment)");
@@ -64,7 +71,8 @@ std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::B
                      "' has no device twin (point-nav, cartpole and pendulum have one); set env_on_device: false");
   }
   return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, effective_horizon(config, env.spec()), device,
-                                           seed, action_space(config, env.spec()), config.runtime.env_on_device);
+                                           seed, action_space(config, env.spec()), config.runtime.env_on_device,
+                                           config.action_normalization_scale);
 }
 
 std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,

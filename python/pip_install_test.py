@@ -2,8 +2,10 @@
 
 In a fresh venv that sees the system's torch and numpy (--system-site-packages), with
 nothing fetched (--no-index): `pip install --no-build-isolation .` from the CMake build
-the suite already made (METARL_CMAKE_BUILD_DIR, so it is not built twice); then, from a
-directory outside the source: `import metarl` from the venv, a two-iteration train and
+the suite already made (METARL_CMAKE_BUILD_DIR, so it is not built twice). pip installs
+from a copy of the source's files (git's tracked and untracked, not ignored), so that
+neither setuptools' build files nor pip install -e's links touch the source tree that
+other tests read. Then, from a directory outside the source: `import metarl` from the venv, a two-iteration train and
 an evaluation from Python and from the venv's `metarl` on PATH, `metarl --version`,
 `python -m metarl`, the refusal of a torch the core was not built against, and
 `pip uninstall`, which must leave nothing of metarl in the venv. Then the same for
@@ -19,6 +21,7 @@ import sys
 from pathlib import Path
 
 SOURCE, BUILD, SCRATCH = (Path(arg).resolve() for arg in sys.argv[1:4])
+COPY = SCRATCH / "source"  # what pip installs from
 VENV = SCRATCH / "venv"
 PYTHON = VENV / "bin" / "python"
 PIP = [str(PYTHON), "-m", "pip"]
@@ -31,7 +34,7 @@ ENV.pop("PYTHONPATH", None)  # the venv's package, not the build tree's
 def run(*command, expect=0, cwd=SCRATCH):
     print("$", " ".join(str(part) for part in command), flush=True)
     result = subprocess.run([str(part) for part in command], cwd=cwd, env=ENV, capture_output=True, text=True,
-                            timeout=1200)
+                            timeout=600)  # CTest's TIMEOUT (1200 s) leaves room for the rest
     output = result.stdout + result.stderr
     print(output[-4000:], flush=True)
     if result.returncode != expect:
@@ -95,13 +98,25 @@ def uninstall():
     check(not left, f"pip uninstall leaves nothing of metarl in the venv (left: {left})")
 
 
+def copy_source():
+    """The source's files as git lists them (tracked and untracked, not ignored)."""
+    listed = subprocess.run(["git", "-C", str(SOURCE), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source = SOURCE / name
+        if source.is_file():  # a deleted file git still lists is skipped
+            (COPY / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, COPY / name)
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     SCRATCH.mkdir(parents=True)
+    copy_source()
     run(sys.executable, "-m", "venv", "--system-site-packages", VENV)
 
     # A wheel: package in site-packages, command line in bin/, libraries in lib/.
-    run(*PIP, "install", "--no-index", "--no-build-isolation", SOURCE)
+    run(*PIP, "install", "--no-index", "--no-build-isolation", COPY)
     package = SITE / "metarl"
     check((package / "__init__.py").is_file() and list(package.glob("_core*.so")) and
           (package / "_core.pyi").is_file() and (package / "py.typed").is_file(),
@@ -112,22 +127,13 @@ def main():
     refuses_another_torch(package)
     uninstall()
 
-    # Editable: the source's package, the build tree's core and command line.
-    links = [SOURCE / "python" / "metarl" / "_build_info.py"]
-    made_links = [link for link in links if not link.exists()]
-    try:
-        run(*PIP, "install", "--no-index", "--no-build-isolation", "-e", SOURCE)
-        exercise(SOURCE / "python" / "metarl")
-        uninstall()
-    finally:
-        # The links pip install -e made in the source tree, if this test made them.
-        if made_links:
-            for link in (SOURCE / "python" / "metarl").glob("_core*.so"):
-                if link.is_symlink():
-                    link.unlink()
-            for link in made_links:
-                if link.is_symlink():
-                    link.unlink()
+    # Editable: the copy's package, linked to the build tree's core and command line.
+    run(*PIP, "install", "--no-index", "--no-build-isolation", "-e", COPY)
+    package = COPY / "python" / "metarl"
+    check((package / "_build_info.py").is_symlink() and any(link.is_symlink() for link in package.glob("_core*.so")),
+          "pip install -e links the build tree's core and _build_info.py into the source's package")
+    exercise(package)
+    uninstall()
     print("python.pip: passed")
 
 

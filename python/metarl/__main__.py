@@ -12,16 +12,22 @@ from . import _build_info
 
 
 def cli_candidates():
-    """Where the command line of this package can be, in order:
+    """Where the command line of this copy of the package is:
 
-    - a wheel (pip install .) and ``cmake --install`` put it in the prefix's bin/, with the
-      package four levels below the prefix (lib/python3.X/site-packages/metarl);
-    - the build tree (PYTHONPATH=build/python, pip install -e .) has it in apps/.
+    - the build tree (PYTHONPATH=build/python) and an editable install (pip install -e .,
+      whose _build_info.py is a link to the build tree's): the build tree's apps/metarl;
+    - a wheel (pip install .): the prefix's bin/, the package being in
+      <prefix>/lib/python3.X/site-packages/metarl;
+    - `cmake --install`: the relative path from the package to the install's bin/.
     """
     package = Path(__file__).resolve().parent
-    candidates = [Path(_build_info.build_tree_cli)]
+    if package == Path(_build_info.build_tree_package).resolve() or (package / "_build_info.py").is_symlink():
+        return [Path(_build_info.build_tree_cli)]
+    candidates = []
     if len(package.parents) > 3:
-        candidates.insert(0, package.parents[3] / _build_info.install_bindir / "metarl")
+        candidates.append(package.parents[3] / "bin" / "metarl")
+    if _build_info.installed_package_to_bindir:
+        candidates.append((package / _build_info.installed_package_to_bindir / "metarl").resolve())
     return candidates
 
 

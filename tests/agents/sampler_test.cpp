@@ -118,6 +118,27 @@ TEST_F(SamplerTest, NormalizedActionsAreMappedOntoTheBoundsAndStoredAsThePolicyD
   EXPECT_FALSE(torch::equal(raw_batch.observations.select(2, 1), batch.observations.select(2, 1)));
 }
 
+// ProMP's normalize(): the policy acts in [-10, 10], a → clip(0.1 · a / 10, -0.1, 0.1)
+// on point-nav's box; the same draws as with scale 1, a tenth of the step.
+TEST_F(SamplerTest, ANormalizationScaleShrinksTheMappingByItsFactor) {
+  const auto params = policy.initial_parameters(0, torch::kFloat32);
+  const auto tasks = goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
+  Sampler promp(env, policy, 3, 4, 10, torch::kCPU, 5, ActionSpace::kNormalized, false, 10.0);
+  const auto batch = promp.sample(params, tasks);
+  for (int t = 0; t < 3; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      double x = 0.0;
+      for (int h = 0; h < 10; ++h) {
+        const double ax = batch.actions[t][r][h][0].item<double>();
+        EXPECT_NEAR(batch.observations[t][r][h][0].item<double>(), x, 1e-5);
+        x += std::clamp(0.1 * ax / 10.0, -0.1, 0.1);
+      }
+    }
+  }
+  EXPECT_THROW(Sampler(env, policy, 3, 4, 10, torch::kCPU, 5, ActionSpace::kNormalized, false, 0.0),
+               std::invalid_argument);
+}
+
 TEST(SamplerActionSpace, ParsesTheConfigNames) {
   EXPECT_EQ(parse_action_space("environment"), ActionSpace::kEnvironment);
   EXPECT_EQ(parse_action_space("normalized"), ActionSpace::kNormalized);

@@ -478,6 +478,25 @@ TEST(Training, NormalizedActionsNeedAContinuousBoxAndNameTheKey) {
   EXPECT_THROW(set_config_value(config, "action_space", "normalised"), UsageError);
 }
 
+// ProMP's scale applies to normalized actions only: with the environment's own actions
+// it is refused, naming the key, its value and what it needs.
+TEST(Training, AnActionNormalizationScaleNeedsNormalizedActions) {
+  auto config = small_config();
+  set_config_value(config, "action_normalization_scale", "10");
+  try {
+    MetaTrainer trainer{config};
+    FAIL() << "action_normalization_scale 10 was accepted with action_space 'environment'";
+  } catch (const UsageError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("action_normalization_scale"), std::string::npos) << message;
+    EXPECT_NE(message.find("10"), std::string::npos) << message;
+    EXPECT_NE(message.find("action_space: normalized"), std::string::npos) << message;
+  }
+  config.action_space = agents::ActionSpace::kNormalized;
+  EXPECT_NO_THROW(MetaTrainer{config});
+  EXPECT_THROW(set_config_value(config, "action_normalization_scale", "0"), UsageError);
+}
+
 // An I/O error says why, with errno's text (issue L).
 TEST(Checkpoint, WriteErrorsCarryTheSystemsReason) {
   try {
