@@ -35,8 +35,8 @@ set_target_properties(metarl_meta PROPERTIES EXPORT_NAME meta)
 # A torch-free user of metarl::envs shares std::string with code built under
 # LibTorch's string ABI (in the build tree CMAKE_CXX_FLAGS carries it; metarl::metarl
 # users get it from the torch target), so the installed metarl::envs says which.
-if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=([01])")
-  target_compile_definitions(metarl_envs INTERFACE $<INSTALL_INTERFACE:_GLIBCXX_USE_CXX11_ABI=${CMAKE_MATCH_1}>)
+if(NOT METARL_TORCH_CXX11_ABI STREQUAL "")
+  target_compile_definitions(metarl_envs INTERFACE $<INSTALL_INTERFACE:_GLIBCXX_USE_CXX11_ABI=${METARL_TORCH_CXX11_ABI}>)
 endif()
 
 # Sonames carry major.minor, the same compatibility rule as the package version file

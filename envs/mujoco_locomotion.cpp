@@ -90,6 +90,28 @@ double control_square_sum(const double* ctrl, int nu) {
   return sum;
 }
 
+// What every ant's spec has: 8 joint torques in [-1, 1] (× 150 N m), 200 steps from a
+// noisy start, an unbounded observation of `observation_dim` whose entries
+// [unit_begin, unit_end) (clipped contact forces, rotations) lie in [-1, 1].
+EnvSpec ant_spec(const std::string& name, const std::string& description, int observation_dim, int unit_begin,
+                 int unit_end) {
+  EnvSpec spec;
+  spec.name = name;
+  spec.description = description;
+  spec.observation_dim = observation_dim;
+  spec.action_dim = 8;
+  spec.action_low.assign(8, -1.0f);
+  spec.action_high.assign(8, 1.0f);
+  unbounded_observation(spec);
+  for (int i = unit_begin; i < unit_end; ++i) {
+    spec.observation_low[i] = -1.0f;
+    spec.observation_high[i] = 1.0f;
+  }
+  spec.max_episode_steps = MujocoLocomotion::kMaxEpisodeSteps;
+  spec.deterministic_reset = false;
+  return spec;
+}
+
 // Σ clip(cfrc_ext, −1, 1)² over every body: the ants' contact cost before its weight.
 double clipped_contact_square_sum(const mjModel* m, const mjData& d) {
   double sum = 0.0;
@@ -418,25 +440,13 @@ Ant::Ant(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t see
                        /*computes_contact_forces=*/true) {}
 
 EnvSpec Ant::make_ant_spec(const char* name, const std::string& description) {
-  EnvSpec spec;
-  spec.name = name;
-  spec.description = description +
-                     " Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation "
-                     "(9), centre of mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Terminated when "
-                     "the torso leaves 0.2-1 m of height.";
-  spec.observation_dim = kObservationDim;
-  spec.action_dim = 8;
-  spec.action_low.assign(8, -1.0f);
-  spec.action_high.assign(8, 1.0f);
-  unbounded_observation(spec);
   // Clipped contact forces and the rotation matrix's entries lie in [-1, 1].
-  for (int i = 29; i < 29 + 84 + 9; ++i) {
-    spec.observation_low[i] = -1.0f;
-    spec.observation_high[i] = 1.0f;
-  }
-  spec.max_episode_steps = kMaxEpisodeSteps;
-  spec.deterministic_reset = false;
-  return spec;
+  return ant_spec(name,
+                  description +
+                      " Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation "
+                      "(9), centre of mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Terminated "
+                      "when the torso leaves 0.2-1 m of height.",
+                  kObservationDim, 29, 29 + 84 + 9);
 }
 
 void Ant::write_observation(int row) {
@@ -472,26 +482,15 @@ AntDir::AntDir(int batch_size, std::uint64_t seed)
 }
 
 EnvSpec AntDir::make_spec() {
-  EnvSpec spec;
-  spec.name = "ant-dir";
-  spec.description =
+  // Clipped contact forces after qpos without x, y (13) and qvel (14).
+  return ant_spec(
+      "ant-dir",
       "ProMP's ant running in a direction of the plane (AntRandDirec2DEnv: Gym's ant, MuJoCo quadruped, 0.01 s x 5 "
       "per step, 200 steps). Reward: torso displacement along the direction / 0.05 s - 0.5 sum(action^2) - 0.0005 "
       "sum(contact^2) + 1. The direction (uniform on the circle) is unobserved. Held out: ants 0.5-1.5 times as "
       "heavy. Observation: qpos without x, y (13), qvel (14), contact forces clipped to [-1, 1] (84). Action: 8 "
-      "joint torques / 150 N m, clipped to [-1, 1]. Terminated when the torso leaves 0-1 m of height.";
-  spec.observation_dim = kObservationDim;
-  spec.action_dim = 8;
-  spec.action_low.assign(8, -1.0f);
-  spec.action_high.assign(8, 1.0f);
-  unbounded_observation(spec);
-  for (int i = 27; i < 27 + 84; ++i) {  // the clipped contact forces
-    spec.observation_low[i] = -1.0f;
-    spec.observation_high[i] = 1.0f;
-  }
-  spec.max_episode_steps = kMaxEpisodeSteps;
-  spec.deterministic_reset = false;
-  return spec;
+      "joint torques / 150 N m, clipped to [-1, 1]. Terminated when the torso leaves 0-1 m of height.",
+      kObservationDim, 27, 27 + 84);
 }
 
 const TaskLayout<AntDirTask>& AntDir::task_layout() {

@@ -10,6 +10,7 @@
 #include "envs/errors.h"
 #include "envs/registry.h"
 #include "meta/parallel/runtime.h"
+#include "meta/schema/config_schema.h"
 
 namespace metarl::meta {
 
@@ -32,8 +33,9 @@ std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const env
 agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec) {
   if (config.action_space != agents::ActionSpace::kNormalized) {
     if (config.action_normalization_scale != 1.0) {
-      throw UsageError("config key 'action_normalization_scale' = " + std::to_string(config.action_normalization_scale) +
-                       " applies to normalized actions; action_space is '" + agents::to_string(config.action_space) +
+      throw UsageError("config key 'action_normalization_scale': value '" +
+                       config_values::format_real(config.action_normalization_scale) +
+                       "' applies to normalized actions; action_space is '" + agents::to_string(config.action_space) +
                        "' (set action_space: normalized, or remove the key)");
     }
     return config.action_space;

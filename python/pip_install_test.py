@@ -5,8 +5,9 @@ nothing fetched (--no-index): `pip install --no-build-isolation .` from the CMak
 the suite already made (METARL_CMAKE_BUILD_DIR, so it is not built twice). pip installs
 from a copy of the source's files (git's tracked and untracked, not ignored), so that
 neither setuptools' build files nor pip install -e's links touch the source tree that
-other tests read. Then, from a directory outside the source: `import metarl` from the venv, a two-iteration train and
-an evaluation from Python and from the venv's `metarl` on PATH, `metarl --version`,
+other tests read. Then, from a directory outside the source: `import metarl` from the
+venv, a two-iteration train and an evaluation from Python and from the venv's `metarl`
+on PATH, `metarl --version`,
 `python -m metarl`, the refusal of a torch the core was not built against, and
 `pip uninstall`, which must leave nothing of metarl in the venv. Then the same for
 `pip install -e .`.

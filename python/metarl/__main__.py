@@ -32,10 +32,11 @@ def cli_candidates():
 
 
 def main():
-    for cli in cli_candidates():
+    candidates = cli_candidates()
+    for cli in candidates:
         if cli.is_file() and os.access(cli, os.X_OK):
             os.execv(cli, ["metarl", *sys.argv[1:]])
-    looked = ", ".join(str(path) for path in cli_candidates())
+    looked = ", ".join(str(path) for path in candidates)
     print(f"metarl: this package's command line is not installed (looked for: {looked}); reinstall "
           "with pip install --no-build-isolation . from metarl's source", file=sys.stderr)
     return 1
