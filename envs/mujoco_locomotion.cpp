@@ -90,18 +90,19 @@ double control_square_sum(const double* ctrl, int nu) {
   return sum;
 }
 
-// What every ant's spec has: 8 joint torques in [-1, 1] (× 150 N m), 200 steps from a
-// noisy start, an unbounded observation of `observation_dim` whose entries
-// [unit_begin, unit_end) (clipped contact forces, rotations) lie in [-1, 1].
-EnvSpec ant_spec(const std::string& name, const std::string& description, int observation_dim, int unit_begin,
-                 int unit_end) {
+// What every locomotion spec has: `action_dim` joint torques in [-1, 1] (times each
+// motor's gear), 200 steps from a noisy start (the row's stream), an unbounded
+// observation of `observation_dim` whose entries [unit_begin, unit_end) (the ants'
+// clipped contact forces and rotations) lie in [-1, 1].
+EnvSpec locomotion_spec(const std::string& name, const std::string& description, int observation_dim, int action_dim,
+                        int unit_begin = 0, int unit_end = 0) {
   EnvSpec spec;
   spec.name = name;
   spec.description = description;
   spec.observation_dim = observation_dim;
-  spec.action_dim = 8;
-  spec.action_low.assign(8, -1.0f);
-  spec.action_high.assign(8, 1.0f);
+  spec.action_dim = action_dim;
+  spec.action_low.assign(static_cast<size_t>(action_dim), -1.0f);
+  spec.action_high.assign(static_cast<size_t>(action_dim), 1.0f);
   unbounded_observation(spec);
   for (int i = unit_begin; i < unit_end; ++i) {
     spec.observation_low[i] = -1.0f;
@@ -329,17 +330,7 @@ HalfCheetah::HalfCheetah(EnvSpec spec, TaskDistribution tasks, int batch_size, s
                        /*computes_contact_forces=*/false) {}
 
 EnvSpec HalfCheetah::make_cheetah_spec(const char* name, const char* description) {
-  EnvSpec spec;
-  spec.name = name;
-  spec.description = description;
-  spec.observation_dim = kObservationDim;
-  spec.action_dim = 6;
-  spec.action_low.assign(6, -1.0f);
-  spec.action_high.assign(6, 1.0f);
-  unbounded_observation(spec);
-  spec.max_episode_steps = kMaxEpisodeSteps;
-  spec.deterministic_reset = false;  // rllab's reset noise, from the row's stream
-  return spec;
+  return locomotion_spec(name, description, kObservationDim, 6);
 }
 
 double HalfCheetah::forward_velocity(int row) const { return data(row).subtree_linvel[3 * kTorso]; }
@@ -441,12 +432,12 @@ Ant::Ant(EnvSpec spec, TaskDistribution tasks, int batch_size, std::uint64_t see
 
 EnvSpec Ant::make_ant_spec(const char* name, const std::string& description) {
   // Clipped contact forces and the rotation matrix's entries lie in [-1, 1].
-  return ant_spec(name,
+  return locomotion_spec(name,
                   description +
                       " Observation: qpos (15), qvel (14), contact forces clipped to [-1, 1] (84), torso orientation "
                       "(9), centre of mass (3). Action: 8 joint torques / 150 N m, clipped to [-1, 1]. Terminated "
                       "when the torso leaves 0.2-1 m of height.",
-                  kObservationDim, 29, 29 + 84 + 9);
+                  kObservationDim, 8, 29, 29 + 84 + 9);
 }
 
 void Ant::write_observation(int row) {
@@ -483,14 +474,14 @@ AntDir::AntDir(int batch_size, std::uint64_t seed)
 
 EnvSpec AntDir::make_spec() {
   // Clipped contact forces after qpos without x, y (13) and qvel (14).
-  return ant_spec(
+  return locomotion_spec(
       "ant-dir",
       "ProMP's ant running in a direction of the plane (AntRandDirec2DEnv: Gym's ant, MuJoCo quadruped, 0.01 s x 5 "
       "per step, 200 steps). Reward: torso displacement along the direction / 0.05 s - 0.5 sum(action^2) - 0.0005 "
       "sum(contact^2) + 1. The direction (uniform on the circle) is unobserved. Held out: ants 0.5-1.5 times as "
       "heavy. Observation: qpos without x, y (13), qvel (14), contact forces clipped to [-1, 1] (84). Action: 8 "
       "joint torques / 150 N m, clipped to [-1, 1]. Terminated when the torso leaves 0-1 m of height.",
-      kObservationDim, 27, 27 + 84);
+      kObservationDim, 8, 27, 27 + 84);
 }
 
 const TaskLayout<AntDirTask>& AntDir::task_layout() {
