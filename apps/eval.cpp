@@ -4,6 +4,9 @@
 // numbers; a table, or one JSON object with --json. Every evaluation key is also a
 // flag and a YAML key (--config, --set, --print-config). The report is also saved
 // as RUN_DIR/eval_<split>.json in every run directory, for `metarl plot`.
+// With --rounds K ≥ 2 (and a --task-process), the rounds protocol instead
+// (meta/eval/rounds_evaluation.h): the return of every round of drifting task sequences
+// per method and adaptation mode, saved as RUN_DIR/eval_<split>_rounds.json.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include "meta/eval/evaluation.h"
 #include "meta/eval/oracle.h"
 #include "meta/eval/eval_report.h"
+#include "meta/eval/rounds_evaluation.h"
 #include "meta/run/progress.h"
 
 namespace metarl::apps {
@@ -44,7 +48,9 @@ struct EvalCommandOptions {
 void check_reports_can_be_saved(const meta::EvalOptions& eval, bool force) {
   for (const auto& run : eval.checkpoints) {
     if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
-    const std::string path = meta::eval_report_path(run, envs::to_string(eval.protocol.split), eval.return_discount);
+    const std::string split = envs::to_string(eval.protocol.split);
+    const std::string path = eval.rounds > 1 ? meta::rounds_report_path(run, split, eval.return_discount)
+                                             : meta::eval_report_path(run, split, eval.return_discount);
     if (std::filesystem::exists(path) && !force) {
       throw UsageError("run '" + run + "' already holds this evaluation's report (" + path +
                        "); pass --force to replace it, or --no-save to print only");
@@ -79,6 +85,7 @@ void add_eval_command(CLI::App& app) {
       std::cout << options->config.to_yaml(eval);
       return;
     }
+    eval.validate();  // a bad option is named before a report that stands in the way
     if (!options->no_save) check_reports_can_be_saved(eval, options->force);
     if (options->processes.launched()) return;
     restart_with_blas_kernels(eval.runtime.blas_kernels);
@@ -87,6 +94,30 @@ void add_eval_command(CLI::App& app) {
     // Every rank ends with the whole report; rank 0 prints and keeps it.
     const bool speaks = collectives->rank() == 0;
     meta::ProgressReporter progress("eval", meta::ProgressReporter::Mode::kAuto, options->quiet || !speaks);
+    if (eval.rounds > 1) {
+      const auto report = meta::evaluate_rounds(
+          eval,
+          [&](const std::string& curve, int round, int rounds, double mean_return) {
+            char status[96];
+            std::snprintf(status, sizeof(status), ": round %d/%d: mean return %.2f", round, rounds, mean_return);
+            progress.update(curve + status);
+          },
+          *collectives);
+      progress.finish();
+      if (!speaks) return;
+      for (const auto& warning : report.warnings) std::cerr << "metarl: warning: " << warning << "\n";
+      std::cout << (options->json ? meta::rounds_report_json(report) + "\n" : meta::rounds_report_table(report))
+                << std::flush;
+      for (const auto& run : eval.checkpoints) {
+        if (options->no_save) break;
+        if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
+        meta::save_rounds_report(run, report);
+        progress.message("saved " + meta::rounds_report_path(run, report.split, report.return_discount) +
+                         " and, per task sequence, " +
+                         meta::rounds_task_lines_path(run, report.split, report.return_discount));
+      }
+      return;
+    }
     const auto report = meta::evaluate(
         eval,
         [&](const std::string& method, int step, int steps, double mean_return) {

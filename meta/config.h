@@ -23,6 +23,12 @@ struct TrainConfig {
   // the environment's distribution). Training, eval_every and `metarl eval` of the run
   // draw their train, test and held-out tasks from the result.
   std::vector<envs::TaskRangeOverride> task_ranges;
+  // How a task moves from one round to the next (envs/task_process.h; empty: stationary
+  // tasks). Training for continuous adaptation: each meta-batch draws round-1 tasks, the
+  // data of adaptation step j comes from round j's tasks and the outer objective from
+  // round inner_steps + 1's, so the meta-gradient runs back through the whole chain of
+  // rounds (Al-Shedivat et al., ICLR 2018). `metarl eval --rounds` of the run uses it.
+  std::vector<envs::TaskProcessTerm> task_process;
   Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T

@@ -23,6 +23,12 @@ ConfigSchema<TrainConfig> make_train_schema() {
                   false,
                   [](C& c, const std::string& v) { c.task_ranges = config_values::parse_task_ranges("task_ranges", v); },
                   [](const C& c) { return config_values::format_task_ranges(c.task_ranges); }, "LIST"});
+  keys.push_back(task_process_key<C>(
+      "train for continuous adaptation on drifting tasks: how each task parameter moves between rounds, "
+      "NAME=walk(STD), NAME=switch(PROBABILITY), NAME=drift(STEP) or NAME=scale(FACTOR) (kept in the training "
+      "range); adaptation step j learns from round j's task and the outer objective is round inner_steps+1's. "
+      "Empty: stationary tasks",
+      &C::task_process));
   keys.push_back(enum_key<C>("algo",
                              "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
                              "gradient on the whole task distribution, the baseline)",

@@ -201,6 +201,12 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
                      " leaves no held-out tasks (every held-out range equals its training range); expected train "
                      "or test, or held-out ranges wider than the training ranges");
   }
+  if (!config.task_process.empty() && config.algo == Algorithm::kPretrained) {
+    throw UsageError("config key 'task_process': value '" + config_values::format_task_process(config.task_process) +
+                     "' is invalid with algo pretrained, which does not adapt in training (its rollouts are all "
+                     "round 1's: the stationary mixture); expected algo meta-sgd or maml, or no task_process");
+  }
+  task_process.emplace(env->task_distribution(), config.task_process, envs::Split::kTrain);
   horizon = effective_horizon(config, env->spec());
   task_rng.reseed(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));
 }

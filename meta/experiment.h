@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agents/policy.h"
 #include "agents/sampler.h"
 #include "envs/batched_env.h"
+#include "envs/task_process.h"
 #include "envs/rng.h"
 #include "meta/parallel/collectives.h"
 #include "meta/config.h"
@@ -29,6 +31,9 @@ namespace metarl::meta {
 inline constexpr std::uint64_t kPolicyInitStream = 1;
 inline constexpr std::uint64_t kSamplerStream = 2;
 inline constexpr std::uint64_t kEnvStream = 3;
+// The task process's walks and switches of iteration i (0-based) draw from
+// derive_seed(derive_seed(seed, kTaskProcessStream), i): a resume needs no state for it.
+inline constexpr std::uint64_t kTaskProcessStream = 4;
 
 // Throws UsageError when tasks × rollouts rows exceed what one batched environment
 // holds (10^7): beyond that a typo (10^12 tasks) would only surface as an
@@ -136,6 +141,8 @@ struct Experiment {
   std::unique_ptr<agents::Sampler> sampler;   // actions from stream kSamplerStream
   int horizon = 0;                            // effective_horizon
   Rng task_rng;                               // training tasks: stream split_stream(kTrain)
+  // config.task_process on the training split; stationary when the config has none.
+  std::optional<envs::TaskProcess> task_process;
 };
 
 }  // namespace metarl::meta

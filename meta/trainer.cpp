@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -83,8 +84,18 @@ IterationMetrics MetaTrainer::run_iteration() {
   // Every process draws the whole batch's tasks and keeps its own.
   const auto all_tasks = experiment_.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
                                                                      experiment_.task_rng);
-  const auto tasks = collectives_->distributed() ? all_tasks.slice(experiment_.first_task, experiment_.local_tasks)
-                                                 : all_tasks;
+  // Round r's tasks (r = 0: the drawn ones) for the rollouts of adaptation stage r: the
+  // same tasks at every stage unless the run has a task process (meta/config.h).
+  std::vector<envs::TaskBatch> rounds{all_tasks};
+  if (!experiment_.task_process->stationary()) {
+    Rng process_rng(derive_seed(derive_seed(config.seed, kTaskProcessStream), static_cast<std::uint64_t>(iteration_)));
+    rounds = experiment_.task_process->sequence(all_tasks, config.inner_steps + 1, process_rng);
+  }
+  const auto local = [&](int stage) {
+    const auto& round = rounds[std::min<size_t>(static_cast<size_t>(stage), rounds.size() - 1)];
+    return collectives_->distributed() ? round.slice(experiment_.first_task, experiment_.local_tasks) : round;
+  };
+  const auto tasks = local(0);
   // The mean episode return over the whole batch.
   auto mean_return = [&](const agents::Trajectories& rollouts, const char* what) {
     const auto returns = rollouts.episode_returns();
@@ -115,7 +126,7 @@ IterationMetrics MetaTrainer::run_iteration() {
     }
     {
       PhaseScope sampling(Phase::kSampling);
-      trajectories = sampler.sample(agents::detach(params), tasks);
+      trajectories = sampler.sample(agents::detach(params), local(step + 1));
     }
     local_env_steps += trajectories.mask.sum().item<double>();
     metrics.step_returns.push_back(mean_return(trajectories, "the return after an adaptation step"));

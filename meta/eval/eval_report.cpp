@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "meta/checkpoint.h"
+#include "meta/eval/json_text.h"
 
 namespace metarl::meta {
 
@@ -96,42 +97,13 @@ std::vector<OracleGap> oracle_gaps(const OracleReport& oracle, const std::vector
 }
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";  // JSON has no NaN or infinity
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.6g", value);
-  return text;
-}
-
+// The report's own short names for the shared JSON pieces (meta/eval/json_text.h).
+std::string json_string(const std::string& s) { return json_text::quoted(s); }
+std::string json_number(double value) { return json_text::number(value); }
 template <typename T, typename Format>
 std::string json_array(const std::vector<T>& values, Format format) {
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format(values[i]);
-  return out + "]";
+  return json_text::array(values, format);
 }
-
 }  // namespace
 
 std::string report_json(const EvalReport& report) {

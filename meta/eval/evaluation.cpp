@@ -19,6 +19,7 @@
 #include "meta/checkpoint.h"
 #include "meta/config.h"
 #include "meta/meta_learner.h"
+#include "meta/eval/compared_methods.h"
 #include "meta/eval/oracle.h"
 #include "meta/parallel/blas_kernels.h"
 #include "meta/parallel/runtime.h"
@@ -160,6 +161,17 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
        int_key<E>("steps", "adaptation steps k (returns after 0..k)",
                   field(&E::protocol, &EvaluationProtocol::steps), 0, 100),
        seed_key<E>("seed", "evaluation seed (tasks and rollouts; the same for every method)", &E::seed),
+       int_key<E>("rounds",
+                  "rounds of a non-stationary task sequence: 1 = the step protocol (returns after 0..steps "
+                  "adaptation steps on one task); K >= 2 = the return of every round for each method adapting "
+                  "continuously, restarting from theta, and not at all, one adaptation step between rounds",
+                  &E::rounds, 1, 1000),
+       task_process_key<E>(
+           "how each sequence's task moves between rounds (with rounds >= 2): NAME=walk(STD), "
+           "NAME=switch(PROBABILITY), NAME=drift(STEP) or NAME=scale(FACTOR) per task parameter (`metarl envs` lists "
+           "them), kept inside the split's range; empty = the same task every round; a run trained with a process "
+           "is evaluated on it",
+           &E::task_process),
        real_key<E>("return_discount",
                    "gamma of the reported return sum_t gamma^t r_t (1 = undiscounted episode return; adaptation "
                    "always uses the run's own gamma)",
@@ -215,6 +227,21 @@ void EvalOptions::validate() const {
                      "): the oracles are trained on the evaluation's first tasks");
   }
   check_environment_rows(oracle_tasks, oracle_rollouts, "--oracle-tasks x --oracle-rollouts");
+  if (rounds == 1 && !task_process.empty()) {
+    throw UsageError("config key 'task_process': value '" + config_values::format_task_process(task_process) +
+                     "' needs rounds of at least 2 (--rounds K): a process moves the task between rounds");
+  }
+  const EvaluationProtocol step_protocol;
+  if (rounds > 1 && protocol.steps != step_protocol.steps) {
+    throw UsageError("config key 'steps': value '" + std::to_string(protocol.steps) +
+                     "' does not apply with rounds " + std::to_string(rounds) +
+                     " (one adaptation step between consecutive rounds); leave steps out");
+  }
+  if (rounds > 1 && oracle_tasks > 0) {
+    throw UsageError("config key 'oracle_tasks': value '" + std::to_string(oracle_tasks) +
+                     "' does not apply with rounds " + std::to_string(rounds) +
+                     " (the oracle belongs to the step protocol); leave it out");
+  }
 }
 
 std::vector<double> per_task_mean_returns(const agents::Trajectories& trajectories, double gamma) {
@@ -257,127 +284,6 @@ double scheduled_step_size(const std::vector<double>& schedule, int step, double
 
 namespace {
 
-// One method of a comparison: where its θ and α come from and how it adapts.
-struct ComparedMethod {
-  std::string run;  // as given; "" for the random baseline
-  std::string name;
-  Algorithm algorithm = Algorithm::kRandom;
-  // Builds the policy and gives the horizon, the advantage options and the trained
-  // inner_lr (the random baseline borrows the first run's, or the defaults).
-  TrainConfig config;
-  std::optional<CheckpointData> checkpoint;  // θ and α; none for the random baseline
-  // The α ablation of a Meta-SGD run (EvalOptions::alpha_ablation): its θ, adapting with
-  // one scalar step, the mean of its learned α over all of θ's entries.
-  bool mean_alpha = false;
-};
-
-ComparedMethod load_run(const std::string& run) {
-  ComparedMethod method;
-  method.run = run;
-  method.checkpoint = load_checkpoint(run);
-  try {
-    load_config_yaml(method.config, method.checkpoint->config_yaml, "checkpoint config");
-    method.algorithm = method.checkpoint->algorithm;
-  } catch (const UsageError& e) {
-    throw UsageError("checkpoint '" + run + "' holds a config this metarl cannot read: " + e.what());
-  }
-  return method;
-}
-
-// Throws UsageError unless the runs are distinct and share one environment (the
-// one options.env names, if any).
-void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOptions& options) {
-  std::map<std::string, std::string> seen;  // checkpoint file, canonical → run as given
-  for (const auto& method : runs) {
-    std::error_code ec;
-    fs::path file = fs::weakly_canonical(resolve_checkpoint_path(method.run), ec);
-    if (ec) file = fs::path(resolve_checkpoint_path(method.run)).lexically_normal();
-    const auto [previous, inserted] = seen.emplace(file.string(), method.run);
-    if (!inserted) {
-      throw UsageError("run '" + method.run + "' is given twice (also as '" + previous->second +
-                       "'); each run is one method of the comparison");
-    }
-  }
-  const auto& first = runs.front();
-  for (const auto& method : runs) {
-    if (!options.env.empty() && method.checkpoint->env != options.env) {
-      throw UsageError("run '" + method.run + "' was trained on environment '" + method.checkpoint->env +
-                       "', but --env (`env:`) is '" + options.env + "'");
-    }
-    if (method.checkpoint->env != first.checkpoint->env) {
-      throw UsageError("runs '" + first.run + "' (environment '" + first.checkpoint->env + "') and '" + method.run +
-                       "' (environment '" + method.checkpoint->env +
-                       "') were trained on different environments; only runs of one environment can be compared");
-    }
-  }
-}
-
-// Throws UsageError unless every run's task distribution (its environment's, with the
-// run's task_ranges) is the first run's: the tasks are drawn from one distribution for
-// every method. Compared as resolved ranges, so the same ranges listed in another order
-// or equal to the environment's own are the same distribution.
-void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
-  const auto& first = runs.front();
-  const envs::TaskDistribution own = envs::EnvRegistry::global().make(first.checkpoint->env, 1, 0)->task_distribution();
-  const envs::TaskDistribution first_tasks = own.with_ranges(first.config.task_ranges);
-  for (const auto& method : runs) {
-    const envs::TaskDistribution tasks = own.with_ranges(method.config.task_ranges);
-    for (int i = 0; i < own.num_parameters(); ++i) {
-      const auto& a = first_tasks.parameters()[i];
-      const auto& b = tasks.parameters()[i];
-      if (a.train_low != b.train_low || a.train_high != b.train_high || a.heldout_low != b.heldout_low ||
-          a.heldout_high != b.heldout_high) {
-        throw UsageError("runs '" + first.run + "' (task_ranges " +
-                         config_values::format_task_ranges(first.config.task_ranges) + ") and '" + method.run +
-                         "' (task_ranges " + config_values::format_task_ranges(method.config.task_ranges) +
-                         ") were trained on different task distributions (parameter '" + a.name +
-                         "'); only runs of one distribution can be compared");
-      }
-    }
-  }
-}
-
-// Throws UsageError unless every method rolls out for the same horizon: returns
-// summed over different horizons are not comparable.
-void check_horizons(const std::vector<ComparedMethod>& methods, const envs::EnvSpec& spec) {
-  const int horizon = effective_horizon(methods.front().config, spec);
-  for (const auto& method : methods) {
-    const int other = effective_horizon(method.config, spec);
-    if (other != horizon) {
-      throw UsageError("runs '" + methods.front().run + "' (horizon " + std::to_string(horizon) + ") and '" +
-                       method.run + "' (horizon " + std::to_string(other) +
-                       ") roll out for different horizons; their returns are not comparable");
-    }
-  }
-}
-
-// The algorithm, and where two methods share one, the run as given (or the random
-// baseline's seed), so that every name in the report is unique.
-void name_methods(std::vector<ComparedMethod>& methods, std::uint64_t random_seed) {
-  std::map<std::string, int> count;
-  const auto base_name = [](const ComparedMethod& method) {
-    return to_string(method.algorithm) + (method.mean_alpha ? " mean alpha" : "");
-  };
-  for (const auto& method : methods) ++count[base_name(method)];
-  for (auto& method : methods) {
-    method.name = base_name(method);
-    if (count[method.name] > 1) {
-      method.name += " (" + (method.run.empty() ? "random_seed " + std::to_string(random_seed) : shown_run(method.run)) +
-                     ")";
-    }
-  }
-}
-
-// One batch of tasks rolled out together: its environment rows, its sampler and the
-// parameters its tasks have adapted to so far (shared θ at step 0, then [T, …]).
-struct TaskBatchState {
-  std::unique_ptr<envs::BatchedEnv> env;
-  std::unique_ptr<agents::Sampler> sampler;
-  envs::TaskBatch tasks;  // this process's share of the batch
-  int batch_tasks = 0;    // the whole batch's tasks
-  ParameterList params;
-};
-
 // The adaptation curve of one method. Everything random (environment rows, tasks,
 // actions) is built here from options.seed alone: common random numbers across
 // methods, and the same numbers whether a method is evaluated alone or with others.
@@ -391,54 +297,15 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   const int horizon = effective_horizon(method.config, reference.spec());
   auto policy = make_policy(method.config, reference.spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  // The seed matters for the random baseline only: a run's θ and α replace it. The
-  // plain estimator: adaptation takes the gradient's value, which every estimator shares.
-  MetaLearner learner(policy, method.algorithm, method.config.inner_lr,
-                      derive_seed(options.random_seed, kPolicyInitStream), tensor_options);
-  if (method.checkpoint) load_parameters(*method.checkpoint, resolve_checkpoint_path(method.run), learner);
-  // The α ablation: every entry of α set to α's mean over all of θ's entries.
+  // The plain estimator: adaptation takes the gradient's value, which every estimator shares.
   std::optional<double> mean_alpha;
-  if (method.mean_alpha) {
-    torch::NoGradGuard no_grad;
-    double sum = 0.0;
-    std::int64_t entries = 0;
-    for (const auto& alpha : learner.alpha()) {
-      sum += alpha.sum().item<double>();
-      entries += alpha.numel();
-    }
-    mean_alpha = sum / static_cast<double>(entries);
-    for (auto& alpha : learner.alpha()) alpha.fill_(*mean_alpha);
-  }
-
+  MetaLearner learner = make_method_learner(method, policy, options, tensor_options, &mean_alpha);
   // All tasks from one stream, in order: batch 0's tasks are the first tasks an
   // evaluation of fewer tasks would draw.
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto all_tasks = reference.task_distribution().sample(options.protocol.tasks, split, task_rng);
-  const int batch_size = task_batch_size(options, horizon);
-  // Where the environment steps is the evaluation's choice, not the run's.
-  TrainConfig rollout_config = method.config;
-  rollout_config.runtime.env_on_device = options.runtime.env_on_device;
-  std::vector<TaskBatchState> batches;
-  for (int first = 0, b = 0; first < options.protocol.tasks; first += batch_size, ++b) {
-    TaskBatchState batch;
-    const int batch_tasks = std::min(batch_size, options.protocol.tasks - first);
-    // With several processes each takes its share of every batch: the rows and the
-    // action noise those tasks have in one process (meta/experiment.h).
-    const auto [begin, end] = shard(batch_tasks, collectives.rank(), collectives.world_size());
-    batch.tasks = all_tasks.slice(first + begin, end - begin);
-    batch.batch_tasks = batch_tasks;
-    if (batch.tasks.num_tasks == 0) {
-      batches.push_back(std::move(batch));  // more processes than this batch has tasks
-      continue;
-    }
-    // The experiment's streams (meta/experiment.h), derived from this batch's seed.
-    auto rollouts = make_shard_rollouts(rollout_config, *policy, {begin, batch.tasks.num_tasks, batch_tasks},
-                                        options.protocol.rollouts, device, task_batch_seed(options.seed, b));
-    batch.env = std::move(rollouts.env);
-    batch.sampler = std::move(rollouts.sampler);
-    batch.params = agents::detach(learner.theta());
-    batches.push_back(std::move(batch));
-  }
+  auto batches = make_task_batches(method, *policy, options, options.protocol.tasks, horizon,
+                                   agents::detach(learner.theta()), device, collectives);
   // Each method adapts with the advantage estimate it was trained with.
   const auto& advantages = method.config.advantages;
 
@@ -446,12 +313,8 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
   curve.name = method.name;
   curve.algorithm = to_string(method.algorithm);
   curve.run = method.run;
-  if (method.checkpoint) {
-    curve.checkpoint_iteration = method.checkpoint->iteration;
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(method.checkpoint->checksum));
-    curve.checkpoint_checksum = hex;
-  }
+  curve.checkpoint_iteration = checkpoint_iteration_of(method);
+  curve.checkpoint_checksum = checkpoint_checksum_of(method);
   for (int step = 0; step <= options.protocol.steps; ++step) {
     const bool adapt_after = step < options.protocol.steps;
     // A fixed α (0-dim) follows the schedule; Meta-SGD's learned α stays as trained.
@@ -468,10 +331,10 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     returns.reserve(static_cast<size_t>(options.protocol.tasks));
     for (auto& batch : batches) {
       std::vector<double> batch_returns;
-      if (batch.tasks.num_tasks > 0) {
+      if (batch.num_tasks > 0) {
         // This step's rollouts measure it and are the data of the next adaptation step;
         // one batch's rollouts (and their graph) are alive at a time.
-        const auto trajectories = batch.sampler->sample(batch.params, batch.tasks);
+        const auto trajectories = batch.sampler->sample(batch.params, all_tasks.slice(batch.first, batch.num_tasks));
         batch_returns = per_task_mean_returns(trajectories, options.return_discount);
         if (adapt_after) {
           batch.params =
@@ -497,150 +360,22 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
 
 }  // namespace
 
-namespace {
-
-// "" when the group's members (methods[first], … in seed order) all stand at one
-// iteration; otherwise a sentence naming each seed's iteration and the group's config.
-std::string mixed_iterations_of(const SeedGroup& group, const std::vector<ComparedMethod>& methods, size_t first) {
-  bool mixed = false;
-  std::string each;
-  for (size_t i = 0; i < group.seeds.size(); ++i) {
-    const std::int64_t iteration = methods[first + i].checkpoint->iteration;
-    mixed = mixed || iteration != methods[first].checkpoint->iteration;
-    each += (i == 0 ? "" : ", ") + std::string("seed ") + std::to_string(group.seeds[i]) + " at " +
-            std::to_string(iteration);
-  }
-  if (!mixed) return "";
-  std::string configured;
-  std::error_code ec;
-  if (std::filesystem::exists(seed_group_config_path(group.dir), ec)) {
-    try {
-      TrainConfig config;
-      load_config_file(config, seed_group_config_path(group.dir));
-      configured = "; the group's config.yaml says iterations: " + std::to_string(config.iterations);
-    } catch (const std::exception&) {
-      // The members' checkpoints are what is evaluated; the group's config only informs.
-    }
-  }
-  return "seed group '" + group.dir + "': its seeds' checkpoints stand at different iterations (" + each + ")" +
-         configured;
-}
-
-}  // namespace
-
 EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, const Collectives& collectives) {
-  options.validate();
-  const envs::Split split = options.protocol.split;
-
+  if (options.rounds > 1) {
+    throw std::invalid_argument("evaluate: rounds " + std::to_string(options.rounds) +
+                                " is the rounds protocol (evaluate_rounds, meta/eval/rounds_evaluation.h)");
+  }
   // Every run is loaded and checked before the first rollout. A seed group stands for
   // its seeds' runs, each a method of its own, summarised after the rollouts.
-  std::vector<ComparedMethod> methods;
-  struct GroupMembers {
-    SeedGroup group;
-    size_t first = 0;  // index of its first seed in `methods`
-  };
-  std::vector<GroupMembers> groups;
-  std::vector<std::string> mixed_warnings;
-  for (const auto& run : options.checkpoints) {
-    if (auto group = read_seed_group(run)) {
-      groups.push_back({*group, methods.size()});
-      for (const auto& member : group->runs()) {
-        if (!std::filesystem::exists(std::filesystem::path(member) / kCheckpointFile)) {
-          throw UsageError("seed group '" + run + "': '" + member + "' holds no checkpoint yet (train or resume the "
-                           "group first: metarl train --resume " + run + ")");
-        }
-        methods.push_back(load_run(member));
-      }
-      const std::string mixed = mixed_iterations_of(*group, methods, groups.back().first);
-      if (!mixed.empty() && !options.mixed_iterations) {
-        throw UsageError(mixed + "; resume the group so that every seed finishes (metarl train --resume " + run +
-                         "), or pass --mixed-iterations to average them all the same");
-      }
-      if (!mixed.empty()) mixed_warnings.push_back(mixed + "; averaged all the same (--mixed-iterations)");
-      continue;
-    }
-    methods.push_back(load_run(run));
-  }
-  if (!methods.empty()) {
-    check_runs_comparable(methods, options);
-    check_task_distributions_match(methods);
-  }
-  const std::string env_name = methods.empty() ? options.env : methods.front().checkpoint->env;
-  if (options.alpha_ablation &&
-      std::none_of(methods.begin(), methods.end(), [](const ComparedMethod& m) { return m.algorithm == Algorithm::kMetaSgd; })) {
-    std::string algorithms;
-    for (const auto& m : methods) algorithms += (algorithms.empty() ? "" : ", ") + m.run + " (" + to_string(m.algorithm) + ")";
-    throw UsageError("config key 'alpha_ablation' (--alpha-ablation): no Meta-SGD run to ablate among " +
-                     (algorithms.empty() ? std::string("the runs (there are none)") : algorithms) +
-                     "; it replaces a Meta-SGD run's learned alpha by its mean");
-  }
-  if (options.alpha_ablation) {
-    // After every run (a seed group's members stay contiguous), before the random baseline.
-    const size_t runs = methods.size();
-    for (size_t m = 0; m < runs; ++m) {
-      if (methods[m].algorithm != Algorithm::kMetaSgd) continue;
-      ComparedMethod ablation = methods[m];
-      ablation.mean_alpha = true;
-      methods.push_back(std::move(ablation));
-    }
-  }
-  if (options.random) {
-    ComparedMethod random;
-    if (methods.empty()) {
-      random.config.env = env_name;  // otherwise TrainConfig's defaults: 2x100 relu, inner_lr 0.1
-    } else {
-      random.config = methods.front().config;
-    }
-    methods.push_back(std::move(random));
-  }
-  // One row: the spec and task distribution every method's batches are built from.
-  // The random baseline alone has the environment's distribution; with runs, theirs.
-  const auto reference = make_environment(methods.front().config, 1, 0);
-  check_horizons(methods, reference->spec());
-  // A batch holds whole tasks: one task's rollouts must fit the sample budget.
-  const std::int64_t task_samples =
-      static_cast<std::int64_t>(options.protocol.rollouts) * effective_horizon(methods.front().config, reference->spec());
-  if (task_samples > kSamplesPerTaskBatch) {
-    throw UsageError("--rollouts " + std::to_string(options.protocol.rollouts) + " x horizon " +
-                     std::to_string(task_samples / options.protocol.rollouts) + " = " + std::to_string(task_samples) +
-                     " samples of one task exceed what one batch may hold (" + std::to_string(kSamplesPerTaskBatch) +
-                     ", about 4 GB with a 2x100 policy); evaluate with fewer rollouts per task (more tasks instead)");
-  }
-  // The oracles' measurement shares the methods' first task batch (meta/eval/oracle.h).
+  const PreparedEvaluation prepared = prepare_evaluation(options);
+  const envs::Split split = options.protocol.split;
+  const std::vector<ComparedMethod>& methods = prepared.methods;
+  const auto& reference = prepared.reference;
+  const torch::Device& device = prepared.device;
   const int first_batch_tasks = task_batch_size(options, effective_horizon(methods.front().config, reference->spec()));
-  if (options.oracle_tasks > first_batch_tasks) {
-    throw UsageError("config key 'oracle_tasks': value '" + std::to_string(options.oracle_tasks) +
-                     "' is invalid; expected at most the evaluation's first task batch (" +
-                     std::to_string(first_batch_tasks) +
-                     " tasks at these rollouts and horizon, or --task-batch): the oracles are measured on its "
-                     "random numbers");
-  }
-  if (options.oracle_tasks > 0 && options.oracle_start == OracleStart::kFirstRun && !methods.front().checkpoint) {
-    throw UsageError("config key 'oracle_start': value 'first_run' is invalid without a run (the random baseline "
-                     "alone); expected random, or a RUN_DIR to start from");
-  }
-  check_environment_at_start(env_name);
-  name_methods(methods, options.random_seed);
-  const torch::Device device = resolve_device(options.runtime.device);
-  configure_threads(options.runtime.threads);
-  const BlasKernels kernels = blas_kernels();
-  check_blas_kernels(options.runtime.blas_kernels, kernels);
-  // A run trained on named kernels (bit for bit on any machine) and evaluated on others
-  // gives numbers that differ in their last digits from the evaluation it asked for.
-  std::vector<std::string> kernel_warnings;
-  for (const auto& method : methods) {
-    const std::string& trained = method.config.runtime.blas_kernels;
-    if (!method.checkpoint || method.mean_alpha || trained == "auto" || trained == "openblas" || kernels.core.empty()) {
-      continue;
-    }
-    if (same_core(kernels.core, trained)) continue;
-    kernel_warnings.push_back(method.name + " was trained with blas_kernels " + trained + "; this evaluation runs " +
-                              kernels.core + "'s kernels, so its numbers differ in the last digits from an "
-                              "evaluation on " + trained + "'s (--blas-kernels " + trained + ")");
-  }
 
   EvalReport report;
-  report.env = env_name;
+  report.env = prepared.env_name;
   report.split = envs::to_string(options.protocol.split);
   report.tasks = options.protocol.tasks;
   report.rollouts = options.protocol.rollouts;
@@ -677,7 +412,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
                                   options, first_batch_tasks, device, collectives, on_step);
     report.oracle.gaps = oracle_gaps(report.oracle, report.methods);
   }
-  for (const auto& members : groups) {
+  for (const auto& members : prepared.groups) {
     const std::vector<MethodCurve> curves(report.methods.begin() + static_cast<std::ptrdiff_t>(members.first),
                                           report.methods.begin() +
                                               static_cast<std::ptrdiff_t>(members.first + members.group.seeds.size()));
@@ -687,8 +422,7 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     report.groups.push_back(summarize_group(name, members.group.dir, members.group.seeds, curves));
   }
   report.group_comparisons = compare_groups(report.groups);
-  report.warnings = mixed_warnings;
-  report.warnings.insert(report.warnings.end(), kernel_warnings.begin(), kernel_warnings.end());
+  report.warnings = prepared.warnings;
   return report;
 }
 

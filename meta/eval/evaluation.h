@@ -18,6 +18,7 @@
 #include "agents/trajectories.h"
 #include "envs/enum_names.h"
 #include "envs/task_distribution.h"
+#include "envs/task_process.h"
 #include "meta/options.h"
 #include "meta/parallel/collectives.h"
 #include "meta/schema/config_schema.h"
@@ -67,6 +68,13 @@ struct EvalOptions {
   std::vector<double> pretrained_step_sizes;
   std::vector<double> random_step_sizes;
   EvaluationProtocol protocol;  // split, tasks, rollouts per task and step, adaptation steps
+  // Rounds of a non-stationary task sequence (meta/eval/rounds_evaluation.h): 1 is the
+  // step protocol above; K ≥ 2 measures every method over K rounds, one batch of
+  // `rollouts` per round and one adaptation step between rounds, each of `tasks`
+  // sequences moving by task_process (empty: the same task every round). protocol.steps
+  // and the oracle belong to the step protocol and are refused with rounds ≥ 2.
+  int rounds = 1;
+  std::vector<envs::TaskProcessTerm> task_process;
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
   // MAML's result files and docs/results.md report; rllab, which the papers ran on,

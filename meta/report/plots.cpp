@@ -194,6 +194,19 @@ double as_number(const YAML::Node& node) {
   return node.IsNull() ? std::numeric_limits<double>::quiet_NaN() : node.as<double>();
 }
 
+// A line of a report's means at `x` with its 95% CI as a band (entries `mean` and `ci95`).
+LineSeries band_series(const std::string& name, const std::vector<double>& x, const YAML::Node& curve) {
+  LineSeries s{name, x, {}, {}, {}, true};
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double m = as_number(curve["mean"][i]);
+    const double c = as_number(curve["ci95"][i]);
+    s.y.push_back(m);
+    s.band_low.push_back(m - c);
+    s.band_high.push_back(m + c);
+  }
+  return s;
+}
+
 std::string adaptation_curve(const fs::path& report_path, const PlotOptions& options) {
   YAML::Node report;
   try {
@@ -209,29 +222,11 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
   std::set<std::string> grouped;
   for (const auto& group : report["groups"]) {
     for (const auto& member : group.second["members"]) grouped.insert(member.as<std::string>());
-    LineSeries s{group.first.as<std::string>(), steps, {}, {}, {}, true};
-    for (size_t i = 0; i < steps.size(); ++i) {
-      const double m = as_number(group.second["mean"][i]);
-      const double c = as_number(group.second["ci95"][i]);
-      s.y.push_back(m);
-      s.band_low.push_back(m - c);
-      s.band_high.push_back(m + c);
-    }
-    series.push_back(std::move(s));
+    series.push_back(band_series(group.first.as<std::string>(), steps, group.second));
   }
   for (const auto& method : report["methods"]) {
     if (grouped.count(method.first.as<std::string>())) continue;
-    LineSeries s{method.first.as<std::string>(), steps, {}, {}, {}, true};
-    const auto mean = method.second["mean"];
-    const auto ci = method.second["ci95"];
-    for (size_t i = 0; i < steps.size(); ++i) {
-      const double m = as_number(mean[i]);
-      const double c = as_number(ci[i]);
-      s.y.push_back(m);
-      s.band_low.push_back(m - c);
-      s.band_high.push_back(m + c);
-    }
-    series.push_back(std::move(s));
+    series.push_back(band_series(method.first.as<std::string>(), steps, method.second));
   }
   // The oracle (meta/eval/oracle.h), where the report has one: a level line at its mean
   // return, on its own tasks (the report's first oracle.tasks).
@@ -250,6 +245,28 @@ std::string adaptation_curve(const fs::path& report_path, const PlotOptions& opt
   const double discount = report["return_discount"] ? as_number(report["return_discount"]) : 1.0;
   const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
   return render_line_chart(chart_options(title, "adaptation steps", y_label, options, true), series, options.format);
+}
+
+// A rounds report (meta/eval/rounds_report.h): every curve's mean return per round with
+// its 95% CI band, one line per method and adaptation mode.
+std::string rounds_chart(const fs::path& report_path, const PlotOptions& options) {
+  YAML::Node report;
+  try {
+    report = YAML::LoadFile(report_path.string());  // JSON is YAML
+  } catch (const YAML::Exception& e) {
+    throw UsageError("'" + report_path.string() + "' is not a readable rounds report: " + e.what());
+  }
+  const int rounds = report["rounds"].as<int>();
+  std::vector<double> x;
+  for (int round = 1; round <= rounds; ++round) x.push_back(round);
+  std::vector<LineSeries> series;
+  for (const auto& curve : report["curves"]) series.push_back(band_series(curve.first.as<std::string>(), x, curve.second));
+  const std::string title = "Rounds on " + report["env"].as<std::string>() + ", task_process " +
+                            report["task_process"].as<std::string>() + " (" + report["sequences"].as<std::string>() +
+                            " sequences from split " + report["split"].as<std::string>() + ", 95% CI)";
+  const double discount = as_number(report["return_discount"]);
+  const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
+  return render_line_chart(chart_options(title, "round", y_label, options, true), series, options.format);
 }
 
 std::string alpha_chart(const CheckpointData& checkpoint, const PlotOptions& options) {
@@ -385,12 +402,21 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   const fs::path dir(run.given);
   if (!run.metrics.empty()) write("learning_curve", learning_curve(run.metrics, run.what, options));
   std::vector<fs::path> reports;
+  std::vector<fs::path> rounds_reports;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (is_evaluation_report(name)) reports.push_back(entry.path());
+    if (is_rounds_report(name)) rounds_reports.push_back(entry.path());
   }
   std::sort(reports.begin(), reports.end());
+  std::sort(rounds_reports.begin(), rounds_reports.end());
   for (const auto& report : reports) write("adaptation_" + report.stem().string().substr(5), adaptation_curve(report, options));
+  // eval_<split>_rounds[_discounted].json → rounds_<split>[_discounted].svg
+  for (const auto& report : rounds_reports) {
+    std::string stem = report.stem().string().substr(5);
+    stem.erase(stem.find("_rounds"), 7);
+    write("rounds_" + stem, rounds_chart(report, options));
+  }
   // Learned step sizes exist for Meta-SGD only: MAML's α is one fixed number and the
   // pretrained baseline has none, so their runs get no α chart (nor a group: its seeds
   // learned different α).

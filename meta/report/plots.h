@@ -8,6 +8,9 @@
 //                          saved evaluation (RUN_DIR/eval_<split>.json,
 //                          adaptation_<split>_discounted.svg from a discounted one); a
 //                          seed group's evaluation draws the group's mean and CI
+//   rounds_<split>.svg     return per round of drifting task sequences, one line per
+//                          method and adaptation mode with 95% CI bands, one per saved
+//                          rounds evaluation (RUN_DIR/eval_<split>_rounds.json)
 //   alpha.svg              Meta-SGD's learned step sizes α: min, quartiles, max per
 //                          parameter tensor (only for a single Meta-SGD run)
 // Several runs or groups at once overlay their learning curves in one chart,

@@ -222,9 +222,10 @@ bool written_by_metarl(const std::string& name) {
   if (name == kSeedGroupFile || name == ".write-probe") return true;
   const std::string task_lines = ".tasks.jsonl";
   if (name.size() > task_lines.size() && name.compare(name.size() - task_lines.size(), task_lines.size(), task_lines) == 0) {
-    return is_evaluation_report(name.substr(0, name.size() - task_lines.size()) + ".json");
+    const std::string report = name.substr(0, name.size() - task_lines.size()) + ".json";
+    return is_evaluation_report(report) || is_rounds_report(report);
   }
-  return is_evaluation_report(name);
+  return is_evaluation_report(name) || is_rounds_report(name);
 }
 
 }  // namespace
@@ -233,6 +234,15 @@ bool is_evaluation_report(const std::string& name) {
   for (const auto& split : envs::split_names()) {
     for (const char* discount : {"", "_discounted"}) {
       if (name == "eval_" + split.second + discount + ".json") return true;
+    }
+  }
+  return false;
+}
+
+bool is_rounds_report(const std::string& name) {
+  for (const auto& split : envs::split_names()) {
+    for (const char* discount : {"", "_discounted"}) {
+      if (name == "eval_" + split.second + "_rounds" + discount + ".json") return true;
     }
   }
   return false;

@@ -73,6 +73,9 @@ void keep_checkpoint_copy(const std::filesystem::path& run_dir, const std::strin
 // eval_SPLIT.json or eval_SPLIT_discounted.json for a split there is. A user's
 // eval_notes.json is not one (train --force leaves it, plot does not read it).
 bool is_evaluation_report(const std::string& name);
+// Whether `name` is one of metarl's rounds reports (meta/eval/rounds_report.h):
+// eval_SPLIT_rounds.json or eval_SPLIT_rounds_discounted.json.
+bool is_rounds_report(const std::string& name);
 // Removes the temporaries is_stale_temporary() names.
 void remove_stale_temporaries(const std::filesystem::path& run_dir);
 // What a run writes into its directory; --force removes every one of them that a

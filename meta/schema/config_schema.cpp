@@ -163,14 +163,29 @@ std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::s
   return sizes;
 }
 
+namespace {
+// The entries of a list of per-parameter items ("a, b" or "[a, b]"), trimmed, empty ones
+// skipped ("[ ]", or a trailing comma as YAML's flow lists allow). A few task parameters
+// per environment: a long text is refused before it is split.
+std::vector<std::string> task_parameter_entries(const std::string& key, const std::string& value,
+                                                const std::string& expected) {
+  if (value.size() > 4096) bad_value(key, value, expected);
+  std::string text = trim_impl(value);
+  if (!text.empty() && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  std::vector<std::string> entries;
+  std::istringstream in(text);
+  for (std::string entry; std::getline(in, entry, ',');) {
+    entry = trim_impl(entry);
+    if (!entry.empty()) entries.push_back(entry);
+  }
+  return entries;
+}
+}  // namespace
+
 std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, const std::string& value) {
   const std::string expected =
       "a list of NAME=V (fixed), NAME=LOW..HIGH (training range) or NAME=LOW..HIGH/LOW..HIGH (training / held-out "
       "range), e.g. mass=0.5, target_angle=-0.78..0.78/-0.9..0.9";
-  // A few task parameters per environment: refuse a long text before splitting it.
-  if (value.size() > 4096) bad_value(key, value, expected);
-  std::string text = trim_impl(value);
-  if (!text.empty() && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
   std::vector<envs::TaskRangeOverride> ranges;
   const auto number = [&](const std::string& item) {
     try {
@@ -188,11 +203,7 @@ std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, c
     }
     return std::make_pair(number(item.substr(0, dots)), number(item.substr(dots + 2)));
   };
-  std::istringstream in(text);
-  std::string entry;
-  while (std::getline(in, entry, ',')) {
-    entry = trim_impl(entry);
-    if (entry.empty()) continue;  // "[ ]", or a trailing comma as YAML's flow lists allow
+  for (const std::string& entry : task_parameter_entries(key, value, expected)) {
     const auto equals = entry.find('=');
     if (equals == std::string::npos) bad_value(key, value, expected);
     envs::TaskRangeOverride range;
@@ -225,6 +236,44 @@ std::string format_task_ranges(const std::vector<envs::TaskRangeOverride>& range
     }
   }
   return out + "]";
+}
+
+std::vector<envs::TaskProcessTerm> parse_task_process(const std::string& key, const std::string& value) {
+  const std::string expected =
+      "a list of NAME=walk(STD) (random walk), NAME=switch(PROBABILITY) (redrawn with that probability per round), "
+      "NAME=drift(STEP) or NAME=scale(FACTOR) (per round), e.g. goal_x=walk(0.05), mass=scale(0.9)";
+  std::vector<envs::TaskProcessTerm> terms;
+  for (const std::string& entry : task_parameter_entries(key, value, expected)) {
+    const auto equals = entry.find('=');
+    const auto open = entry.find('(');
+    if (equals == std::string::npos || open == std::string::npos || open < equals || entry.back() != ')') {
+      bad_value(key, value, expected);
+    }
+    envs::TaskProcessTerm term;
+    term.parameter = trim_impl(entry.substr(0, equals));
+    if (term.parameter.empty() || !envs::is_plain_name(term.parameter)) bad_value(key, value, expected);
+    const std::string kind = trim_impl(entry.substr(equals + 1, open - equals - 1));
+    bool known = false;
+    for (const auto& [candidate, name] : envs::task_process_kind_names()) {
+      if (name == kind) {
+        term.kind = candidate;
+        known = true;
+      }
+    }
+    if (!known) bad_value(key, value, expected);
+    const std::string number = trim_impl(entry.substr(open + 1, entry.size() - open - 2));
+    try {
+      term.value = meta::parse_real(key, number, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+    } catch (const UsageError&) {
+      bad_value(key, value, expected);
+    }
+    terms.push_back(term);
+  }
+  return terms;
+}
+
+std::string format_task_process(const std::vector<envs::TaskProcessTerm>& terms) {
+  return envs::format_task_process(terms);
 }
 
 std::string format_layer_sizes(const std::vector<std::int64_t>& sizes) {

@@ -14,6 +14,7 @@
 #include "envs/enum_names.h"
 #include "envs/errors.h"
 #include "envs/task_distribution.h"
+#include "envs/task_process.h"
 
 namespace metarl::meta {
 
@@ -50,6 +51,13 @@ std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::s
 std::vector<envs::TaskRangeOverride> parse_task_ranges(const std::string& key, const std::string& value);
 // The list in that syntax, shortest form per entry: "[mass=0.5, target_angle=...]".
 std::string format_task_ranges(const std::vector<envs::TaskRangeOverride>& ranges);
+// Task processes (envs/task_process.h), comma-separated, each NAME=KIND(VALUE) with KIND
+// walk, switch, drift or scale, e.g. "goal_x=walk(0.05), mass=scale(0.9)". Empty (or []):
+// none. Which names exist and which values each kind allows is the environment's
+// distribution's to check (envs::TaskProcess).
+std::vector<envs::TaskProcessTerm> parse_task_process(const std::string& key, const std::string& value);
+// The list in that syntax: "[goal_x=walk(0.05), mass=scale(0.9)]".
+std::string format_task_process(const std::vector<envs::TaskProcessTerm>& terms);
 // The shortest decimal that reads back to exactly `value` (0.2, not 0.2000…01), whole
 // numbers below 10^17 in digits (100000, not 1e+05).
 std::string format_real(double value);
@@ -272,6 +280,14 @@ ConfigKey<Config> name_key(const std::string& name, std::string help, std::strin
   return {name, std::move(help), false,
           [name, member](Config& c, const std::string& v) { c.*member = config_values::parse_name(name, v); },
           [member](const Config& c) { return c.*member; }, "NAME"};
+}
+
+// `task_process`: a list of per-parameter processes (config_values::parse_task_process).
+template <typename Config>
+ConfigKey<Config> task_process_key(std::string help, std::vector<envs::TaskProcessTerm> Config::*member) {
+  return {"task_process", std::move(help), false,
+          [member](Config& c, const std::string& v) { c.*member = config_values::parse_task_process("task_process", v); },
+          [member](const Config& c) { return config_values::format_task_process(c.*member); }, "LIST"};
 }
 
 template <typename Config>

@@ -18,6 +18,7 @@
 #include "meta/experiment.h"
 #include "meta/eval/eval_report.h"
 #include "meta/eval/evaluation.h"
+#include "meta/eval/rounds_evaluation.h"
 #include "meta/run/run_directory.h"
 #include "meta/session/training_run.h"
 #include "meta/parallel/runtime.h"
@@ -188,6 +189,16 @@ void bind_training(py::module_& m) {
             progress(method, step, steps, mean);
           };
         }
+        if (options.rounds > 1) {
+          // The rounds protocol (meta/eval/rounds_evaluation.h); progress counts rounds.
+          meta::RoundsReport report;
+          {
+            py::gil_scoped_release release;
+            report = meta::evaluate_rounds(options, on_step);
+          }
+          return py::make_tuple(meta::rounds_report_json(report), meta::rounds_report_table(report),
+                                meta::rounds_task_lines(report));
+        }
         meta::EvalReport report;
         {
           py::gil_scoped_release release;
@@ -196,7 +207,8 @@ void bind_training(py::module_& m) {
         return py::make_tuple(meta::report_json(report), meta::report_table(report), meta::report_task_lines(report));
       },
       py::arg("yaml"), py::arg("overrides"), py::arg("progress") = nullptr,
-      "metarl eval's evaluation: (report JSON, table text, per-task JSON lines); nothing is written");
+      "metarl eval's evaluation: (report JSON, table text, per-task JSON lines); nothing is written. With rounds "
+      ">= 2 the rounds report (per task sequence lines)");
 
   py::class_<meta::MetaTrainer>(m, "Trainer",
                                 "A training run in memory, one meta-iteration at a time (no run directory)")

@@ -65,6 +65,27 @@ def test_resume_extends_and_evaluate_matches_the_command_line(tmp_path):
     assert not (run / "eval_heldout.json").exists(), "evaluate writes nothing"
 
 
+def test_evaluate_over_rounds_is_the_command_lines_rounds_report(tmp_path):
+    run = tmp_path / "run"
+    metarl.train(out=run, **TINY)
+    keys = dict(split="test", tasks=3, rollouts=2, rounds=3, task_process=["goal_x=walk(0.1)", "goal_y=drift(0.2)"])
+    seen = []
+    report = metarl.evaluate(run, progress=lambda *args: seen.append(args), **keys)
+    cli_report = json.loads(cli("eval", str(run), "--split", "test", "--tasks", "3", "--rollouts", "2", "--rounds", "3",
+                                "--task-process", "goal_x=walk(0.1),goal_y=drift(0.2)", "--json", "--no-save",
+                                "--quiet", "--blas-kernels", "openblas").stdout)
+    assert report["curves"] == cli_report["curves"]
+    assert report["task_process"] == "[goal_x=walk(0.1), goal_y=drift(0.2)]"
+    assert list(report["curves"]) == ["meta-sgd continuous", "meta-sgd restart", "meta-sgd none"]
+    assert len(report.tasks) == 3 and len(report.tasks[0]["parameters"]) == 3
+    assert seen[0][:3] == ("meta-sgd continuous", 1, 3)
+    assert seen[0][3] == pytest.approx(report["curves"]["meta-sgd continuous"]["mean"][0], rel=1e-5)
+    assert "meta-sgd continuous - meta-sgd none" in report.table
+    assert not (run / "eval_test_rounds.json").exists(), "evaluate writes nothing"
+    with pytest.raises(ValueError, match="'steps'"):
+        metarl.evaluate(run, rounds=3, steps=1)
+
+
 def test_ctrl_c_stops_after_the_iteration_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     sizes = dict(TINY, iterations=100000, checkpoint_every=100000)

@@ -289,6 +289,36 @@ TEST_F(Cli, EvalComparesRunsAndTheRandomBaselineInOneTable) {
   expect_usage_error("eval " + a + " " + a + "/ --no-save", "is given twice");
 }
 
+TEST_F(Cli, EvalOverRoundsReportsEveryModeSavesBesideTheStepReportAndRefusesWhatDoesNotApply) {
+  ASSERT_EQ(run_metarl(tiny_train("--quiet")).exit_code, 0);
+  const std::string run = (dir_ / "run").string();
+  const std::string sizes = " --tasks 3 --rollouts 2 --threads 1 --quiet";
+  const Result table =
+      run_metarl("eval " + run + " --rounds 3 --task-process 'goal_x=walk(0.1),goal_y=drift(-0.1)'" + sizes,
+                 /*stdout_only=*/true);
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  for (const std::string expected :
+       {"3 task sequences of 3 rounds", "[goal_x=walk(0.1), goal_y=drift(-0.1)]", "meta-sgd continuous ",
+        "meta-sgd restart ", "meta-sgd none ", "meta-sgd continuous - meta-sgd restart", "rounds 2.."}) {
+    EXPECT_NE(table.output.find(expected), std::string::npos) << expected << " in\n" << table.output;
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "eval_test_rounds.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "eval_test_rounds.tasks.jsonl"));
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_test.json"));  // the step report is another file
+  // The step protocol's report lands beside it, and neither replaces the other.
+  ASSERT_EQ(run_metarl("eval " + run + " --steps 1" + sizes).exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "eval_test.json"));
+  expect_usage_error("eval " + run + " --rounds 3" + sizes, "eval_test_rounds.json");
+  expect_usage_error("eval " + run + " --rounds 0 --no-save", "'rounds': value '0'");
+  expect_usage_error("eval " + run + " --rounds 3 --steps 1 --no-save", "config key 'steps'");
+  expect_usage_error("eval " + run + " --task-process 'goal_x=walk(0.1)' --no-save", "needs rounds of at least 2");
+  expect_usage_error("eval " + run + " --rounds 3 --task-process 'mass=walk(0.1)' --no-save",
+                     "a task parameter of this environment (goal_x, goal_y)");
+  expect_usage_error("eval " + run + " --rounds 3 --task-process 'goal_x=walk(2)' --no-save",
+                     "the width of the training range of 'goal_x'");
+  expect_usage_error("eval " + run + " --rounds 3 --task-process 'goal_x=jump(2)' --no-save", "NAME=walk(STD)");
+}
+
 TEST_F(Cli, RandomBaselineAloneNeedsAnEnvironment) {
   const Result random = run_metarl("eval --random --env point-nav --tasks 2 --rollouts 2 --steps 1 --threads 1 --json",
                                    /*stdout_only=*/true);

@@ -144,6 +144,16 @@ TEST_F(Distributed, EvaluationOverProcessesIsTheOneProcessReport) {
     expect_same_report(shared.output, alone.output, 2e-5, std::to_string(processes) + " processes");
   }
   EXPECT_NE(alone.output.find("\"oracle\": {\"tasks\": 3"), std::string::npos) << alone.output;
+  // The rounds protocol shares its task sequences the same way, every mode of every round.
+  const std::string rounds = "eval " + run.string() +
+                             " --random --rounds 3 --task-process 'goal_x=walk(0.1)' --tasks 7 --rollouts 3"
+                             " --task-batch 4 --json --no-save";
+  const Result rounds_alone = run_metarl(rounds, /*stdout_only=*/true);
+  ASSERT_EQ(rounds_alone.exit_code, 0) << rounds_alone.output;
+  const Result rounds_shared = run_metarl(rounds + " --nproc 2", /*stdout_only=*/true);
+  ASSERT_EQ(rounds_shared.exit_code, 0) << rounds_shared.output;
+  expect_same_report(rounds_shared.output, rounds_alone.output, 2e-5, "rounds over 2 processes");
+  EXPECT_NE(rounds_alone.output.find("\"random restart\""), std::string::npos) << rounds_alone.output;
 }
 
 // The checkpoint holds every environment row's stream in global order, so a run

@@ -232,8 +232,13 @@ TEST_F(RunSafety, ForceLeavesNothingOfThePreviousRun) {
   ASSERT_EQ(run_metarl("eval " + run_dir() + " --split heldout --tasks 2 --rollouts 2 --steps 1 --quiet").exit_code,
             0);
   ASSERT_TRUE(fs::exists(dir_ / "run" / "eval_heldout.json"));
+  ASSERT_EQ(run_metarl("eval " + run_dir() + " --split heldout --tasks 2 --rollouts 2 --rounds 2 --quiet").exit_code,
+            0);
+  ASSERT_TRUE(fs::exists(dir_ / "run" / "eval_heldout_rounds.json"));
+  ASSERT_TRUE(fs::exists(dir_ / "run" / "eval_heldout_rounds.tasks.jsonl"));
   ASSERT_EQ(run_metarl("plot " + run_dir()).exit_code, 0);
   ASSERT_TRUE(fs::exists(dir_ / "run" / "plots" / "adaptation_heldout.svg"));
+  ASSERT_TRUE(fs::exists(dir_ / "run" / "plots" / "rounds_heldout.svg"));
   ASSERT_TRUE(fs::exists(dir_ / "run" / "eval_heldout.tasks.jsonl"));
   write("run/notes.txt", "mine\n");
   write("run/eval_notes.jsonl", "{\"mine\": 1}\n");  // look-alikes of metarl's reports
@@ -241,6 +246,8 @@ TEST_F(RunSafety, ForceLeavesNothingOfThePreviousRun) {
   ASSERT_EQ(run_metarl(tiny_train("--env cartpole --force")).exit_code, 0);
   EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout.json"));
   EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout.tasks.jsonl"));
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout_rounds.json"));
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "eval_heldout_rounds.tasks.jsonl"));
   EXPECT_EQ(file_text(dir_ / "run" / "eval_notes.jsonl"), "{\"mine\": 1}\n");
   EXPECT_EQ(file_text(dir_ / "run" / "eval_notes.json"), "{}\n");
   EXPECT_FALSE(fs::exists(dir_ / "run" / "plots"));

@@ -599,12 +599,14 @@ TEST(RunDirectory, OnlyMetarlsOwnTemporariesOfADeadWriterAreStale) {
   using metarl::meta::is_stale_temporary;
   for (const char* own : {"checkpoint.pt.tmp.12", "config.yaml.tmp.12", "metrics.csv.tmp.12", "seeds.yaml.tmp.12",
                           "eval_during_training.csv.tmp.12", "eval_heldout_discounted.json.tmp.12",
-                          "eval_test.tasks.jsonl.tmp.12", ".write-probe.tmp.12"}) {
+                          "eval_test.tasks.jsonl.tmp.12", "eval_test_rounds.json.tmp.12",
+                          "eval_heldout_rounds_discounted.tasks.jsonl.tmp.12", ".write-probe.tmp.12"}) {
     EXPECT_TRUE(is_stale_temporary(own, gone)) << own;
     EXPECT_FALSE(is_stale_temporary(own, alive)) << own;
   }
   for (const char* theirs : {"paper.tmp.final", "checkpoint.pt.tmp.final", "checkpoint.pt.tmp.", "notes.tmp.12",
-                             "checkpoint.pt.tmp.1234567890", "eval_x.txt.tmp.12", "eval_notes.json.tmp.12", "config.yaml", ".tmp.12",
+                             "checkpoint.pt.tmp.1234567890", "eval_x.txt.tmp.12", "eval_notes.json.tmp.12", "eval_test_rounds_notes.json.tmp.12",
+                             "config.yaml", ".tmp.12",
                              "my-checkpoint.pt.tmp.12", "checkpoint.pt.tmp.-12", "metrics.csv.tmp.12.bak"}) {
     EXPECT_FALSE(is_stale_temporary(theirs, gone)) << theirs;
   }
