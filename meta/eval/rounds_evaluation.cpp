@@ -98,13 +98,7 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
     if (on_round) on_round(curve.name, round + 1, rounds, mean);
   }
   // Rounds 2..K: where the modes differ.
-  std::vector<double> later(curve.sequence_returns.front().size(), 0.0);
-  const int first_later = rounds > 1 ? 1 : 0;
-  for (int round = first_later; round < rounds; ++round) {
-    for (size_t s = 0; s < later.size(); ++s) later[s] += curve.sequence_returns[static_cast<size_t>(round)][s];
-  }
-  for (double& value : later) value /= static_cast<double>(rounds - first_later);
-  mean_and_ci95(later, curve.later_mean, curve.later_ci95);
+  mean_and_ci95(later_rounds_means(curve.sequence_returns), curve.later_mean, curve.later_ci95);
   return curve;
 }
 

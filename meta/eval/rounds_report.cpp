@@ -22,8 +22,6 @@ const EnumNames<AdaptationMode>& adaptation_mode_names() {
 
 std::string to_string(AdaptationMode mode) { return enum_name(adaptation_mode_names(), mode); }
 
-namespace {
-
 // Each sequence's mean return over rounds 2..K ([sequences]); round 1's when K = 1.
 std::vector<double> later_rounds_means(const std::vector<std::vector<double>>& sequence_returns) {
   const size_t rounds = sequence_returns.size();
@@ -35,6 +33,8 @@ std::vector<double> later_rounds_means(const std::vector<std::vector<double>>& s
   for (double& mean : means) mean /= static_cast<double>(rounds - first);
   return means;
 }
+
+namespace {
 
 RoundsComparison compare(const RoundsCurve& a, const RoundsCurve& b) {
   RoundsComparison comparison;

@@ -77,6 +77,10 @@ struct RoundsReport {
   std::vector<std::string> warnings;
 };
 
+// Each sequence's mean return over rounds 2..K ([sequences]) from [K][sequences]
+// returns; round 1's when K = 1.
+std::vector<double> later_rounds_means(const std::vector<std::vector<double>>& sequence_returns);
+
 // Every comparison RoundsReport::comparisons lists, from its curves.
 std::vector<RoundsComparison> compare_rounds(const std::vector<RoundsCurve>& curves);
 
