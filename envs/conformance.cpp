@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "envs/task_process.h"
+
 namespace metarl::envs {
 
 namespace {
@@ -308,6 +310,70 @@ CheckResult check_split_step_same_rollout(const std::string& env_name, const Env
   });
 }
 
+CheckResult check_task_process_stays_in_range(const std::string& env_name, const EnvRegistry& registry) {
+  return guarded([&] {
+    auto env = make_env(registry, env_name, kRows, 1);
+    const TaskDistribution& distribution = env->task_distribution();
+    constexpr int kRounds = 40;
+    for (const Split split : {Split::kTrain, Split::kHeldOut}) {
+      if (split == Split::kHeldOut && !distribution.has_heldout()) continue;
+      const bool heldout = split == Split::kHeldOut;
+      // A walk of a quarter of the range per round on every parameter that varies in this
+      // split: over 40 rounds most walks are reflected at an end at least once.
+      std::vector<TaskProcessTerm> terms;
+      for (const auto& parameter : distribution.parameters()) {
+        const double width = heldout ? parameter.heldout_high - parameter.heldout_low
+                                     : parameter.train_high - parameter.train_low;
+        if (width > 0.0) terms.push_back({parameter.name, TaskProcessKind::kWalk, 0.25 * width});
+      }
+      if (terms.empty()) continue;
+      const TaskProcess process(distribution, terms, split);
+      Rng rng(23);
+      const auto first = distribution.sample(kRows, split, rng);
+      const auto rounds = process.sequence(first, kRounds, rng);
+      std::vector<bool> moved(static_cast<size_t>(distribution.num_parameters()), false);
+      for (int round = 0; round < kRounds; ++round) {
+        const TaskBatch& tasks = rounds[static_cast<size_t>(round)];
+        for (int t = 0; t < tasks.num_tasks; ++t) {
+          for (int p = 0; p < tasks.num_parameters; ++p) {
+            const TaskParameter& parameter = distribution.parameters()[static_cast<size_t>(p)];
+            const double low = heldout ? parameter.heldout_low : parameter.train_low;
+            const double high = heldout ? parameter.heldout_high : parameter.train_high;
+            const double value = tasks.at(t, p);
+            const std::string where = std::string(to_string(split)) + " round " + std::to_string(round + 1) +
+                                      ", task " + std::to_string(t) + ": '" + parameter.name + "' = " + number(value);
+            if (!(value >= low && value <= high)) {
+              return fail(where + " left its range [" + number(low) + ", " + number(high) + "] under " +
+                          format_task_process(terms));
+            }
+            if (high > low) {
+              moved[static_cast<size_t>(p)] = moved[static_cast<size_t>(p)] || value != first.at(t, p);
+            } else if (value != first.at(t, p)) {
+              return fail(where + " moved, but it has no process (held fixed at " + number(low) + ")");
+            }
+          }
+        }
+        // The environment takes every round's tasks and steps them.
+        env->set_tasks(tasks);
+        const auto trace = rollout(*env, 3, 100 + static_cast<std::uint64_t>(round));
+        for (const float x : trace) {
+          if (!std::isfinite(x)) {
+            return fail(std::string(to_string(split)) + " round " + std::to_string(round + 1) +
+                        ": a non-finite observation, reward or flag after set_tasks of the moved tasks");
+          }
+        }
+      }
+      for (const auto& term : terms) {
+        if (!moved[static_cast<size_t>(distribution.index_of(term.parameter))]) {
+          return fail(std::string(to_string(split)) + ": '" + term.parameter + "' never moved in " +
+                      std::to_string(kRounds) + " rounds of " + to_string(term));
+        }
+      }
+    }
+    return pass();
+  });
+}
+
 const std::vector<ConformanceCheck>& conformance_checks() {
   static const std::vector<ConformanceCheck> checks{
       {"spec_shapes_and_bounds", "the spec is valid; rewards and observations are finite and within bounds",
@@ -323,6 +389,8 @@ const std::vector<ConformanceCheck>& conformance_checks() {
        check_heldout_outside_training_ranges},
       {"split_step_same_rollout", "a step split over threads gives the one-thread rollout, bit for bit",
        check_split_step_same_rollout},
+      {"task_process_stays_in_range", "random walks keep each split's tasks in its box; every round's tasks step",
+       check_task_process_stays_in_range},
   };
   return checks;
 }

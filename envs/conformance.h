@@ -20,6 +20,11 @@
 //                                     training box
 //   split_step_same_rollout           a step split over threads (row ranges) gives the
 //                                     bit-identical rollout of one thread
+//   task_process_stays_in_range       a random walk on every parameter that varies keeps each
+//                                     split's tasks in its box, moves only those parameters,
+//                                     and the environment steps every round's tasks (task
+//                                     processes act on the task layout alone, with no code
+//                                     of the environment's own)
 
 #include <string>
 #include <vector>
@@ -50,6 +55,8 @@ CheckResult check_heldout_outside_training_ranges(const std::string& env_name,
                                                   const EnvRegistry& registry = EnvRegistry::global());
 CheckResult check_split_step_same_rollout(const std::string& env_name,
                                           const EnvRegistry& registry = EnvRegistry::global());
+CheckResult check_task_process_stays_in_range(const std::string& env_name,
+                                              const EnvRegistry& registry = EnvRegistry::global());
 
 struct ConformanceCheck {
   const char* name;         // as in the list above

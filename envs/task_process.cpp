@@ -35,7 +35,8 @@ double reflect(double x, double low, double high) {
   const double width = high - low;
   double offset = std::fmod(x - low, 2.0 * width);
   if (offset < 0.0) offset += 2.0 * width;
-  return offset <= width ? low + offset : high - (offset - width);
+  // low + offset can round one ulp past high (and high − … below low): clamp the ends.
+  return std::clamp(offset <= width ? low + offset : high - (offset - width), low, high);
 }
 
 // A standard normal draw (Box–Muller on two uniforms; 1 − u keeps the logarithm finite).

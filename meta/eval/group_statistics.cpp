@@ -47,6 +47,28 @@ void mean_and_t_ci95(const std::vector<double>& values, double& mean, double& ci
   ci95 = student_t95(static_cast<int>(values.size()) - 1) * std::sqrt(sum_squares / (n - 1.0) / n);
 }
 
+double welch_t_ci95(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.empty() || b.empty()) throw std::invalid_argument("welch_t_ci95: no values");
+  // A side with one seed has no measured spread: no interval.
+  if (a.size() < 2 || b.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  // The squared standard error of one side's mean.
+  const auto squared_error = [](const std::vector<double>& v) {
+    double mean = 0.0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    double s = 0.0;
+    for (double x : v) s += (x - mean) * (x - mean);
+    return s / static_cast<double>(v.size() - 1) / static_cast<double>(v.size());
+  };
+  const double na = static_cast<double>(a.size());
+  const double nb = static_cast<double>(b.size());
+  const double sa = squared_error(a);
+  const double sb = squared_error(b);
+  if (!(sa + sb > 0.0)) return 0.0;
+  const double degrees = (sa + sb) * (sa + sb) / (sa * sa / (na - 1) + sb * sb / (nb - 1));
+  return student_t95(std::max(1.0, degrees)) * std::sqrt(sa + sb);
+}
+
 GroupCurve summarize_group(const std::string& name, const std::string& group_dir,
                            const std::vector<std::uint64_t>& seeds, const std::vector<MethodCurve>& members) {
   if (members.empty() || members.size() != seeds.size()) {
@@ -108,28 +130,8 @@ std::vector<GroupComparison> compare_groups(const std::vector<GroupCurve>& group
         std::vector<double> vb;
         for (const auto& seed : a.seed_means) va.push_back(seed[step]);
         for (const auto& seed : b.seed_means) vb.push_back(seed[step]);
-        auto variance = [](const std::vector<double>& v, double mean) {
-          if (v.size() < 2) return 0.0;
-          double s = 0.0;
-          for (double x : v) s += (x - mean) * (x - mean);
-          return s / static_cast<double>(v.size() - 1);
-        };
-        const double na = static_cast<double>(va.size());
-        const double nb = static_cast<double>(vb.size());
-        const double sa = variance(va, a.mean[step]) / na;
-        const double sb = variance(vb, b.mean[step]) / nb;
         comparison.mean.push_back(a.mean[step] - b.mean[step]);
-        // Welch–Satterthwaite degrees of freedom. A side with one seed has no measured
-        // spread: no interval (a one-seed group's own spread is unknown, not zero).
-        double half_width = std::numeric_limits<double>::quiet_NaN();
-        if (na > 1 && nb > 1) {
-          half_width = 0.0;
-          if (sa + sb > 0.0) {
-            const double degrees = (sa + sb) * (sa + sb) / (sa * sa / (na - 1) + sb * sb / (nb - 1));
-            half_width = student_t95(std::max(1.0, degrees)) * std::sqrt(sa + sb);
-          }
-        }
-        comparison.ci95.push_back(half_width);
+        comparison.ci95.push_back(welch_t_ci95(va, vb));
       }
       comparisons.push_back(std::move(comparison));
     }

@@ -18,6 +18,11 @@ double student_t95(double degrees);
 // spread is unknown).
 void mean_and_t_ci95(const std::vector<double>& values, double& mean, double& ci95);
 
+// The 95% half-width of mean(a) − mean(b) for two independent sets of per-seed values:
+// Welch's t with Welch–Satterthwaite degrees of freedom; NaN when a side has one value
+// (its spread is unknown, not zero), 0 when both sides are constant.
+double welch_t_ci95(const std::vector<double>& a, const std::vector<double>& b);
+
 // The group summary of `members` (one curve per seed, evaluated together on the same
 // tasks): see GroupCurve.
 GroupCurve summarize_group(const std::string& name, const std::string& group_dir,

@@ -27,7 +27,9 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   // Adaptation takes the inner gradient's value, which every estimator shares on-policy.
   // Restart's gradient at θ is off-policy (the rollouts are φ_r's): LVC's likelihood
-  // ratio π_θ/π_{φ_r} per step weights it.
+  // ratio per step weights it, truncated at 1 (min(π_θ/π_{φ_r}, 1), V-trace's ρ̄ = 1).
+  // Untruncated, a few steps' ratios grow without bound once φ_r is far from θ, and the
+  // step went further astray than no step at all (docs/results.md, "Drifting tasks").
   std::optional<double> mean_alpha;  // the α ablation's one step size
   MetaLearner learner = make_method_learner(method, policy, options, tensor_options, &mean_alpha,
                                             mode == AdaptationMode::kRestart ? agents::Estimator::kLvc
@@ -72,16 +74,7 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
           batch.params =
               agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
         } else if (adapt_after && mode == AdaptationMode::kRestart) {
-          torch::Tensor behaviour;
-          {
-            torch::NoGradGuard no_grad;
-            const ParameterList acting = agents::is_task_batched(batch.params)
-                                             ? batch.params
-                                             : agents::expand_to_tasks(batch.params, trajectories.num_tasks());
-            behaviour = policy->log_prob(trajectories.observations, trajectories.actions, acting);
-          }
-          batch.params = agents::detach(
-              learner.adapt_step(theta, trajectories, advantages, /*create_graph=*/false, behaviour));
+          batch.params = restart_adaptation(learner, *policy, theta, batch.params, trajectories, advantages);
         }
       }
       if (collectives.distributed()) {
@@ -131,6 +124,27 @@ std::vector<envs::TaskProcessTerm> recorded_task_process(const std::vector<Compa
 
 }  // namespace
 
+torch::Tensor truncated_behaviour_log_probs(const torch::Tensor& sampling_log_probs,
+                                            const torch::Tensor& theta_log_probs) {
+  return at::maximum(sampling_log_probs, theta_log_probs).detach();
+}
+
+ParameterList restart_adaptation(const MetaLearner& learner, const agents::Policy& policy, const ParameterList& theta,
+                                 const ParameterList& acting, const agents::Trajectories& trajectories,
+                                 const agents::AdvantageOptions& advantages) {
+  torch::Tensor behaviour;
+  {
+    torch::NoGradGuard no_grad;
+    const auto task_batched = [&](const ParameterList& params) {
+      return agents::is_task_batched(params) ? params : agents::expand_to_tasks(params, trajectories.num_tasks());
+    };
+    behaviour = truncated_behaviour_log_probs(
+        policy.log_prob(trajectories.observations, trajectories.actions, task_batched(acting)),
+        policy.log_prob(trajectories.observations, trajectories.actions, task_batched(theta)));
+  }
+  return agents::detach(learner.adapt_step(theta, trajectories, advantages, /*create_graph=*/false, behaviour));
+}
+
 RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_round, const Collectives& collectives) {
   if (options.rounds < 2) {
     throw UsageError("config key 'rounds': value '" + std::to_string(options.rounds) +
@@ -173,11 +187,23 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
     }
   }
   report.comparisons = compare_rounds(report.curves);
-  report.warnings = prepared.warnings;
-  if (!prepared.groups.empty()) {
-    report.warnings.push_back("seed groups are evaluated seed by seed over rounds (each seed a method); the rounds "
-                              "report has no across-seed summary yet");
+  // Seed groups: each seed was a method above (its modes contiguous, methods in order);
+  // per group and mode, the summary across seeds.
+  const size_t modes = adaptation_mode_names().size();
+  for (const auto& members : prepared.groups) {
+    for (size_t m = 0; m < modes; ++m) {
+      std::vector<const RoundsCurve*> curves;
+      for (size_t s = 0; s < members.group.seeds.size(); ++s) {
+        curves.push_back(&report.curves[(members.first + s) * modes + m]);
+      }
+      const std::string name = curves.front()->algorithm + " " + curves.front()->mode + " (" +
+                               shown_run(members.group.dir) + ", " + std::to_string(members.group.seeds.size()) +
+                               " seed" + (members.group.seeds.size() == 1 ? "" : "s") + ")";
+      report.groups.push_back(summarize_rounds_group(name, members.group.dir, members.group.seeds, curves));
+    }
   }
+  report.group_comparisons = compare_rounds_groups(report.groups);
+  report.warnings = prepared.warnings;
   return report;
 }
 

@@ -15,12 +15,28 @@
 
 #include "meta/eval/evaluation.h"
 #include "meta/eval/rounds_report.h"
+#include "meta/meta_learner.h"
 #include "meta/parallel/collectives.h"
 
 namespace metarl::meta {
 
 // The stream task processes draw their walks and switches from: derive_seed(seed, it).
 inline constexpr std::uint64_t kEvalTaskProcessStream = 6;  // 4: task batches, 5: oracles
+
+// Restart's behaviour log-probabilities, [T, R, H]: max(log π_φ, log π_θ) per step, for
+// rollouts sampled by φ and a step from θ. In LVC's ratio π_θ/π_behaviour at θ that is
+// min(π_θ/π_φ, 1), a constant to the gradient: the truncated importance weight (V-trace's
+// ρ̄ = 1), whose step stays bounded when φ has moved far from θ.
+torch::Tensor truncated_behaviour_log_probs(const torch::Tensor& sampling_log_probs,
+                                            const torch::Tensor& theta_log_probs);
+
+// Restart's adaptation after a round: θ adapted once on `trajectories`, which the policy
+// with parameters `acting` (shared or task-batched [T, …]) sampled, LVC's ratio taken
+// against truncated_behaviour_log_probs. `learner`'s estimator must be LVC (or DiCE).
+agents::ParameterList restart_adaptation(const MetaLearner& learner, const agents::Policy& policy,
+                                         const agents::ParameterList& theta, const agents::ParameterList& acting,
+                                         const agents::Trajectories& trajectories,
+                                         const agents::AdvantageOptions& advantages);
 
 // The rounds report of options.checkpoints (and the random baseline when asked for).
 // Throws UsageError as evaluate() does, and for a task process that does not fit the

@@ -1,13 +1,17 @@
 #include "meta/eval/rounds_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "meta/checkpoint.h"
 #include "meta/eval/eval_report.h"
+#include "meta/eval/group_statistics.h"
 #include "meta/eval/json_text.h"
 
 namespace metarl::meta {
@@ -36,6 +40,25 @@ std::vector<double> later_rounds_means(const std::vector<std::vector<double>>& s
 
 namespace {
 
+// The pairs a rounds report compares, visited as (i, j, same owner): each owner's (a
+// method's or a seed group's) modes pairwise, its curves being contiguous; then, mode by
+// mode, every pair of owners in report order.
+template <typename Curve, typename OwnerOf, typename Visit>
+void for_each_compared_pair(const std::vector<Curve>& curves, OwnerOf owner_of, Visit visit) {
+  for (size_t i = 0; i < curves.size(); ++i) {
+    for (size_t j = i + 1; j < curves.size() && owner_of(curves[j]) == owner_of(curves[i]); ++j) visit(i, j, true);
+  }
+  for (const auto& [mode, mode_name] : adaptation_mode_names()) {
+    (void)mode;
+    for (size_t i = 0; i < curves.size(); ++i) {
+      if (curves[i].mode != mode_name) continue;
+      for (size_t j = i + 1; j < curves.size(); ++j) {
+        if (curves[j].mode == mode_name && owner_of(curves[j]) != owner_of(curves[i])) visit(i, j, false);
+      }
+    }
+  }
+}
+
 RoundsComparison compare(const RoundsCurve& a, const RoundsCurve& b) {
   RoundsComparison comparison;
   comparison.a = a.name;
@@ -56,24 +79,95 @@ RoundsComparison compare(const RoundsCurve& a, const RoundsCurve& b) {
 
 std::vector<RoundsComparison> compare_rounds(const std::vector<RoundsCurve>& curves) {
   std::vector<RoundsComparison> comparisons;
-  // Within each method, its modes pairwise (curves of one method are contiguous).
-  for (size_t i = 0; i < curves.size(); ++i) {
-    for (size_t j = i + 1; j < curves.size() && curves[j].method == curves[i].method; ++j) {
-      comparisons.push_back(compare(curves[i], curves[j]));
-    }
+  for_each_compared_pair(
+      curves, [](const RoundsCurve& curve) { return curve.method; },
+      [&](size_t i, size_t j, bool) { comparisons.push_back(compare(curves[i], curves[j])); });
+  return comparisons;
+}
+
+RoundsGroupCurve summarize_rounds_group(const std::string& name, const std::string& group_dir,
+                                        const std::vector<std::uint64_t>& seeds,
+                                        const std::vector<const RoundsCurve*>& members) {
+  if (members.empty() || members.size() != seeds.size()) {
+    throw std::invalid_argument("summarize_rounds_group: one curve per seed");
   }
-  // Across methods, mode by mode.
-  for (const auto& [mode, mode_name] : adaptation_mode_names()) {
-    (void)mode;
-    for (size_t i = 0; i < curves.size(); ++i) {
-      if (curves[i].mode != mode_name) continue;
-      for (size_t j = i + 1; j < curves.size(); ++j) {
-        if (curves[j].mode == mode_name && curves[j].method != curves[i].method) {
-          comparisons.push_back(compare(curves[i], curves[j]));
-        }
-      }
+  RoundsGroupCurve group;
+  group.name = name;
+  group.group = group_dir;
+  group.mode = members.front()->mode;
+  group.seeds = seeds;
+  const size_t rounds = members.front()->mean.size();
+  for (const RoundsCurve* member : members) {
+    if (member->mean.size() != rounds || member->mode != group.mode) {
+      throw std::invalid_argument("summarize_rounds_group: the seeds' curves differ in rounds or mode");
     }
+    group.members.push_back(member->name);
+    group.seed_means.push_back(member->mean);
+    group.seed_later_means.push_back(member->later_mean);
   }
+  for (size_t r = 0; r < rounds; ++r) {
+    std::vector<double> per_seed;
+    for (const auto& seed : group.seed_means) per_seed.push_back(seed[r]);
+    double mean = 0.0;
+    double ci95 = 0.0;
+    mean_and_t_ci95(per_seed, mean, ci95);
+    group.mean.push_back(mean);
+    group.ci95.push_back(ci95);
+  }
+  mean_and_t_ci95(group.seed_later_means, group.later_mean, group.later_ci95);
+  return group;
+}
+
+namespace {
+
+RoundsGroupComparison compare_groups_of_rounds(const RoundsGroupCurve& a, const RoundsGroupCurve& b,
+                                               bool paired_by_seed) {
+  RoundsGroupComparison comparison;
+  comparison.a = a.name;
+  comparison.b = b.name;
+  comparison.paired_by_seed = paired_by_seed;
+  // One round's (or the later rounds') per-seed values of each side, compared.
+  const auto difference = [&](const std::vector<double>& va, const std::vector<double>& vb, double& mean,
+                              double& ci95) {
+    if (paired_by_seed) {
+      std::vector<double> per_seed;
+      for (size_t i = 0; i < va.size(); ++i) per_seed.push_back(va[i] - vb.at(i));
+      mean_and_t_ci95(per_seed, mean, ci95);
+      return;
+    }
+    const auto average = [](const std::vector<double>& v) {
+      double sum = 0.0;
+      for (double x : v) sum += x;
+      return sum / static_cast<double>(v.size());
+    };
+    mean = average(va) - average(vb);
+    ci95 = welch_t_ci95(va, vb);
+  };
+  for (size_t r = 0; r < a.mean.size(); ++r) {
+    std::vector<double> va;
+    std::vector<double> vb;
+    for (const auto& seed : a.seed_means) va.push_back(seed[r]);
+    for (const auto& seed : b.seed_means) vb.push_back(seed.at(r));
+    double mean = 0.0;
+    double ci95 = 0.0;
+    difference(va, vb, mean, ci95);
+    comparison.mean.push_back(mean);
+    comparison.ci95.push_back(ci95);
+  }
+  difference(a.seed_later_means, b.seed_later_means, comparison.later_mean, comparison.later_ci95);
+  return comparison;
+}
+
+}  // namespace
+
+std::vector<RoundsGroupComparison> compare_rounds_groups(const std::vector<RoundsGroupCurve>& groups) {
+  std::vector<RoundsGroupComparison> comparisons;
+  // One group's modes share their seeds' θ: paired by seed. Two groups are independent.
+  for_each_compared_pair(
+      groups, [](const RoundsGroupCurve& group) { return group.group; },
+      [&](size_t i, size_t j, bool same_group) {
+        comparisons.push_back(compare_groups_of_rounds(groups[i], groups[j], /*paired_by_seed=*/same_group));
+      });
   return comparisons;
 }
 
@@ -106,6 +200,26 @@ std::string rounds_report_json(const RoundsReport& report) {
     out << (i ? ", " : "") << "{\"a\": " << quoted(c.a) << ", \"b\": " << quoted(c.b)
         << ", \"mean\": " << array(c.mean, num) << ", \"ci95\": " << array(c.ci95, num)
         << ", \"later_mean\": " << number(c.later_mean) << ", \"later_ci95\": " << number(c.later_ci95) << "}";
+  }
+  out << "], \"groups\": {";
+  for (size_t g = 0; g < report.groups.size(); ++g) {
+    const auto& group = report.groups[g];
+    out << (g ? ", " : "") << quoted(group.name) << ": {\"group\": " << quoted(group.group)
+        << ", \"mode\": " << quoted(group.mode) << ", \"seeds\": "
+        << array(group.seeds, [](std::uint64_t seed) { return std::to_string(seed); })
+        << ", \"members\": " << array(group.members, quoted) << ", \"seed_means\": "
+        << array(group.seed_means, [&](const std::vector<double>& seed) { return array(seed, num); })
+        << ", \"seed_later_means\": " << array(group.seed_later_means, num) << ", \"mean\": " << array(group.mean, num)
+        << ", \"ci95\": " << array(group.ci95, num) << ", \"later_mean\": " << number(group.later_mean)
+        << ", \"later_ci95\": " << number(group.later_ci95) << "}";
+  }
+  out << "}, \"group_comparisons\": [";
+  for (size_t i = 0; i < report.group_comparisons.size(); ++i) {
+    const auto& c = report.group_comparisons[i];
+    out << (i ? ", " : "") << "{\"a\": " << quoted(c.a) << ", \"b\": " << quoted(c.b)
+        << ", \"paired_by_seed\": " << (c.paired_by_seed ? "true" : "false") << ", \"mean\": " << array(c.mean, num)
+        << ", \"ci95\": " << array(c.ci95, num) << ", \"later_mean\": " << number(c.later_mean)
+        << ", \"later_ci95\": " << number(c.later_ci95) << "}";
   }
   out << "], \"warnings\": " << array(report.warnings, quoted) << "}";
   return out.str();
@@ -156,12 +270,27 @@ std::string rounds_report_table(const RoundsReport& report) {
   for (const auto& curve : report.curves) {
     returns.push_back({curve.name, &curve.mean, &curve.ci95, curve.later_mean, curve.later_ci95});
   }
+  // With seed groups the seed is the unit between methods: pairs of two groups' seeds stay
+  // in the JSON only; each seed's modes keep their per-sequence comparisons.
+  std::map<std::string, std::string> method_of;
+  for (const auto& curve : report.curves) method_of[curve.name] = curve.method;
+  std::set<std::string> members;
+  for (const auto& group : report.groups) members.insert(group.members.begin(), group.members.end());
   std::vector<Row> differences;
   for (const auto& c : report.comparisons) {
+    if (members.count(c.a) && members.count(c.b) && method_of.at(c.a) != method_of.at(c.b)) continue;
     differences.push_back({c.a + " - " + c.b, &c.mean, &c.ci95, c.later_mean, c.later_ci95});
   }
+  std::vector<Row> group_returns;
+  for (const auto& group : report.groups) {
+    group_returns.push_back({group.name, &group.mean, &group.ci95, group.later_mean, group.later_ci95});
+  }
+  std::vector<Row> group_differences;
+  for (const auto& c : report.group_comparisons) {
+    group_differences.push_back({c.a + " - " + c.b, &c.mean, &c.ci95, c.later_mean, c.later_ci95});
+  }
   size_t width = 12;
-  for (const auto* rows : {&returns, &differences}) {
+  for (const auto* rows : {&returns, &differences, &group_returns, &group_differences}) {
     for (const auto& row : *rows) width = std::max(width, row.label.size());
   }
   char cell[64];
@@ -172,15 +301,20 @@ std::string rounds_report_table(const RoundsReport& report) {
   }
   std::snprintf(cell, sizeof(cell), " %18s", report.rounds > 1 ? "rounds 2.." : "all rounds");
   out << cell << "\n";
+  const auto print_cell = [&](double mean, double ci95) {
+    if (std::isnan(ci95)) {
+      std::snprintf(cell, sizeof(cell), " %9.2f ±    n/a", mean);  // one seed: no spread
+    } else {
+      std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", mean, ci95);
+    }
+    out << cell;
+  };
   const auto print = [&](const std::vector<Row>& rows) {
     for (const auto& row : rows) {
       out << row.label << std::string(width - row.label.size(), ' ');
-      for (size_t r = 0; r < row.mean->size(); ++r) {
-        std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", (*row.mean)[r], (*row.ci95)[r]);
-        out << cell;
-      }
-      std::snprintf(cell, sizeof(cell), " %9.2f ± %6.2f", row.later_mean, row.later_ci95);
-      out << cell << "\n";
+      for (size_t r = 0; r < row.mean->size(); ++r) print_cell((*row.mean)[r], (*row.ci95)[r]);
+      print_cell(row.later_mean, row.later_ci95);
+      out << "\n";
     }
   };
   print(returns);
@@ -188,6 +322,16 @@ std::string rounds_report_table(const RoundsReport& report) {
     out << "difference, paired per task sequence (first minus second, same tasks and random numbers; clear of 0 = "
            "ahead):\n";
     print(differences);
+  }
+  if (!group_returns.empty()) {
+    out << "seed groups: mean over seeds ± 95% CI across seeds (Student's t; each seed's mean over task sequences is "
+           "one value):\n";
+    print(group_returns);
+  }
+  if (!group_differences.empty()) {
+    out << "difference between seed groups (first minus second; one group's modes paired by seed, Student's t over "
+           "the seeds' differences; two groups by Welch's t over their seeds' means; clear of 0 = ahead):\n";
+    print(group_differences);
   }
   return out.str();
 }

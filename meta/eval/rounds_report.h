@@ -1,7 +1,8 @@
 #pragma once
 // What `metarl eval --rounds K` reports: the return of every round of a non-stationary
 // task sequence (envs/task_process.h) for each method under each adaptation mode, the
-// paired differences between modes and between methods, and their renderings — JSON
+// paired differences between modes and between methods, seed groups summarised across
+// seeds per mode, and their renderings — JSON
 // (printed with --json, kept as RUN_DIR/eval_<split>_rounds.json), per-sequence JSON
 // lines and the table. meta/eval/rounds_evaluation.h computes them.
 
@@ -17,8 +18,9 @@ namespace metarl::meta {
 //   continuous  φ_{r+1} = φ_r − α ⊙ ∇L(φ_r; round r's rollouts): adaptation goes on from
 //               the previous round's adapted policy;
 //   restart     φ_{r+1} = θ − α ⊙ ∇L(θ; round r's rollouts), importance-weighted per step
-//               by π_θ/π_{φ_r} (the rollouts are φ_r's): adaptation from θ each round, the
-//               execution-time rule of Al-Shedivat et al. (ICLR 2018);
+//               by min(π_θ/π_{φ_r}, 1) (the rollouts are φ_r's; truncated as V-trace's
+//               ρ̄ = 1): adaptation from θ each round, the execution-time rule of
+//               Al-Shedivat et al. (ICLR 2018);
 //   none        θ every round (no adaptation; for a pretrained run, the pretrained policy).
 enum class AdaptationMode { kContinuous, kRestart, kNone };
 const EnumNames<AdaptationMode>& adaptation_mode_names();  // continuous, restart, none
@@ -57,6 +59,36 @@ struct RoundsComparison {
   double later_ci95 = 0.0;
 };
 
+// A seed group under one mode: its seeds' curves (each seed evaluated as a method on the
+// same sequences) summarised across seeds, the seed being the unit: each seed's mean
+// over sequences is one value.
+struct RoundsGroupCurve {
+  std::string name;   // "meta-sgd continuous (runs/x, 2 seeds)"
+  std::string group;  // the group directory as given
+  std::string mode;   // continuous, restart, none
+  std::vector<std::uint64_t> seeds;
+  std::vector<std::string> members;              // the seeds' curve names, in seed order
+  std::vector<std::vector<double>> seed_means;   // [seeds][K] each seed's mean over sequences
+  std::vector<double> seed_later_means;          // [seeds] each seed's mean over rounds 2..K
+  std::vector<double> mean;                      // [K] mean over seeds
+  std::vector<double> ci95;                      // [K] t95(n−1) · std / √n across seeds; NaN for one seed
+  double later_mean = 0.0;
+  double later_ci95 = 0.0;  // across seeds, as ci95; NaN for one seed
+};
+
+// Two group curves compared per round and over rounds 2..K, a − b. Two modes of one group
+// are paired by seed (the same θ in both): Student's t over the seeds' differences. Two
+// groups are independent trainings: Welch's t over their seeds' means.
+struct RoundsGroupComparison {
+  std::string a;
+  std::string b;
+  bool paired_by_seed = false;
+  std::vector<double> mean;  // [K]
+  std::vector<double> ci95;  // [K]; NaN with one seed on a side
+  double later_mean = 0.0;
+  double later_ci95 = 0.0;
+};
+
 struct RoundsReport {
   std::string metarl_version;
   std::uint64_t seed = 0;
@@ -74,6 +106,11 @@ struct RoundsReport {
   // Per method, its modes pairwise (continuous − restart, continuous − none, restart −
   // none); then, per mode, every pair of methods (a before b in report order).
   std::vector<RoundsComparison> comparisons;
+  // Seed groups (metarl eval of a group directory), per group its modes in mode order;
+  // their comparisons: per group, its modes pairwise (paired by seed); then, per mode,
+  // every pair of groups (Welch).
+  std::vector<RoundsGroupCurve> groups;
+  std::vector<RoundsGroupComparison> group_comparisons;
   std::vector<std::string> warnings;
 };
 
@@ -83,6 +120,13 @@ std::vector<double> later_rounds_means(const std::vector<std::vector<double>>& s
 
 // Every comparison RoundsReport::comparisons lists, from its curves.
 std::vector<RoundsComparison> compare_rounds(const std::vector<RoundsCurve>& curves);
+
+// The group curve of `members` (one curve per seed, all under one mode).
+RoundsGroupCurve summarize_rounds_group(const std::string& name, const std::string& group_dir,
+                                        const std::vector<std::uint64_t>& seeds,
+                                        const std::vector<const RoundsCurve*>& members);
+// Every comparison RoundsReport::group_comparisons lists, from its groups.
+std::vector<RoundsGroupComparison> compare_rounds_groups(const std::vector<RoundsGroupCurve>& groups);
 
 std::string rounds_report_json(const RoundsReport& report);
 // One JSON object per line and sequence: {"sequence": s, "parameters": [{"goal_x": ...}

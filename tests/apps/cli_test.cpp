@@ -411,7 +411,7 @@ TEST_F(Cli, PluginEnvironmentsReachEverySubcommand) {
   const Result check = run_metarl(plugin + "check-env test-drift", /*stdout_only=*/true);
   ASSERT_EQ(check.exit_code, 0) << check.output;
   EXPECT_NE(check.output.find("  PASS  spec_shapes_and_bounds\n"), std::string::npos) << check.output;
-  EXPECT_NE(check.output.find("  7 of 7 checks passed\n"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("  8 of 8 checks passed\n"), std::string::npos) << check.output;
 
   const Result train = run_metarl(plugin + tiny_train("--env test-drift --quiet"));
   ASSERT_EQ(train.exit_code, 0) << train.output;
@@ -439,8 +439,8 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
   EXPECT_NE(bad.output.find("  FAIL  spec_shapes_and_bounds: row 0, step "), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("outside its declared bounds [-0.5, 0.5]"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("  PASS  truncated_at_the_time_limit\n"), std::string::npos) << bad.output;
-  EXPECT_NE(bad.output.find("  6 of 7 checks passed\n"), std::string::npos) << bad.output;
-  EXPECT_NE(bad.output.find("metarl: failed: not conforming: test-drift-escapes (1 of 7 checks failed)"),
+  EXPECT_NE(bad.output.find("  7 of 8 checks passed\n"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("metarl: failed: not conforming: test-drift-escapes (1 of 8 checks failed)"),
             std::string::npos)
       << bad.output;
   expect_usage_error("check-env cheetah", "unknown environment 'cheetah'");

@@ -1,8 +1,9 @@
 // The conformance suite as GoogleTest cases: every registered environment must pass
 // every check of envs/conformance.h (spec and bounds, seeding, truncation at the time
 // limit, per-row task independence, auto-reset keeping the task, held-out tasks
-// outside the training ranges). The checks live in the library so that `metarl
-// check-env NAME` runs the same suite on any environment, plug-ins included.
+// outside the training ranges, task processes inside each split's ranges). The checks
+// live in the library so that `metarl check-env NAME` runs the same suite on any
+// environment, plug-ins included.
 //
 // A plug-in's environments join the instantiation when METARL_TEST_PLUGINS names the
 // libraries (':'-separated), e.g.
@@ -76,8 +77,12 @@ TEST_P(Conformance, SplittingAStepOverThreadsChangesNothing) {
   expect_pass(check_split_step_same_rollout(GetParam()));
 }
 
+TEST_P(Conformance, TaskProcessesStayInTheSplitsRanges) {
+  expect_pass(check_task_process_stays_in_range(GetParam()));
+}
+
 // One TEST_P per check: a check added to the library without a case here fails this.
-TEST(ConformanceSuite, EveryLibraryCheckHasATestCase) { EXPECT_EQ(conformance_checks().size(), 7u); }
+TEST(ConformanceSuite, EveryLibraryCheckHasATestCase) { EXPECT_EQ(conformance_checks().size(), 8u); }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;

@@ -1,8 +1,9 @@
 // Evaluation over rounds (meta/eval/rounds_evaluation.h): round 1 is the step protocol's
 // step 0 in every mode, continuous adaptation on a stationary sequence is the step
 // protocol's chain of steps exactly, restart equals it after the first adaptation (its
-// importance weights are 1 there), no adaptation keeps θ, the tasks move as the process
-// says, and options that do not apply are refused. Runs are tiny point-nav trainings.
+// importance weights are 1 there) and truncates its weights at 1, no adaptation keeps θ,
+// the tasks move as the process says, and options that do not apply are refused. Runs
+// are tiny point-nav trainings.
 
 #include <gtest/gtest.h>
 
@@ -12,11 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "agents/autograd.h"
+#include "agents/surrogate.h"
 #include "envs/errors.h"
 #include "envs/task_process.h"
 #include "meta/eval/evaluation.h"
 #include "meta/eval/rounds_evaluation.h"
 #include "meta/experiment.h"
+#include "meta/run/seed_group.h"
 #include "meta/session/training_run.h"
 #include "meta/trainer.h"
 #include "tests/support/test_support.h"
@@ -255,6 +259,105 @@ TEST_F(RoundsEvaluation, ARunTrainedWithAProcessIsEvaluatedOnItAndRefusesAnother
   }
 }
 
+// Restart's step after a round (the one rounds_curve takes): θ's LVC step with the
+// truncated behaviour log-probabilities of the acting policy's rollouts. Not the
+// untruncated step, and not θ's on-policy step, when the acting policy is far from θ.
+TEST(RestartWeights, RestartAdaptationTakesTheTruncatedStepFromTheta) {
+  const TrainConfig config = tiny_config("meta-sgd");  // LVC, the default estimator
+  ASSERT_EQ(config.estimator, agents::Estimator::kLvc);
+  Experiment experiment(config);
+  const auto tasks = experiment.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
+                                                                experiment.task_rng);
+  const auto theta = agents::detach(experiment.learner->theta());
+  // The acting policy: θ adapted twice on its own rollouts, so φ differs from θ.
+  auto acting = theta;
+  for (int step = 0; step < 2; ++step) {
+    const auto own = experiment.sampler->sample(acting, tasks);
+    acting = agents::detach(experiment.learner->adapt_step(acting, own, config.advantages, /*create_graph=*/false));
+  }
+  const auto rollouts = experiment.sampler->sample(acting, tasks);
+  const auto restarted =
+      restart_adaptation(*experiment.learner, *experiment.policy, theta, acting, rollouts, config.advantages);
+
+  torch::Tensor sampling;
+  torch::Tensor at_theta;
+  {
+    torch::NoGradGuard no_grad;
+    sampling = experiment.policy->log_prob(rollouts.observations, rollouts.actions, acting);
+    at_theta = experiment.policy->log_prob(rollouts.observations, rollouts.actions,
+                                           agents::expand_to_tasks(theta, config.meta_batch));
+  }
+  const auto valid = rollouts.mask > 0;
+  ASSERT_TRUE((at_theta > sampling).logical_and(valid).any().item<bool>());  // some weights truncated
+  const auto step = [&](const torch::Tensor& behaviour) {
+    return agents::detach(
+        experiment.learner->adapt_step(theta, rollouts, config.advantages, /*create_graph=*/false, behaviour));
+  };
+  const auto truncated = step(at::maximum(sampling, at_theta));
+  const auto untruncated = step(sampling);
+  const auto on_policy = step(at_theta);
+  ASSERT_EQ(restarted.size(), truncated.size());
+  double to_untruncated = 0.0;
+  double to_on_policy = 0.0;
+  for (size_t i = 0; i < restarted.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(restarted[i], truncated[i], 1e-6, 1e-7)) << "parameter " << i;
+    to_untruncated += (restarted[i] - untruncated[i]).abs().max().item<double>();
+    to_on_policy += (restarted[i] - on_policy[i]).abs().max().item<double>();
+  }
+  EXPECT_GT(to_untruncated, 1e-5);
+  EXPECT_GT(to_on_policy, 1e-5);
+}
+
+// A seed group over rounds: each seed a method (its per-sequence comparisons kept), and per
+// mode the summary across seeds, its modes compared seed by seed.
+TEST_F(RoundsEvaluation, SeedGroupsAreSummarisedAcrossSeedsPerMode) {
+  SeedGroup group;
+  group.dir = (dir_ / "group").string();
+  group.seeds = {1, 2};
+  write_seed_group(group);
+  for (const auto seed : group.seeds) {
+    TrainConfig config = tiny_config("meta-sgd");
+    config.seed = seed;
+    TrainRunOptions run;
+    run.out_dir = seed_run_dir(group.dir, seed);
+    run_training(config, run);
+  }
+  // A run before the group: the group's seeds are methods 1 and 2.
+  const std::string maml = train("maml", "maml");
+  const RoundsReport report = evaluate_rounds(options({maml, group.dir}, 3));
+  ASSERT_EQ(report.curves.size(), 9u);  // three methods × three modes
+  ASSERT_EQ(report.groups.size(), 3u);
+  for (size_t m = 0; m < 3; ++m) {
+    const RoundsGroupCurve& summary = report.groups[m];
+    const RoundsCurve& seed1 = report.curves[3 + m];
+    const RoundsCurve& seed2 = report.curves[6 + m];
+    EXPECT_EQ(summary.mode, seed1.mode);
+    EXPECT_EQ(summary.members, (std::vector<std::string>{seed1.name, seed2.name}));
+    for (size_t r = 0; r < 3; ++r) EXPECT_DOUBLE_EQ(summary.mean[r], (seed1.mean[r] + seed2.mean[r]) / 2);
+    EXPECT_DOUBLE_EQ(summary.later_mean, (seed1.later_mean + seed2.later_mean) / 2);
+  }
+  EXPECT_NE(report.groups[0].name.find("meta-sgd continuous ("), std::string::npos) << report.groups[0].name;
+  EXPECT_NE(report.groups[0].name.find("2 seeds)"), std::string::npos) << report.groups[0].name;
+  // The group's modes pairwise, paired by seed; one group has no other to compare with.
+  ASSERT_EQ(report.group_comparisons.size(), 3u);
+  const RoundsGroupComparison& continuous_vs_none = report.group_comparisons[1];
+  EXPECT_EQ(continuous_vs_none.b, report.groups[2].name);
+  EXPECT_TRUE(continuous_vs_none.paired_by_seed);
+  EXPECT_DOUBLE_EQ(continuous_vs_none.later_mean,
+                   ((report.curves[3].later_mean - report.curves[5].later_mean) +
+                    (report.curves[6].later_mean - report.curves[8].later_mean)) / 2);
+  const std::string table = rounds_report_table(report);
+  EXPECT_NE(table.find("seed groups: mean over seeds"), std::string::npos) << table;
+  // Each seed's modes keep their per-sequence comparison; the two seeds are not paired;
+  // the run outside the group keeps its comparisons with each seed.
+  EXPECT_NE(table.find(report.curves[3].name + " - " + report.curves[5].name), std::string::npos) << table;
+  EXPECT_EQ(table.find(report.curves[3].name + " - " + report.curves[6].name), std::string::npos) << table;
+  EXPECT_NE(table.find(report.curves[0].name + " - " + report.curves[3].name), std::string::npos) << table;
+  const std::string json = rounds_report_json(report);
+  EXPECT_NE(json.find("\"group_comparisons\": [{\"a\": "), std::string::npos);
+  EXPECT_NE(json.find("\"paired_by_seed\": true"), std::string::npos);
+}
+
 TEST(TaskProcessKey, ParsesFormatsAndRefusesMalformedTerms) {
   const auto& schema = eval_config_schema();
   EvalOptions options;
@@ -274,6 +377,37 @@ TEST(TaskProcessKey, ParsesFormatsAndRefusesMalformedTerms) {
       EXPECT_NE(std::string(e.what()).find("walk(STD)"), std::string::npos) << e.what();
     }
   }
+}
+
+// Restart's step from θ on φ's rollouts: LVC's surrogate with the truncated behaviour
+// log-probabilities has the gradient of Σ_t min(π_θ/π_φ, 1) ∇log π_θ Â_t (weights held
+// constant), the untruncated ratio where π_θ ≤ π_φ and 1 where θ is the likelier.
+TEST(RestartWeights, TruncatedAtOneInTheGradientAtTheta) {
+  torch::manual_seed(3);
+  const auto shape = std::vector<int64_t>{2, 3, 5};  // [T, R, H]
+  const auto theta_log_probs = (torch::randn(shape, torch::kFloat64) - 1.0).requires_grad_();
+  const auto sampling_log_probs = theta_log_probs.detach() + torch::randn(shape, torch::kFloat64);
+  const auto advantages = torch::randn(shape, torch::kFloat64);
+  auto mask = torch::ones(shape, torch::kFloat64);
+  mask.index_put_({1, 2, torch::indexing::Slice(3, 5)}, 0.0);  // a rollout that ended early
+  const auto ratios = torch::exp(theta_log_probs.detach() - sampling_log_probs);
+  ASSERT_TRUE((ratios > 1.0).any().item<bool>() && (ratios < 1.0).any().item<bool>());
+
+  const auto behaviour = truncated_behaviour_log_probs(sampling_log_probs, theta_log_probs);
+  EXPECT_FALSE(behaviour.requires_grad());
+  const auto loss =
+      agents::inner_objective_loss(theta_log_probs, advantages, mask, agents::Estimator::kLvc, behaviour).sum();
+  const auto gradient = agents::gradients(loss, {theta_log_probs}, agents::GradOptions{})[0];
+
+  const auto weights = torch::clamp_max(ratios, 1.0);
+  const auto by_hand = -(mask * weights * advantages) / mask.sum({1, 2}, /*keepdim=*/true);
+  EXPECT_TRUE(torch::allclose(gradient, by_hand, 1e-12, 1e-12)) << (gradient - by_hand).abs().max();
+  // Untruncated, LVC's gradient is the ratio's: the two differ where θ is the likelier.
+  const auto untruncated = agents::gradients(
+      agents::inner_objective_loss(theta_log_probs, advantages, mask, agents::Estimator::kLvc, sampling_log_probs)
+          .sum(),
+      {theta_log_probs}, agents::GradOptions{})[0];
+  EXPECT_FALSE(torch::allclose(untruncated, by_hand, 1e-6, 1e-6));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Seed groups' arithmetic (meta/run/seed_group.h): seed lists, Student's t, the summary
-// over seeds and the comparison of two groups, against numbers worked by hand.
+// over seeds and the comparison of two groups (in the step and the rounds reports),
+// against numbers worked by hand.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 
 #include "envs/errors.h"
 #include "meta/eval/group_statistics.h"
+#include "meta/eval/rounds_report.h"
 #include "meta/run/seed_group.h"
 
 namespace {
@@ -115,6 +117,84 @@ TEST(SeedGroup, GroupsAreComparedWithWelchsT) {
   mean_and_t_ci95({3.0}, mean, ci95);
   EXPECT_EQ(mean, 3.0);
   EXPECT_TRUE(std::isnan(ci95));
+}
+
+// A rounds curve of one seed under one mode: per round its mean over sequences; rounds
+// 2..K's mean as later_mean.
+RoundsCurve rounds_curve(const std::string& name, const std::string& mode, std::vector<double> means) {
+  RoundsCurve c;
+  c.name = name;
+  c.mode = mode;
+  double later = 0.0;
+  for (size_t r = 1; r < means.size(); ++r) later += means[r] / static_cast<double>(means.size() - 1);
+  c.later_mean = later;
+  c.ci95.assign(means.size(), 0.0);
+  c.mean = std::move(means);
+  return c;
+}
+
+TEST(SeedGroup, RoundsGroupsPairTheirModesBySeedAndCompareGroupsWithWelch) {
+  // Group g, two seeds, 3 rounds. continuous: seed 1 (0, 4, 6) → later 5; seed 2 (2, 8, 10)
+  // → later 9. none: seed 1 (0, 1, 1) → 1; seed 2 (2, 3, 5) → 4.
+  const RoundsCurve c1 = rounds_curve("s1 continuous", "continuous", {0, 4, 6});
+  const RoundsCurve c2 = rounds_curve("s2 continuous", "continuous", {2, 8, 10});
+  const RoundsCurve n1 = rounds_curve("s1 none", "none", {0, 1, 1});
+  const RoundsCurve n2 = rounds_curve("s2 none", "none", {2, 3, 5});
+  const RoundsGroupCurve continuous = summarize_rounds_group("g continuous", "runs/g", {1, 2}, {&c1, &c2});
+  const RoundsGroupCurve none = summarize_rounds_group("g none", "runs/g", {1, 2}, {&n1, &n2});
+  EXPECT_EQ(continuous.mean, (std::vector<double>{1, 6, 8}));
+  EXPECT_DOUBLE_EQ(continuous.later_mean, 7.0);
+  // Later means 5, 9: s = 2√2, half-width t95(1) · s / √2 = 12.706 · 2.
+  EXPECT_NEAR(continuous.later_ci95, 12.706 * 2.0, 1e-12);
+  EXPECT_EQ(continuous.members, (std::vector<std::string>{"s1 continuous", "s2 continuous"}));
+  EXPECT_THROW(summarize_rounds_group("bad", "runs/g", {1, 2}, {&c1, &n2}), std::invalid_argument);
+
+  // Group h (another training), continuous only: later means 3, 4, 8.
+  const RoundsCurve h1 = rounds_curve("h1 continuous", "continuous", {0, 3, 3});
+  const RoundsCurve h2 = rounds_curve("h2 continuous", "continuous", {0, 4, 4});
+  const RoundsCurve h3 = rounds_curve("h3 continuous", "continuous", {0, 8, 8});
+  const RoundsGroupCurve other = summarize_rounds_group("h continuous", "runs/h", {1, 2, 3}, {&h1, &h2, &h3});
+
+  const auto comparisons = compare_rounds_groups({continuous, none, other});
+  ASSERT_EQ(comparisons.size(), 2u);
+  // g's modes, paired by seed: later differences 5 − 1 = 4 and 9 − 4 = 5 → mean 4.5,
+  // s = 1/√2, half-width 12.706 · (1/√2) / √2 = 12.706 / 2.
+  EXPECT_EQ(comparisons[0].a, "g continuous");
+  EXPECT_EQ(comparisons[0].b, "g none");
+  EXPECT_TRUE(comparisons[0].paired_by_seed);
+  EXPECT_DOUBLE_EQ(comparisons[0].later_mean, 4.5);
+  EXPECT_NEAR(comparisons[0].later_ci95, 12.706 / 2.0, 1e-12);
+  // Round 2, per seed 4 − 1 = 3 and 8 − 3 = 5: mean 4, s = √2, half-width 12.706.
+  EXPECT_DOUBLE_EQ(comparisons[0].mean[1], 4.0);
+  EXPECT_NEAR(comparisons[0].ci95[1], 12.706, 1e-12);
+  // g against h under continuous: independent trainings, Welch over {5, 9} and {3, 4, 8}.
+  EXPECT_EQ(comparisons[1].a, "g continuous");
+  EXPECT_EQ(comparisons[1].b, "h continuous");
+  EXPECT_FALSE(comparisons[1].paired_by_seed);
+  EXPECT_DOUBLE_EQ(comparisons[1].later_mean, 7.0 - 5.0);
+  EXPECT_DOUBLE_EQ(comparisons[1].later_ci95, welch_t_ci95({5, 9}, {3, 4, 8}));
+  // s² = 8 and 7: se² = 4 + 7/3; degrees = se⁴ / (16/1 + (7/3)²/2).
+  const double se2 = 4.0 + 7.0 / 3.0;
+  const double degrees = se2 * se2 / (16.0 + (7.0 / 3.0) * (7.0 / 3.0) / 2.0);
+  ASSERT_GT(degrees, 2.0);
+  ASSERT_LT(degrees, 3.0);
+  EXPECT_NEAR(comparisons[1].later_ci95, (4.303 + (degrees - 2.0) * (3.182 - 4.303)) * std::sqrt(se2), 1e-12);
+}
+
+TEST(SeedGroup, ARoundsGroupOfOneSeedHasNoInterval) {
+  const RoundsCurve only = rounds_curve("s1 continuous", "continuous", {0, 4, 6});
+  RoundsReport report;
+  report.rounds = 3;
+  report.curves = {only};
+  report.groups = {summarize_rounds_group("g continuous (runs/g, 1 seed)", "runs/g", {1}, {&only})};
+  EXPECT_DOUBLE_EQ(report.groups[0].later_mean, 5.0);
+  EXPECT_TRUE(std::isnan(report.groups[0].later_ci95));
+  EXPECT_TRUE(std::isnan(report.groups[0].ci95[1]));
+  const std::string table = rounds_report_table(report);
+  EXPECT_NE(table.find("g continuous (runs/g, 1 seed)"), std::string::npos) << table;
+  EXPECT_NE(table.find("5.00 ±    n/a"), std::string::npos) << table;
+  EXPECT_NE(rounds_report_json(report).find("\"later_mean\": 5, \"later_ci95\": null"), std::string::npos)
+      << rounds_report_json(report);
 }
 
 }  // namespace
