@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "envs/task_process.h"
 
@@ -318,13 +319,17 @@ CheckResult check_task_process_stays_in_range(const std::string& env_name, const
     for (const Split split : {Split::kTrain, Split::kHeldOut}) {
       if (split == Split::kHeldOut && !distribution.has_heldout()) continue;
       const bool heldout = split == Split::kHeldOut;
+      // The split's range of a parameter: {low, high}.
+      const auto range_of = [&](const TaskParameter& parameter) {
+        return heldout ? std::pair{parameter.heldout_low, parameter.heldout_high}
+                       : std::pair{parameter.train_low, parameter.train_high};
+      };
       // A walk of a quarter of the range per round on every parameter that varies in this
       // split: over 40 rounds most walks are reflected at an end at least once.
       std::vector<TaskProcessTerm> terms;
       for (const auto& parameter : distribution.parameters()) {
-        const double width = heldout ? parameter.heldout_high - parameter.heldout_low
-                                     : parameter.train_high - parameter.train_low;
-        if (width > 0.0) terms.push_back({parameter.name, TaskProcessKind::kWalk, 0.25 * width});
+        const auto [low, high] = range_of(parameter);
+        if (high > low) terms.push_back({parameter.name, TaskProcessKind::kWalk, 0.25 * (high - low)});
       }
       if (terms.empty()) continue;
       const TaskProcess process(distribution, terms, split);
@@ -337,19 +342,21 @@ CheckResult check_task_process_stays_in_range(const std::string& env_name, const
         for (int t = 0; t < tasks.num_tasks; ++t) {
           for (int p = 0; p < tasks.num_parameters; ++p) {
             const TaskParameter& parameter = distribution.parameters()[static_cast<size_t>(p)];
-            const double low = heldout ? parameter.heldout_low : parameter.train_low;
-            const double high = heldout ? parameter.heldout_high : parameter.train_high;
+            const auto [low, high] = range_of(parameter);
             const double value = tasks.at(t, p);
-            const std::string where = std::string(to_string(split)) + " round " + std::to_string(round + 1) +
-                                      ", task " + std::to_string(t) + ": '" + parameter.name + "' = " + number(value);
+            // Built only for a failure's message.
+            const auto where = [&] {
+              return std::string(to_string(split)) + " round " + std::to_string(round + 1) + ", task " +
+                     std::to_string(t) + ": '" + parameter.name + "' = " + number(value);
+            };
             if (!(value >= low && value <= high)) {
-              return fail(where + " left its range [" + number(low) + ", " + number(high) + "] under " +
+              return fail(where() + " left its range [" + number(low) + ", " + number(high) + "] under " +
                           format_task_process(terms));
             }
             if (high > low) {
               moved[static_cast<size_t>(p)] = moved[static_cast<size_t>(p)] || value != first.at(t, p);
             } else if (value != first.at(t, p)) {
-              return fail(where + " moved, but it has no process (held fixed at " + number(low) + ")");
+              return fail(where() + " moved, but it has no process (held fixed at " + number(low) + ")");
             }
           }
         }

@@ -126,21 +126,17 @@ RoundsGroupComparison compare_groups_of_rounds(const RoundsGroupCurve& a, const 
   comparison.a = a.name;
   comparison.b = b.name;
   comparison.paired_by_seed = paired_by_seed;
-  // One round's (or the later rounds') per-seed values of each side, compared.
-  const auto difference = [&](const std::vector<double>& va, const std::vector<double>& vb, double& mean,
-                              double& ci95) {
+  // One round's (or the later rounds') per-seed values of each side and their means over
+  // seeds (the group curves' own), compared.
+  const auto difference = [&](const std::vector<double>& va, const std::vector<double>& vb, double mean_a,
+                              double mean_b, double& mean, double& ci95) {
     if (paired_by_seed) {
       std::vector<double> per_seed;
       for (size_t i = 0; i < va.size(); ++i) per_seed.push_back(va[i] - vb.at(i));
       mean_and_t_ci95(per_seed, mean, ci95);
       return;
     }
-    const auto average = [](const std::vector<double>& v) {
-      double sum = 0.0;
-      for (double x : v) sum += x;
-      return sum / static_cast<double>(v.size());
-    };
-    mean = average(va) - average(vb);
+    mean = mean_a - mean_b;
     ci95 = welch_t_ci95(va, vb);
   };
   for (size_t r = 0; r < a.mean.size(); ++r) {
@@ -150,11 +146,12 @@ RoundsGroupComparison compare_groups_of_rounds(const RoundsGroupCurve& a, const 
     for (const auto& seed : b.seed_means) vb.push_back(seed.at(r));
     double mean = 0.0;
     double ci95 = 0.0;
-    difference(va, vb, mean, ci95);
+    difference(va, vb, a.mean[r], b.mean.at(r), mean, ci95);
     comparison.mean.push_back(mean);
     comparison.ci95.push_back(ci95);
   }
-  difference(a.seed_later_means, b.seed_later_means, comparison.later_mean, comparison.later_ci95);
+  difference(a.seed_later_means, b.seed_later_means, a.later_mean, b.later_mean, comparison.later_mean,
+             comparison.later_ci95);
   return comparison;
 }
 
