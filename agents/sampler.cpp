@@ -137,13 +137,36 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
   env_.set_tasks(tasks);
   env_.reset();
   if (device_env_) return sample_on_device(params);
+  alive_.assign(static_cast<size_t>(env_.batch_size()), 1);
+  return roll_out(params);
+}
 
+Trajectories Sampler::continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks) {
+  if (tasks.num_tasks != num_tasks_) {
+    throw std::invalid_argument("Sampler::continue_episodes: got " + std::to_string(tasks.num_tasks) +
+                                " tasks, expected " + std::to_string(num_tasks_));
+  }
+  if (device_env_) {
+    throw std::invalid_argument(
+        "Sampler::continue_episodes: the device twin starts every rollout from a reset; within-episode segments "
+        "step the environment on the CPU (env_on_device: false)");
+  }
+  if (alive_.empty()) {
+    throw std::invalid_argument("Sampler::continue_episodes: no episode to continue (call sample() first)");
+  }
+  torch::NoGradGuard no_grad;
+  // The task changes under the running episodes (BatchedEnv::set_task keeps the state).
+  env_.set_tasks(tasks);
+  return roll_out(params);
+}
+
+Trajectories Sampler::roll_out(const ParameterList& params) {
   const int rows = env_.batch_size();
   const int obs_dim = env_.spec().observation_dim;
   const int act_dim = env_.spec().action_dim;
   const size_t obs_bytes = sizeof(float) * static_cast<size_t>(rows) * obs_dim;
   const size_t act_bytes = sizeof(float) * static_cast<size_t>(rows) * act_dim;
-  std::vector<std::uint8_t> alive(static_cast<size_t>(rows), 1);
+  std::vector<std::uint8_t>& alive = alive_;
 
   for (int t = 0; t < horizon_; ++t) {
     float* obs_t = observations_[t].data_ptr<float>();

@@ -49,6 +49,17 @@ class Sampler {
   // ones whose log-probabilities the losses need.
   Trajectories sample(const ParameterList& params, const envs::TaskBatch& tasks);
 
+  // The next H steps of the episodes the last sample() started, with no reset: `tasks`
+  // (T rows) are set under the running episodes first (a task that changes within an
+  // episode), then H more steps are rolled out with `params`. A row whose episode ended
+  // in an earlier segment stays ended (mask 0 throughout), as it would past the end of a
+  // longer rollout. The segments of one episode together are the steps of one
+  // sample() with horizon H·segments, cut every H steps. Online adaptation within an
+  // episode (adapt every H steps from the last H; Nagabandi et al., ICLR 2019) rolls out
+  // this way. CPU stepping only: std::invalid_argument with env_on_device, or before any
+  // sample().
+  Trajectories continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks);
+
   // This sampler's tasks are tasks [first_task, first_task + num_tasks) of a meta-batch
   // of total_tasks that several processes share (meta/parallel/collectives.h): each step's
   // action noise is drawn for all total_tasks, as one process would, and this
@@ -63,6 +74,9 @@ class Sampler {
   bool env_on_device() const { return device_env_ != nullptr; }
 
  private:
+  // H steps from the environment's current state, rows in alive_ only: sample()'s and
+  // continue_episodes()'s rollout on the CPU.
+  Trajectories roll_out(const ParameterList& params);
   // The rollout with the device twin: the same trajectories, on the device.
   Trajectories sample_on_device(const ParameterList& params);
   // Time-major [H, B, ...] → task-major [T, R, H, ...] on the sampler's device.
@@ -88,6 +102,8 @@ class Sampler {
   torch::Tensor actions_;
   torch::Tensor rewards_;
   torch::Tensor mask_;
+  // [B]: 1 while a row's episode, begun by the last sample(), has not ended.
+  std::vector<std::uint8_t> alive_;
 };
 
 }  // namespace metarl::agents

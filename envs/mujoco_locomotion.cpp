@@ -201,11 +201,21 @@ MujocoLocomotion::MujocoLocomotion(EnvSpec spec, TaskDistribution tasks, int bat
     data_.emplace_back(mj_makeData(m));
     if (!data_.back()) throw std::runtime_error("MuJoCo: out of memory for row " + std::to_string(r) + "'s data");
   }
+  actuator_strength_.assign(static_cast<size_t>(batch_size) * m->nu, 1.0);
   start_qpos_.assign(m->qpos0, m->qpos0 + m->nq);
   if (m->nkey > 0) start_qpos_.assign(m->key_qpos, m->key_qpos + m->nq);  // the first keyframe
 }
 
 MujocoLocomotion::~MujocoLocomotion() = default;
+
+void MujocoLocomotion::set_row_actuator_strength(int row, int actuator, double strength) {
+  const int nu = model_->nu;
+  if (actuator < 0 || actuator >= nu || !(strength >= 0.0)) {
+    throw std::logic_error("MuJoCo actuator strength: actuator " + std::to_string(actuator) + " of " +
+                           std::to_string(nu) + ", strength " + std::to_string(strength) + " (expected >= 0)");
+  }
+  actuator_strength_[static_cast<size_t>(row) * nu + actuator] = strength;
+}
 
 double MujocoLocomotion::step_seconds() const { return model_->opt.timestep * stepping_.frame_skip; }
 
@@ -294,10 +304,12 @@ void MujocoLocomotion::step_rows(const float* actions, int begin, int end) {
     const mjModel* m = row_model(r);
     mjData* d = data_[r].get();
     const float* action = actions + static_cast<size_t>(r) * nu;
+    const double* strength = actuator_strength_.data() + static_cast<size_t>(r) * nu;
     for (int k = 0; k < nu; ++k) {
-      // rllab's normalize() clipped the policy's action to the control range.
-      d->ctrl[k] = std::clamp(static_cast<double>(action[k]), m->actuator_ctrlrange[2 * k],
-                              m->actuator_ctrlrange[2 * k + 1]);
+      // rllab's normalize() clipped the policy's action to the control range; a weak
+      // actuator (set_row_actuator_strength) gives that fraction of it.
+      d->ctrl[k] = strength[k] * std::clamp(static_cast<double>(action[k]), m->actuator_ctrlrange[2 * k],
+                                            m->actuator_ctrlrange[2 * k + 1]);
     }
     // MuJoCo zeroes controls that are not finite and resets the state itself
     // (mj_resetData, to qpos0) when positions, velocities or accelerations blow up,
@@ -380,6 +392,45 @@ float HalfCheetahVel::step_reward(int row, const double* ctrl, bool* terminated)
   *terminated = false;
   const double speed_error = std::abs(forward_velocity(row) - row_tasks_[row].goal_velocity);
   return static_cast<float>(-speed_error - control_cost(ctrl));
+}
+
+HalfCheetahLegs::HalfCheetahLegs(int batch_size, std::uint64_t seed)
+    : HalfCheetah(make_spec(), task_layout().distribution(), batch_size, seed) {
+  for (int r = 0; r < batch_size; ++r) task_changed(r);
+}
+
+EnvSpec HalfCheetahLegs::make_spec() {
+  return make_cheetah_spec(
+      "halfcheetah-legs",
+      "Half-cheetah running forward with weak legs (MuJoCo, MAML's planar cheetah, 0.01 s per step, 200 steps; "
+      "after Al-Shedivat et al.'s weakening legs). Observation: qpos without x (8), qvel (9), centre of mass (3). "
+      "Action: 6 joint torques / gear, clipped to [-1, 1], each leg's three then times its strength. Reward: "
+      "centre-of-mass x velocity - 0.05 sum(applied control^2). Strengths unobserved; held out: down to 0.");
+}
+
+const TaskLayout<HalfCheetahLegsTask>& HalfCheetahLegs::task_layout() {
+  // Training legs keep 0.2–1 of their torque, held-out ones 0–1 (a leg with no torque
+  // at all, and nearly so, is never trained on). A task process (envs/task_process.h)
+  // weakens a leg round by round: back_strength=scale(0.8).
+  static const TaskLayout<HalfCheetahLegsTask> layout({
+      {&HalfCheetahLegsTask::back_strength, "back_strength", "fraction",
+       "the back leg's torques (thigh, shin, foot) times this; unobserved", 0.2, 1.0, 0.0, 1.0},
+      {&HalfCheetahLegsTask::front_strength, "front_strength", "fraction",
+       "the front leg's torques (thigh, shin, foot) times this; unobserved", 0.2, 1.0, 0.0, 1.0},
+  });
+  return layout;
+}
+
+void HalfCheetahLegs::task_changed(int row) {
+  const HalfCheetahLegsTask legs = task_layout().read(task(row));
+  // Actuators in half_cheetah.xml's order: bthigh, bshin, bfoot, fthigh, fshin, ffoot.
+  for (int k = 0; k < 3; ++k) set_row_actuator_strength(row, k, legs.back_strength);
+  for (int k = 3; k < 6; ++k) set_row_actuator_strength(row, k, legs.front_strength);
+}
+
+float HalfCheetahLegs::step_reward(int row, const double* ctrl, bool* terminated) {
+  *terminated = false;
+  return static_cast<float>(forward_velocity(row) - control_cost(ctrl));
 }
 
 HalfCheetahDir::HalfCheetahDir(int batch_size, std::uint64_t seed)

@@ -119,6 +119,11 @@ class MujocoLocomotion : public BatchedEnv {
   // Gives `row` physics whose masses and inertias are the shared model's times
   // `mass_scale` (1: the shared model again). Call from task_changed.
   void set_row_mass_scale(int row, double mass_scale);
+  // Gives actuator `actuator` of `row` this fraction of its torque: the applied control
+  // (d->ctrl, what MuJoCo multiplies by the gear, and what step_reward's control cost
+  // reads) is the clipped action times it. 1 for every actuator unless a task weakens
+  // one (halfcheetah-legs); × 1 leaves the control as it was, bit for bit.
+  void set_row_actuator_strength(int row, int actuator, double strength);
 
   const mjData_& data(int row) const { return *data_[row]; }
   // The torso's body id (the first body after the world).
@@ -138,6 +143,7 @@ class MujocoLocomotion : public BatchedEnv {
   std::unique_ptr<mjData_, DataDeleter> scratch_;  // for mj_setConst on a row's own model
   std::vector<double> start_qpos_;                 // [nq], the start pose before noise
   std::vector<double> torso_before_step_;          // [B, 3], m
+  std::vector<double> actuator_strength_;          // [B, nu], fractions of each actuator's torque
   bool computes_contact_forces_;
   Stepping stepping_;
 };
@@ -179,6 +185,26 @@ class HalfCheetahVel final : public HalfCheetah {
 
  private:
   std::vector<HalfCheetahVelTask> row_tasks_;  // [B]
+};
+
+// halfcheetah-legs: run forward with legs whose motors may be weak (Al-Shedivat et al.,
+// ICLR 2018, weakened two of their ant's legs' torques over rounds; this is the cheetah's
+// version). Each leg's three actuators (thigh, shin, foot) give `strength` of their
+// torque. Unobserved: the policy finds a leg's weakness from how the robot moves.
+struct HalfCheetahLegsTask {
+  double back_strength = 1.0;   // fraction of the back leg's torques (bthigh, bshin, bfoot)
+  double front_strength = 1.0;  // fraction of the front leg's torques (fthigh, fshin, ffoot)
+};
+
+class HalfCheetahLegs final : public HalfCheetah {
+ public:
+  HalfCheetahLegs(int batch_size, std::uint64_t seed);
+  static EnvSpec make_spec();
+  static const TaskLayout<HalfCheetahLegsTask>& task_layout();
+
+ protected:
+  float step_reward(int row, const double* ctrl, bool* terminated) override;
+  void task_changed(int row) override;
 };
 
 // MAML's forward/backward tasks (halfcheetah-dir, ant-fwd-back): the task's sign is the

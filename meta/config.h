@@ -29,6 +29,14 @@ struct TrainConfig {
   // round inner_steps + 1's, so the meta-gradient runs back through the whole chain of
   // rounds (Al-Shedivat et al., ICLR 2018). `metarl eval --rounds` of the run uses it.
   std::vector<envs::TaskProcessTerm> task_process;
+  // Online adaptation within an episode (Nagabandi et al., ICLR 2019), m steps: 0 → off
+  // (each adaptation stage rolls out whole episodes from a reset). m > 0 → a stage's
+  // rollouts are the next m steps of the same episodes (agents::Sampler::continue_episodes):
+  // adaptation step j learns from segment j (steps (j−1)·m … j·m − 1) and the outer
+  // objective is segment inner_steps + 1's, so the episode's first (inner_steps + 1)·m
+  // steps are rolled out. With a task_process the task moves between segments, within the
+  // episode. Needs (inner_steps + 1)·m ≤ the horizon, CPU stepping and an adapting algo.
+  int adapt_every = 0;
   Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T

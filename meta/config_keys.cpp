@@ -29,6 +29,11 @@ ConfigSchema<TrainConfig> make_train_schema() {
       "range); adaptation step j learns from round j's task and the outer objective is round inner_steps+1's. "
       "Empty: stationary tasks",
       &C::task_process));
+  keys.push_back(int_key<C>("adapt_every",
+                            "online adaptation within an episode: adapt every m steps from the last m steps, the "
+                            "outer objective on segment inner_steps+1 of the same episode (task_process then moves "
+                            "the task between segments); 0 = off, stages roll out whole episodes",
+                            &C::adapt_every, 0, 100000));
   keys.push_back(enum_key<C>("algo",
                              "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
                              "gradient on the whole task distribution, the baseline)",

@@ -51,6 +51,31 @@ int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
   return config.horizon > 0 ? config.horizon : spec.max_episode_steps;
 }
 
+int segment_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
+  return config.adapt_every > 0 ? config.adapt_every : effective_horizon(config, spec);
+}
+
+void check_segments_fit(const TrainConfig& config, const envs::EnvSpec& spec, int segments,
+                        const std::string& segments_what) {
+  if (config.adapt_every <= 0) return;
+  const int horizon = effective_horizon(config, spec);
+  if (static_cast<long long>(segments) * config.adapt_every > horizon) {
+    throw UsageError("config key 'adapt_every': value '" + std::to_string(config.adapt_every) + "' is invalid: " +
+                     segments_what + " = " + std::to_string(segments) + " segments of " +
+                     std::to_string(config.adapt_every) + " steps need " +
+                     std::to_string(static_cast<long long>(segments) * config.adapt_every) +
+                     " steps of one episode, and its horizon is " + std::to_string(horizon) +
+                     " (the horizon key, or the time limit of environment '" + spec.name + "'); expected at most " +
+                     std::to_string(horizon / segments));
+  }
+  if (config.runtime.env_on_device) {
+    throw UsageError("config key 'env_on_device': value 'true' is invalid with adapt_every " +
+                     std::to_string(config.adapt_every) +
+                     ": the device twin starts every rollout from a reset, and online segments continue one "
+                     "episode; expected env_on_device: false");
+  }
+}
+
 std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed) {
   auto env = envs::EnvRegistry::global().make(config.env, rows, seed);
   if (!config.task_ranges.empty()) {
@@ -72,7 +97,7 @@ std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::B
     throw UsageError("config key 'env_on_device': environment '" + env.spec().name +
                      "' has no device twin (point-nav, cartpole and pendulum have one); set env_on_device: false");
   }
-  return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, effective_horizon(config, env.spec()), device,
+  return std::make_unique<agents::Sampler>(env, policy, tasks, rollouts, segment_horizon(config, env.spec()), device,
                                            seed, action_space(config, env.spec()), config.runtime.env_on_device,
                                            config.action_normalization_scale);
 }
@@ -99,7 +124,7 @@ IterationMemory iteration_memory(const TrainConfig& config, const envs::EnvSpec&
   IterationMemory memory;
   memory.tasks = tasks;
   memory.rollouts = config.rollouts;
-  memory.horizon = effective_horizon(config, spec);
+  memory.horizon = segment_horizon(config, spec);
   memory.stages = config.inner_steps + 1;
   memory.samples = static_cast<double>(tasks) * memory.rollouts * memory.horizon * memory.stages;
   const double hidden = std::accumulate(config.policy.hidden_sizes.begin(), config.policy.hidden_sizes.end(), 0.0);
@@ -183,6 +208,12 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
                      std::to_string(collectives.world_size()) + " processes)");
   }
   const envs::EnvSpec spec = check_environment_at_start(config.env);
+  if (config.adapt_every > 0 && config.algo == Algorithm::kPretrained) {
+    throw UsageError("config key 'adapt_every': value '" + std::to_string(config.adapt_every) +
+                     "' is invalid with algo pretrained, which does not adapt in training (its policy gradient "
+                     "takes whole episodes); expected algo meta-sgd or maml, or adapt_every: 0");
+  }
+  check_segments_fit(config, spec, config.inner_steps + 1, "inner_steps + 1");
   const auto [begin, end] = shard(config.meta_batch, collectives.rank(), collectives.world_size());
   first_task = begin;
   local_tasks = end - begin;

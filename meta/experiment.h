@@ -48,6 +48,15 @@ std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const env
 agents::ActionSpace action_space(const TrainConfig& config, const envs::EnvSpec& spec);
 // The rollout length: config.horizon, or the environment's time limit when 0.
 int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
+// What one sampler call rolls out: config.adapt_every steps (a segment of an episode)
+// when set, else effective_horizon.
+int segment_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
+// Throws UsageError naming the keys when `segments` segments of config.adapt_every steps
+// do not fit in the episode (effective_horizon), or config.runtime.env_on_device is set
+// (the device twin starts every rollout from a reset). `segments_key` says where the
+// count comes from ("inner_steps + 1", "rounds"). Nothing to check when adapt_every is 0.
+void check_segments_fit(const TrainConfig& config, const envs::EnvSpec& spec, int segments,
+                        const std::string& segments_what);
 
 // config.env with `rows` rows seeded with `seed`, its task distribution with
 // config.task_ranges, its steps split over config.runtime.env_threads. UsageError for an

@@ -126,7 +126,9 @@ IterationMetrics MetaTrainer::run_iteration() {
     }
     {
       PhaseScope sampling(Phase::kSampling);
-      trajectories = sampler.sample(agents::detach(params), local(step + 1));
+      // Online adaptation (adapt_every): the same episodes' next segment, no reset.
+      trajectories = config.adapt_every > 0 ? sampler.continue_episodes(agents::detach(params), local(step + 1))
+                                            : sampler.sample(agents::detach(params), local(step + 1));
     }
     local_env_steps += trajectories.mask.sum().item<double>();
     metrics.step_returns.push_back(mean_return(trajectories, "the return after an adaptation step"));

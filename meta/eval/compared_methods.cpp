@@ -286,6 +286,9 @@ std::vector<TaskBatchState> make_task_batches(const ComparedMethod& method, cons
   // Where the environment steps is the evaluation's choice, not the run's.
   TrainConfig rollout_config = method.config;
   rollout_config.runtime.env_on_device = options.runtime.env_on_device;
+  // So is online adaptation within an episode (the rounds protocol's adapt_every): the
+  // samplers roll out segments of adapt_every steps, or whole episodes when 0.
+  rollout_config.adapt_every = options.adapt_every;
   std::vector<TaskBatchState> batches;
   for (int first = 0, b = 0; first < tasks; first += batch_size, ++b) {
     TaskBatchState batch;

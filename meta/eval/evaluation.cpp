@@ -172,6 +172,11 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
            "them), kept inside the split's range; empty = the same task every round; a run trained with a process "
            "is evaluated on it",
            &E::task_process),
+       int_key<E>("adapt_every",
+                  "online adaptation within an episode (with rounds >= 2): round r is steps (r-1)*m..r*m-1 of one "
+                  "episode, adapting after each from its m steps, the task moving between segments (0 = every round "
+                  "is whole episodes from a reset)",
+                  &E::adapt_every, 0, 100000),
        real_key<E>("return_discount",
                    "gamma of the reported return sum_t gamma^t r_t (1 = undiscounted episode return; adaptation "
                    "always uses the run's own gamma)",
@@ -230,6 +235,11 @@ void EvalOptions::validate() const {
   if (rounds == 1 && !task_process.empty()) {
     throw UsageError("config key 'task_process': value '" + config_values::format_task_process(task_process) +
                      "' needs rounds of at least 2 (--rounds K): a process moves the task between rounds");
+  }
+  if (rounds == 1 && adapt_every > 0) {
+    throw UsageError("config key 'adapt_every': value '" + std::to_string(adapt_every) +
+                     "' needs rounds of at least 2 (--rounds K): round r is the episode's r-th segment of " +
+                     std::to_string(adapt_every) + " steps");
   }
   const EvaluationProtocol step_protocol;
   if (rounds > 1 && protocol.steps != step_protocol.steps) {

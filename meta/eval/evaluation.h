@@ -75,6 +75,13 @@ struct EvalOptions {
   // and the oracle belong to the step protocol and are refused with rounds ≥ 2.
   int rounds = 1;
   std::vector<envs::TaskProcessTerm> task_process;
+  // Online adaptation within an episode (rounds ≥ 2), m steps: 0 → every round is whole
+  // episodes from a reset. m > 0 → round r is steps (r−1)·m … r·m − 1 of one episode per
+  // rollout (agents::Sampler::continue_episodes), the task moving by task_process between
+  // segments and the policy adapting after each from its m steps; rounds·m ≤ the runs'
+  // horizon. The evaluation's choice, as given: a run trained with adapt_every is
+  // evaluated on whole episodes unless this is set.
+  int adapt_every = 0;
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
   // MAML's result files and docs/results.md report; rllab, which the papers ran on,

@@ -32,6 +32,7 @@ OracleReport train_oracles(const TrainConfig& config, const envs::TaskBatch& tas
   // Where the environment steps is the evaluation's choice, as for the methods.
   TrainConfig rollout_config = config;
   rollout_config.runtime.env_on_device = options.runtime.env_on_device;
+  rollout_config.adapt_every = 0;  // the oracle's episodes are whole (step protocol)
   const agents::Policy& policy = start.policy();
   report.start = to_string(options.oracle_start);  // the flag's own vocabulary
   report.start_theta = start_description;

@@ -68,7 +68,10 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
       std::vector<double> batch_returns;
       if (batch.num_tasks > 0) {
         const envs::TaskBatch tasks = sequence[static_cast<size_t>(round)].slice(batch.first, batch.num_tasks);
-        const auto trajectories = batch.sampler->sample(batch.params, tasks);
+        // Online adaptation: rounds after the first continue the same episodes.
+        const auto trajectories = round > 0 && options.adapt_every > 0
+                                      ? batch.sampler->continue_episodes(batch.params, tasks)
+                                      : batch.sampler->sample(batch.params, tasks);
         batch_returns = per_task_mean_returns(trajectories, options.return_discount);
         if (adapt_after && mode == AdaptationMode::kContinuous) {
           batch.params =
@@ -151,6 +154,12 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
                      "' is invalid for the rounds protocol; expected at least 2 (rounds 1 is the step protocol)");
   }
   PreparedEvaluation prepared = prepare_evaluation(options);
+  for (const auto& method : prepared.methods) {
+    TrainConfig rollout_config = method.config;  // what make_task_batches rolls out
+    rollout_config.adapt_every = options.adapt_every;
+    rollout_config.runtime.env_on_device = options.runtime.env_on_device;
+    check_segments_fit(rollout_config, prepared.reference->spec(), options.rounds, "rounds");
+  }
   const envs::Split split = options.protocol.split;
   const envs::TaskDistribution& distribution = prepared.reference->task_distribution();
   const envs::TaskProcess process(distribution, recorded_task_process(prepared.methods, options), split);
@@ -173,6 +182,7 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
   report.rounds = options.rounds;
   report.return_discount = options.return_discount;
   report.task_process = envs::format_task_process(process.terms());
+  report.adapt_every = options.adapt_every;
   for (const auto& parameter : distribution.parameters()) report.task_parameter_names.push_back(parameter.name);
   for (const auto& round : sequence) {
     std::vector<std::vector<double>> tasks;

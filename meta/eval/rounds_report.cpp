@@ -177,7 +177,7 @@ std::string rounds_report_json(const RoundsReport& report) {
       << ", \"split\": " << quoted(report.split) << ", \"sequences\": " << report.sequences
       << ", \"rollouts\": " << report.rollouts << ", \"rounds\": " << report.rounds
       << ", \"return_discount\": " << number(report.return_discount)
-      << ", \"task_process\": " << quoted(report.task_process)
+      << ", \"task_process\": " << quoted(report.task_process) << ", \"adapt_every\": " << report.adapt_every
       << ", \"task_parameter_names\": " << array(report.task_parameter_names, quoted) << ", \"curves\": {";
   for (size_t i = 0; i < report.curves.size(); ++i) {
     const auto& curve = report.curves[i];
@@ -253,8 +253,12 @@ std::string rounds_report_table(const RoundsReport& report) {
   std::ostringstream out;
   out << "env " << report.env << ", " << report.sequences << " task sequences of " << report.rounds
       << " rounds (round 1 from split " << report.split << ", then task_process " << report.task_process << "), "
-      << report.rollouts << " rollouts per round; mean " << return_measure(report.return_discount)
-      << " ± 95% CI per round\n";
+      << report.rollouts << " rollouts per round";
+  if (report.adapt_every > 0) {
+    out << "; online: round r is steps " << "(r-1)*" << report.adapt_every << ".." << "r*" << report.adapt_every
+        << "-1 of one episode, its return the segment's";
+  }
+  out << "; mean " << return_measure(report.return_discount) << " ± 95% CI per round\n";
   for (const auto& warning : report.warnings) out << "warning: " << warning << "\n";
   struct Row {
     std::string label;
@@ -333,20 +337,23 @@ std::string rounds_report_table(const RoundsReport& report) {
   return out.str();
 }
 
-std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount) {
+std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount,
+                               int adapt_every) {
+  const std::string online = adapt_every > 0 ? "_online" + std::to_string(adapt_every) : "";
   const std::string suffix = return_discount == 1.0 ? "" : "_discounted";
-  return (fs::path(run_dir) / ("eval_" + split + "_rounds" + suffix + ".json")).string();
+  return (fs::path(run_dir) / ("eval_" + split + "_rounds" + online + suffix + ".json")).string();
 }
 
-std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount) {
-  const std::string report_path = rounds_report_path(run_dir, split, return_discount);
+std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount,
+                                   int adapt_every) {
+  const std::string report_path = rounds_report_path(run_dir, split, return_discount, adapt_every);
   return report_path.substr(0, report_path.size() - 5) + ".tasks.jsonl";  // without ".json"
 }
 
 void save_rounds_report(const std::string& run_dir, const RoundsReport& report) {
-  write_file_atomically(rounds_report_path(run_dir, report.split, report.return_discount),
+  write_file_atomically(rounds_report_path(run_dir, report.split, report.return_discount, report.adapt_every),
                         rounds_report_json(report) + "\n");
-  write_file_atomically(rounds_task_lines_path(run_dir, report.split, report.return_discount),
+  write_file_atomically(rounds_task_lines_path(run_dir, report.split, report.return_discount, report.adapt_every),
                         rounds_task_lines(report));
 }
 

@@ -100,6 +100,9 @@ struct RoundsReport {
   int rounds = 0;     // K
   double return_discount = 1.0;
   std::string task_process;  // envs::format_task_process: "[goal_x=walk(0.05)]", "[]" when stationary
+  // 0: every round is whole episodes from a reset; m: round r is steps (r−1)·m … r·m − 1
+  // of one episode (EvalOptions::adapt_every).
+  int adapt_every = 0;
   std::vector<std::string> task_parameter_names;
   std::vector<std::vector<std::vector<double>>> task_parameters;  // [K][sequences][parameters]
   std::vector<RoundsCurve> curves;  // per method in report order, its modes in mode order
@@ -137,8 +140,12 @@ std::string rounds_report_table(const RoundsReport& report);
 // RUN_DIR/eval_<split>_rounds.json (…_rounds_discounted.json at return_discount < 1),
 // beside the step reports, which it never replaces; the per-sequence lines beside it as
 // …_rounds.tasks.jsonl.
-std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount);
-std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount);
+// RUN_DIR/eval_<split>_rounds[_online<m>][_discounted].json: online segments (adapt_every
+// m > 0) are another protocol than whole-episode rounds, so they keep their own report.
+std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount,
+                               int adapt_every = 0);
+std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount,
+                                   int adapt_every = 0);
 void save_rounds_report(const std::string& run_dir, const RoundsReport& report);
 
 }  // namespace metarl::meta

@@ -261,12 +261,19 @@ std::string rounds_chart(const fs::path& report_path, const PlotOptions& options
   for (int round = 1; round <= rounds; ++round) x.push_back(round);
   std::vector<LineSeries> series;
   for (const auto& curve : report["curves"]) series.push_back(band_series(curve.first.as<std::string>(), x, curve.second));
+  // Reports written before online segments have no adapt_every: whole episodes.
+  const int adapt_every = report["adapt_every"] ? report["adapt_every"].as<int>() : 0;
   const std::string title = "Rounds on " + report["env"].as<std::string>() + ", task_process " +
                             report["task_process"].as<std::string>() + " (" + report["sequences"].as<std::string>() +
-                            " sequences from split " + report["split"].as<std::string>() + ", 95% CI)";
+                            " sequences from split " + report["split"].as<std::string>() +
+                            (adapt_every > 0 ? ", online every " + std::to_string(adapt_every) + " steps" : "") +
+                            ", 95% CI)";
   const double discount = as_number(report["return_discount"]);
-  const std::string y_label = discount == 1.0 ? "mean episode return" : "mean " + return_measure(discount);
-  return render_line_chart(chart_options(title, "round", y_label, options, true), series, options.format);
+  const std::string y_label = adapt_every > 0 ? "mean return of the round's " + std::to_string(adapt_every) + " steps"
+                              : discount == 1.0 ? "mean episode return"
+                                                : "mean " + return_measure(discount);
+  const std::string x_label = adapt_every > 0 ? "round (segment of one episode)" : "round";
+  return render_line_chart(chart_options(title, x_label, y_label, options, true), series, options.format);
 }
 
 std::string alpha_chart(const CheckpointData& checkpoint, const PlotOptions& options) {
@@ -411,7 +418,7 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   std::sort(reports.begin(), reports.end());
   std::sort(rounds_reports.begin(), rounds_reports.end());
   for (const auto& report : reports) write("adaptation_" + report.stem().string().substr(5), adaptation_curve(report, options));
-  // eval_<split>_rounds[_discounted].json → rounds_<split>[_discounted].svg
+  // eval_<split>_rounds[_online<m>][_discounted].json → rounds_<split>[_online<m>][_discounted].svg
   for (const auto& report : rounds_reports) {
     std::string stem = report.stem().string().substr(5);
     stem.erase(stem.find("_rounds"), 7);

@@ -1,5 +1,6 @@
 #include "meta/run/run_directory.h"
 
+#include <cctype>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -241,9 +242,18 @@ bool is_evaluation_report(const std::string& name) {
 
 bool is_rounds_report(const std::string& name) {
   for (const auto& split : envs::split_names()) {
-    for (const char* discount : {"", "_discounted"}) {
-      if (name == "eval_" + split.second + "_rounds" + discount + ".json") return true;
+    const std::string stem = "eval_" + split.second + "_rounds";
+    if (name.compare(0, stem.size(), stem) != 0) continue;
+    std::string rest = name.substr(stem.size());
+    // Online segments: _online<m>, m a positive number of steps (rounds_report_path).
+    const std::string online = "_online";
+    if (rest.compare(0, online.size(), online) == 0) {
+      size_t digits = online.size();
+      while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+      if (digits == online.size() || rest[online.size()] == '0') continue;
+      rest = rest.substr(digits);
     }
+    if (rest == ".json" || rest == "_discounted.json") return true;
   }
   return false;
 }

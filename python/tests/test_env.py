@@ -8,7 +8,7 @@ import metarl
 
 
 def test_every_builtin_environment_is_there():
-    assert {"point-nav", "cartpole", "pendulum", "box2d-nav", "halfcheetah-vel", "halfcheetah-dir",
+    assert {"point-nav", "cartpole", "pendulum", "box2d-nav", "halfcheetah-vel", "halfcheetah-dir", "halfcheetah-legs",
             "ant-dir", "ant-fwd-back"} <= set(metarl.env_names())
     assert "training defaults" in metarl.describe_env("pendulum")
     assert "gae_lambda: 0.95" in metarl.training_defaults("pendulum")

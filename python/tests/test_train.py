@@ -86,6 +86,22 @@ def test_evaluate_over_rounds_is_the_command_lines_rounds_report(tmp_path):
         metarl.evaluate(run, rounds=3, steps=1)
 
 
+def test_online_adaptation_trains_and_evaluates_through_the_python_api(tmp_path):
+    # Adapting every 5 steps within one episode (issue P): training with adapt_every, and
+    # the rounds report over segments, the command line's numbers.
+    run = tmp_path / "run"
+    metarl.train(out=run, **dict(TINY, horizon=15, adapt_every=5, task_process=["goal_x=walk(0.1)"]))
+    keys = dict(split="test", tasks=3, rollouts=2, rounds=3, adapt_every=5)
+    report = metarl.evaluate(run, **keys)
+    cli_report = json.loads(cli("eval", str(run), "--split", "test", "--tasks", "3", "--rollouts", "2", "--rounds", "3",
+                                "--adapt-every", "5", "--json", "--no-save", "--quiet", "--blas-kernels",
+                                "openblas").stdout)
+    assert report["adapt_every"] == 5 and report["curves"] == cli_report["curves"]
+    assert report["task_process"] == "[goal_x=walk(0.1)]", "the run's own process"
+    with pytest.raises(ValueError, match="'adapt_every'"):
+        metarl.evaluate(run, rounds=4, adapt_every=5)  # 4 segments of 5 > horizon 15
+
+
 def test_ctrl_c_stops_after_the_iteration_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     sizes = dict(TINY, iterations=100000, checkpoint_every=100000)

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "agents/policy.h"
 #include "agents/sampler.h"
@@ -83,6 +86,67 @@ TEST_F(SamplerTest, SameSeedSameRolloutsAndPerTaskParametersAreUsed) {
   const auto per_task = a.sample(batched, tasks);
   EXPECT_LT(per_task.actions[1].max().item<float>(), -40.0f);
   EXPECT_GT(per_task.actions[0].max().item<float>(), -40.0f);
+}
+
+// Online adaptation's segments (continue_episodes): three segments of 4 steps are one
+// 12-step rollout cut in three — the same actions, rewards, observations and mask — since
+// the environment is not reset and the action noise comes from the same stream in the
+// same order.
+TEST_F(SamplerTest, SegmentsOfOneEpisodeAreTheStepsOfOneLongerRollout) {
+  // A policy pushing (+0.1, +0.1) every step (σ ≈ 0): rollouts of the goal (0.5, 0.5)
+  // reach it on step 5, the first of the second segment (their mask ends there), those
+  // of (0.5, −0.5) run to the end.
+  auto params = policy.initial_parameters(0, torch::kFloat32);
+  params[params.size() - 2] = torch::full({2}, 50.0f);  // output bias
+  params.back() = torch::full({2}, -20.0f);             // log σ
+  const auto tasks = goal_tasks({{0.5, 0.5}, {0.5, -0.5}, {-0.2, 0.3}});
+  envs::PointNav long_env(12, 3);
+  Sampler whole(long_env, policy, 3, 4, 12, torch::kCPU, 9);
+  const auto reference = whole.sample(params, tasks);
+  envs::PointNav segment_env(12, 3);
+  Sampler segments(segment_env, policy, 3, 4, 4, torch::kCPU, 9);
+  EXPECT_THROW(segments.continue_episodes(params, tasks), std::invalid_argument);  // nothing to continue
+  std::vector<Trajectories> parts{segments.sample(params, tasks)};
+  parts.push_back(segments.continue_episodes(params, tasks));
+  parts.push_back(segments.continue_episodes(params, tasks));
+  for (const auto& [name, whole_value, part_values] :
+       std::vector<std::tuple<std::string, torch::Tensor, std::vector<torch::Tensor>>>{
+           {"observations", reference.observations, {parts[0].observations, parts[1].observations, parts[2].observations}},
+           {"actions", reference.actions, {parts[0].actions, parts[1].actions, parts[2].actions}},
+           {"rewards", reference.rewards, {parts[0].rewards, parts[1].rewards, parts[2].rewards}},
+           {"mask", reference.mask, {parts[0].mask, parts[1].mask, parts[2].mask}}}) {
+    EXPECT_TRUE(torch::equal(torch::cat(part_values, 2), whole_value)) << name;
+  }
+  // Task 0's rollouts ended on the second segment's first step and stay ended in the
+  // third; task 1's run through.
+  EXPECT_EQ(parts[1].mask[0].sum().item<float>(), 4.0f * 1.0f);
+  EXPECT_EQ(parts[2].mask[0].sum().item<float>(), 0.0f);
+  EXPECT_EQ(parts[2].mask[1].sum().item<float>(), 4.0f * 4.0f);
+}
+
+// A task set between segments acts from the segment's first step, on the running
+// episode: the position carries over and the reward is the distance to the new goal.
+TEST_F(SamplerTest, ATaskChangedBetweenSegmentsActsOnTheRunningEpisode) {
+  const auto params = policy.initial_parameters(0, torch::kFloat32);
+  Sampler sampler(env, policy, 3, 4, 5, torch::kCPU, 5);
+  const auto first = sampler.sample(params, goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}}));
+  const auto moved = goal_tasks({{-0.4, 0.1}, {0.3, 0.3}, {0.2, 0.0}});
+  const auto second = sampler.continue_episodes(params, moved);
+  for (int t = 0; t < 3; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      // Where the first segment left the point: its last observation plus its last step.
+      const double x = first.observations[t][r][4][0].item<double>() +
+                       std::clamp(first.actions[t][r][4][0].item<double>(), -0.1, 0.1);
+      const double y = first.observations[t][r][4][1].item<double>() +
+                       std::clamp(first.actions[t][r][4][1].item<double>(), -0.1, 0.1);
+      EXPECT_NEAR(second.observations[t][r][0][0].item<double>(), x, 1e-5);
+      EXPECT_NEAR(second.observations[t][r][0][1].item<double>(), y, 1e-5);
+      const double x1 = x + std::clamp(second.actions[t][r][0][0].item<double>(), -0.1, 0.1);
+      const double y1 = y + std::clamp(second.actions[t][r][0][1].item<double>(), -0.1, 0.1);
+      EXPECT_NEAR(second.rewards[t][r][0].item<double>(), -std::hypot(x1 - moved.at(t, 0), y1 - moved.at(t, 1)),
+                  1e-5);
+    }
+  }
 }
 
 TEST_F(SamplerTest, NormalizedActionsAreMappedOntoTheBoundsAndStoredAsThePolicyDrewThem) {

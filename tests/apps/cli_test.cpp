@@ -62,7 +62,7 @@ TEST_F(Cli, EnvsListsPointNavWithItsRanges) {
 
 TEST_F(Cli, UnknownEnvironmentListsTheKnownOnes) {
   expect_usage_error(tiny_train("--env cheetah"), "unknown environment 'cheetah'; known environments: ant-dir, ant-fwd-back, box2d-nav, cartpole, "
-                                                    "halfcheetah-dir, halfcheetah-vel, pendulum, point-nav");
+                                                    "halfcheetah-dir, halfcheetah-legs, halfcheetah-vel, pendulum, point-nav");
 }
 
 TEST_F(Cli, UnknownAlgorithm) { expect_usage_error(tiny_train("--algo reptile"), "'algo': value 'reptile'"); }
@@ -447,8 +447,8 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
   // No name: every registered environment, a plug-in's included.
   const Result all = run_metarl("--plugin " + test_plugin("good") + " check-env", /*stdout_only=*/true);
   EXPECT_EQ(all.exit_code, 0) << all.output;
-  for (const char* env : {"ant-dir\n", "ant-fwd-back\n", "box2d-nav\n", "cartpole\n", "halfcheetah-dir\n", "halfcheetah-vel\n",
-                          "pendulum\n", "point-nav\n", "test-drift\n"}) {
+  for (const char* env : {"ant-dir\n", "ant-fwd-back\n", "box2d-nav\n", "cartpole\n", "halfcheetah-dir\n",
+                          "halfcheetah-legs\n", "halfcheetah-vel\n", "pendulum\n", "point-nav\n", "test-drift\n"}) {
     EXPECT_NE(all.output.find(env), std::string::npos) << env << all.output;
   }
   size_t summaries = 0;
@@ -456,7 +456,7 @@ TEST_F(Cli, CheckEnvExitsOneWhenACheckFailsAndTwoForAnUnknownName) {
        at = all.output.find("checks passed", at + 1)) {
     ++summaries;
   }
-  EXPECT_EQ(summaries, 9u) << all.output;  // eight built in and the plug-in's
+  EXPECT_EQ(summaries, 10u) << all.output;  // nine built in and the plug-in's
 }
 
 // Issue N: the command line runs the BLAS kernels the `blas_kernels` key asks for,

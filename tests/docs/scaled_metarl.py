@@ -14,13 +14,15 @@ import sys
 # subcommand -> {flag: small value}; the config key is the flag without dashes, - as _.
 SCALED = {
     "train": {"--iterations": "2", "--meta-batch": "2", "--rollouts": "2", "--horizon": "10",
-              "--eval-every": "1", "--keep-checkpoints": "1", "--eval-tasks": "2", "--eval-rollouts": "2"},
+              "--eval-every": "1", "--keep-checkpoints": "1", "--eval-tasks": "2", "--eval-rollouts": "2",
+              "--adapt-every": "2"},
     "eval": {"--tasks": "4", "--rollouts": "2", "--oracle-tasks": "2", "--oracle-iterations": "2",
-             "--oracle-rollouts": "2"},
+             "--oracle-rollouts": "2", "--adapt-every": "2"},
     "bench": {"--repetitions": "1", "--warmup": "0", "--env-repetitions": "1", "--steps": "5", "--batch": "64",
               "--meta-batch": "2"},
 }
-# Appended when absent; the others only replace a value the example gives.
+# Appended when absent; the others only replace a value the example gives. --adapt-every
+# (online segments) replaced by 2: up to 5 segments fit the scaled horizon of 10.
 APPENDED = {
     "train": ["--iterations", "--meta-batch", "--rollouts", "--horizon"],
     "eval": ["--tasks", "--rollouts"],

@@ -449,6 +449,71 @@ TEST(MujocoLocomotion, SplitsAreThePublishedRangesAndTheirExtrapolations) {
   }
 }
 
+// halfcheetah-legs: each leg's three actuators give `strength` of their torque, so a row
+// steps as MuJoCo's mj_step with ctrl = strength × clip(action), and its reward is the
+// forward velocity less the applied control's cost. At full strength it is
+// halfcheetah-dir running forward, bit for bit; a task set mid-episode acts from the
+// next step.
+TEST(MujocoLocomotion, WeakLegsScaleTheirActuatorsControls) {
+  constexpr int kRows = 2;
+  HalfCheetahLegs legs(kRows, 4);
+  HalfCheetahDir forward(kRows, 4);
+  const std::vector<double> full = {1.0, 1.0, 1.0, 1.0};
+  legs.set_tasks(TaskBatch{kRows, 2, full});
+  forward.set_tasks(TaskBatch{kRows, 2, {1.0, 1.0, 1.0, 1.0}});  // (direction +1, mass 1) per row
+  legs.reset();
+  forward.reset();
+  for (int t = 0; t < 30; ++t) {
+    const auto actions = test_actions(kRows, 6, t);
+    legs.step(actions.data());
+    forward.step(actions.data());
+    for (int r = 0; r < kRows; ++r) EXPECT_EQ(legs.rewards()[r], forward.rewards()[r]) << "step " << t;
+  }
+  // Weak legs from here on, in the running episodes: row 0's back leg at 0.3, row 1's
+  // front leg at 0.
+  const std::vector<std::vector<double>> strengths = {{0.3, 1.0}, {1.0, 0.0}};
+  for (int r = 0; r < kRows; ++r) legs.set_task(r, strengths[r].data());
+  std::vector<DataPtr> reference;
+  for (int r = 0; r < kRows; ++r) reference.push_back(copy_row(legs, r));
+  for (int t = 30; t < 130; ++t) {
+    const auto actions = test_actions(kRows, 6, t);
+    legs.step(actions.data());
+    for (int r = 0; r < kRows; ++r) {
+      const mjModel* m = legs.row_model(r);
+      mjData* d = reference[r].get();
+      double applied_square_sum = 0.0;
+      for (int k = 0; k < 6; ++k) {
+        const double strength = k < 3 ? strengths[r][0] : strengths[r][1];
+        d->ctrl[k] = strength * std::clamp(static_cast<double>(actions[static_cast<size_t>(r) * 6 + k]), -1.0, 1.0);
+        applied_square_sum += d->ctrl[k] * d->ctrl[k];
+      }
+      mj_step(m, d);
+      expect_same_state(m, d, legs.row_data(r), "row " + std::to_string(r) + ", step " + std::to_string(t));
+      if (HasFatalFailure()) return;
+      EXPECT_NEAR(legs.rewards()[r], legs.forward_velocity(r) - 0.05 * applied_square_sum, 1e-5);
+    }
+  }
+  // A leg with no torque: its actuators apply nothing.
+  EXPECT_EQ(legs.row_data(1)->ctrl[3], 0.0);
+  EXPECT_EQ(legs.row_data(1)->ctrl[5], 0.0);
+  // The task layout: training legs keep 0.2–1 of their torque, held-out ones 0–1.
+  Rng rng(3);
+  const TaskBatch train = HalfCheetahLegs::task_layout().distribution().sample(400, Split::kTrain, rng);
+  const TaskBatch heldout = HalfCheetahLegs::task_layout().distribution().sample(400, Split::kHeldOut, rng);
+  double lowest_train = 1.0;
+  double lowest_heldout = 1.0;
+  for (int t = 0; t < 400; ++t) {
+    for (int p = 0; p < 2; ++p) {
+      lowest_train = std::min(lowest_train, train.at(t, p));
+      lowest_heldout = std::min(lowest_heldout, heldout.at(t, p));
+      EXPECT_LE(train.at(t, p), 1.0);
+      EXPECT_LE(heldout.at(t, p), 1.0);
+    }
+  }
+  EXPECT_GE(lowest_train, 0.2);
+  EXPECT_LT(lowest_heldout, 0.2);
+}
+
 // The sizes in envs/mujoco/*.xml: a wide margin over what saturated and random
 // actions use (running out of stack would end the process), no dropped contact or
 // constraint.

@@ -20,6 +20,7 @@
 #include "meta/eval/evaluation.h"
 #include "meta/eval/rounds_evaluation.h"
 #include "meta/experiment.h"
+#include "meta/run/run_directory.h"
 #include "meta/run/seed_group.h"
 #include "meta/session/training_run.h"
 #include "meta/trainer.h"
@@ -43,6 +44,20 @@ TrainConfig tiny_config(const std::string& algo) {
   config.iterations = 2;
   config.runtime.threads = 1;
   return config;
+}
+
+// The UsageError message of an evaluation (the rounds protocol with rounds ≥ 2), or "".
+std::string refusal(const EvalOptions& options) {
+  try {
+    if (options.rounds > 1) {
+      evaluate_rounds(options);
+    } else {
+      evaluate(options);
+    }
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 class RoundsEvaluation : public metarl::testing::ScratchDirTest {
@@ -172,18 +187,6 @@ TEST_F(RoundsEvaluation, TasksMoveByTheProcessFromTheStepProtocolsTasks) {
 
 TEST_F(RoundsEvaluation, OptionsThatDoNotApplyAreRefusedNamingTheKey) {
   const std::string run = train("msgd", "meta-sgd");
-  const auto refusal = [](const EvalOptions& options) -> std::string {
-    try {
-      if (options.rounds > 1) {
-        evaluate_rounds(options);
-      } else {
-        evaluate(options);
-      }
-    } catch (const UsageError& e) {
-      return e.what();
-    }
-    return "";
-  };
   EvalOptions process_without_rounds = options({run}, 1);
   process_without_rounds.task_process = {{"goal_x", envs::TaskProcessKind::kWalk, 0.05}};
   EXPECT_NE(refusal(process_without_rounds).find("'task_process'"), std::string::npos);
@@ -257,6 +260,107 @@ TEST_F(RoundsEvaluation, ARunTrainedWithAProcessIsEvaluatedOnItAndRefusesAnother
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("algo pretrained"), std::string::npos) << e.what();
   }
+}
+
+// Online adaptation within an episode (adapt_every): the inner step learns from the
+// episode's first segment and the outer objective's rollouts are its next segment, the
+// same episodes continued (no reset) on the moved task.
+TEST(OnlineAdaptation, TrainingAdaptsOnTheFirstSegmentAndIsJudgedOnTheNextOfTheSameEpisode) {
+  TrainConfig config = tiny_config("meta-sgd");
+  config.adapt_every = 5;  // of horizon 20: segments 1 and 2 are its first 10 steps
+  config.task_process = {{"goal_x", envs::TaskProcessKind::kDrift, 0.3}};
+  MetaTrainer trainer(config);
+  const IterationMetrics metrics = trainer.run_iteration();
+  EXPECT_EQ(metrics.iteration_env_steps, 2LL * config.meta_batch * config.rollouts * 5);
+
+  Experiment experiment(config);  // the same streams, fresh
+  EXPECT_EQ(experiment.sampler->horizon(), 5);
+  const auto first = experiment.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
+                                                                experiment.task_rng);
+  Rng process_rng(derive_seed(derive_seed(config.seed, kTaskProcessStream), 0));
+  const auto rounds = experiment.task_process->sequence(first, 2, process_rng);
+  const auto theta = agents::detach(experiment.learner->theta());
+  const auto before = experiment.sampler->sample(theta, rounds[0]);
+  EXPECT_EQ(before.episode_returns().mean().item<double>(), metrics.return_before);
+  const auto adapted = experiment.learner->adapt_step(theta, before, config.advantages, /*create_graph=*/false);
+  const auto after = experiment.sampler->continue_episodes(agents::detach(adapted), rounds[1]);
+  EXPECT_NEAR(after.episode_returns().mean().item<double>(), metrics.return_after,
+              1e-4 * std::abs(metrics.return_after));
+  // Continued, not reset: point-nav starts every episode at the origin.
+  EXPECT_GT(after.observations.select(2, 0).abs().sum().item<double>(), 0.0);
+}
+
+TEST(OnlineAdaptation, SegmentsThatDoNotFitTheEpisodeOrAnAlgoThatDoesNotAdaptAreRefused) {
+  const auto training_refusal = [](const TrainConfig& config) -> std::string {
+    try {
+      MetaTrainer trainer(config);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  TrainConfig too_long = tiny_config("maml");
+  too_long.adapt_every = 11;  // 2 segments of 11 > horizon 20
+  const std::string message = training_refusal(too_long);
+  EXPECT_NE(message.find("config key 'adapt_every': value '11'"), std::string::npos) << message;
+  EXPECT_NE(message.find("expected at most 10"), std::string::npos) << message;
+  TrainConfig chain = tiny_config("maml");
+  chain.adapt_every = 5;
+  chain.inner_steps = 4;  // 5 segments of 5 > 20
+  EXPECT_NE(training_refusal(chain).find("inner_steps + 1 = 5 segments"), std::string::npos) << training_refusal(chain);
+  chain.inner_steps = 3;  // 4 × 5 = 20 fits
+  EXPECT_EQ(training_refusal(chain), "");
+  TrainConfig pretrained = tiny_config("pretrained");
+  pretrained.adapt_every = 5;
+  EXPECT_NE(training_refusal(pretrained).find("algo pretrained"), std::string::npos) << training_refusal(pretrained);
+  TrainConfig device = tiny_config("meta-sgd");
+  device.adapt_every = 5;
+  device.runtime.env_on_device = true;
+  EXPECT_NE(training_refusal(device).find("'env_on_device'"), std::string::npos) << training_refusal(device);
+}
+
+// Online rounds in evaluation: round r is the r-th segment of one episode. Without
+// adaptation and on a stationary task, the segments' returns add up to the return of
+// the episode's first rounds·m steps — round 1 of whole-episode rounds on runs of that
+// horizon, the same rows and noise.
+TEST_F(RoundsEvaluation, OnlineRoundsAreSegmentsOfOneEpisode) {
+  TrainConfig config = tiny_config("meta-sgd");
+  config.horizon = 15;
+  const std::string run = train("msgd15", config);
+  EvalOptions online = options({run}, 3);
+  online.adapt_every = 5;
+  const RoundsReport segments = evaluate_rounds(online);
+  EXPECT_EQ(segments.adapt_every, 5);
+  const RoundsReport episodes = evaluate_rounds(options({run}, 2));
+  const auto& none = curve(segments, "meta-sgd none").sequence_returns;
+  const auto& whole = curve(episodes, "meta-sgd none").sequence_returns;
+  ASSERT_EQ(none.size(), 3u);
+  for (size_t t = 0; t < whole[0].size(); ++t) {
+    EXPECT_NEAR(none[0][t] + none[1][t] + none[2][t], whole[0][t], 1e-4 * std::abs(whole[0][t])) << "sequence " << t;
+  }
+  // Adapting within the episode changes the later segments, not the first.
+  const auto& continuous = curve(segments, "meta-sgd continuous").sequence_returns;
+  EXPECT_EQ(continuous[0], none[0]);
+  EXPECT_NE(continuous[2], none[2]);
+  EXPECT_NE(rounds_report_json(segments).find("\"adapt_every\": 5"), std::string::npos);
+  // Its own report file, beside the whole-episode one; plots and the run directory know it.
+  EXPECT_EQ(fs::path(rounds_report_path(run, "test", 1.0, 5)).filename().string(), "eval_test_rounds_online5.json");
+  EXPECT_TRUE(is_rounds_report("eval_test_rounds_online5.json"));
+  EXPECT_TRUE(is_rounds_report("eval_heldout_rounds_online25_discounted.json"));
+  EXPECT_FALSE(is_rounds_report("eval_test_rounds_online.json"));
+  EXPECT_FALSE(is_rounds_report("eval_test_rounds_online05.json"));
+  EXPECT_FALSE(is_rounds_report("eval_test_rounds_onlinex.json"));
+
+  // Refused: segments past the episode, online without rounds, the device twin.
+  EvalOptions too_long = options({run}, 4);
+  too_long.adapt_every = 4;  // 4 × 4 > 15
+  EXPECT_NE(refusal(too_long).find("rounds = 4 segments"), std::string::npos) << refusal(too_long);
+  EvalOptions without_rounds = options({run}, 1);
+  without_rounds.adapt_every = 5;
+  EXPECT_NE(refusal(without_rounds).find("'adapt_every'"), std::string::npos) << refusal(without_rounds);
+  EvalOptions device = online;
+  device.runtime.env_on_device = true;
+  EXPECT_NE(refusal(device).find("'env_on_device'"), std::string::npos) << refusal(device);
 }
 
 // Restart's step after a round (the one rounds_curve takes): θ's LVC step with the
