@@ -211,7 +211,8 @@ MujocoLocomotion::~MujocoLocomotion() = default;
 void MujocoLocomotion::set_row_actuator_strength(int row, int actuator, double strength) {
   const int nu = model_->nu;
   if (actuator < 0 || actuator >= nu || !(strength >= 0.0)) {
-    throw std::logic_error("MuJoCo actuator strength: actuator " + std::to_string(actuator) + " of " +
+    throw std::logic_error("MuJoCo actuator strength of row " + std::to_string(row) + ": actuator " +
+                           std::to_string(actuator) + " of " +
                            std::to_string(nu) + ", strength " + std::to_string(strength) + " (expected >= 0)");
   }
   actuator_strength_[static_cast<size_t>(row) * nu + actuator] = strength;

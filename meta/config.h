@@ -35,7 +35,12 @@ struct TrainConfig {
   // adaptation step j learns from segment j (steps (j−1)·m … j·m − 1) and the outer
   // objective is segment inner_steps + 1's, so the episode's first (inner_steps + 1)·m
   // steps are rolled out. With a task_process the task moves between segments, within the
-  // episode. Needs (inner_steps + 1)·m ≤ the horizon, CPU stepping and an adapting algo.
+  // episode. Needs (inner_steps + 1)·m ≤ the episode (the horizon, at most the
+  // environment's time limit), CPU stepping and an adapting algo.
+  // What the meta-gradient leaves out: segment j + 1 starts where segment j's policy left
+  // the state, and how that start depends on θ is not differentiated (each segment's
+  // score terms cover its own actions only); a segment's returns to go stop at its end
+  // (no bootstrap), and the linear baseline's time feature counts from the segment's start.
   int adapt_every = 0;
   Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations

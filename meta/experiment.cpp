@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <new>
 #include <numeric>
@@ -58,15 +59,18 @@ int segment_horizon(const TrainConfig& config, const envs::EnvSpec& spec) {
 void check_segments_fit(const TrainConfig& config, const envs::EnvSpec& spec, int segments,
                         const std::string& segments_what) {
   if (config.adapt_every <= 0) return;
-  const int horizon = effective_horizon(config, spec);
-  if (static_cast<long long>(segments) * config.adapt_every > horizon) {
+  // A horizon past the time limit rolls out the next episodes' steps as padding.
+  const int episode = std::min(effective_horizon(config, spec), spec.max_episode_steps);
+  if (static_cast<long long>(segments) * config.adapt_every > episode) {
     throw UsageError("config key 'adapt_every': value '" + std::to_string(config.adapt_every) + "' is invalid: " +
                      segments_what + " = " + std::to_string(segments) + " segments of " +
                      std::to_string(config.adapt_every) + " steps need " +
                      std::to_string(static_cast<long long>(segments) * config.adapt_every) +
-                     " steps of one episode, and its horizon is " + std::to_string(horizon) +
-                     " (the horizon key, or the time limit of environment '" + spec.name + "'); expected at most " +
-                     std::to_string(horizon / segments));
+                     " steps of one episode, and its episodes last " + std::to_string(episode) +
+                     " steps (the smaller of the horizon, " + std::to_string(effective_horizon(config, spec)) +
+                     ", and the time limit of environment '" + spec.name + "', " +
+                     std::to_string(spec.max_episode_steps) + "); expected at most " +
+                     std::to_string(episode / segments));
   }
   if (config.runtime.env_on_device) {
     throw UsageError("config key 'env_on_device': value 'true' is invalid with adapt_every " +

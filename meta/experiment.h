@@ -52,9 +52,11 @@ int effective_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
 // when set, else effective_horizon.
 int segment_horizon(const TrainConfig& config, const envs::EnvSpec& spec);
 // Throws UsageError naming the keys when `segments` segments of config.adapt_every steps
-// do not fit in the episode (effective_horizon), or config.runtime.env_on_device is set
-// (the device twin starts every rollout from a reset). `segments_key` says where the
-// count comes from ("inner_steps + 1", "rounds"). Nothing to check when adapt_every is 0.
+// do not fit in the episode — the smaller of effective_horizon and the environment's time
+// limit, past which every row has ended and a segment would be all padding — or
+// config.runtime.env_on_device is set (the device twin starts every rollout from a
+// reset). `segments_what` says where the count comes from ("inner_steps + 1", "rounds").
+// Nothing to check when adapt_every is 0.
 void check_segments_fit(const TrainConfig& config, const envs::EnvSpec& spec, int segments,
                         const std::string& segments_what);
 

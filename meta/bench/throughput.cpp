@@ -144,7 +144,8 @@ MetaIterationResult bench_meta_iteration(const std::string& name, const TrainCon
   out.config.runtime.workers = task_groups(config.runtime.workers, config.meta_batch, device);  // as used
   out.timing = summarize_timings(timings);
   const auto& spec = trainer.env().spec();
-  const int horizon = effective_horizon(config, spec);
+  // What one sampler call rolls out: a segment of adapt_every steps for online adaptation.
+  const int horizon = segment_horizon(config, spec);
   out.env_steps = static_cast<long long>(config.meta_batch) * config.rollouts * horizon * (config.inner_steps + 1);
   out.mean_backtracks = backtracks / repetitions;
   out.flops = estimate_meta_iteration_flops(config, spec.observation_dim, spec.action_dim, horizon,

@@ -64,8 +64,10 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
     if (adapt_after && mean_alpha) curve.step_sizes.push_back(*mean_alpha);
     std::vector<double> returns;
     returns.reserve(static_cast<size_t>(options.protocol.tasks));
+    double ended = 0.0;  // rollouts whose episode ended before this round, all batches
     for (auto& batch : batches) {
       std::vector<double> batch_returns;
+      double batch_ended = 0.0;
       if (batch.num_tasks > 0) {
         const envs::TaskBatch tasks = sequence[static_cast<size_t>(round)].slice(batch.first, batch.num_tasks);
         // Online adaptation: rounds after the first continue the same episodes.
@@ -73,6 +75,8 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
                                       ? batch.sampler->continue_episodes(batch.params, tasks)
                                       : batch.sampler->sample(batch.params, tasks);
         batch_returns = per_task_mean_returns(trajectories, options.return_discount);
+        // A rollout masked from the round's first step had ended in an earlier round.
+        batch_ended = (trajectories.mask.select(2, 0) == 0).sum().item<double>();
         if (adapt_after && mode == AdaptationMode::kContinuous) {
           batch.params =
               agents::detach(learner.adapt_step(batch.params, trajectories, advantages, /*create_graph=*/false));
@@ -82,6 +86,11 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
       }
       if (collectives.distributed()) {
         batch_returns = all_gather_doubles(collectives, batch_returns, "the per-sequence returns");
+        for (double shard_ended : all_gather_doubles(collectives, {batch_ended}, "the ended episodes")) {
+          ended += shard_ended;
+        }
+      } else {
+        ended += batch_ended;
       }
       returns.insert(returns.end(), batch_returns.begin(), batch_returns.end());
     }
@@ -90,6 +99,7 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
     mean_and_ci95(returns, mean, ci);
     curve.mean.push_back(mean);
     curve.ci95.push_back(ci);
+    curve.ended_before.push_back(ended / (static_cast<double>(options.protocol.tasks) * options.protocol.rollouts));
     curve.sequence_returns.push_back(std::move(returns));
     if (on_round) on_round(curve.name, round + 1, rounds, mean);
   }

@@ -188,7 +188,7 @@ std::string rounds_report_json(const RoundsReport& report) {
         << (curve.learned_alpha ? std::string("\"learned\"") : array(curve.step_sizes, num))
         << ", \"mean\": " << array(curve.mean, num) << ", \"ci95\": " << array(curve.ci95, num)
         << ", \"later_mean\": " << number(curve.later_mean) << ", \"later_ci95\": " << number(curve.later_ci95)
-        << ", \"sequence_returns\": "
+        << ", \"ended_before\": " << array(curve.ended_before, num) << ", \"sequence_returns\": "
         << array(curve.sequence_returns, [&](const std::vector<double>& round) { return array(round, num); }) << "}";
   }
   out << "}, \"comparisons\": [";
@@ -319,6 +319,20 @@ std::string rounds_report_table(const RoundsReport& report) {
     }
   };
   print(returns);
+  if (report.adapt_every > 0) {
+    // Online segments: an episode that ended (point-nav at its goal, cartpole's fall)
+    // scores 0 in every later round; how many did is part of the result.
+    out << "episodes ended before the round (share of rollouts, largest over methods and modes):";
+    for (int round = 0; round < report.rounds; ++round) {
+      double largest = 0.0;
+      for (const auto& curve : report.curves) {
+        if (static_cast<size_t>(round) < curve.ended_before.size()) largest = std::max(largest, curve.ended_before[round]);
+      }
+      std::snprintf(cell, sizeof(cell), " %.3f", largest);
+      out << cell;
+    }
+    out << "\n";
+  }
   if (!differences.empty()) {
     out << "difference, paired per task sequence (first minus second, same tasks and random numbers; clear of 0 = "
            "ahead):\n";

@@ -46,6 +46,10 @@ struct RoundsCurve {
   // mean and 95% half-width over sequences (equal to round 1's when K = 1).
   double later_mean = 0.0;
   double later_ci95 = 0.0;
+  // [K] the share of round r's rollouts whose episode had ended before the round began:
+  // with online segments (adapt_every) an ended episode's later rounds are padding,
+  // return 0, whatever the task became; 0 for every round of whole episodes.
+  std::vector<double> ended_before;
 };
 
 // Two curves compared sequence by sequence: a − b on the same task sequence and the same

@@ -10,7 +10,9 @@
 //                          seed group's evaluation draws the group's mean and CI
 //   rounds_<split>.svg     return per round of drifting task sequences, one line per
 //                          method and adaptation mode with 95% CI bands, one per saved
-//                          rounds evaluation (RUN_DIR/eval_<split>_rounds.json)
+//                          rounds evaluation (RUN_DIR/eval_<split>_rounds.json; online
+//                          segments' eval_<split>_rounds_online<m>.json give
+//                          rounds_<split>_online<m>.svg)
 //   alpha.svg              Meta-SGD's learned step sizes α: min, quartiles, max per
 //                          parameter tensor (only for a single Meta-SGD run)
 // Several runs or groups at once overlay their learning curves in one chart,

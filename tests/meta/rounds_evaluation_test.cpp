@@ -310,6 +310,14 @@ TEST(OnlineAdaptation, SegmentsThatDoNotFitTheEpisodeOrAnAlgoThatDoesNotAdaptAre
   EXPECT_NE(training_refusal(chain).find("inner_steps + 1 = 5 segments"), std::string::npos) << training_refusal(chain);
   chain.inner_steps = 3;  // 4 × 5 = 20 fits
   EXPECT_EQ(training_refusal(chain), "");
+  // A horizon past point-nav's time limit (100) does not lengthen the episode: segments
+  // there would be padding.
+  TrainConfig past_limit = tiny_config("maml");
+  past_limit.horizon = 200;
+  past_limit.adapt_every = 60;  // 2 × 60 ≤ 200, but > 100
+  const std::string limit = training_refusal(past_limit);
+  EXPECT_NE(limit.find("the time limit of environment 'point-nav', 100"), std::string::npos) << limit;
+  EXPECT_NE(limit.find("expected at most 50"), std::string::npos) << limit;
   TrainConfig pretrained = tiny_config("pretrained");
   pretrained.adapt_every = 5;
   EXPECT_NE(training_refusal(pretrained).find("algo pretrained"), std::string::npos) << training_refusal(pretrained);
@@ -338,6 +346,8 @@ TEST_F(RoundsEvaluation, OnlineRoundsAreSegmentsOfOneEpisode) {
   for (size_t t = 0; t < whole[0].size(); ++t) {
     EXPECT_NEAR(none[0][t] + none[1][t] + none[2][t], whole[0][t], 1e-4 * std::abs(whole[0][t])) << "sequence " << t;
   }
+  // Point-nav's episodes end only at the goal: none of these did before a round.
+  for (const auto& c : segments.curves) EXPECT_EQ(c.ended_before, (std::vector<double>{0.0, 0.0, 0.0})) << c.name;
   // Adapting within the episode changes the later segments, not the first.
   const auto& continuous = curve(segments, "meta-sgd continuous").sequence_returns;
   EXPECT_EQ(continuous[0], none[0]);
@@ -350,6 +360,24 @@ TEST_F(RoundsEvaluation, OnlineRoundsAreSegmentsOfOneEpisode) {
   EXPECT_FALSE(is_rounds_report("eval_test_rounds_online.json"));
   EXPECT_FALSE(is_rounds_report("eval_test_rounds_online05.json"));
   EXPECT_FALSE(is_rounds_report("eval_test_rounds_onlinex.json"));
+
+  // Cartpole's episodes end when the pole falls: an ended episode's later rounds are
+  // padding, and the report counts them — none before round 1, never fewer later.
+  TrainConfig cartpole = tiny_config("maml");
+  cartpole.env = "cartpole";
+  cartpole.horizon = 60;
+  const std::string cartpole_run = train("cartpole", cartpole);
+  EvalOptions falls = options({cartpole_run}, 3);
+  falls.adapt_every = 20;
+  const RoundsReport fallen = evaluate_rounds(falls);
+  for (const auto& c : fallen.curves) {
+    ASSERT_EQ(c.ended_before.size(), 3u) << c.name;
+    EXPECT_EQ(c.ended_before[0], 0.0) << c.name;
+    EXPECT_LE(c.ended_before[1], c.ended_before[2]) << c.name;
+    EXPECT_LE(c.ended_before[2], 1.0) << c.name;
+  }
+  EXPECT_GT(curve(fallen, "maml none").ended_before[2], 0.0) << "a barely trained cartpole policy drops the pole";
+  EXPECT_NE(rounds_report_table(fallen).find("episodes ended before the round"), std::string::npos);
 
   // Refused: segments past the episode, online without rounds, the device twin.
   EvalOptions too_long = options({run}, 4);
