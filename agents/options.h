@@ -21,6 +21,9 @@ struct MlpOptions {
   std::vector<int64_t> hidden_sizes{100, 100};
   Activation activation = Activation::kRelu;
   double init_log_std = 0.0;  // Gaussian only: log σ at initialisation; 0 → σ = 1 as in MAML
+  // A mixture of environment families only (agents/mixed_head_policy.h): whether the
+  // trunk reads the one-hot of the row's family, or must find the family by adapting.
+  bool family_observed = true;
 };
 
 struct AdvantageOptions {

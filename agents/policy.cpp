@@ -157,14 +157,18 @@ torch::Tensor GaussianMlpPolicy::mean(const torch::Tensor& observations, const P
   return mlp_apply(observations, params, num_layers(), options_.activation);
 }
 
-torch::Tensor GaussianMlpPolicy::log_std(const torch::Tensor& observations, const ParameterList& params) const {
-  const auto& log_std = params.back();
-  if (!is_task_batched(params)) return log_std;
+torch::Tensor broadcast_action_vector(const torch::Tensor& vector, const torch::Tensor& observations,
+                                      const ParameterList& params) {
+  if (!is_task_batched(params)) return vector;
   // [T, A] → [T, 1, ..., 1, A] to broadcast against [T, d1, ..., A].
   std::vector<int64_t> shape(static_cast<size_t>(observations.dim()), 1);
-  shape.front() = log_std.size(0);
-  shape.back() = log_std.size(1);
-  return log_std.reshape(shape);
+  shape.front() = vector.size(0);
+  shape.back() = vector.size(1);
+  return vector.reshape(shape);
+}
+
+torch::Tensor GaussianMlpPolicy::log_std(const torch::Tensor& observations, const ParameterList& params) const {
+  return broadcast_action_vector(params.back(), observations, params);
 }
 
 torch::Tensor GaussianMlpPolicy::log_prob(const torch::Tensor& observations, const torch::Tensor& actions,

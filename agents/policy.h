@@ -87,6 +87,11 @@ class Policy {
   }
 };
 
+// A per-action vector parameter (log σ: [A] shared, [T, A] task-batched) shaped to
+// broadcast against outputs [..., A] of `observations` ([T, 1, ..., 1, A] task-batched).
+torch::Tensor broadcast_action_vector(const torch::Tensor& vector, const torch::Tensor& observations,
+                                      const ParameterList& params);
+
 // Shapes of an MLP's layers [W0 [h0, in], b0 [h0], ..., Wn [out, h_{n-1}], bn [out]],
 // named "layer<i>.weight" / "layer<i>.bias".
 std::vector<ParameterSpec> mlp_parameter_specs(int64_t input_size, const std::vector<int64_t>& hidden_sizes,

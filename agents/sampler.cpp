@@ -12,6 +12,10 @@ namespace metarl::agents {
 
 std::string normalized_actions_unsupported(const envs::EnvSpec& spec) {
   if (spec.discrete_actions) return "continuous actions; environment '" + spec.name + "' has discrete ones";
+  if (!spec.families.empty()) {
+    return "one environment; the mixture '" + spec.name + "' already maps its continuous actions from [-1, 1] onto "
+           "each family's box";
+  }
   for (int d = 0; d < spec.action_dim; ++d) {
     if (!std::isfinite(spec.action_low[d]) || !std::isfinite(spec.action_high[d])) {
       return "finite action bounds; environment '" + spec.name + "' has [" + std::to_string(spec.action_low[d]) +

@@ -23,6 +23,19 @@ void EnvSpec::validate() const {
              static_cast<int>(action_high.size()) != action_dim) {
     fail("action_low/action_high must have action_dim entries");
   }
+  if (!families.empty()) {
+    if (families.size() < 2) fail("a mixture needs at least two families");
+    int max_steps = 0;
+    for (const auto& family : families) {
+      if (family.observation_dim <= 0 || family.action_dim <= 0 || family.max_episode_steps <= 0 ||
+          (family.discrete_actions && (family.action_dim != 1 || family.num_actions < 2))) {
+        fail("family '" + family.name + "' has inconsistent sizes");
+      }
+      max_steps = std::max(max_steps, family.max_episode_steps);
+    }
+    if (max_steps != max_episode_steps) fail("max_episode_steps must be the longest family's time limit");
+    if (observation_dim <= static_cast<int>(families.size())) fail("observation_dim must hold the family indicator");
+  }
   if (static_cast<int>(observation_low.size()) != observation_dim ||
       static_cast<int>(observation_high.size()) != observation_dim) {
     fail("observation_low/observation_high must have observation_dim entries");
@@ -79,6 +92,20 @@ void BatchedEnv::set_task_ranges(const std::vector<TaskRangeOverride>& overrides
   } catch (const UsageError& e) {
     throw UsageError("environment '" + spec_.name + "': " + e.what());
   }
+}
+
+void BatchedEnv::set_family_weights(const std::vector<double>& weights) {
+  try {
+    tasks_ = tasks_.with_family_weights(weights);
+  } catch (const UsageError& e) {
+    throw UsageError("environment '" + spec_.name + "': " + e.what());
+  }
+}
+
+void BatchedEnv::set_row_time_limit(int row, int limit) {
+  if (limit <= 0) throw std::invalid_argument("environment '" + spec_.name + "': a time limit must be positive");
+  if (row_time_limits_.empty()) row_time_limits_.assign(static_cast<size_t>(batch_size_), spec_.max_episode_steps);
+  row_time_limits_.at(static_cast<size_t>(row)) = limit;
 }
 
 void BatchedEnv::set_tasks(const TaskBatch& tasks) {
@@ -206,9 +233,17 @@ void BatchedEnv::step(const float* actions) {
   std::int32_t* elapsed = elapsed_steps_.data();
   std::uint8_t* truncated = truncated_.data();
   const std::uint8_t* terminated = terminated_.data();
-  for (int r = 0; r < rows; ++r) {
-    ++elapsed[r];
-    truncated[r] = elapsed[r] >= limit;
+  if (row_time_limits_.empty()) {
+    for (int r = 0; r < rows; ++r) {
+      ++elapsed[r];
+      truncated[r] = elapsed[r] >= limit;
+    }
+  } else {
+    const std::int32_t* limits = row_time_limits_.data();
+    for (int r = 0; r < rows; ++r) {
+      ++elapsed[r];
+      truncated[r] = elapsed[r] >= limits[r];
+    }
   }
   for (int r = 0; r < rows; ++r) {
     if (terminated[r] | truncated[r]) {

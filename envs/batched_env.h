@@ -49,6 +49,19 @@ struct EnvSpec {
   // origin). The conformance suite checks the declaration both ways.
   bool deterministic_reset = false;
 
+  // A mixture of environment families (envs/mixture_env.h, issue Q): one entry per
+  // family, in the order of the task's family column and of the one-hot indicator in
+  // the observation's last families.size() components. Empty for one environment.
+  struct Family {
+    std::string name;
+    int observation_dim = 0;
+    bool discrete_actions = false;
+    int action_dim = 0;   // continuous: the family's own; discrete: 1
+    int num_actions = 0;  // discrete only
+    int max_episode_steps = 0;
+  };
+  std::vector<Family> families;
+
   // Throws std::invalid_argument naming the first inconsistent field.
   void validate() const;
 };
@@ -67,6 +80,9 @@ class BatchedEnv {
   // from this environment's distribution afterwards. Rows keep their tasks. UsageError
   // naming this environment and the parameter (TaskDistribution::with_ranges).
   void set_task_ranges(const std::vector<TaskRangeOverride>& overrides);
+  // A mixture's family weights (TaskDistribution::with_family_weights): each family's
+  // share of the tasks sample() draws afterwards. UsageError naming this environment.
+  void set_family_weights(const std::vector<double>& weights);
   int batch_size() const { return batch_size_; }
 
   // Sets the task of every row. `tasks` holds either B rows, or T rows with B a
@@ -116,6 +132,10 @@ class BatchedEnv {
   bool done(int row) const { return terminated_[row] || truncated_[row]; }
 
  protected:
+  // A mixture steps its families' environments row by row through their own
+  // reset_row and step_rows.
+  friend class MixtureEnv;
+
   // Start a new episode in `row`: set its state from `rng` (the row's own stream) and
   // the row's task, and write its observation.
   virtual void reset_row(int row, Rng& rng) = 0;
@@ -133,6 +153,9 @@ class BatchedEnv {
   double task_value(int row, int parameter) const {
     return task_values_[static_cast<size_t>(row) * num_task_parameters_ + parameter];
   }
+  // A row's own time limit in place of spec().max_episode_steps (a mixture's rows of a
+  // family with a shorter limit). Takes effect from the row's next step.
+  void set_row_time_limit(int row, int limit);
 
  private:
   // reset_row behind the guard of an environment's own code (batched_env.cpp), out of
@@ -152,6 +175,7 @@ class BatchedEnv {
   std::vector<std::uint8_t> terminated_;
   std::vector<std::uint8_t> truncated_;
   std::vector<std::int32_t> elapsed_steps_;
+  std::vector<std::int32_t> row_time_limits_;  // empty: every row's is spec_.max_episode_steps
   std::unique_ptr<RowWorkers> step_workers_;  // null: one thread
   // Moving averages of step_rows' time over the whole batch (µs) on one thread and
   // split; negative until measured.

@@ -8,6 +8,7 @@
 #include "envs/box2d_nav.h"
 #include "envs/cartpole.h"
 #include "envs/errors.h"
+#include "envs/mixture_env.h"
 #include "envs/mujoco_locomotion.h"
 #include "envs/pendulum.h"
 #include "envs/point_nav.h"
@@ -64,6 +65,13 @@ std::vector<std::string> EnvRegistry::names() const {
 }
 
 std::unique_ptr<BatchedEnv> EnvRegistry::make(const std::string& name, int batch_size, std::uint64_t seed) const {
+  if (is_mixture_name(name)) {
+    if (batch_size <= 0) {
+      throw UsageError("environment '" + quoted_value(name) + "': batch size must be positive, got " +
+                       std::to_string(batch_size));
+    }
+    return std::make_unique<MixtureEnv>(name, mixture_families(name), *this, batch_size, seed);
+  }
   const EnvEntry* entry = find(name);
   if (!entry) {
     std::string known;
@@ -171,7 +179,18 @@ std::string describe_environment(const std::string& name, const EnvRegistry& reg
   const TaskDistribution& tasks = env->task_distribution();
   std::string out = spec.name + "\n  " + spec.description + "\n";
   char line[512];
-  if (spec.discrete_actions) {
+  if (!spec.families.empty()) {
+    std::snprintf(line, sizeof(line), "  observation %d (padded, then the family's one-hot), action %d, time limit %d steps\n",
+                  spec.observation_dim, spec.action_dim, spec.max_episode_steps);
+    out += line;
+    for (const auto& family : spec.families) {
+      const std::string actions = family.discrete_actions ? "one of " + std::to_string(family.num_actions) + " (index last)"
+                                                          : std::to_string(family.action_dim) + " continuous in [-1, 1]";
+      std::snprintf(line, sizeof(line), "    family %-16s observation %d, action %s, time limit %d steps\n",
+                    family.name.c_str(), family.observation_dim, actions.c_str(), family.max_episode_steps);
+      out += line;
+    }
+  } else if (spec.discrete_actions) {
     std::snprintf(line, sizeof(line), "  observation %d, action: one of %d, time limit %d steps\n",
                   spec.observation_dim, spec.num_actions, spec.max_episode_steps);
   } else {

@@ -1,5 +1,7 @@
 #include "envs/task_distribution.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <sstream>
@@ -60,6 +62,34 @@ std::string shortest_decimal(double value) {
 }
 
 TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverride>& overrides) const {
+  if (mixture_) {
+    // "<family>.<parameter>" goes to the family's own distribution, which checks it.
+    std::vector<std::vector<TaskRangeOverride>> per_family(mixture_->names.size());
+    for (const auto& range : overrides) {
+      const int index = index_of(range.parameter);
+      if (index <= 0) {
+        std::string names;
+        for (size_t i = 1; i < parameters_.size(); ++i) names += (names.empty() ? "" : ", ") + parameters_[i].name;
+        throw UsageError("parameter '" + range.parameter + "' is not a task parameter of the families" +
+                         (index == 0 ? " (the family column is drawn by the weights)" : "") + "; expected one of: " +
+                         names);
+      }
+      int family = 0;
+      while (family + 1 < num_families() && mixture_->offsets[family + 1] <= index) ++family;
+      TaskRangeOverride own = range;
+      own.parameter = mixture_->components[family].parameters()[index - mixture_->offsets[family]].name;
+      per_family[family].push_back(own);
+    }
+    std::vector<TaskDistribution> components;
+    for (int family = 0; family < num_families(); ++family) {
+      try {
+        components.push_back(mixture_->components[family].with_ranges(per_family[family]));
+      } catch (const UsageError& e) {
+        throw UsageError("family '" + mixture_->names[family] + "': " + e.what());
+      }
+    }
+    return mixture(mixture_->names, components, mixture_->weights);
+  }
   std::vector<TaskParameter> parameters = parameters_;
   std::vector<bool> overridden(parameters.size(), false);
   for (const auto& range : overrides) {
@@ -113,6 +143,10 @@ TaskDistribution TaskDistribution::with_ranges(const std::vector<TaskRangeOverri
 }
 
 bool TaskDistribution::in_training_range(const double* task) const {
+  if (mixture_) {
+    const int family = family_of(task);
+    return mixture_->components[family].in_training_range(task + mixture_->offsets[family]);
+  }
   for (int i = 0; i < num_parameters(); ++i) {
     if (task[i] < parameters_[i].train_low || task[i] > parameters_[i].train_high) return false;
   }
@@ -120,6 +154,13 @@ bool TaskDistribution::in_training_range(const double* task) const {
 }
 
 bool TaskDistribution::has_heldout() const {
+  if (mixture_) {
+    // Held-out tasks are the families' own: every family needs some.
+    for (const auto& component : mixture_->components) {
+      if (!component.has_heldout()) return false;
+    }
+    return true;
+  }
   for (const auto& p : parameters_) {
     if (p.heldout_low < p.train_low || p.heldout_high > p.train_high) return true;
   }
@@ -127,6 +168,28 @@ bool TaskDistribution::has_heldout() const {
 }
 
 TaskBatch TaskDistribution::defaults(int n) const {
+  if (mixture_) {
+    TaskBatch batch{n, num_parameters(), {}};
+    const auto counts = family_counts(n);
+    for (int family = 0; family < num_families(); ++family) {
+      for (int t = 0; t < counts[family]; ++t) {
+        batch.values.push_back(family);
+        // The family's own default; the other families' columns, which its rows never
+        // read, a value inside their training ranges (a default may lie outside, as
+        // cartpole's target_weight 0), so that every column of every task is in range.
+        for (int other = 0; other < num_families(); ++other) {
+          const int begin = mixture_->offsets[other];
+          const int end = other + 1 < num_families() ? mixture_->offsets[other + 1] : num_parameters();
+          for (int i = begin; i < end; ++i) {
+            const TaskParameter& p = parameters_[i];
+            batch.values.push_back(other == family ? p.default_value
+                                                   : std::clamp(p.default_value, p.train_low, p.train_high));
+          }
+        }
+      }
+    }
+    return batch;
+  }
   TaskBatch batch{n, num_parameters(), {}};
   batch.values.reserve(static_cast<size_t>(n) * parameters_.size());
   for (int t = 0; t < n; ++t) {
@@ -139,6 +202,27 @@ TaskBatch TaskDistribution::sample(int n, Split split, Rng& rng) const {
   if (n < 0) throw std::invalid_argument("cannot sample a negative number of tasks");
   if (split == Split::kHeldOut && !has_heldout()) {
     throw UsageError("this environment has no held-out tasks: every held-out range equals its training range");
+  }
+  if (mixture_) {
+    TaskBatch batch = defaults(n);
+    const auto counts = family_counts(n);
+    int first = 0;
+    for (int family = 0; family < num_families(); ++family) {
+      const TaskDistribution& own = mixture_->components[family];
+      TaskBatch block;
+      try {
+        block = own.sample(counts[family], split, rng);
+      } catch (const UsageError& e) {
+        throw UsageError("family '" + mixture_->names[family] + "': " + e.what());
+      }
+      for (int t = 0; t < counts[family]; ++t) {
+        std::copy(block.task(t), block.task(t) + own.num_parameters(),
+                  batch.values.begin() + static_cast<std::ptrdiff_t>(first + t) * num_parameters() +
+                      mixture_->offsets[family]);
+      }
+      first += counts[family];
+    }
+    return batch;
   }
   TaskBatch batch{n, num_parameters(), std::vector<double>(static_cast<size_t>(n) * parameters_.size())};
   for (int t = 0; t < n; ++t) {
@@ -164,6 +248,127 @@ TaskBatch TaskDistribution::sample(int n, Split split, Rng& rng) const {
     } while (in_training_range(task));
   }
   return batch;
+}
+
+namespace {
+
+std::vector<double> checked_family_weights(const std::vector<std::string>& families, std::vector<double> weights) {
+  std::string names;
+  for (const auto& name : families) names += (names.empty() ? "" : ", ") + name;
+  if (weights.empty()) weights.assign(families.size(), 1.0);
+  if (weights.size() != families.size()) {
+    throw UsageError(std::to_string(weights.size()) + " family weights for " + std::to_string(families.size()) +
+                     " families (" + names + "); expected one weight per family");
+  }
+  double total = 0.0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!std::isfinite(weights[i]) || weights[i] < 0.0) {
+      throw UsageError("family '" + families[i] + "': weight " + shortest_decimal(weights[i]) +
+                       "; expected a finite weight >= 0");
+    }
+    total += weights[i];
+  }
+  if (!(total > 0.0)) throw UsageError("every family weight is 0 (" + names + "); expected a positive one");
+  return weights;
+}
+
+}  // namespace
+
+TaskDistribution TaskDistribution::mixture(const std::vector<std::string>& families,
+                                           const std::vector<TaskDistribution>& components,
+                                           std::vector<double> weights) {
+  if (families.size() < 2 || families.size() != components.size()) {
+    throw std::invalid_argument("a mixture needs at least two families, each with its distribution");
+  }
+  for (size_t i = 0; i < families.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (families[i] == families[j]) {
+        throw UsageError("family '" + families[i] + "' is listed twice; expected each family once (weights "
+                         "set their shares)");
+      }
+    }
+    if (components[i].is_mixture()) throw UsageError("family '" + families[i] + "' is itself a mixture");
+  }
+  auto mixture = std::make_shared<Mixture>();
+  mixture->names = families;
+  mixture->components = components;
+  mixture->weights = checked_family_weights(families, std::move(weights));
+  std::vector<TaskParameter> parameters;
+  const double last = static_cast<double>(families.size() - 1);
+  std::string list;
+  for (size_t i = 0; i < families.size(); ++i) list += (list.empty() ? "" : ", ") + std::to_string(i) + " " + families[i];
+  parameters.push_back({"family", "index", "the environment family: " + list, 0.0, 0.0, last, 0.0, last});
+  for (size_t i = 0; i < families.size(); ++i) {
+    mixture->offsets.push_back(static_cast<int>(parameters.size()));
+    for (TaskParameter p : components[i].parameters()) {
+      p.name = families[i] + "." + p.name;
+      parameters.push_back(std::move(p));
+    }
+  }
+  TaskDistribution distribution(std::move(parameters));
+  distribution.mixture_ = std::move(mixture);
+  return distribution;
+}
+
+TaskDistribution TaskDistribution::with_family_weights(std::vector<double> weights) const {
+  if (!mixture_) throw UsageError("family weights apply to a mixture of environments; this is one environment");
+  return mixture(mixture_->names, mixture_->components, std::move(weights));
+}
+
+int TaskDistribution::num_families() const { return mixture_ ? static_cast<int>(mixture_->names.size()) : 1; }
+
+const std::vector<std::string>& TaskDistribution::family_names() const {
+  static const std::vector<std::string> none;
+  return mixture_ ? mixture_->names : none;
+}
+
+const std::vector<double>& TaskDistribution::family_weights() const {
+  static const std::vector<double> one{1.0};
+  return mixture_ ? mixture_->weights : one;
+}
+
+const TaskDistribution& TaskDistribution::family_distribution(int family) const {
+  return mixture_ ? mixture_->components.at(static_cast<size_t>(family)) : *this;
+}
+
+int TaskDistribution::family_offset(int family) const {
+  return mixture_ ? mixture_->offsets.at(static_cast<size_t>(family)) : 0;
+}
+
+int TaskDistribution::family_of(const double* task) const {
+  if (!mixture_) return 0;
+  const int family = static_cast<int>(task[0]);
+  if (task[0] != family || family < 0 || family >= num_families()) {
+    throw std::invalid_argument("task family " + shortest_decimal(task[0]) + " is not one of the " +
+                                std::to_string(num_families()) + " families' indices");
+  }
+  return family;
+}
+
+std::vector<int> TaskDistribution::family_counts(int n) const {
+  if (!mixture_) return {n};
+  const auto& weights = mixture_->weights;
+  double total = 0.0;
+  for (double w : weights) total += w;
+  std::vector<int> counts(weights.size());
+  std::vector<double> remainders(weights.size());
+  int given = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const double share = n * weights[i] / total;
+    counts[i] = static_cast<int>(std::floor(share));
+    remainders[i] = weights[i] > 0.0 ? share - counts[i] : -2.0;  // a weight of 0 gets no task
+    given += counts[i];
+  }
+  while (given < n) {
+    size_t best = 0;
+    for (size_t i = 1; i < weights.size(); ++i) {
+      if (remainders[i] > remainders[best]) best = i;
+    }
+    ++counts[best];
+    remainders[best] = -1.0;
+    ++given;
+  }
+  return counts;
 }
 
 }  // namespace metarl::envs

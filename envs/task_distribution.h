@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,37 @@ class TaskDistribution {
   // contain its training range.
   explicit TaskDistribution(std::vector<TaskParameter> parameters);
 
+  // A mixture of environment families (issue Q) as one distribution. A task is
+  // [family, the parameters of family 0, of family 1, ...]: column 0 is the family's
+  // index, and each family's parameters follow under "<family>.<parameter>" (the
+  // other families' columns, which the task's rows never read, hold their defaults
+  // clamped into their training ranges). sample(n) gives each family a fixed
+  // share of the n tasks (largest remainders of n · weight / Σ weights, ties to the
+  // earlier family) in contiguous blocks, family 0 first, so a meta-batch's rows of
+  // one family are contiguous and every batch holds the families in the same
+  // proportion; within a block the family's own distribution draws, its own held-out
+  // rule included. UsageError naming the family for an empty one, a name given twice,
+  // or weights of the wrong count, negative, not finite or all zero.
+  static TaskDistribution mixture(const std::vector<std::string>& families,
+                                  const std::vector<TaskDistribution>& components,
+                                  std::vector<double> weights = {});
+  bool is_mixture() const { return mixture_ != nullptr; }
+  // 1 for one environment; else the mixture's families, in column-0 order (the names
+  // are empty, the weights {1}, for one environment).
+  int num_families() const;
+  const std::vector<std::string>& family_names() const;
+  const std::vector<double>& family_weights() const;
+  // The family's own distribution (this one for no mixture).
+  const TaskDistribution& family_distribution(int family) const;
+  // The column of the family's first parameter in a task.
+  int family_offset(int family) const;
+  // The family of a task: its column 0 for a mixture, 0 otherwise.
+  int family_of(const double* task) const;
+  // How many of n tasks each family gets (see mixture()).
+  std::vector<int> family_counts(int n) const;
+  // This mixture with other weights (same rules as mixture()).
+  TaskDistribution with_family_weights(std::vector<double> weights) const;
+
   const std::vector<TaskParameter>& parameters() const { return parameters_; }
   int num_parameters() const { return static_cast<int>(parameters_.size()); }
   // Index of a parameter by name, or -1.
@@ -89,7 +121,8 @@ class TaskDistribution {
   // Draws n tasks of a split. `train` and `test` sample the same distribution (the
   // caller gives `test` its own stream); `heldout` as described above.
   TaskBatch sample(int n, Split split, Rng& rng) const;
-  // n copies of the default task.
+  // n copies of the default task; for a mixture, each family's default task in the
+  // family's share of the n.
   TaskBatch defaults(int n) const;
 
   bool in_training_range(const double* task) const;
@@ -97,7 +130,15 @@ class TaskDistribution {
   bool has_heldout() const;
 
  private:
+  struct Mixture {
+    std::vector<std::string> names;
+    std::vector<TaskDistribution> components;
+    std::vector<int> offsets;  // column of each family's first parameter
+    std::vector<double> weights;
+  };
+
   std::vector<TaskParameter> parameters_;
+  std::shared_ptr<const Mixture> mixture_;  // null: one environment's distribution
 };
 
 }  // namespace metarl::envs

@@ -64,6 +64,9 @@ TaskProcess::TaskProcess(const TaskDistribution& distribution, std::vector<TaskP
       for (const auto& parameter : distribution.parameters()) names += (names.empty() ? "" : ", ") + parameter.name;
       bad_term(term, "a task parameter of this environment (" + names + ")");
     }
+    if (distribution.is_mixture() && index == 0) {
+      bad_term(term, "a task parameter of the families: a row's family holds for its whole episode");
+    }
     for (size_t j = 0; j < i; ++j) {
       if (terms_[j].parameter == term.parameter) {
         bad_term(term, "one process per parameter ('" + term.parameter + "' also has " + to_string(terms_[j]) + ")");

@@ -19,6 +19,9 @@ namespace metarl::meta {
 // parsed once, at the config boundary (the schema below), and the code reads enums.
 struct TrainConfig {
   std::string env = "point-nav";
+  // A mixture's family weights (env "a,b"): each family's share of a meta-batch. Empty:
+  // equal shares.
+  std::vector<double> env_weights;
   // Task parameters whose ranges this run sets in place of the environment's (empty:
   // the environment's distribution). Training, eval_every and `metarl eval` of the run
   // draw their train, test and held-out tasks from the result.

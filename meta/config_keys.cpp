@@ -14,7 +14,17 @@ ConfigSchema<TrainConfig> make_train_schema() {
   using C = TrainConfig;
   constexpr int kMaxCount = 1'000'000;
   std::vector<ConfigKey<C>> keys;
-  keys.push_back(name_key<C>("env", "environment name (see `metarl envs`)", &C::env));
+  keys.push_back({"env",
+                  "environment name (see `metarl envs`), or a mixture of families, comma-separated (a YAML list): "
+                  "one meta-policy over all of them, each meta-batch holding every family in its share",
+                  false, [](C& c, const std::string& v) { c.env = config_values::parse_environment("env", v); },
+                  [](const C& c) { return c.env; }, "NAME"});
+  keys.push_back({"env_weights",
+                  "a mixture's family weights, one per family of env: each family's share of a meta-batch's tasks "
+                  "(largest remainders). Empty: equal shares",
+                  false,
+                  [](C& c, const std::string& v) { c.env_weights = config_values::parse_weights("env_weights", v); },
+                  [](const C& c) { return config_values::format_weights(c.env_weights); }, "LIST"});
   keys.push_back({"task_ranges",
                   "task parameters' ranges in place of the environment's (`metarl envs` lists them): NAME=V holds "
                   "one fixed, NAME=LOW..HIGH sets its training range (held-out the same), NAME=LOW..HIGH/LOW..HIGH "
@@ -84,6 +94,10 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(enum_key<C>("activation", "hidden-layer activation",
                              field(&C::policy, &agents::MlpOptions::activation),
                              agents::activation_names()));
+  keys.push_back(bool_key<C>("family_observed",
+                             "a mixture of environments: the policy's trunk reads the one-hot of each row's family "
+                             "(false: the family is one more thing adaptation must find)",
+                             field(&C::policy, &agents::MlpOptions::family_observed)));
   keys.push_back(real_key<C>("init_log_std", "initial log standard deviation of the Gaussian policy",
                              field(&C::policy, &agents::MlpOptions::init_log_std), -10.0, 5.0));
   keys.push_back(real_key<C>("gamma", "discount factor", field(&C::advantages, &agents::AdvantageOptions::gamma), 0.0,

@@ -7,6 +7,7 @@
 #include <new>
 #include <numeric>
 
+#include "agents/mixed_head_policy.h"
 #include "envs/conformance.h"
 #include "envs/errors.h"
 #include "envs/registry.h"
@@ -25,6 +26,9 @@ void check_environment_rows(long long tasks, long long rollouts_per_task, const 
 }
 
 std::shared_ptr<agents::Policy> make_policy(const TrainConfig& config, const envs::EnvSpec& spec) {
+  if (!spec.families.empty()) {
+    return std::make_shared<agents::MixedHeadMlpPolicy>(spec.observation_dim, spec.families, config.policy);
+  }
   if (spec.discrete_actions) {
     return std::make_shared<agents::CategoricalMlpPolicy>(spec.observation_dim, spec.num_actions, config.policy);
   }
@@ -82,6 +86,19 @@ void check_segments_fit(const TrainConfig& config, const envs::EnvSpec& spec, in
 
 std::unique_ptr<envs::BatchedEnv> make_environment(const TrainConfig& config, int rows, std::uint64_t seed) {
   auto env = envs::EnvRegistry::global().make(config.env, rows, seed);
+  if (!config.env_weights.empty()) {
+    if (!env->task_distribution().is_mixture()) {
+      throw UsageError("config key 'env_weights': value '" + config_values::format_weights(config.env_weights) +
+                       "' weighs the families of a mixture; env '" + config.env +
+                       "' is one environment (expected env: [family, family, ...], or no env_weights)");
+    }
+    try {
+      env->set_family_weights(config.env_weights);
+    } catch (const UsageError& e) {
+      throw UsageError("config key 'env_weights': value '" + config_values::format_weights(config.env_weights) +
+                       "': " + e.what());
+    }
+  }
   if (!config.task_ranges.empty()) {
     try {
       env->set_task_ranges(config.task_ranges);

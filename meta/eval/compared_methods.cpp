@@ -208,6 +208,9 @@ PreparedEvaluation prepare_evaluation(const EvalOptions& options) {
   // One row: the spec and task distribution every method's batches are built from.
   // The random baseline alone has the environment's distribution; with runs, theirs.
   prepared.reference = make_environment(methods.front().config, 1, 0);
+  // A mixture is evaluated on equal shares of the families, whatever weights a run
+  // trained with: each family is reported on its own (EvalReport::families).
+  if (prepared.reference->task_distribution().is_mixture()) prepared.reference->set_family_weights({});
   const auto& reference = prepared.reference;
   check_horizons(methods, reference->spec());
   // A batch holds whole tasks: one task's rollouts must fit the sample budget.

@@ -67,6 +67,51 @@ std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& me
   return comparisons;
 }
 
+std::vector<FamilyReport> family_reports(const std::vector<MethodCurve>& methods,
+                                         const std::vector<std::vector<double>>& task_parameters,
+                                         const std::vector<std::string>& families) {
+  std::vector<FamilyReport> reports;
+  for (size_t f = 0; f < families.size(); ++f) {
+    FamilyReport report;
+    report.family = families[f];
+    for (size_t t = 0; t < task_parameters.size(); ++t) {
+      const double family = task_parameters[t].at(0);
+      if (!(family >= 0.0 && family < static_cast<double>(families.size()) && family == std::floor(family))) {
+        throw std::invalid_argument("family_reports: task " + std::to_string(t) + " has family " +
+                                    json_text::number(family) + ", not one of " + std::to_string(families.size()));
+      }
+      if (static_cast<size_t>(family) == f) report.tasks.push_back(static_cast<int>(t));
+    }
+    if (report.tasks.empty()) continue;
+    for (const auto& method : methods) {
+      MethodCurve curve;
+      curve.name = method.name;
+      curve.algorithm = method.algorithm;
+      curve.run = method.run;
+      curve.checkpoint_iteration = method.checkpoint_iteration;
+      curve.checkpoint_checksum = method.checkpoint_checksum;
+      curve.step_sizes = method.step_sizes;
+      for (const auto& returns : method.task_returns) {
+        std::vector<double> own;
+        for (int t : report.tasks) own.push_back(returns.at(static_cast<size_t>(t)));
+        double mean = 0.0;
+        double ci95 = 0.0;
+        mean_and_ci95(own, mean, ci95);
+        curve.mean.push_back(mean);
+        curve.ci95.push_back(ci95);
+        curve.task_returns.push_back(std::move(own));
+        const PairedDifference gain = paired_difference(curve.task_returns.back(), curve.task_returns.front());
+        curve.gain_mean.push_back(gain.mean);
+        curve.gain_ci95.push_back(gain.ci95);
+      }
+      report.methods.push_back(std::move(curve));
+    }
+    report.comparisons = compare_methods(report.methods);
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
 std::vector<OracleGap> oracle_gaps(const OracleReport& oracle, const std::vector<MethodCurve>& methods) {
   std::vector<OracleGap> gaps;
   if (oracle.tasks == 0) return gaps;
@@ -106,6 +151,28 @@ std::string json_array(const std::vector<T>& values, Format format) {
 }
 }  // namespace
 
+namespace {
+
+// [{"a": ..., "b": ..., "mean": [...], "ci95": [...], "b_best_step": s, "vs_best_mean": [...],
+//   "vs_best_ci95": [...]}, ...]
+std::string comparisons_json(const std::vector<MethodComparison>& comparisons) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t c = 0; c < comparisons.size(); ++c) {
+    const auto& comparison = comparisons[c];
+    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
+        << ", \"mean\": " << json_array(comparison.mean, json_number)
+        << ", \"ci95\": " << json_array(comparison.ci95, json_number)
+        << ", \"b_best_step\": " << comparison.b_best_step
+        << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
+        << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
+  }
+  out << "]";
+  return out.str();
+}
+
+}  // namespace
+
 std::string report_json(const EvalReport& report) {
   std::ostringstream out;
   out << "{\"metarl_version\": " << json_string(report.metarl_version) << ", \"seed\": " << report.seed
@@ -128,17 +195,7 @@ std::string report_json(const EvalReport& report) {
                       [](const std::vector<double>& returns) { return json_array(returns, json_number); })
         << "}";
   }
-  out << "}, \"comparisons\": [";
-  for (size_t c = 0; c < report.comparisons.size(); ++c) {
-    const auto& comparison = report.comparisons[c];
-    out << (c ? ", " : "") << "{\"a\": " << json_string(comparison.a) << ", \"b\": " << json_string(comparison.b)
-        << ", \"mean\": " << json_array(comparison.mean, json_number)
-        << ", \"ci95\": " << json_array(comparison.ci95, json_number)
-        << ", \"b_best_step\": " << comparison.b_best_step
-        << ", \"vs_best_mean\": " << json_array(comparison.vs_best_mean, json_number)
-        << ", \"vs_best_ci95\": " << json_array(comparison.vs_best_ci95, json_number) << "}";
-  }
-  out << "], \"groups\": {";
+  out << "}, \"comparisons\": " << comparisons_json(report.comparisons) << ", \"groups\": {";
   for (size_t g = 0; g < report.groups.size(); ++g) {
     const auto& group = report.groups[g];
     out << (g ? ", " : "") << json_string(group.name) << ": {\"algorithm\": " << json_string(group.algorithm)
@@ -178,6 +235,23 @@ std::string report_json(const EvalReport& report) {
           << ", \"closed\": " << json_array(gap.closed, json_number) << "}";
     }
     out << "}}";
+  }
+  if (!report.families.empty()) {
+    out << ", \"families\": {";
+    for (size_t f = 0; f < report.families.size(); ++f) {
+      const auto& family = report.families[f];
+      out << (f ? ", " : "") << json_string(family.family)
+          << ": {\"tasks\": " << json_array(family.tasks, [](int t) { return std::to_string(t); }) << ", \"methods\": {";
+      for (size_t m = 0; m < family.methods.size(); ++m) {
+        const auto& method = family.methods[m];
+        out << (m ? ", " : "") << json_string(method.name) << ": {\"mean\": " << json_array(method.mean, json_number)
+            << ", \"ci95\": " << json_array(method.ci95, json_number)
+            << ", \"gain_mean\": " << json_array(method.gain_mean, json_number)
+            << ", \"gain_ci95\": " << json_array(method.gain_ci95, json_number) << "}";
+      }
+      out << "}, \"comparisons\": " << comparisons_json(family.comparisons) << "}";
+    }
+    out << "}";
   }
   out << ", \"warnings\": " << json_array(report.warnings, json_string) << "}";
   return out.str();
@@ -233,6 +307,10 @@ std::string report_table(const EvalReport& report) {
   for (const auto* rows : {&returns, &differences, &group_returns}) {
     for (const auto& row : *rows) width = std::max(width, row.label.size());
   }
+  // A mixture's family sections label gains "<method> gain".
+  for (const auto& method : report.methods) {
+    if (!report.families.empty()) width = std::max(width, method.name.size() + 5);
+  }
   char cell[64];
   out << "method" << std::string(width - 6, ' ');
   for (int step : report.steps) {
@@ -280,6 +358,22 @@ std::string report_table(const EvalReport& report) {
     out << "difference between methods, paired per task (first minus second, the second after as many steps or "
            "at its best step; clear of 0 = ahead):\n";
     print(differences);
+  }
+  for (const auto& family : report.families) {
+    out << "family " << family.family << " (" << family.tasks.size() << " of the tasks):\n";
+    std::vector<Row> family_returns;
+    std::vector<Row> family_gains;
+    std::vector<Row> family_differences;
+    for (const auto& method : family.methods) {
+      family_returns.push_back({method.name, &method.mean, &method.ci95});
+      family_gains.push_back({method.name + " gain", &method.gain_mean, &method.gain_ci95});
+    }
+    for (const auto& comparison : family.comparisons) {
+      family_differences.push_back({comparison.a + " - " + comparison.b, &comparison.mean, &comparison.ci95});
+    }
+    print(family_returns);
+    if (report.steps.size() > 1) print(family_gains);
+    print(family_differences);
   }
   if (oracle.tasks > 0) {
     char line[512];

@@ -107,6 +107,25 @@ struct OracleReport {
   std::vector<OracleGap> gaps;        // one per method, in report order
 };
 
+// A mixture of environment families (envs/mixture_env.h): the report's figures over
+// one family's tasks only — each family has its own return scale, so the mixture's
+// mean says little alone. The same runs, tasks and random numbers as the whole report.
+struct FamilyReport {
+  std::string family;
+  std::vector<int> tasks;                   // the report's task indices of this family
+  // Each method over these tasks: name, algorithm and run as in the report; mean, ci95,
+  // gain_mean, gain_ci95 and task_returns [k+1][these tasks].
+  std::vector<MethodCurve> methods;
+  std::vector<MethodComparison> comparisons;  // every pair, as the report's
+};
+
+// The family reports of an evaluation on a mixture: task t's family is its parameter
+// 0 ("family"), `families` its names in index order. Families without tasks are left
+// out. Throws std::invalid_argument when a task's family is not one of them.
+std::vector<FamilyReport> family_reports(const std::vector<MethodCurve>& methods,
+                                         const std::vector<std::vector<double>>& task_parameters,
+                                         const std::vector<std::string>& families);
+
 struct EvalReport {
   std::string metarl_version;        // of the metarl that evaluated
   std::uint64_t seed = 0;            // evaluation seed: tasks and rollouts
@@ -129,6 +148,8 @@ struct EvalReport {
   std::vector<GroupCurve> groups;
   std::vector<GroupComparison> group_comparisons;  // every pair of groups, a before b
   OracleReport oracle;
+  // A mixture of families: each family's figures (family_reports); empty otherwise.
+  std::vector<FamilyReport> families;
   // What the reader must know before trusting the figures (e.g. a seed group averaged
   // over members at different iterations); the command line prints them too.
   std::vector<std::string> warnings;
@@ -164,7 +185,10 @@ void mean_and_ci95(const std::vector<double>& values, double& mean, double& ci95
 //  "groups": {...}, "group_comparisons": [...],
 //  "oracle": null, or {"tasks": K, "iterations": ..., "rollouts": ..., "learning_rate": ..., "start": ...,
 //             "task_returns": [...], "mean": ..., "ci95": ..., "training_curve": [...],
-//             "gaps": {"<method>": {"mean": [...], "ci95": [...], "closed": [...]}}}}
+//             "gaps": {"<method>": {"mean": [...], "ci95": [...], "closed": [...]}}},
+//  "families": {"<family>": {"tasks": [t, ...], "methods": {"<name>": {"mean": [...], "ci95": [...],
+//               "gain_mean": [...], "gain_ci95": [...]}}, "comparisons": [...]}} (a mixture only),
+//  "warnings": [...]}
 std::string report_json(const EvalReport& report);
 // One JSON object per line and task: {"task": t, "parameters": {"goal_x": ...},
 // "returns": {"<method>": [step 0, step 1, ...], ...}}, with "oracle": return on the

@@ -407,6 +407,10 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));
   }
   report.comparisons = compare_methods(report.methods);
+  if (reference->task_distribution().is_mixture()) {
+    report.families =
+        family_reports(report.methods, report.task_parameters, reference->task_distribution().family_names());
+  }
   if (options.oracle_tasks > 0) {
     // θ the oracles start from: the random baseline's, or the first run's.
     const ComparedMethod& first = methods.front();

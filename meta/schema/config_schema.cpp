@@ -15,6 +15,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "envs/mixture_env.h"
 #include "envs/registry.h"
 
 namespace metarl::meta {
@@ -131,6 +132,43 @@ std::string parse_name(const std::string& key, const std::string& value) {
   // YAML bare: the registry's rule for environment names.
   if (!envs::is_plain_name(text)) bad_value(key, value, std::string("a name of ") + envs::kPlainNameRule);
   return text;
+}
+
+std::string parse_environment(const std::string& key, const std::string& value) {
+  if (!envs::is_mixture_name(value)) return parse_name(key, value);
+  std::vector<std::string> families;
+  try {
+    families = envs::mixture_families(value);
+  } catch (const UsageError& e) {
+    throw UsageError("config key '" + key + "': " + e.what());
+  }
+  std::string joined;
+  for (const auto& family : families) joined += (joined.empty() ? "" : ",") + parse_name(key, family);
+  return joined;
+}
+
+std::vector<double> parse_weights(const std::string& key, const std::string& value) {
+  std::string text = value;
+  std::replace_if(text.begin(), text.end(), [](char ch) { return ch == ',' || ch == '[' || ch == ']'; }, ' ');
+  const std::string expected = "non-negative weights, one per family of env, e.g. 2,1 (empty: equal shares)";
+  if (value.size() > 4096) bad_value(key, value, expected);
+  std::istringstream in(text);
+  std::vector<double> weights;
+  std::string item;
+  while (in >> item) {
+    try {
+      weights.push_back(meta::parse_real(key, item, 0.0, 1e9));
+    } catch (const UsageError&) {
+      bad_value(key, value, expected);
+    }
+  }
+  return weights;
+}
+
+std::string format_weights(const std::vector<double>& weights) {
+  std::string out = "[";
+  for (size_t i = 0; i < weights.size(); ++i) out += (i ? ", " : "") + meta::format_real(weights[i]);
+  return out + "]";
 }
 
 std::string parse_device(const std::string& key, const std::string& value) {

@@ -40,6 +40,14 @@ double parse_real(const std::string& key, const std::string& value, double low, 
 bool parse_bool(const std::string& key, const std::string& value);
 std::string parse_choice(const std::string& key, const std::string& value, const std::vector<std::string>& choices);
 std::string parse_name(const std::string& key, const std::string& value);
+// An environment: a name (parse_name) or a mixture of families, comma-separated
+// ("cartpole, pendulum" → "cartpole,pendulum"); UsageError for an empty family, one
+// family listed twice, or fewer than two.
+std::string parse_environment(const std::string& key, const std::string& value);
+// Non-negative finite reals, comma-separated (a YAML list arrives comma-joined), e.g.
+// "2, 1"; empty (or []): none.
+std::vector<double> parse_weights(const std::string& key, const std::string& value);
+std::string format_weights(const std::vector<double>& weights);
 std::string parse_device(const std::string& key, const std::string& value);
 std::vector<std::int64_t> parse_layer_sizes(const std::string& key, const std::string& value);
 // Task parameters' ranges, comma-separated (a YAML list arrives comma-joined), each

@@ -102,6 +102,24 @@ def test_online_adaptation_trains_and_evaluates_through_the_python_api(tmp_path)
         metarl.evaluate(run, rounds=4, adapt_every=5)  # 4 segments of 5 > horizon 15
 
 
+def test_a_mixture_of_families_trains_and_evaluates_each_family_through_the_python_api(tmp_path):
+    # Issue Q: env as a list of families (and their weights), one meta-policy over
+    # cartpole and pendulum; the report's per-family figures are the command line's.
+    run = tmp_path / "run"
+    metarl.train(out=run, **dict(TINY, env=["cartpole", "pendulum"], env_weights=[1, 3], meta_batch=4))
+    assert "env: cartpole,pendulum\nenv_weights: [1, 3]\n" in (run / "config.yaml").read_text()
+    report = metarl.evaluate(run, split="test", tasks=4, rollouts=2, steps=1)
+    cli_report = json.loads(cli("eval", str(run), "--split", "test", "--tasks", "4", "--rollouts", "2", "--steps", "1",
+                                "--json", "--no-save", "--quiet", "--blas-kernels", "openblas").stdout)
+    assert list(report["families"]) == ["cartpole", "pendulum"]
+    assert report["families"]["pendulum"]["tasks"] == [2, 3], "equal shares in evaluation"
+    assert report["families"] == cli_report["families"]
+    env = metarl.make_env("cartpole,pendulum", 4, 1)
+    assert (env.observation_dim, env.action_dim) == (4 + 2, 1 + 1)
+    with pytest.raises(ValueError, match="'cartpole' twice"):
+        metarl.train(out=tmp_path / "twice", **dict(TINY, env=["cartpole", "cartpole"]))
+
+
 def test_ctrl_c_stops_after_the_iteration_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     sizes = dict(TINY, iterations=100000, checkpoint_every=100000)

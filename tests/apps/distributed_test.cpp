@@ -80,6 +80,19 @@ TEST_F(Distributed, OneTwoAndThreeProcessesTrainTheSameRun) {
   }
 }
 
+// A mixture of families (issue Q): each process holds a slice of the meta-batch's
+// contiguous family blocks (here the cartpole tasks on one rank, pendulum's on the other).
+TEST_F(Distributed, AMixtureOfFamiliesTrainsTheSameRunOverTwoProcesses) {
+  std::string command = small("adam");
+  command.replace(command.find("point-nav"), 9, "cartpole,pendulum");
+  const auto one = dir_ / "mixture-1";
+  const auto two = dir_ / "mixture-2";
+  ASSERT_EQ(run_metarl(command + one.string()).exit_code, 0);
+  const Result result = run_metarl(command + two.string() + " --nproc 2");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_same_metrics(one, two, 1e-5, "cartpole,pendulum with 2 processes");
+}
+
 // TRPO: the same samples and adaptation, so the first iteration's returns agree; its
 // conjugate gradient amplifies the sums' rounding in the step (as splitting the tasks
 // over `workers` in one process does), so the step agrees to ~1e-3 only.

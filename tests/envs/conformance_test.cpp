@@ -39,7 +39,12 @@ std::vector<std::string> load_test_plugins_and_list_environments() {
       }
     }
   }
-  return EnvRegistry::global().names();
+  auto names = EnvRegistry::global().names();
+  // Mixtures of families (envs/mixture_env.h): discrete and continuous, three sizes of
+  // observation, three time limits.
+  names.push_back("cartpole,pendulum");
+  names.push_back("cartpole,pendulum,point-nav");
+  return names;
 }
 
 // Every registered name, after loading the plug-ins of METARL_TEST_PLUGINS; a plug-in

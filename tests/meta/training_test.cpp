@@ -208,17 +208,8 @@ TEST_F(TrainingOnDisk, BrokenCheckpointsAreUsageErrors) {
   }
 }
 
-// metrics.csv without its two wall-clock columns, wall_clock and seconds (the last
-// two: time differs between runs).
 std::vector<std::string> metrics_without_seconds(const fs::path& run_dir) {
-  std::ifstream in(run_dir / kMetricsFile);
-  std::vector<std::string> rows;
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string without_seconds = line.substr(0, line.rfind(','));
-    rows.push_back(without_seconds.substr(0, without_seconds.rfind(',')));
-  }
-  return rows;
+  return metarl::testing::metrics_without_seconds(run_dir / kMetricsFile);
 }
 
 TEST_F(TrainingOnDisk, InterruptedAndResumedRunEqualsAnUninterruptedOne) {

@@ -32,6 +32,19 @@ inline std::string file_text(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// A run's metrics.csv (its file name is meta::kMetricsFile) line by line without the two
+// wall-clock columns, wall_clock and seconds (the last two: time differs between runs).
+inline std::vector<std::string> metrics_without_seconds(const std::filesystem::path& metrics_csv) {
+  std::ifstream in(metrics_csv);
+  std::vector<std::string> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string without_seconds = line.substr(0, line.rfind(','));
+    rows.push_back(without_seconds.substr(0, without_seconds.rfind(',')));
+  }
+  return rows;
+}
+
 // The message of the UsageError `action` throws, or "(no error)".
 inline std::string usage_error_of(const std::function<void()>& action) {
   try {
