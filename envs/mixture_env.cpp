@@ -47,7 +47,6 @@ std::vector<std::unique_ptr<BatchedEnv>> make_family_envs(const std::string& nam
                                                           std::uint64_t seed) {
   std::vector<std::unique_ptr<BatchedEnv>> envs;
   for (size_t k = 0; k < families.size(); ++k) {
-    if (is_mixture_name(families[k])) throw UsageError("family '" + families[k] + "' is itself a mixture");
     auto env = registry.make(families[k], batch_size, derive_seed(seed, 0x6661'6D00ULL + k));
     const EnvSpec& spec = env->spec();
     if (!spec.discrete_actions) {

@@ -179,7 +179,7 @@ TaskBatch TaskDistribution::defaults(int n) const {
         // cartpole's target_weight 0), so that every column of every task is in range.
         for (int other = 0; other < num_families(); ++other) {
           const int begin = mixture_->offsets[other];
-          const int end = other + 1 < num_families() ? mixture_->offsets[other + 1] : num_parameters();
+          const int end = begin + mixture_->components[other].num_parameters();
           for (int i = begin; i < end; ++i) {
             const TaskParameter& p = parameters_[i];
             batch.values.push_back(other == family ? p.default_value
