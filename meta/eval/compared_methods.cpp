@@ -6,6 +6,7 @@
 #include <map>
 
 #include "envs/errors.h"
+#include "envs/mixture_env.h"
 #include "envs/registry.h"
 #include "meta/experiment.h"
 #include "meta/parallel/blas_kernels.h"
@@ -47,6 +48,7 @@ void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOp
   }
   const auto& first = runs.front();
   for (const auto& method : runs) {
+    if (method.family >= 0) continue;  // checked against its family (check_family_runs)
     if (!options.env.empty() && method.checkpoint->env != options.env) {
       throw UsageError("run '" + method.run + "' was trained on environment '" + method.checkpoint->env +
                        "', but --env (`env:`) is '" + options.env + "'");
@@ -68,6 +70,7 @@ void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
   const envs::TaskDistribution own = envs::EnvRegistry::global().make(first.checkpoint->env, 1, 0)->task_distribution();
   const envs::TaskDistribution first_tasks = own.with_ranges(first.config.task_ranges);
   for (const auto& method : runs) {
+    if (method.family >= 0) continue;  // check_family_runs
     const envs::TaskDistribution tasks = own.with_ranges(method.config.task_ranges);
     for (int i = 0; i < own.num_parameters(); ++i) {
       const auto& a = first_tasks.parameters()[i];
@@ -89,11 +92,64 @@ void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
 void check_horizons(const std::vector<ComparedMethod>& methods, const envs::EnvSpec& spec) {
   const int horizon = effective_horizon(methods.front().config, spec);
   for (const auto& method : methods) {
+    if (method.family >= 0) continue;  // check_family_runs
     const int other = effective_horizon(method.config, spec);
     if (other != horizon) {
       throw UsageError("runs '" + methods.front().run + "' (horizon " + std::to_string(horizon) + ") and '" +
                        method.run + "' (horizon " + std::to_string(other) +
                        ") roll out for different horizons; their returns are not comparable");
+    }
+  }
+}
+
+// Marks the runs of one family of the first run's mixture (ComparedMethod::family) and
+// checks them: the same task distribution as the mixture's for that family (the mixture
+// run's task_ranges routed to it against the family run's own) and episodes of the same
+// length (each the smaller of its horizon and the family's time limit), so that their
+// returns on the family's tasks compare with the mixture run's. UsageError otherwise, and
+// for a run of another environment, naming the mixture's families.
+void mark_and_check_family_runs(std::vector<ComparedMethod>& runs) {
+  const ComparedMethod& first = runs.front();
+  if (!envs::is_mixture_name(first.checkpoint->env)) return;
+  const auto mixture_env = make_environment(first.config, 1, 0);
+  const envs::TaskDistribution& mixture = mixture_env->task_distribution();
+  const auto& families = mixture.family_names();
+  for (auto& method : runs) {
+    if (method.checkpoint->env == first.checkpoint->env) continue;
+    const auto found = std::find(families.begin(), families.end(), method.checkpoint->env);
+    if (found == families.end()) {
+      std::string names;
+      for (const auto& name : families) names += (names.empty() ? "" : ", ") + name;
+      throw UsageError("run '" + method.run + "' was trained on environment '" + method.checkpoint->env +
+                       "', which is neither the first run's mixture '" + first.checkpoint->env +
+                       "' nor one of its families (" + names + "); a single family's run is compared on its "
+                       "family's tasks");
+    }
+    method.family = static_cast<int>(found - families.begin());
+    const envs::TaskDistribution& expected = mixture.family_distribution(method.family);
+    const auto own_env = make_environment(method.config, 1, 0);
+    const envs::TaskDistribution& own = own_env->task_distribution();
+    for (int i = 0; i < own.num_parameters(); ++i) {
+      const auto& a = expected.parameters()[static_cast<size_t>(i)];
+      const auto& b = own.parameters()[static_cast<size_t>(i)];
+      if (a.train_low != b.train_low || a.train_high != b.train_high || a.heldout_low != b.heldout_low ||
+          a.heldout_high != b.heldout_high) {
+        throw UsageError("run '" + method.run + "' (task_ranges " +
+                         config_values::format_task_ranges(method.config.task_ranges) +
+                         ") was trained on another distribution of '" + method.checkpoint->env + "' than run '" +
+                         first.run + "' (task_ranges " + config_values::format_task_ranges(first.config.task_ranges) +
+                         ", parameter '" + b.name + "'); only runs of one distribution can be compared");
+      }
+    }
+    const int limit = mixture_env->spec().families[static_cast<size_t>(method.family)].max_episode_steps;
+    const int mixture_episode = std::min(effective_horizon(first.config, mixture_env->spec()), limit);
+    const int family_episode = std::min(effective_horizon(method.config, own_env->spec()), limit);
+    if (mixture_episode != family_episode) {
+      throw UsageError("runs '" + first.run + "' and '" + method.run + "' roll out episodes of '" +
+                       method.checkpoint->env + "' of different lengths (" + std::to_string(mixture_episode) +
+                       " and " + std::to_string(family_episode) +
+                       " steps: the smaller of each run's horizon and the family's time limit); their returns are "
+                       "not comparable");
     }
   }
 }
@@ -174,6 +230,13 @@ PreparedEvaluation prepare_evaluation(const EvalOptions& options) {
     methods.push_back(load_run(run));
   }
   if (!methods.empty()) {
+    mark_and_check_family_runs(methods);
+    for (const auto& group : groups) {
+      if (methods[group.first].family >= 0) {
+        throw UsageError("seed group '" + group.group.dir + "' was trained on one family of the first run's mixture; "
+                         "give a family's runs one by one (each seed's run directory)");
+      }
+    }
     check_runs_comparable(methods, options);
     check_task_distributions_match(methods);
   }

@@ -37,6 +37,11 @@ struct ComparedMethod {
   // The α ablation of a Meta-SGD run (EvalOptions::alpha_ablation): its θ, adapting with
   // one scalar step, the mean of its learned α over all of θ's entries.
   bool mean_alpha = false;
+  // A run of one family of the first run's mixture (issue Q): that family's index in the
+  // mixture. It is evaluated on the evaluation's tasks of its family only, in its own
+  // environment, and reported in that family's section (EvalReport::families). -1: a
+  // method of the whole evaluation.
+  int family = -1;
 };
 
 // Everything an evaluation settles before its first rollout.
@@ -60,7 +65,10 @@ struct PreparedEvaluation {
 // Validates `options`, loads and checks every run (throws UsageError for a missing or
 // incompatible checkpoint, runs of different environments, distributions or horizons, a
 // run given twice, a seed group at mixed iterations without mixed_iterations), resolves
-// the device and BLAS kernels, and names the methods.
+// the device and BLAS kernels, and names the methods. When the first run was trained on
+// a mixture of families, a later run of one of its families is a family run
+// (ComparedMethod::family): its distribution must be the mixture's for that family and
+// its episodes as long as the mixture's rows of that family.
 PreparedEvaluation prepare_evaluation(const EvalOptions& options);
 
 // A method's learner: the policy's θ (the random baseline's initialisation, or the run's)

@@ -69,7 +69,8 @@ std::vector<MethodComparison> compare_methods(const std::vector<MethodCurve>& me
 
 std::vector<FamilyReport> family_reports(const std::vector<MethodCurve>& methods,
                                          const std::vector<std::vector<double>>& task_parameters,
-                                         const std::vector<std::string>& families) {
+                                         const std::vector<std::string>& families,
+                                         const std::vector<std::pair<int, MethodCurve>>& family_runs) {
   std::vector<FamilyReport> reports;
   for (size_t f = 0; f < families.size(); ++f) {
     FamilyReport report;
@@ -105,6 +106,15 @@ std::vector<FamilyReport> family_reports(const std::vector<MethodCurve>& methods
         curve.gain_ci95.push_back(gain.ci95);
       }
       report.methods.push_back(std::move(curve));
+    }
+    for (const auto& [family, curve] : family_runs) {
+      if (static_cast<size_t>(family) != f) continue;
+      if (curve.task_returns.front().size() != report.tasks.size()) {
+        throw std::invalid_argument("family_reports: run '" + curve.run + "' holds " +
+                                    std::to_string(curve.task_returns.front().size()) + " tasks of family '" +
+                                    families[f] + "', which has " + std::to_string(report.tasks.size()));
+      }
+      report.methods.push_back(curve);
     }
     report.comparisons = compare_methods(report.methods);
     reports.push_back(std::move(report));
@@ -307,9 +317,12 @@ std::string report_table(const EvalReport& report) {
   for (const auto* rows : {&returns, &differences, &group_returns}) {
     for (const auto& row : *rows) width = std::max(width, row.label.size());
   }
-  // A mixture's family sections label gains "<method> gain".
-  for (const auto& method : report.methods) {
-    if (!report.families.empty()) width = std::max(width, method.name.size() + 5);
+  // A mixture's family sections label gains "<method> gain" and compare family runs.
+  for (const auto& family : report.families) {
+    for (const auto& method : family.methods) width = std::max(width, method.name.size() + 5);
+    for (const auto& comparison : family.comparisons) {
+      width = std::max(width, comparison.a.size() + 3 + comparison.b.size());
+    }
   }
   char cell[64];
   out << "method" << std::string(width - 6, ' ');

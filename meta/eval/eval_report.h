@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace metarl::meta {
@@ -114,17 +115,24 @@ struct FamilyReport {
   std::string family;
   std::vector<int> tasks;                   // the report's task indices of this family
   // Each method over these tasks: name, algorithm and run as in the report; mean, ci95,
-  // gain_mean, gain_ci95 and task_returns [k+1][these tasks].
+  // gain_mean, gain_ci95 and task_returns [k+1][these tasks]. Then the runs of this family
+  // alone (`metarl eval MIXTURE_RUN FAMILY_RUN ...`): the same tasks in the family's own
+  // environment, so paired per task, though not per random number (a row's random stream
+  // is its row's, and the rows differ).
   std::vector<MethodCurve> methods;
   std::vector<MethodComparison> comparisons;  // every pair, as the report's
 };
 
 // The family reports of an evaluation on a mixture: task t's family is its parameter
-// 0 ("family"), `families` its names in index order. Families without tasks are left
-// out. Throws std::invalid_argument when a task's family is not one of them.
+// 0 ("family"), `families` its names in index order. `family_runs`: curves of runs of one
+// family (family index, curve over that family's tasks in task order), added after the
+// methods in their family's report. Families without tasks are left out. Throws
+// std::invalid_argument when a task's family is not one of them, or a family run's curve
+// holds another number of tasks than its family.
 std::vector<FamilyReport> family_reports(const std::vector<MethodCurve>& methods,
                                          const std::vector<std::vector<double>>& task_parameters,
-                                         const std::vector<std::string>& families);
+                                         const std::vector<std::string>& families,
+                                         const std::vector<std::pair<int, MethodCurve>>& family_runs = {});
 
 struct EvalReport {
   std::string metarl_version;        // of the metarl that evaluated

@@ -300,21 +300,18 @@ namespace {
 // Tasks are rolled out in batches of task_batch_size(...) so that memory stays bounded
 // however many tasks are asked for; batch 0 is seeded exactly as an evaluation of its
 // tasks alone, batch b ≥ 1 from task_batch_seed(seed, b).
-// `reference` is a one-row instance of the environment: its spec and task distribution.
+// `reference` is a one-row instance of the method's environment: its spec. `all_tasks`
+// are the tasks to evaluate on, in order (the evaluation's, or a family run's share).
 MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEnv& reference, const EvalOptions& options,
-                             envs::Split split, const torch::Device& device, const Collectives& collectives,
-                             const EvalProgress& on_step) {
+                             const envs::TaskBatch& all_tasks, const torch::Device& device,
+                             const Collectives& collectives, const EvalProgress& on_step) {
   const int horizon = effective_horizon(method.config, reference.spec());
   auto policy = make_policy(method.config, reference.spec());
   const auto tensor_options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   // The plain estimator: adaptation takes the gradient's value, which every estimator shares.
   std::optional<double> mean_alpha;
   MetaLearner learner = make_method_learner(method, policy, options, tensor_options, &mean_alpha);
-  // All tasks from one stream, in order: batch 0's tasks are the first tasks an
-  // evaluation of fewer tasks would draw.
-  Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
-  const auto all_tasks = reference.task_distribution().sample(options.protocol.tasks, split, task_rng);
-  auto batches = make_task_batches(method, *policy, options, options.protocol.tasks, horizon,
+  auto batches = make_task_batches(method, *policy, options, all_tasks.num_tasks, horizon,
                                    agents::detach(learner.theta()), device, collectives);
   // Each method adapts with the advantage estimate it was trained with.
   const auto& advantages = method.config.advantages;
@@ -338,7 +335,7 @@ MethodCurve adaptation_curve(const ComparedMethod& method, const envs::BatchedEn
     }
     if (adapt_after && mean_alpha) curve.step_sizes.push_back(*mean_alpha);
     std::vector<double> returns;
-    returns.reserve(static_cast<size_t>(options.protocol.tasks));
+    returns.reserve(static_cast<size_t>(all_tasks.num_tasks));
     for (auto& batch : batches) {
       std::vector<double> batch_returns;
       if (batch.num_tasks > 0) {
@@ -394,7 +391,8 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   report.seed = options.seed;
   report.random_seed = options.random_seed;
   for (int step = 0; step <= options.protocol.steps; ++step) report.steps.push_back(step);
-  // The tasks adaptation_curve draws for every method (the same stream).
+  // Every method's tasks, from one stream in order: batch 0's tasks are the first tasks
+  // an evaluation of fewer tasks would draw.
   Rng task_rng(derive_seed(options.seed, envs::split_stream(split)));
   const auto tasks = reference->task_distribution().sample(options.protocol.tasks, split, task_rng);
   for (const auto& parameter : reference->task_distribution().parameters()) {
@@ -403,13 +401,31 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
   for (int t = 0; t < tasks.num_tasks; ++t) {
     report.task_parameters.emplace_back(tasks.task(t), tasks.task(t) + tasks.num_parameters);
   }
+  std::vector<std::pair<int, MethodCurve>> family_runs;
   for (const auto& method : methods) {
-    report.methods.push_back(adaptation_curve(method, *reference, options, split, device, collectives, on_step));
+    if (method.family < 0) {
+      report.methods.push_back(adaptation_curve(method, *reference, options, tasks, device, collectives, on_step));
+      continue;
+    }
+    // A run of one family: that family's tasks, in order, as its own environment's.
+    const envs::TaskDistribution& mixture = reference->task_distribution();
+    const auto family_env = make_environment(method.config, 1, 0);
+    const int parameters = family_env->task_distribution().num_parameters();
+    envs::TaskBatch own{0, parameters, {}};
+    for (int t = 0; t < tasks.num_tasks; ++t) {
+      if (mixture.family_of(tasks.task(t)) != method.family) continue;
+      const double* first = tasks.task(t) + mixture.family_offset(method.family);
+      own.values.insert(own.values.end(), first, first + parameters);
+      ++own.num_tasks;
+    }
+    if (own.num_tasks == 0) continue;  // no task of its family among so few
+    family_runs.emplace_back(method.family,
+                             adaptation_curve(method, *family_env, options, own, device, collectives, on_step));
   }
   report.comparisons = compare_methods(report.methods);
   if (reference->task_distribution().is_mixture()) {
-    report.families =
-        family_reports(report.methods, report.task_parameters, reference->task_distribution().family_names());
+    report.families = family_reports(report.methods, report.task_parameters,
+                                     reference->task_distribution().family_names(), family_runs);
   }
   if (options.oracle_tasks > 0) {
     // θ the oracles start from: the random baseline's, or the first run's.
@@ -427,9 +443,13 @@ EvalReport evaluate(const EvalOptions& options, const EvalProgress& on_step, con
     report.oracle.gaps = oracle_gaps(report.oracle, report.methods);
   }
   for (const auto& members : prepared.groups) {
-    const std::vector<MethodCurve> curves(report.methods.begin() + static_cast<std::ptrdiff_t>(members.first),
-                                          report.methods.begin() +
-                                              static_cast<std::ptrdiff_t>(members.first + members.group.seeds.size()));
+    // Index in report.methods: the family runs before the group are not there.
+    const auto first = static_cast<std::ptrdiff_t>(
+        members.first - static_cast<size_t>(std::count_if(methods.begin(), methods.begin() + members.first,
+                                                          [](const ComparedMethod& m) { return m.family >= 0; })));
+    const std::vector<MethodCurve> curves(
+        report.methods.begin() + first,
+        report.methods.begin() + first + static_cast<std::ptrdiff_t>(members.group.seeds.size()));
     const std::string name = curves.front().algorithm + " (" + shown_run(members.group.dir) + ", " +
                              std::to_string(members.group.seeds.size()) + " seed" +
                              (members.group.seeds.size() == 1 ? "" : "s") + ")";

@@ -165,6 +165,11 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
   }
   PreparedEvaluation prepared = prepare_evaluation(options);
   for (const auto& method : prepared.methods) {
+    if (method.family >= 0) {
+      throw UsageError("run '" + method.run + "' was trained on one family of the mixture '" + prepared.env_name +
+                       "'; the rounds protocol compares runs of one environment (evaluate the family's runs without "
+                       "--rounds)");
+    }
     TrainConfig rollout_config = method.config;  // what make_task_batches rolls out
     rollout_config.adapt_every = options.adapt_every;
     rollout_config.runtime.env_on_device = options.runtime.env_on_device;

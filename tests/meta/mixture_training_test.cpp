@@ -148,6 +148,62 @@ TEST_F(MixtureTraining, EvaluationReportsEachFamilyOnItsOwnTasks) {
   EXPECT_NE(report_table(report).find("family pendulum (3 of the tasks)"), std::string::npos);
 }
 
+TEST_F(MixtureTraining, RunsOfOneFamilyAreComparedOnTheirFamilysTasks) {
+  auto config = mixture_config();
+  config.iterations = 1;
+  const auto train = [&](const std::string& env, int horizon, const std::string& name) {
+    auto own = config;
+    own.env = env;
+    own.horizon = horizon;
+    TrainRunOptions run;
+    run.out_dir = (dir_ / name).string();
+    run_training(own, run);
+    return run.out_dir;
+  };
+  const std::string mixture = train("cartpole,pendulum", 40, "mixture");
+  const std::string cartpole = train("cartpole", 40, "cartpole");
+  const std::string pendulum = train("pendulum", 40, "pendulum");
+  EvalOptions eval;
+  eval.checkpoints = {mixture, cartpole, pendulum};
+  eval.protocol.split = envs::Split::kTest;
+  eval.protocol.tasks = 6;
+  eval.protocol.rollouts = 3;
+  eval.protocol.steps = 1;
+  eval.runtime.threads = 1;
+  const auto report = evaluate(eval);
+  ASSERT_EQ(report.methods.size(), 1u);  // the whole mixture: the mixture run only
+  ASSERT_EQ(report.families.size(), 2u);
+  for (size_t f = 0; f < 2; ++f) {
+    const auto& family = report.families[f];
+    ASSERT_EQ(family.methods.size(), 2u) << family.family;
+    EXPECT_EQ(family.methods[1].run, f == 0 ? cartpole : pendulum);
+    ASSERT_EQ(family.methods[1].task_returns.front().size(), 3u);
+    ASSERT_EQ(family.comparisons.size(), 1u);
+    double difference = 0.0;
+    for (size_t t = 0; t < 3; ++t) {
+      difference += family.methods[0].task_returns[1][t] - family.methods[1].task_returns[1][t];
+    }
+    EXPECT_NEAR(family.comparisons[0].mean[1], difference / 3.0, 1e-9);
+  }
+  // The family run alone on the same split: its tasks are the family's own draws, so its
+  // step-0 returns are those of the same tasks the mixture's cartpole rows ran (positive:
+  // +1 per step, at most the 40-step episode).
+  for (double r : report.families[0].methods[1].task_returns[0]) EXPECT_TRUE(r > 0.0 && r <= 40.0) << r;
+  EXPECT_NE(report_table(report).find("meta-sgd (" + mixture + ") - meta-sgd (" + cartpole + ")"),
+            std::string::npos)
+      << report_table(report);
+
+  // Another environment, or a family run of other episode lengths, is refused by name.
+  const std::string nav = train("point-nav", 40, "nav");
+  eval.checkpoints = {mixture, nav};
+  EXPECT_NE(metarl::testing::usage_error_of([&] { evaluate(eval); }).find("nor one of its families (cartpole, pendulum)"),
+            std::string::npos);
+  const std::string longer = train("pendulum", 60, "pendulum-60");
+  eval.checkpoints = {mixture, longer};
+  EXPECT_NE(metarl::testing::usage_error_of([&] { evaluate(eval); }).find("different lengths (40 and 60 steps"),
+            std::string::npos);
+}
+
 TEST_F(MixtureTraining, AnUnobservedFamilyTrainsAndIsAnotherArchitecture) {
   auto config = mixture_config();
   config.policy.family_observed = false;
