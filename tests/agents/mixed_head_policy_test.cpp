@@ -177,6 +177,36 @@ TEST_F(MixedHeadPolicyTest, SamplesFollowEachRowsHead) {
   }
 }
 
+TEST_F(MixedHeadPolicyTest, AllContinuousFamiliesHaveNoCategoricalHead) {
+  // pendulum-like (1 action) and point-nav-like (2 actions): no logits, no index column.
+  const std::vector<Family> continuous{{"one", 3, false, 1, 0, 20}, {"two", 2, false, 2, 0, 20}};
+  MixedHeadMlpPolicy both{5, continuous, {{8}, Activation::kTanh, 0.0}};
+  EXPECT_EQ(both.action_dim(), 2);
+  EXPECT_EQ(both.parameter_specs().back().shape, (std::vector<int64_t>{2}));  // log σ
+  auto params = both.initial_parameters(5, f64);
+  params.back() = torch::tensor({0.2, -0.4}, f64);
+  auto obs = torch::zeros({2, 5}, f64);
+  obs[0][0] = 0.5;
+  obs[0][3] = 1;  // family "one"
+  obs[1][1] = -0.3;
+  obs[1][4] = 1;  // family "two"
+  const auto actions = torch::tensor({{0.7, 0.0}, {-0.2, 0.9}}, f64);
+  const auto log_prob = both.log_prob(obs, actions, params);
+  const auto hidden = torch::tanh(torch::matmul(obs, params[0].t()) + params[1]);
+  const auto mean = torch::matmul(hidden, params[2].t()) + params[3];
+  const auto density = [&](int row, int d) {
+    const double sigma = std::exp(params.back()[d].item<double>());
+    const double z = (actions[row][d].item<double>() - mean[row][d].item<double>()) / sigma;
+    return -0.5 * z * z - std::log(sigma) - 0.5 * std::log(2.0 * M_PI);
+  };
+  EXPECT_NEAR(log_prob[0].item<double>(), density(0, 0), 1e-12);  // its one component only
+  EXPECT_NEAR(log_prob[1].item<double>(), density(1, 0) + density(1, 1), 1e-12);
+  at::Generator generator = at::detail::createCPUGenerator(2);
+  const auto sampled = both.act(obs, params, both.draw_noise({2}, generator));
+  EXPECT_EQ(sampled.sizes(), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(sampled[0][1].item<float>(), 0.0f);  // the component family "one" lacks
+}
+
 TEST_F(MixedHeadPolicyTest, AnUnobservedFamilyLeavesTheTrunkBlindToIt) {
   MixedHeadMlpPolicy blind{kObservationDim, kFamilies, {{8}, Activation::kTanh, 0.0, false}};
   EXPECT_EQ(blind.parameter_specs().front().shape, (std::vector<int64_t>{8, 4}));
