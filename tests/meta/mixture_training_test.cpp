@@ -1,8 +1,8 @@
 // Meta-training over a mixture of environment families (issue Q; envs/mixture_env.h,
 // agents/mixed_head_policy.h): every outer step and estimator trains on cartpole and
 // pendulum together, an interrupted run resumes to the uninterrupted one, evaluation
-// reports each family on its own, and bad lists, weights and settings are usage errors
-// naming what is wrong.
+// reports each family on its own (a family at weight 0 too: held out of training), and
+// bad lists, weights and settings are usage errors naming what is wrong.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,9 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "envs/errors.h"
+#include "envs/rng.h"
+#include "envs/task_distribution.h"
 #include "meta/checkpoint.h"
 #include "meta/eval/evaluation.h"
 #include "meta/experiment.h"
@@ -45,6 +48,18 @@ std::vector<std::string> metrics_without_seconds(const fs::path& run_dir) {
 }
 
 using MixtureTraining = metarl::testing::ScratchDirTest;
+
+// Six tasks (equal shares of the families), one adaptation step, one thread.
+EvalOptions small_evaluation(std::vector<std::string> checkpoints, envs::Split split, int rollouts) {
+  EvalOptions eval;
+  eval.checkpoints = std::move(checkpoints);
+  eval.protocol.split = split;
+  eval.protocol.tasks = 6;
+  eval.protocol.rollouts = rollouts;
+  eval.protocol.steps = 1;
+  eval.runtime.threads = 1;
+  return eval;
+}
 
 TEST_F(MixtureTraining, EveryOuterStepAndEstimatorTrainsOnAMixture) {
   using agents::Estimator;
@@ -112,14 +127,8 @@ TEST_F(MixtureTraining, EvaluationReportsEachFamilyOnItsOwnTasks) {
   TrainRunOptions run;
   run.out_dir = dir_.string();
   run_training(config, run);
-  EvalOptions eval;
-  eval.checkpoints = {dir_.string()};
+  EvalOptions eval = small_evaluation({dir_.string()}, envs::Split::kHeldOut, 5);
   eval.random = true;
-  eval.protocol.split = envs::Split::kHeldOut;
-  eval.protocol.tasks = 6;
-  eval.protocol.rollouts = 5;
-  eval.protocol.steps = 1;
-  eval.runtime.threads = 1;
   const auto report = evaluate(eval);
   ASSERT_EQ(report.families.size(), 2u);
   EXPECT_EQ(report.families[0].family, "cartpole");
@@ -163,13 +172,7 @@ TEST_F(MixtureTraining, RunsOfOneFamilyAreComparedOnTheirFamilysTasks) {
   const std::string mixture = train("cartpole,pendulum", 40, "mixture");
   const std::string cartpole = train("cartpole", 40, "cartpole");
   const std::string pendulum = train("pendulum", 40, "pendulum");
-  EvalOptions eval;
-  eval.checkpoints = {mixture, cartpole, pendulum};
-  eval.protocol.split = envs::Split::kTest;
-  eval.protocol.tasks = 6;
-  eval.protocol.rollouts = 3;
-  eval.protocol.steps = 1;
-  eval.runtime.threads = 1;
+  EvalOptions eval = small_evaluation({mixture, cartpole, pendulum}, envs::Split::kTest, 3);
   const auto report = evaluate(eval);
   ASSERT_EQ(report.methods.size(), 1u);  // the whole mixture: the mixture run only
   ASSERT_EQ(report.families.size(), 2u);
@@ -202,6 +205,44 @@ TEST_F(MixtureTraining, RunsOfOneFamilyAreComparedOnTheirFamilysTasks) {
   eval.checkpoints = {mixture, longer};
   EXPECT_NE(metarl::testing::usage_error_of([&] { evaluate(eval); }).find("different lengths (40 and 60 steps"),
             std::string::npos);
+}
+
+TEST_F(MixtureTraining, AFamilyAtWeightZeroIsHeldOutOfTrainingAndEvaluatedBesideTheOthers) {
+  // The held-out family of docs/results.md (configs/mixture/heldout-point-nav.yaml):
+  // point-nav in the layout at weight 0, so no meta-batch holds one of its tasks, and
+  // evaluation's equal shares report it on its own.
+  auto config = mixture_config();
+  config.env = "cartpole,pendulum,point-nav";
+  config.env_weights = {1.0, 1.0, 0.0};
+  config.policy.family_observed = false;
+  config.iterations = 1;
+  const auto env = make_environment(config, config.meta_batch, 0);
+  const auto& distribution = env->task_distribution();
+  EXPECT_EQ(distribution.family_counts(config.meta_batch), (std::vector<int>{2, 2, 0}));
+  Rng rng(7);
+  for (const auto split : {envs::Split::kTrain, envs::Split::kTest, envs::Split::kHeldOut}) {
+    const auto tasks = distribution.sample(config.meta_batch, split, rng);
+    for (int t = 0; t < tasks.num_tasks; ++t) EXPECT_NE(distribution.family_of(tasks.task(t)), 2);
+  }
+  TrainRunOptions run;
+  run.out_dir = dir_.string();
+  run_training(config, run);
+  EvalOptions eval = small_evaluation({dir_.string()}, envs::Split::kTest, 3);
+  eval.random = true;
+  const auto report = evaluate(eval);
+  ASSERT_EQ(report.families.size(), 3u);
+  EXPECT_EQ(report.families[2].family, "point-nav");
+  EXPECT_EQ(report.families[2].tasks, (std::vector<int>{4, 5}));
+  ASSERT_EQ(report.families[2].methods.size(), 2u);  // the run and its random initialisation
+  for (const auto& method : report.families[2].methods) {
+    for (double mean : method.mean) {
+      // point-nav's reward is minus the distance to the goal (within 0.71 of the origin,
+      // where every episode starts), which grows by at most 0.1 * sqrt(2) a step: over
+      // the 40-step episodes, returns in [-(40 * 0.71 + 0.1414 * 40 * 41 / 2), 0].
+      EXPECT_LE(mean, 0.0);
+      EXPECT_GE(mean, -(40 * 0.71 + 0.1414 * 40 * 41 / 2));
+    }
+  }
 }
 
 TEST_F(MixtureTraining, AnUnobservedFamilyTrainsAndIsAnotherArchitecture) {
