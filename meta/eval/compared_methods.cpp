@@ -48,7 +48,7 @@ void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOp
   }
   const auto& first = runs.front();
   for (const auto& method : runs) {
-    if (method.family >= 0) continue;  // checked against its family (check_family_runs)
+    if (method.family >= 0) continue;  // checked against its family (mark_and_check_family_runs)
     if (!options.env.empty() && method.checkpoint->env != options.env) {
       throw UsageError("run '" + method.run + "' was trained on environment '" + method.checkpoint->env +
                        "', but --env (`env:`) is '" + options.env + "'");
@@ -61,6 +61,21 @@ void check_runs_comparable(const std::vector<ComparedMethod>& runs, const EvalOp
   }
 }
 
+// Index of the first parameter whose training or held-out range differs between two
+// distributions of one environment (the same parameters in the same order); -1 when
+// every range is the same.
+int first_differing_range(const envs::TaskDistribution& a, const envs::TaskDistribution& b) {
+  for (int i = 0; i < a.num_parameters(); ++i) {
+    const auto& x = a.parameters()[static_cast<size_t>(i)];
+    const auto& y = b.parameters()[static_cast<size_t>(i)];
+    if (x.train_low != y.train_low || x.train_high != y.train_high || x.heldout_low != y.heldout_low ||
+        x.heldout_high != y.heldout_high) {
+      return i;
+    }
+  }
+  return -1;
+}
+
 // Throws UsageError unless every run's task distribution (its environment's, with the
 // run's task_ranges) is the first run's: the tasks are drawn from one distribution for
 // every method. Compared as resolved ranges, so the same ranges listed in another order
@@ -70,19 +85,15 @@ void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
   const envs::TaskDistribution own = envs::EnvRegistry::global().make(first.checkpoint->env, 1, 0)->task_distribution();
   const envs::TaskDistribution first_tasks = own.with_ranges(first.config.task_ranges);
   for (const auto& method : runs) {
-    if (method.family >= 0) continue;  // check_family_runs
-    const envs::TaskDistribution tasks = own.with_ranges(method.config.task_ranges);
-    for (int i = 0; i < own.num_parameters(); ++i) {
-      const auto& a = first_tasks.parameters()[i];
-      const auto& b = tasks.parameters()[i];
-      if (a.train_low != b.train_low || a.train_high != b.train_high || a.heldout_low != b.heldout_low ||
-          a.heldout_high != b.heldout_high) {
-        throw UsageError("runs '" + first.run + "' (task_ranges " +
-                         config_values::format_task_ranges(first.config.task_ranges) + ") and '" + method.run +
-                         "' (task_ranges " + config_values::format_task_ranges(method.config.task_ranges) +
-                         ") were trained on different task distributions (parameter '" + a.name +
-                         "'); only runs of one distribution can be compared");
-      }
+    if (method.family >= 0) continue;  // mark_and_check_family_runs
+    const int differing = first_differing_range(first_tasks, own.with_ranges(method.config.task_ranges));
+    if (differing >= 0) {
+      throw UsageError("runs '" + first.run + "' (task_ranges " +
+                       config_values::format_task_ranges(first.config.task_ranges) + ") and '" + method.run +
+                       "' (task_ranges " + config_values::format_task_ranges(method.config.task_ranges) +
+                       ") were trained on different task distributions (parameter '" +
+                       first_tasks.parameters()[static_cast<size_t>(differing)].name +
+                       "'); only runs of one distribution can be compared");
     }
   }
 }
@@ -92,7 +103,7 @@ void check_task_distributions_match(const std::vector<ComparedMethod>& runs) {
 void check_horizons(const std::vector<ComparedMethod>& methods, const envs::EnvSpec& spec) {
   const int horizon = effective_horizon(methods.front().config, spec);
   for (const auto& method : methods) {
-    if (method.family >= 0) continue;  // check_family_runs
+    if (method.family >= 0) continue;  // mark_and_check_family_runs
     const int other = effective_horizon(method.config, spec);
     if (other != horizon) {
       throw UsageError("runs '" + methods.front().run + "' (horizon " + std::to_string(horizon) + ") and '" +
@@ -129,17 +140,14 @@ void mark_and_check_family_runs(std::vector<ComparedMethod>& runs) {
     const envs::TaskDistribution& expected = mixture.family_distribution(method.family);
     const auto own_env = make_environment(method.config, 1, 0);
     const envs::TaskDistribution& own = own_env->task_distribution();
-    for (int i = 0; i < own.num_parameters(); ++i) {
-      const auto& a = expected.parameters()[static_cast<size_t>(i)];
-      const auto& b = own.parameters()[static_cast<size_t>(i)];
-      if (a.train_low != b.train_low || a.train_high != b.train_high || a.heldout_low != b.heldout_low ||
-          a.heldout_high != b.heldout_high) {
-        throw UsageError("run '" + method.run + "' (task_ranges " +
-                         config_values::format_task_ranges(method.config.task_ranges) +
-                         ") was trained on another distribution of '" + method.checkpoint->env + "' than run '" +
-                         first.run + "' (task_ranges " + config_values::format_task_ranges(first.config.task_ranges) +
-                         ", parameter '" + b.name + "'); only runs of one distribution can be compared");
-      }
+    const int differing = first_differing_range(expected, own);
+    if (differing >= 0) {
+      throw UsageError("run '" + method.run + "' (task_ranges " +
+                       config_values::format_task_ranges(method.config.task_ranges) +
+                       ") was trained on another distribution of '" + method.checkpoint->env + "' than run '" +
+                       first.run + "' (task_ranges " + config_values::format_task_ranges(first.config.task_ranges) +
+                       ", parameter '" + own.parameters()[static_cast<size_t>(differing)].name +
+                       "'); only runs of one distribution can be compared");
     }
     const int limit = mixture_env->spec().families[static_cast<size_t>(method.family)].max_episode_steps;
     const int mixture_episode = std::min(effective_horizon(first.config, mixture_env->spec()), limit);
