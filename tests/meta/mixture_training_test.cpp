@@ -196,11 +196,23 @@ TEST_F(MixtureTraining, RunsOfOneFamilyAreComparedOnTheirFamilysTasks) {
             std::string::npos)
       << report_table(report);
 
-  // Another environment, or a family run of other episode lengths, is refused by name.
+  // Another environment, a family run of another distribution of its family, or one of
+  // other episode lengths, is refused by name.
   const std::string nav = train("point-nav", 40, "nav");
   eval.checkpoints = {mixture, nav};
   EXPECT_NE(metarl::testing::usage_error_of([&] { evaluate(eval); }).find("nor one of its families (cartpole, pendulum)"),
             std::string::npos);
+  auto narrowed = config;
+  narrowed.env = "cartpole";
+  narrowed.task_ranges = {{"pole_mass", 0.1, 0.1, 0.1, 0.1}};
+  TrainRunOptions narrowed_run;
+  narrowed_run.out_dir = (dir_ / "cartpole-narrowed").string();
+  run_training(narrowed, narrowed_run);
+  eval.checkpoints = {mixture, narrowed_run.out_dir};
+  const std::string other_distribution = metarl::testing::usage_error_of([&] { evaluate(eval); });
+  EXPECT_NE(other_distribution.find("was trained on another distribution of 'cartpole'"), std::string::npos)
+      << other_distribution;
+  EXPECT_NE(other_distribution.find("parameter 'pole_mass'"), std::string::npos) << other_distribution;
   const std::string longer = train("pendulum", 60, "pendulum-60");
   eval.checkpoints = {mixture, longer};
   EXPECT_NE(metarl::testing::usage_error_of([&] { evaluate(eval); }).find("different lengths (40 and 60 steps"),
