@@ -145,7 +145,8 @@ Trajectories Sampler::sample(const ParameterList& params, const envs::TaskBatch&
   return roll_out(params);
 }
 
-Trajectories Sampler::continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks) {
+Trajectories Sampler::continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks,
+                                        const std::vector<int>& change_steps) {
   if (tasks.num_tasks != num_tasks_) {
     throw std::invalid_argument("Sampler::continue_episodes: got " + std::to_string(tasks.num_tasks) +
                                 " tasks, expected " + std::to_string(num_tasks_));
@@ -160,11 +161,34 @@ Trajectories Sampler::continue_episodes(const ParameterList& params, const envs:
   }
   torch::NoGradGuard no_grad;
   // The task changes under the running episodes (BatchedEnv::set_task keeps the state).
-  env_.set_tasks(tasks);
-  return roll_out(params);
+  if (change_steps.empty()) {
+    env_.set_tasks(tasks);
+    return roll_out(params);
+  }
+  if (static_cast<int>(change_steps.size()) != num_tasks_) {
+    throw std::invalid_argument("Sampler::continue_episodes: got " + std::to_string(change_steps.size()) +
+                                " change steps, expected one per task (" + std::to_string(num_tasks_) + ")");
+  }
+  if (tasks.num_parameters != env_.task_distribution().num_parameters()) {
+    throw std::invalid_argument("Sampler::continue_episodes: tasks have " + std::to_string(tasks.num_parameters) +
+                                " parameters, expected " +
+                                std::to_string(env_.task_distribution().num_parameters()));
+  }
+  std::vector<DelayedTaskChange> delayed;
+  for (int task = 0; task < num_tasks_; ++task) {
+    const int step = change_steps[static_cast<size_t>(task)];
+    if (step < 0 || step >= horizon_) {
+      throw std::invalid_argument("Sampler::continue_episodes: change step " + std::to_string(step) + " of task " +
+                                  std::to_string(task) + " is outside the segment's steps [0, " +
+                                  std::to_string(horizon_) + ")");
+    }
+    delayed.push_back({step, task});
+  }
+  return roll_out(params, &tasks, delayed);
 }
 
-Trajectories Sampler::roll_out(const ParameterList& params) {
+Trajectories Sampler::roll_out(const ParameterList& params, const envs::TaskBatch* tasks,
+                               const std::vector<DelayedTaskChange>& delayed) {
   const int rows = env_.batch_size();
   const int obs_dim = env_.spec().observation_dim;
   const int act_dim = env_.spec().action_dim;
@@ -173,6 +197,12 @@ Trajectories Sampler::roll_out(const ParameterList& params) {
   std::vector<std::uint8_t>& alive = alive_;
 
   for (int t = 0; t < horizon_; ++t) {
+    for (const auto& change : delayed) {
+      if (change.step != t) continue;
+      for (int r = change.task * rollouts_per_task_; r < (change.task + 1) * rollouts_per_task_; ++r) {
+        env_.set_task(r, tasks->task(change.task));
+      }
+    }
     float* obs_t = observations_[t].data_ptr<float>();
     std::memcpy(obs_t, env_.observations(), obs_bytes);
     // [T, R, obs_dim] view of the staged observations; no copy on the CPU.

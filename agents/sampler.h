@@ -58,7 +58,13 @@ class Sampler {
   // episode (adapt every H steps from the last H; Nagabandi et al., ICLR 2019) rolls out
   // this way. CPU stepping only: std::invalid_argument with env_on_device, or before any
   // sample().
-  Trajectories continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks);
+  // change_steps (empty, or one per task): task t takes effect at step change_steps[t]
+  // (0 … H − 1) of this segment instead of its first step, in all of its rollouts; before
+  // that its rows run on with the task they had (a change at a time inside the segment,
+  // envs::TaskChangeStep::kRandom). std::invalid_argument for a wrong count or a step
+  // outside [0, H).
+  Trajectories continue_episodes(const ParameterList& params, const envs::TaskBatch& tasks,
+                                 const std::vector<int>& change_steps = {});
 
   // This sampler's tasks are tasks [first_task, first_task + num_tasks) of a meta-batch
   // of total_tasks that several processes share (meta/parallel/collectives.h): each step's
@@ -74,9 +80,16 @@ class Sampler {
   bool env_on_device() const { return device_env_ != nullptr; }
 
  private:
+  // A task that takes effect at a step inside the rollout (continue_episodes' change_steps).
+  struct DelayedTaskChange {
+    int step = 0;
+    int task = 0;  // index into `tasks`, whose rows [task·R, (task + 1)·R) change
+  };
   // H steps from the environment's current state, rows in alive_ only: sample()'s and
-  // continue_episodes()'s rollout on the CPU.
-  Trajectories roll_out(const ParameterList& params);
+  // continue_episodes()'s rollout on the CPU. `delayed` changes are applied before
+  // their step's action (so the step's reward is the new task's).
+  Trajectories roll_out(const ParameterList& params, const envs::TaskBatch* tasks = nullptr,
+                        const std::vector<DelayedTaskChange>& delayed = {});
   // The rollout with the device twin: the same trajectories, on the device.
   Trajectories sample_on_device(const ParameterList& params);
   // Time-major [H, B, ...] → task-major [T, R, H, ...] on the sampler's device.

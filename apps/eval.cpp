@@ -8,7 +8,8 @@
 // (meta/eval/rounds_evaluation.h): the return of every round of drifting task sequences
 // per method and adaptation mode, saved as RUN_DIR/eval_<split>_rounds.json; with
 // --adapt-every m the rounds are m-step segments of one episode (online adaptation),
-// saved as RUN_DIR/eval_<split>_rounds_online<m>.json.
+// saved as RUN_DIR/eval_<split>_rounds_online<m>.json, and with --task-change-step random
+// as well the task moves at a random step inside each segment (…_online<m>_change_random.json).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -51,7 +52,8 @@ void check_reports_can_be_saved(const meta::EvalOptions& eval, bool force) {
   for (const auto& run : eval.checkpoints) {
     if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
     const std::string split = envs::to_string(eval.protocol.split);
-    const std::string path = eval.rounds > 1 ? meta::rounds_report_path(run, split, eval.return_discount, eval.adapt_every)
+    const std::string path = eval.rounds > 1 ? meta::rounds_report_path(run, split, eval.return_discount, eval.adapt_every,
+                                                                      eval.task_change_step)
                                              : meta::eval_report_path(run, split, eval.return_discount);
     if (std::filesystem::exists(path) && !force) {
       throw UsageError("run '" + run + "' already holds this evaluation's report (" + path +
@@ -114,9 +116,11 @@ void add_eval_command(CLI::App& app) {
         if (options->no_save) break;
         if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
         meta::save_rounds_report(run, report);
-        progress.message("saved " + meta::rounds_report_path(run, report.split, report.return_discount, report.adapt_every) +
+        progress.message("saved " + meta::rounds_report_path(run, report.split, report.return_discount, report.adapt_every,
+                                                  eval.task_change_step) +
                          " and, per task sequence, " +
-                         meta::rounds_task_lines_path(run, report.split, report.return_discount, report.adapt_every));
+                         meta::rounds_task_lines_path(run, report.split, report.return_discount, report.adapt_every,
+                                                      eval.task_change_step));
       }
       return;
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "envs/errors.h"
@@ -14,6 +16,30 @@ const EnumNames<TaskProcessKind>& task_process_kind_names() {
                                                 {TaskProcessKind::kDrift, "drift"},
                                                 {TaskProcessKind::kScale, "scale"}};
   return names;
+}
+
+const EnumNames<TaskChangeStep>& task_change_step_names() {
+  static const EnumNames<TaskChangeStep> names{{TaskChangeStep::kSegmentStart, "segment_start"},
+                                               {TaskChangeStep::kRandom, "random"}};
+  return names;
+}
+
+std::vector<std::vector<int>> draw_task_change_steps(TaskChangeStep where, int num_tasks, int rounds,
+                                                     int segment_steps, Rng& rng) {
+  if (num_tasks < 0 || rounds < 0 || segment_steps < 1) {
+    throw std::invalid_argument("draw_task_change_steps: num_tasks " + std::to_string(num_tasks) + ", rounds " +
+                                std::to_string(rounds) + ", segment_steps " + std::to_string(segment_steps) +
+                                "; expected num_tasks, rounds >= 0 and segment_steps >= 1");
+  }
+  std::vector<std::vector<int>> steps(static_cast<size_t>(rounds), std::vector<int>(static_cast<size_t>(num_tasks), 0));
+  if (where == TaskChangeStep::kSegmentStart) return steps;
+  for (int round = 1; round < rounds; ++round) {
+    for (auto& step : steps[static_cast<size_t>(round)]) {
+      // floor(u·m) with u in [0, 1): each of the m steps with probability 1/m.
+      step = std::min(segment_steps - 1, static_cast<int>(rng.uniform() * segment_steps));
+    }
+  }
+  return steps;
 }
 
 std::string to_string(const TaskProcessTerm& term) {

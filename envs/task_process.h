@@ -76,4 +76,22 @@ class TaskProcess {
   int num_parameters_ = 0;
 };
 
+// Where inside an online segment (adapt_every: one round is m steps of one episode) the
+// next round's task takes effect:
+//   segment_start  at the segment's first step: the task moves between segments, and each
+//                  adaptation learns from steps of one task
+//   random         at a step drawn uniformly from the segment's m steps, per task sequence
+//                  (the same step in all of a task's rollouts): the change comes at a time
+//                  the learner does not know, and the adaptation after that segment learns
+//                  from steps of the old task and of the new one
+enum class TaskChangeStep { kSegmentStart, kRandom };
+const EnumNames<TaskChangeStep>& task_change_step_names();  // segment_start, random
+
+// For each of `rounds` rounds, each of `num_tasks` sequences' step (0 … segment_steps − 1)
+// of the round's segment at which its task takes effect: [rounds][num_tasks]. Round 0 is
+// the episode's start (0 throughout); kSegmentStart gives 0 everywhere and draws nothing;
+// kRandom draws rounds − 1 rows from `rng`, round by round in task order.
+std::vector<std::vector<int>> draw_task_change_steps(TaskChangeStep where, int num_tasks, int rounds,
+                                                     int segment_steps, Rng& rng);
+
 }  // namespace metarl::envs

@@ -45,6 +45,11 @@ struct TrainConfig {
   // score terms cover its own actions only); a segment's returns to go stop at its end
   // (no bootstrap), and the linear baseline's time feature counts from the segment's start.
   int adapt_every = 0;
+  // With adapt_every and a task_process: where inside a segment the next round's task
+  // takes effect (envs::TaskChangeStep): segment_start, or random (a step drawn uniformly
+  // per task sequence and segment, from the task-process stream, so the adaptation after
+  // it learns from steps of both tasks).
+  envs::TaskChangeStep task_change_step = envs::TaskChangeStep::kSegmentStart;
   Algorithm algo = Algorithm::kMetaSgd;  // meta-sgd | maml | pretrained (random needs no training)
   int iterations = 300;                // meta-iterations
   int meta_batch = 20;                 // tasks per meta-iteration, T

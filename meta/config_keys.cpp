@@ -44,6 +44,11 @@ ConfigSchema<TrainConfig> make_train_schema() {
                             "outer objective on segment inner_steps+1 of the same episode (task_process then moves "
                             "the task between segments); 0 = off, stages roll out whole episodes",
                             &C::adapt_every, 0, 100000));
+  keys.push_back(enum_key<C>("task_change_step",
+                             "with adapt_every and a task_process, where in a segment the task moves: segment_start "
+                             "(between segments) or random (at a step drawn uniformly from the segment's m steps, per "
+                             "task, so the next adaptation learns from steps of the old task and the new one)",
+                             &C::task_change_step, envs::task_change_step_names()));
   keys.push_back(enum_key<C>("algo",
                              "meta-sgd (learned per-parameter step α), maml (fixed scalar α) or pretrained (policy "
                              "gradient on the whole task distribution, the baseline)",

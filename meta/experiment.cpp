@@ -258,6 +258,14 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
                      "' is invalid with algo pretrained, which does not adapt in training (its rollouts are all "
                      "round 1's: the stationary mixture); expected algo meta-sgd or maml, or no task_process");
   }
+  if (config.task_change_step != envs::TaskChangeStep::kSegmentStart &&
+      (config.adapt_every == 0 || config.task_process.empty())) {
+    throw UsageError("config key 'task_change_step': value '" +
+                     enum_name(envs::task_change_step_names(), config.task_change_step) +
+                     "' needs online segments and a moving task (adapt_every " + std::to_string(config.adapt_every) +
+                     ", task_process " + config_values::format_task_process(config.task_process) +
+                     "); expected adapt_every > 0 and a task_process, or task_change_step: segment_start");
+  }
   task_process.emplace(env->task_distribution(), config.task_process, envs::Split::kTrain);
   horizon = effective_horizon(config, env->spec());
   task_rng.reseed(derive_seed(config.seed, envs::split_stream(envs::Split::kTrain)));

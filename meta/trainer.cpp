@@ -87,13 +87,26 @@ IterationMetrics MetaTrainer::run_iteration() {
   // Round r's tasks (r = 0: the drawn ones) for the rollouts of adaptation stage r: the
   // same tasks at every stage unless the run has a task process (meta/config.h).
   std::vector<envs::TaskBatch> rounds{all_tasks};
+  // Online segments with task_change_step random: [stage][task] the step of stage's
+  // segment at which its round's task takes effect (empty: at the segment's start).
+  std::vector<std::vector<int>> change_steps;
   if (!experiment_.task_process->stationary()) {
     Rng process_rng(derive_seed(derive_seed(config.seed, kTaskProcessStream), static_cast<std::uint64_t>(iteration_)));
     rounds = experiment_.task_process->sequence(all_tasks, config.inner_steps + 1, process_rng);
+    if (config.task_change_step != envs::TaskChangeStep::kSegmentStart) {
+      change_steps = envs::draw_task_change_steps(config.task_change_step, config.meta_batch, config.inner_steps + 1,
+                                                  config.adapt_every, process_rng);
+    }
   }
   const auto local = [&](int stage) {
     const auto& round = rounds[std::min<size_t>(static_cast<size_t>(stage), rounds.size() - 1)];
     return collectives_->distributed() ? round.slice(experiment_.first_task, experiment_.local_tasks) : round;
+  };
+  const auto local_change_steps = [&](int stage) {
+    if (change_steps.empty()) return std::vector<int>{};
+    const auto& all = change_steps[static_cast<size_t>(stage)];
+    const auto first = all.begin() + experiment_.first_task;
+    return std::vector<int>(first, first + experiment_.local_tasks);
   };
   const auto tasks = local(0);
   // The mean episode return over the whole batch.
@@ -127,7 +140,8 @@ IterationMetrics MetaTrainer::run_iteration() {
     {
       PhaseScope sampling(Phase::kSampling);
       // Online adaptation (adapt_every): the same episodes' next segment, no reset.
-      trajectories = config.adapt_every > 0 ? sampler.continue_episodes(agents::detach(params), local(step + 1))
+      trajectories = config.adapt_every > 0 ? sampler.continue_episodes(agents::detach(params), local(step + 1),
+                                                                                local_change_steps(step + 1))
                                             : sampler.sample(agents::detach(params), local(step + 1));
     }
     local_env_steps += trajectories.mask.sum().item<double>();

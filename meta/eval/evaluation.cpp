@@ -177,6 +177,10 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
                   "episode, adapting after each from its m steps, the task moving between segments (0 = every round "
                   "is whole episodes from a reset)",
                   &E::adapt_every, 0, 100000),
+       enum_key<E>("task_change_step",
+                   "with adapt_every, where in a segment the task moves: segment_start (between segments) or random "
+                   "(at a step drawn uniformly from the segment's m steps, per sequence and segment)",
+                   &E::task_change_step, envs::task_change_step_names()),
        real_key<E>("return_discount",
                    "gamma of the reported return sum_t gamma^t r_t (1 = undiscounted episode return; adaptation "
                    "always uses the run's own gamma)",
@@ -240,6 +244,12 @@ void EvalOptions::validate() const {
     throw UsageError("config key 'adapt_every': value '" + std::to_string(adapt_every) +
                      "' needs rounds of at least 2 (--rounds K): round r is the episode's r-th segment of " +
                      std::to_string(adapt_every) + " steps");
+  }
+  if (task_change_step != envs::TaskChangeStep::kSegmentStart && adapt_every == 0) {
+    throw UsageError("config key 'task_change_step': value '" +
+                     enum_name(envs::task_change_step_names(), task_change_step) +
+                     "' needs online segments (adapt_every m > 0 with rounds >= 2): the task changes at a step inside "
+                     "a segment; expected adapt_every > 0, or task_change_step: segment_start");
   }
   const EvaluationProtocol step_protocol;
   if (rounds > 1 && protocol.steps != step_protocol.steps) {

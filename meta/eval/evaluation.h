@@ -82,6 +82,10 @@ struct EvalOptions {
   // horizon. The evaluation's choice, as given: a run trained with adapt_every is
   // evaluated on whole episodes unless this is set.
   int adapt_every = 0;
+  // With adapt_every: where in a segment the sequence's next task takes effect
+  // (envs::TaskChangeStep; random draws a step per sequence and segment from the
+  // task-process stream). The evaluation's choice, as given, like adapt_every.
+  envs::TaskChangeStep task_change_step = envs::TaskChangeStep::kSegmentStart;
   std::uint64_t seed = 1000;  // evaluation seed (tasks and rollouts), the same for every method
   // γ of the reported return Σ_t γ^t r_t. 1 is the undiscounted episode return that
   // MAML's result files and docs/results.md report; rllab, which the papers ran on,

@@ -20,7 +20,8 @@ namespace {
 // batch by batch as in the step protocol, so round 1 is the same rollout in every mode and
 // every mode sees the same random numbers in every round.
 RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, const envs::BatchedEnv& reference,
-                         const std::vector<envs::TaskBatch>& sequence, const EvalOptions& options,
+                         const std::vector<envs::TaskBatch>& sequence,
+                         const std::vector<std::vector<int>>& change_steps, const EvalOptions& options,
                          const torch::Device& device, const Collectives& collectives, const EvalProgress& on_round) {
   const int horizon = effective_horizon(method.config, reference.spec());
   const auto policy = make_policy(method.config, reference.spec());
@@ -71,8 +72,14 @@ RoundsCurve rounds_curve(const ComparedMethod& method, AdaptationMode mode, cons
       if (batch.num_tasks > 0) {
         const envs::TaskBatch tasks = sequence[static_cast<size_t>(round)].slice(batch.first, batch.num_tasks);
         // Online adaptation: rounds after the first continue the same episodes.
+        std::vector<int> batch_change_steps;  // empty: the task changes at the segment's start
+        if (!change_steps.empty()) {
+          const auto& round_steps = change_steps[static_cast<size_t>(round)];
+          batch_change_steps.assign(round_steps.begin() + batch.first,
+                                    round_steps.begin() + batch.first + batch.num_tasks);
+        }
         const auto trajectories = round > 0 && options.adapt_every > 0
-                                      ? batch.sampler->continue_episodes(batch.params, tasks)
+                                      ? batch.sampler->continue_episodes(batch.params, tasks, batch_change_steps)
                                       : batch.sampler->sample(batch.params, tasks);
         batch_returns = per_task_mean_returns(trajectories, options.return_discount);
         // A rollout masked from the round's first step had ended in an earlier round.
@@ -185,6 +192,19 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
   const auto first = distribution.sample(options.protocol.tasks, split, task_rng);
   Rng process_rng(derive_seed(options.seed, kEvalTaskProcessStream));
   const auto sequence = process.sequence(first, options.rounds, process_rng);
+  // After the sequence, from the same stream: the segment_start evaluation's numbers are
+  // unchanged by the option's existence.
+  std::vector<std::vector<int>> change_steps;
+  if (options.task_change_step != envs::TaskChangeStep::kSegmentStart) {
+    if (process.stationary()) {
+      throw UsageError("config key 'task_change_step': value '" +
+                       enum_name(envs::task_change_step_names(), options.task_change_step) +
+                       "' needs a task that moves (task_process is empty, and no run was trained with one); expected "
+                       "a task_process, or task_change_step: segment_start");
+    }
+    change_steps = envs::draw_task_change_steps(options.task_change_step, options.protocol.tasks, options.rounds,
+                                                options.adapt_every, process_rng);
+  }
 
   RoundsReport report;
   report.metarl_version = METARL_VERSION;
@@ -198,6 +218,8 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
   report.return_discount = options.return_discount;
   report.task_process = envs::format_task_process(process.terms());
   report.adapt_every = options.adapt_every;
+  report.task_change_step = enum_name(envs::task_change_step_names(), options.task_change_step);
+  report.task_change_steps = change_steps;
   for (const auto& parameter : distribution.parameters()) report.task_parameter_names.push_back(parameter.name);
   for (const auto& round : sequence) {
     std::vector<std::vector<double>> tasks;
@@ -208,7 +230,8 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
     for (const auto& [mode, name] : adaptation_mode_names()) {
       (void)name;
       report.curves.push_back(
-          rounds_curve(method, mode, *prepared.reference, sequence, options, prepared.device, collectives, on_round));
+          rounds_curve(method, mode, *prepared.reference, sequence, change_steps, options, prepared.device,
+                       collectives, on_round));
     }
   }
   report.comparisons = compare_rounds(report.curves);

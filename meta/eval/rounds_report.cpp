@@ -178,6 +178,11 @@ std::string rounds_report_json(const RoundsReport& report) {
       << ", \"rollouts\": " << report.rollouts << ", \"rounds\": " << report.rounds
       << ", \"return_discount\": " << number(report.return_discount)
       << ", \"task_process\": " << quoted(report.task_process) << ", \"adapt_every\": " << report.adapt_every
+      << ", \"task_change_step\": " << quoted(report.task_change_step)
+      << ", \"task_change_steps\": "
+      << array(report.task_change_steps, [](const std::vector<int>& round) {
+           return json_text::array(round, [](int step) { return std::to_string(step); });
+         })
       << ", \"task_parameter_names\": " << array(report.task_parameter_names, quoted) << ", \"curves\": {";
   for (size_t i = 0; i < report.curves.size(); ++i) {
     const auto& curve = report.curves[i];
@@ -257,6 +262,7 @@ std::string rounds_report_table(const RoundsReport& report) {
   if (report.adapt_every > 0) {
     out << "; online: round r is steps " << "(r-1)*" << report.adapt_every << ".." << "r*" << report.adapt_every
         << "-1 of one episode, its return the segment's";
+    if (report.task_change_step == "random") out << ", the task moving at a random step of each segment";
   }
   out << "; mean " << return_measure(report.return_discount) << " ± 95% CI per round\n";
   for (const auto& warning : report.warnings) out << "warning: " << warning << "\n";
@@ -352,23 +358,27 @@ std::string rounds_report_table(const RoundsReport& report) {
 }
 
 std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount,
-                               int adapt_every) {
-  const std::string online = adapt_every > 0 ? "_online" + std::to_string(adapt_every) : "";
+                               int adapt_every, envs::TaskChangeStep change_step) {
+  std::string online = adapt_every > 0 ? "_online" + std::to_string(adapt_every) : "";
+  if (adapt_every > 0 && change_step == envs::TaskChangeStep::kRandom) online += "_change_random";
   const std::string suffix = return_discount == 1.0 ? "" : "_discounted";
   return (fs::path(run_dir) / ("eval_" + split + "_rounds" + online + suffix + ".json")).string();
 }
 
 std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount,
-                                   int adapt_every) {
-  const std::string report_path = rounds_report_path(run_dir, split, return_discount, adapt_every);
+                                   int adapt_every, envs::TaskChangeStep change_step) {
+  const std::string report_path = rounds_report_path(run_dir, split, return_discount, adapt_every, change_step);
   return report_path.substr(0, report_path.size() - 5) + ".tasks.jsonl";  // without ".json"
 }
 
 void save_rounds_report(const std::string& run_dir, const RoundsReport& report) {
-  write_file_atomically(rounds_report_path(run_dir, report.split, report.return_discount, report.adapt_every),
-                        rounds_report_json(report) + "\n");
-  write_file_atomically(rounds_task_lines_path(run_dir, report.split, report.return_discount, report.adapt_every),
-                        rounds_task_lines(report));
+  const auto change_step = parse_enum(envs::task_change_step_names(), "task_change_step", report.task_change_step);
+  write_file_atomically(
+      rounds_report_path(run_dir, report.split, report.return_discount, report.adapt_every, change_step),
+      rounds_report_json(report) + "\n");
+  write_file_atomically(
+      rounds_task_lines_path(run_dir, report.split, report.return_discount, report.adapt_every, change_step),
+      rounds_task_lines(report));
 }
 
 }  // namespace metarl::meta

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "envs/enum_names.h"
+#include "envs/task_process.h"
 
 namespace metarl::meta {
 
@@ -107,6 +108,11 @@ struct RoundsReport {
   // 0: every round is whole episodes from a reset; m: round r is steps (r−1)·m … r·m − 1
   // of one episode (EvalOptions::adapt_every).
   int adapt_every = 0;
+  // With adapt_every: segment_start or random (EvalOptions::task_change_step), and for
+  // random the step of each round's segment at which each sequence's task took effect,
+  // [K][sequences] (round 1's 0: the episode's start); empty for segment_start.
+  std::string task_change_step = "segment_start";
+  std::vector<std::vector<int>> task_change_steps;
   std::vector<std::string> task_parameter_names;
   std::vector<std::vector<std::vector<double>>> task_parameters;  // [K][sequences][parameters]
   std::vector<RoundsCurve> curves;  // per method in report order, its modes in mode order
@@ -144,12 +150,15 @@ std::string rounds_report_table(const RoundsReport& report);
 // RUN_DIR/eval_<split>_rounds.json (…_rounds_discounted.json at return_discount < 1),
 // beside the step reports, which it never replaces; the per-sequence lines beside it as
 // …_rounds.tasks.jsonl.
-// RUN_DIR/eval_<split>_rounds[_online<m>][_discounted].json: online segments (adapt_every
-// m > 0) are another protocol than whole-episode rounds, so they keep their own report.
+// RUN_DIR/eval_<split>_rounds[_online<m>[_change_random]][_discounted].json: online
+// segments (adapt_every m > 0) are another protocol than whole-episode rounds, and a task
+// that changes at a random step inside them another again, so each keeps its own report.
 std::string rounds_report_path(const std::string& run_dir, const std::string& split, double return_discount,
-                               int adapt_every = 0);
+                               int adapt_every = 0,
+                               envs::TaskChangeStep change_step = envs::TaskChangeStep::kSegmentStart);
 std::string rounds_task_lines_path(const std::string& run_dir, const std::string& split, double return_discount,
-                                   int adapt_every = 0);
+                                   int adapt_every = 0,
+                                   envs::TaskChangeStep change_step = envs::TaskChangeStep::kSegmentStart);
 void save_rounds_report(const std::string& run_dir, const RoundsReport& report);
 
 }  // namespace metarl::meta

@@ -252,6 +252,9 @@ bool is_rounds_report(const std::string& name) {
       while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
       if (digits == online.size() || rest[online.size()] == '0') continue;
       rest = rest.substr(digits);
+      // A task changing at a random step inside each segment (task_change_step random).
+      const std::string change_random = "_change_random";
+      if (rest.compare(0, change_random.size(), change_random) == 0) rest = rest.substr(change_random.size());
     }
     if (rest == ".json" || rest == "_discounted.json") return true;
   }

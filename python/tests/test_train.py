@@ -100,6 +100,22 @@ def test_online_adaptation_trains_and_evaluates_through_the_python_api(tmp_path)
     assert report["task_process"] == "[goal_x=walk(0.1)]", "the run's own process"
     with pytest.raises(ValueError, match="'adapt_every'"):
         metarl.evaluate(run, rounds=4, adapt_every=5)  # 4 segments of 5 > horizon 15
+    # The task changing at a random step inside each segment: recorded in the report, and
+    # the command line's numbers; refused without segments.
+    inside = metarl.evaluate(run, **keys, task_change_step="random")
+    cli_inside = json.loads(cli("eval", str(run), "--split", "test", "--tasks", "3", "--rollouts", "2", "--rounds",
+                                "3", "--adapt-every", "5", "--task-change-step", "random", "--json", "--no-save",
+                                "--quiet", "--blas-kernels", "openblas").stdout)
+    assert inside["task_change_step"] == "random" and inside["curves"] == cli_inside["curves"]
+    assert inside["task_change_steps"] == cli_inside["task_change_steps"]
+    assert inside["task_change_steps"][0] == [0, 0, 0]
+    assert all(0 <= step < 5 for round_steps in inside["task_change_steps"] for step in round_steps)
+    with pytest.raises(ValueError, match="'task_change_step'"):
+        metarl.evaluate(run, split="test", tasks=3, rollouts=2, rounds=3, task_change_step="random")
+    changed = tmp_path / "changed"
+    metarl.train(out=changed, **dict(TINY, horizon=15, adapt_every=5, task_process=["goal_x=walk(0.1)"],
+                                     task_change_step="random"))
+    assert "task_change_step: random\n" in (changed / "config.yaml").read_text()
 
 
 def test_a_mixture_of_families_trains_and_evaluates_each_family_through_the_python_api(tmp_path):

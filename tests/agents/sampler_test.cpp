@@ -213,5 +213,48 @@ TEST_F(SamplerTest, RejectsAMismatchedBatch) {
   EXPECT_THROW(Sampler(env, policy, 5, 4, 10, torch::kCPU, 0), std::invalid_argument);
 }
 
+// A task that changes at a step inside the segment (continue_episodes' change_steps):
+// point-nav observes the position only, so with the same noise all three samplers below
+// act alike, and each task's rewards are the old goal's before its change step and the
+// new goal's from it on.
+TEST_F(SamplerTest, ATaskChangedAtAStepInsideASegmentActsFromThatStep) {
+  const auto params = policy.initial_parameters(0, torch::kFloat32);
+  const auto old_tasks = goal_tasks({{0.4, 0.4}, {-0.3, 0.2}, {0.0, -0.5}});
+  const auto moved = goal_tasks({{-0.4, 0.1}, {0.3, 0.3}, {0.2, 0.0}});
+  const std::vector<int> change_steps{2, 0, 4};
+  const auto second_segment = [&](const std::vector<int>& steps, const envs::TaskBatch& tasks) {
+    envs::PointNav segment_env(12, 3);
+    Sampler sampler(segment_env, policy, 3, 4, 5, torch::kCPU, 5);
+    sampler.sample(params, old_tasks);
+    return sampler.continue_episodes(params, tasks, steps);
+  };
+  const auto changed = second_segment(change_steps, moved);
+  const auto kept = second_segment({}, old_tasks);
+  const auto at_start = second_segment({}, moved);
+  EXPECT_TRUE(torch::equal(changed.actions, kept.actions));
+  EXPECT_TRUE(torch::equal(changed.actions, at_start.actions));
+  for (int t = 0; t < 3; ++t) {
+    const int step = change_steps[static_cast<size_t>(t)];
+    const auto before = torch::indexing::Slice(0, step);
+    const auto after = torch::indexing::Slice(step, torch::indexing::None);
+    EXPECT_TRUE(torch::equal(changed.rewards[t].index({torch::indexing::Slice(), before}),
+                             kept.rewards[t].index({torch::indexing::Slice(), before})))
+        << "task " << t;
+    EXPECT_TRUE(torch::equal(changed.rewards[t].index({torch::indexing::Slice(), after}),
+                             at_start.rewards[t].index({torch::indexing::Slice(), after})))
+        << "task " << t;
+  }
+  // The moved goals are far from the old ones: the change is visible where it happens.
+  EXPECT_FALSE(torch::equal(changed.rewards[0][0][2], kept.rewards[0][0][2]));
+  EXPECT_FALSE(torch::equal(changed.rewards[0][0][1], at_start.rewards[0][0][1]));
+
+  envs::PointNav segment_env(12, 3);
+  Sampler sampler(segment_env, policy, 3, 4, 5, torch::kCPU, 5);
+  sampler.sample(params, old_tasks);
+  EXPECT_THROW(sampler.continue_episodes(params, moved, {1, 2}), std::invalid_argument);     // one per task
+  EXPECT_THROW(sampler.continue_episodes(params, moved, {1, 5, 0}), std::invalid_argument);  // past the segment
+  EXPECT_THROW(sampler.continue_episodes(params, moved, {-1, 0, 0}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace metarl::agents

@@ -187,5 +187,36 @@ TEST(TaskProcess, RefusesBadTermsNamingThem) {
   EXPECT_NE(message.find("one process per parameter"), std::string::npos) << message;
 }
 
+// Where a task changes inside an online segment: round 1 at the episode's start, later
+// rounds at each of the segment's m steps equally often (10 000 draws per step value's
+// expected count of 2 000; 4.5 binomial standard deviations is ±180), the same draws
+// from the same stream, and segment_start draws nothing.
+TEST(TaskChangeSteps, RandomStepsAreUniformOverTheSegmentAndSegmentStartDrawsNothing) {
+  Rng rng(17);
+  const auto steps = draw_task_change_steps(TaskChangeStep::kRandom, 2000, 6, 5, rng);
+  ASSERT_EQ(steps.size(), 6u);
+  EXPECT_EQ(steps[0], std::vector<int>(2000, 0));
+  std::vector<int> counts(5, 0);
+  for (size_t round = 1; round < steps.size(); ++round) {
+    ASSERT_EQ(steps[round].size(), 2000u);
+    for (int step : steps[round]) {
+      ASSERT_GE(step, 0);
+      ASSERT_LT(step, 5);
+      ++counts[static_cast<size_t>(step)];
+    }
+  }
+  for (int count : counts) EXPECT_NEAR(count, 2000, 180);
+  Rng again(17);
+  EXPECT_EQ(draw_task_change_steps(TaskChangeStep::kRandom, 2000, 6, 5, again), steps);
+
+  Rng untouched(17);
+  const auto state = untouched.state();
+  EXPECT_EQ(draw_task_change_steps(TaskChangeStep::kSegmentStart, 3, 4, 5, untouched),
+            std::vector<std::vector<int>>(4, std::vector<int>(3, 0)));
+  EXPECT_EQ(untouched.state(), state);
+  EXPECT_THROW(draw_task_change_steps(TaskChangeStep::kRandom, 3, 4, 0, untouched), std::invalid_argument);
+  EXPECT_EQ(enum_name(task_change_step_names(), TaskChangeStep::kRandom), "random");
+}
+
 }  // namespace
 }  // namespace metarl::envs

@@ -290,6 +290,58 @@ TEST(OnlineAdaptation, TrainingAdaptsOnTheFirstSegmentAndIsJudgedOnTheNextOfTheS
   EXPECT_GT(after.observations.select(2, 0).abs().sum().item<double>(), 0.0);
 }
 
+// task_change_step random: the outer objective's segment starts on the old task and
+// moves to round 2's at a step drawn from the task-process stream after the sequence.
+TEST(OnlineAdaptation, TrainingWithARandomChangeStepMovesTheTaskInsideTheSegment) {
+  TrainConfig config = tiny_config("meta-sgd");
+  config.adapt_every = 5;
+  config.task_process = {{"goal_x", envs::TaskProcessKind::kDrift, 0.3}};
+  config.task_change_step = envs::TaskChangeStep::kRandom;
+  MetaTrainer trainer(config);
+  const IterationMetrics metrics = trainer.run_iteration();
+
+  Experiment experiment(config);
+  const auto first = experiment.env->task_distribution().sample(config.meta_batch, envs::Split::kTrain,
+                                                                experiment.task_rng);
+  Rng process_rng(derive_seed(derive_seed(config.seed, kTaskProcessStream), 0));
+  const auto rounds = experiment.task_process->sequence(first, 2, process_rng);
+  const auto steps = envs::draw_task_change_steps(envs::TaskChangeStep::kRandom, config.meta_batch, 2, 5, process_rng);
+  ASSERT_NE(steps[1], std::vector<int>(static_cast<size_t>(config.meta_batch), 0)) << "every task at the start";
+  const auto theta = agents::detach(experiment.learner->theta());
+  const auto before = experiment.sampler->sample(theta, rounds[0]);
+  EXPECT_EQ(before.episode_returns().mean().item<double>(), metrics.return_before);
+  const auto adapted = experiment.learner->adapt_step(theta, before, config.advantages, /*create_graph=*/false);
+  const auto after = experiment.sampler->continue_episodes(agents::detach(adapted), rounds[1], steps[1]);
+  EXPECT_NEAR(after.episode_returns().mean().item<double>(), metrics.return_after,
+              1e-4 * std::abs(metrics.return_after));
+  // Not the segment_start iteration's objective.
+  TrainConfig at_start = config;
+  at_start.task_change_step = envs::TaskChangeStep::kSegmentStart;
+  MetaTrainer start_trainer(at_start);
+  const IterationMetrics start_metrics = start_trainer.run_iteration();
+  EXPECT_EQ(start_metrics.return_before, metrics.return_before);
+  EXPECT_NE(start_metrics.return_after, metrics.return_after);
+
+  // Refused where nothing changes inside a segment: no segments, or no process.
+  for (const bool online : {false, true}) {
+    TrainConfig refused = config;
+    if (online) {
+      refused.task_process.clear();
+    } else {
+      refused.adapt_every = 0;
+    }
+    try {
+      MetaTrainer trainer_refused(refused);
+      ADD_FAILURE() << "task_change_step random accepted, online " << online;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("config key 'task_change_step': value 'random'"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("expected adapt_every > 0 and a task_process"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(OnlineAdaptation, SegmentsThatDoNotFitTheEpisodeOrAnAlgoThatDoesNotAdaptAreRefused) {
   const auto training_refusal = [](const TrainConfig& config) -> std::string {
     try {
@@ -389,6 +441,62 @@ TEST_F(RoundsEvaluation, OnlineRoundsAreSegmentsOfOneEpisode) {
   EvalOptions device = online;
   device.runtime.env_on_device = true;
   EXPECT_NE(refusal(device).find("'env_on_device'"), std::string::npos) << refusal(device);
+}
+
+// task_change_step random in evaluation: each sequence's task moves at a recorded step
+// inside each later segment. Round 1 (before any change) is the segment_start
+// evaluation's; later rounds differ; the report says where each change fell.
+TEST_F(RoundsEvaluation, ATaskChangingInsideSegmentsIsRecordedAndKeepsItsOwnReport) {
+  TrainConfig config = tiny_config("meta-sgd");
+  config.horizon = 15;
+  const std::string run = train("msgd15c", config);
+  EvalOptions at_start = options({run}, 3);
+  at_start.adapt_every = 5;
+  at_start.task_process = {{"goal_x", envs::TaskProcessKind::kDrift, 0.3}};
+  EvalOptions random = at_start;
+  random.task_change_step = envs::TaskChangeStep::kRandom;
+  const RoundsReport moved_at_start = evaluate_rounds(at_start);
+  const RoundsReport moved_inside = evaluate_rounds(random);
+  EXPECT_EQ(moved_at_start.task_change_step, "segment_start");
+  EXPECT_TRUE(moved_at_start.task_change_steps.empty());
+  EXPECT_EQ(moved_inside.task_change_step, "random");
+  ASSERT_EQ(moved_inside.task_change_steps.size(), 3u);
+  EXPECT_EQ(moved_inside.task_change_steps[0], std::vector<int>(6, 0));
+  bool inside = false;
+  for (size_t round = 1; round < 3; ++round) {
+    ASSERT_EQ(moved_inside.task_change_steps[round].size(), 6u);
+    for (int step : moved_inside.task_change_steps[round]) {
+      EXPECT_GE(step, 0);
+      EXPECT_LT(step, 5);
+      inside = inside || step > 0;
+    }
+  }
+  EXPECT_TRUE(inside);
+  // The same tasks either way; the change's time is all that differs.
+  EXPECT_EQ(moved_inside.task_parameters, moved_at_start.task_parameters);
+  const auto& none_inside = curve(moved_inside, "meta-sgd none").sequence_returns;
+  const auto& none_at_start = curve(moved_at_start, "meta-sgd none").sequence_returns;
+  EXPECT_EQ(none_inside[0], none_at_start[0]);
+  EXPECT_NE(none_inside[1], none_at_start[1]);
+  EXPECT_NE(rounds_report_json(moved_inside).find("\"task_change_step\": \"random\", \"task_change_steps\": [[0, 0"),
+            std::string::npos);
+  EXPECT_NE(rounds_report_table(moved_inside).find("the task moving at a random step of each segment"),
+            std::string::npos);
+  EXPECT_EQ(fs::path(rounds_report_path(run, "test", 1.0, 5, envs::TaskChangeStep::kRandom)).filename().string(),
+            "eval_test_rounds_online5_change_random.json");
+  EXPECT_TRUE(is_rounds_report("eval_test_rounds_online5_change_random.json"));
+  EXPECT_TRUE(is_rounds_report("eval_test_rounds_online5_change_random_discounted.json"));
+  EXPECT_FALSE(is_rounds_report("eval_test_rounds_change_random.json"));
+
+  // Refused: no segments, or nothing that moves.
+  EvalOptions whole_episodes = random;
+  whole_episodes.adapt_every = 0;
+  EXPECT_NE(refusal(whole_episodes).find("config key 'task_change_step': value 'random' needs online segments"),
+            std::string::npos)
+      << refusal(whole_episodes);
+  EvalOptions stationary = random;
+  stationary.task_process.clear();
+  EXPECT_NE(refusal(stationary).find("needs a task that moves"), std::string::npos) << refusal(stationary);
 }
 
 // Restart's step after a round (the one rounds_curve takes): θ's LVC step with the
