@@ -174,8 +174,8 @@ const ConfigSchema<EvalOptions>& eval_config_schema() {
            &E::task_process),
        int_key<E>("adapt_every",
                   "online adaptation within an episode (with rounds >= 2): round r is steps (r-1)*m..r*m-1 of one "
-                  "episode, adapting after each from its m steps, the task moving between segments (0 = every round "
-                  "is whole episodes from a reset)",
+                  "episode, adapting after each from its m steps, the task moving between segments or inside them "
+                  "(task_change_step) (0 = every round is whole episodes from a reset)",
                   &E::adapt_every, 0, 100000),
        enum_key<E>("task_change_step",
                    "with adapt_every, where in a segment the task moves: segment_start (between segments) or random "

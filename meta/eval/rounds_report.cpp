@@ -240,7 +240,16 @@ std::string rounds_task_lines(const RoundsReport& report) {
       }
       out += "}";
     }
-    out += "], \"returns\": {";
+    out += "]";
+    if (!report.task_change_steps.empty()) {
+      // task_change_step random: the step of each round's segment at which this sequence's task took effect.
+      out += ", \"change_steps\": [";
+      for (size_t r = 0; r < report.task_change_steps.size(); ++r) {
+        out += (r ? ", " : "") + std::to_string(report.task_change_steps[r].at(s));
+      }
+      out += "]";
+    }
+    out += ", \"returns\": {";
     for (size_t c = 0; c < report.curves.size(); ++c) {
       const auto& curve = report.curves[c];
       out += (c ? ", " : "") + quoted(curve.name) + ": [";

@@ -143,7 +143,8 @@ std::vector<RoundsGroupComparison> compare_rounds_groups(const std::vector<Round
 
 std::string rounds_report_json(const RoundsReport& report);
 // One JSON object per line and sequence: {"sequence": s, "parameters": [{"goal_x": ...}
-// per round], "returns": {"<curve>": [round 1, round 2, ...]}}.
+// per round], "returns": {"<curve>": [round 1, round 2, ...]}}; with task_change_step
+// random also "change_steps": [per round] after "parameters".
 std::string rounds_task_lines(const RoundsReport& report);
 std::string rounds_report_table(const RoundsReport& report);
 

@@ -263,11 +263,13 @@ std::string rounds_chart(const fs::path& report_path, const PlotOptions& options
   for (const auto& curve : report["curves"]) series.push_back(band_series(curve.first.as<std::string>(), x, curve.second));
   // Reports written before online segments have no adapt_every: whole episodes.
   const int adapt_every = report["adapt_every"] ? report["adapt_every"].as<int>() : 0;
+  // Reports written before task_change_step have none: changes at segment starts.
+  const bool change_inside = report["task_change_step"] && report["task_change_step"].as<std::string>() == "random";
   const std::string title = "Rounds on " + report["env"].as<std::string>() + ", task_process " +
                             report["task_process"].as<std::string>() + " (" + report["sequences"].as<std::string>() +
                             " sequences from split " + report["split"].as<std::string>() +
                             (adapt_every > 0 ? ", online every " + std::to_string(adapt_every) + " steps" : "") +
-                            ", 95% CI)";
+                            (change_inside ? ", the task changing at a random step of each segment" : "") + ", 95% CI)";
   const double discount = as_number(report["return_discount"]);
   const std::string y_label = adapt_every > 0 ? "mean return of the round's " + std::to_string(adapt_every) + " steps"
                               : discount == 1.0 ? "mean episode return"
@@ -418,7 +420,8 @@ std::vector<std::string> plot_runs(const std::vector<std::string>& runs, const P
   std::sort(reports.begin(), reports.end());
   std::sort(rounds_reports.begin(), rounds_reports.end());
   for (const auto& report : reports) write("adaptation_" + report.stem().string().substr(5), adaptation_curve(report, options));
-  // eval_<split>_rounds[_online<m>][_discounted].json → rounds_<split>[_online<m>][_discounted].svg
+  // eval_<split>_rounds[_online<m>[_change_random]][_discounted].json →
+  // rounds_<split>[_online<m>[_change_random]][_discounted].svg
   for (const auto& report : rounds_reports) {
     std::string stem = report.stem().string().substr(5);
     stem.erase(stem.find("_rounds"), 7);

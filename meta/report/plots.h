@@ -12,7 +12,8 @@
 //                          method and adaptation mode with 95% CI bands, one per saved
 //                          rounds evaluation (RUN_DIR/eval_<split>_rounds.json; online
 //                          segments' eval_<split>_rounds_online<m>.json give
-//                          rounds_<split>_online<m>.svg)
+//                          rounds_<split>_online<m>.svg, and with the task changing
+//                          inside segments …_online<m>_change_random.svg)
 //   alpha.svg              Meta-SGD's learned step sizes α: min, quartiles, max per
 //                          parameter tensor (only for a single Meta-SGD run)
 // Several runs or groups at once overlay their learning curves in one chart,

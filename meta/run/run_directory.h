@@ -74,7 +74,8 @@ void keep_checkpoint_copy(const std::filesystem::path& run_dir, const std::strin
 // eval_notes.json is not one (train --force leaves it, plot does not read it).
 bool is_evaluation_report(const std::string& name);
 // Whether `name` is one of metarl's rounds reports (meta/eval/rounds_report.h):
-// eval_SPLIT_rounds[_online<m>][_discounted].json (m > 0, no leading zero: online segments).
+// eval_SPLIT_rounds[_online<m>[_change_random]][_discounted].json (m > 0, no leading zero:
+// online segments; _change_random: the task changing at a random step inside them).
 bool is_rounds_report(const std::string& name);
 // Removes the temporaries is_stale_temporary() names.
 void remove_stale_temporaries(const std::filesystem::path& run_dir);

@@ -55,6 +55,17 @@ void expect_same_metrics(const fs::path& a, const fs::path& b, double relative, 
 
 class Distributed : public metarl::testing::ScratchDirTest {
  protected:
+  // `command` (a train command ending in "--out ") into NAME-1 alone and NAME-2 over two
+  // processes: the same metrics to 1e-5 relative.
+  void expect_two_processes_train_as_one(const std::string& command, const std::string& name) const {
+    const auto one = dir_ / (name + "-1");
+    const auto two = dir_ / (name + "-2");
+    ASSERT_EQ(run_metarl(command + one.string()).exit_code, 0) << name;
+    const Result result = run_metarl(command + two.string() + " --nproc 2");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    expect_same_metrics(one, two, 1e-5, name + " with 2 processes");
+  }
+
   std::string small(const std::string& optimizer) const {
     return "train --env point-nav --optimizer " + optimizer +
            " --iterations 3 --meta-batch 6 --rollouts 4 --horizon 30 --hidden-sizes 16 --threads 1 --workers 1 --seed 3"
@@ -85,12 +96,15 @@ TEST_F(Distributed, OneTwoAndThreeProcessesTrainTheSameRun) {
 TEST_F(Distributed, AMixtureOfFamiliesTrainsTheSameRunOverTwoProcesses) {
   std::string command = small("adam");
   command.replace(command.find("point-nav"), 9, "cartpole,pendulum");
-  const auto one = dir_ / "mixture-1";
-  const auto two = dir_ / "mixture-2";
-  ASSERT_EQ(run_metarl(command + one.string()).exit_code, 0);
-  const Result result = run_metarl(command + two.string() + " --nproc 2");
-  ASSERT_EQ(result.exit_code, 0) << result.output;
-  expect_same_metrics(one, two, 1e-5, "cartpole,pendulum with 2 processes");
+  expect_two_processes_train_as_one(command, "mixture");
+}
+
+// Online segments whose task changes at a random step inside them (issue P): every
+// process draws the whole meta-batch's change steps and takes its tasks' part.
+TEST_F(Distributed, OnlineSegmentsWithTheTaskChangingInsideThemTrainTheSameRunOverTwoProcesses) {
+  std::string command = small("adam");
+  command.insert(command.rfind("--out "), "--adapt-every 10 --task-process 'goal_x=walk(0.1)' --task-change-step random ");
+  expect_two_processes_train_as_one(command, "inside");
 }
 
 // TRPO: the same samples and adaptation, so the first iteration's returns agree; its
@@ -167,6 +181,15 @@ TEST_F(Distributed, EvaluationOverProcessesIsTheOneProcessReport) {
   ASSERT_EQ(rounds_shared.exit_code, 0) << rounds_shared.output;
   expect_same_report(rounds_shared.output, rounds_alone.output, 2e-5, "rounds over 2 processes");
   EXPECT_NE(rounds_alone.output.find("\"random restart\""), std::string::npos) << rounds_alone.output;
+  // Online segments with the task changing inside them: each task batch's share of the
+  // change steps, in every process.
+  const std::string inside = rounds + " --adapt-every 10 --task-change-step random";
+  const Result inside_alone = run_metarl(inside, /*stdout_only=*/true);
+  ASSERT_EQ(inside_alone.exit_code, 0) << inside_alone.output;
+  const Result inside_shared = run_metarl(inside + " --nproc 2", /*stdout_only=*/true);
+  ASSERT_EQ(inside_shared.exit_code, 0) << inside_shared.output;
+  expect_same_report(inside_shared.output, inside_alone.output, 2e-5, "online rounds, changes inside, 2 processes");
+  EXPECT_NE(inside_alone.output.find("\"task_change_step\": \"random\""), std::string::npos) << inside_alone.output;
 }
 
 // The checkpoint holds every environment row's stream in global order, so a run
