@@ -117,10 +117,10 @@ void add_eval_command(CLI::App& app) {
         if (!std::filesystem::is_directory(run)) continue;  // a checkpoint file has no run directory
         meta::save_rounds_report(run, report);
         progress.message("saved " + meta::rounds_report_path(run, report.split, report.return_discount, report.adapt_every,
-                                                  eval.task_change_step) +
+                                                  report.task_change_step) +
                          " and, per task sequence, " +
                          meta::rounds_task_lines_path(run, report.split, report.return_discount, report.adapt_every,
-                                                      eval.task_change_step));
+                                                      report.task_change_step));
       }
       return;
     }

@@ -218,7 +218,7 @@ RoundsReport evaluate_rounds(const EvalOptions& options, const EvalProgress& on_
   report.return_discount = options.return_discount;
   report.task_process = envs::format_task_process(process.terms());
   report.adapt_every = options.adapt_every;
-  report.task_change_step = enum_name(envs::task_change_step_names(), options.task_change_step);
+  report.task_change_step = options.task_change_step;
   report.task_change_steps = change_steps;
   for (const auto& parameter : distribution.parameters()) report.task_parameter_names.push_back(parameter.name);
   for (const auto& round : sequence) {

@@ -178,7 +178,7 @@ std::string rounds_report_json(const RoundsReport& report) {
       << ", \"rollouts\": " << report.rollouts << ", \"rounds\": " << report.rounds
       << ", \"return_discount\": " << number(report.return_discount)
       << ", \"task_process\": " << quoted(report.task_process) << ", \"adapt_every\": " << report.adapt_every
-      << ", \"task_change_step\": " << quoted(report.task_change_step)
+      << ", \"task_change_step\": " << quoted(enum_name(envs::task_change_step_names(), report.task_change_step))
       << ", \"task_change_steps\": "
       << array(report.task_change_steps, [](const std::vector<int>& round) {
            return json_text::array(round, [](int step) { return std::to_string(step); });
@@ -271,7 +271,9 @@ std::string rounds_report_table(const RoundsReport& report) {
   if (report.adapt_every > 0) {
     out << "; online: round r is steps " << "(r-1)*" << report.adapt_every << ".." << "r*" << report.adapt_every
         << "-1 of one episode, its return the segment's";
-    if (report.task_change_step == "random") out << ", the task moving at a random step of each segment";
+    if (report.task_change_step == envs::TaskChangeStep::kRandom) {
+      out << ", the task moving at a random step of each segment";
+    }
   }
   out << "; mean " << return_measure(report.return_discount) << " ± 95% CI per round\n";
   for (const auto& warning : report.warnings) out << "warning: " << warning << "\n";
@@ -381,13 +383,12 @@ std::string rounds_task_lines_path(const std::string& run_dir, const std::string
 }
 
 void save_rounds_report(const std::string& run_dir, const RoundsReport& report) {
-  const auto change_step = parse_enum(envs::task_change_step_names(), "task_change_step", report.task_change_step);
   write_file_atomically(
-      rounds_report_path(run_dir, report.split, report.return_discount, report.adapt_every, change_step),
+      rounds_report_path(run_dir, report.split, report.return_discount, report.adapt_every, report.task_change_step),
       rounds_report_json(report) + "\n");
-  write_file_atomically(
-      rounds_task_lines_path(run_dir, report.split, report.return_discount, report.adapt_every, change_step),
-      rounds_task_lines(report));
+  write_file_atomically(rounds_task_lines_path(run_dir, report.split, report.return_discount, report.adapt_every,
+                                               report.task_change_step),
+                        rounds_task_lines(report));
 }
 
 }  // namespace metarl::meta

@@ -111,7 +111,7 @@ struct RoundsReport {
   // With adapt_every: segment_start or random (EvalOptions::task_change_step), and for
   // random the step of each round's segment at which each sequence's task took effect,
   // [K][sequences] (round 1's 0: the episode's start); empty for segment_start.
-  std::string task_change_step = "segment_start";
+  envs::TaskChangeStep task_change_step = envs::TaskChangeStep::kSegmentStart;
   std::vector<std::vector<int>> task_change_steps;
   std::vector<std::string> task_parameter_names;
   std::vector<std::vector<std::vector<double>>> task_parameters;  // [K][sequences][parameters]

@@ -457,9 +457,9 @@ TEST_F(RoundsEvaluation, ATaskChangingInsideSegmentsIsRecordedAndKeepsItsOwnRepo
   random.task_change_step = envs::TaskChangeStep::kRandom;
   const RoundsReport moved_at_start = evaluate_rounds(at_start);
   const RoundsReport moved_inside = evaluate_rounds(random);
-  EXPECT_EQ(moved_at_start.task_change_step, "segment_start");
+  EXPECT_EQ(moved_at_start.task_change_step, envs::TaskChangeStep::kSegmentStart);
   EXPECT_TRUE(moved_at_start.task_change_steps.empty());
-  EXPECT_EQ(moved_inside.task_change_step, "random");
+  EXPECT_EQ(moved_inside.task_change_step, envs::TaskChangeStep::kRandom);
   ASSERT_EQ(moved_inside.task_change_steps.size(), 3u);
   EXPECT_EQ(moved_inside.task_change_steps[0], std::vector<int>(6, 0));
   bool inside = false;
