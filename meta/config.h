@@ -62,6 +62,13 @@ struct TrainConfig {
   int inner_steps = 1;                 // adaptation steps k
   double inner_lr = 0.1;               // MAML's α; Meta-SGD's initial α
   bool first_order = false;            // drop second-order terms of the meta-gradient
+  // Truncated back-propagation through the adaptation chain (Al-Shedivat et al., ICLR
+  // 2018; MetaLearner::set_backprop_steps): the meta-gradient runs back through the last
+  // b of the inner_steps adaptation steps only, the parameters before them held as θ plus
+  // a constant. 0 → through every step (the exact meta-gradient); 1 ≤ b ≤ inner_steps.
+  // Long chains of rounds (a task_process with many inner steps) then cost the memory
+  // and backward time of b steps; the rollouts and inner steps are unchanged.
+  int backprop_steps = 0;
   // Inner-loss form: plain | dice | lvc (agents/surrogate.h).
   agents::Estimator estimator = agents::Estimator::kLvc;
   // analytic | autograd: how the inner loss's Hessian products and the KL's curvature
@@ -112,5 +119,12 @@ TrainConfig config_from_yaml(const std::string& yaml_text, const std::string& or
                              const std::vector<std::pair<std::string, std::string>>& overrides = {});
 // The effective config as YAML; load_config_yaml() reads it back to the same config.
 std::string to_yaml(const TrainConfig& config);
+
+// The adaptation steps the meta-gradient runs back through: backprop_steps when it
+// truncates the chain, else every inner step (bench's work estimates).
+inline int differentiated_inner_steps(const TrainConfig& config) {
+  return config.backprop_steps > 0 && config.backprop_steps < config.inner_steps ? config.backprop_steps
+                                                                                 : config.inner_steps;
+}
 
 }  // namespace metarl::meta

@@ -71,6 +71,11 @@ ConfigSchema<TrainConfig> make_train_schema() {
   keys.push_back(real_key<C>("inner_lr", "inner step size: MAML's fixed α, Meta-SGD's initial α", &C::inner_lr, 0.0,
                              1e3));
   keys.push_back(bool_key<C>("first_order", "drop the second-order terms of the meta-gradient", &C::first_order));
+  keys.push_back(int_key<C>("backprop_steps",
+                            "truncated back-propagation: the meta-gradient runs back through the last b inner steps "
+                            "only, the parameters before them taken as theta plus a constant (Al-Shedivat et al.'s "
+                            "truncation for long chains of rounds); 0 = through every step",
+                            &C::backprop_steps, 0, 100));
   keys.push_back(enum_key<C>("estimator",
                              "inner-loss form, which sets the meta-gradient's second-order terms: plain (biased), "
                              "dice (unbiased) or lvc (low variance)",

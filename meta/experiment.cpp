@@ -126,8 +126,10 @@ std::unique_ptr<agents::Sampler> make_sampler(const TrainConfig& config, envs::B
 std::unique_ptr<MetaLearner> make_learner(const TrainConfig& config, std::shared_ptr<const agents::Policy> policy,
                                           const torch::Device& device, std::uint64_t init_seed) {
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-  return std::make_unique<MetaLearner>(std::move(policy), config.algo, config.inner_lr, init_seed, options,
-                                       config.estimator, config.kernels);
+  auto learner = std::make_unique<MetaLearner>(std::move(policy), config.algo, config.inner_lr, init_seed, options,
+                                               config.estimator, config.kernels);
+  learner->set_backprop_steps(config.backprop_steps);
+  return learner;
 }
 
 envs::EnvSpec check_environment_at_start(const std::string& name) {
@@ -233,6 +235,17 @@ Experiment::Experiment(TrainConfig config_in, const Collectives& collectives)
     throw UsageError("config key 'adapt_every': value '" + std::to_string(config.adapt_every) +
                      "' is invalid with algo pretrained, which does not adapt in training (its policy gradient "
                      "takes whole episodes); expected algo meta-sgd or maml, or adapt_every: 0");
+  }
+  // Pretrained first: it has no chain to truncate, whatever inner_steps says.
+  if (config.backprop_steps > 0 && config.algo == Algorithm::kPretrained) {
+    throw UsageError("config key 'backprop_steps': value '" + std::to_string(config.backprop_steps) +
+                     "' is invalid with algo pretrained, which does not adapt in training; expected algo meta-sgd "
+                     "or maml, or backprop_steps: 0");
+  }
+  if (config.backprop_steps > config.inner_steps) {
+    throw UsageError("config key 'backprop_steps': value '" + std::to_string(config.backprop_steps) +
+                     "' is invalid with inner_steps " + std::to_string(config.inner_steps) +
+                     "; expected 0 (every step) or 1 to " + std::to_string(config.inner_steps) + " (inner_steps)");
   }
   check_segments_fit(config, spec, config.inner_steps + 1, "inner_steps + 1");
   const auto [begin, end] = shard(config.meta_batch, collectives.rank(), collectives.world_size());

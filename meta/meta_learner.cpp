@@ -1,5 +1,8 @@
 #include "meta/meta_learner.h"
 
+#include <stdexcept>
+#include <string>
+
 #include "agents/autograd.h"
 #include "agents/surrogate.h"
 #include "envs/errors.h"
@@ -66,6 +69,33 @@ ParameterList MetaLearner::adapt_step(const ParameterList& params, const agents:
   return adapted;
 }
 
+void MetaLearner::set_backprop_steps(int steps) {
+  if (steps < 0) throw std::invalid_argument("MetaLearner: backprop_steps " + std::to_string(steps) + " < 0");
+  backprop_steps_ = steps;
+}
+
+int MetaLearner::first_differentiated_step(int chain_steps) const {
+  return backprop_steps_ > 0 && backprop_steps_ < chain_steps ? chain_steps - backprop_steps_ : 0;
+}
+
+ParameterList MetaLearner::chain_step(const ParameterList& params, int step, int chain_steps,
+                                      const agents::Trajectories& trajectories,
+                                      const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                      const torch::Tensor& behaviour_log_probs) const {
+  if (step >= first_differentiated_step(chain_steps)) {
+    return adapt_step(params, trajectories, advantage_options, create_graph, behaviour_log_probs);
+  }
+  const auto values =
+      agents::detach(adapt_step(params, trajectories, advantage_options, /*create_graph=*/false, behaviour_log_probs));
+  // θ − sg(θ) is exactly 0 with θ's gradient (the identity), so the sum is the step's
+  // values to the bit and its derivative in θ is I, in α 0.
+  const auto theta = agents::expand_to_tasks(theta_, trajectories.num_tasks());
+  ParameterList truncated;
+  truncated.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) truncated.push_back(values[i] + (theta[i] - theta[i].detach()));
+  return truncated;
+}
+
 torch::Tensor MetaLearner::meta_loss(const ParameterList& adapted, const agents::Trajectories& validation,
                                      const agents::AdvantageOptions& advantage_options) const {
   // The outer loss is differentiated once (in θ' and through it): plain REINFORCE.
@@ -84,7 +114,13 @@ LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
   for (const auto& p : learner.theta()) theta.push_back(p.detach().requires_grad_(true));
   ParameterList current = agents::expand_to_tasks(theta, tasks);
   const bool analytic = learner.kernels() == agents::Kernels::kAnalytic;
-  for (const auto& batch : inner_batches) {
+  const int chain_steps = static_cast<int>(inner_batches.size());
+  const int first_differentiated = learner.first_differentiated_step(chain_steps);
+  for (int j = 0; j < chain_steps; ++j) {
+    const auto& batch = inner_batches[static_cast<size_t>(j)];
+    // A truncated step (before the last b) contributes its values only: J starts at
+    // the first differentiated step, with the identity in θ before it.
+    const bool differentiated = j >= first_differentiated;
     Step step;
     step.input = current;
     if (analytic) {
@@ -95,16 +131,18 @@ LinearizedAdaptation::LinearizedAdaptation(const MetaLearner& learner,
       torch::NoGradGuard no_grad;
       const auto advantages = agents::compute_advantages(batch, advantage_options);
       step.gradient = agents::inner_loss_gradient(*step.policy_at_input, advantages, batch.mask);
-      step.inner_hessian = std::make_shared<agents::InnerLossHessian>(*step.policy_at_input, advantages, batch.mask,
-                                                                      learner.estimator());
+      if (differentiated) {
+        step.inner_hessian = std::make_shared<agents::InnerLossHessian>(*step.policy_at_input, advantages,
+                                                                        batch.mask, learner.estimator());
+      }
     } else {
-      step.gradient = learner.inner_gradients(step.input, batch, advantage_options, /*create_graph=*/true);
+      step.gradient = learner.inner_gradients(step.input, batch, advantage_options, /*create_graph=*/differentiated);
     }
     ParameterList next;
     for (size_t i = 0; i < current.size(); ++i) {
       next.push_back((current[i] - learner.alpha()[i].detach() * step.gradient[i]).detach().requires_grad_(true));
     }
-    steps_.push_back(std::move(step));
+    if (differentiated) steps_.push_back(std::move(step));
     current = std::move(next);
   }
   adapted_ = agents::detach(current);

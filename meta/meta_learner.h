@@ -52,6 +52,25 @@ class MetaLearner {
   // What the outer optimiser updates: θ, and α for Meta-SGD.
   agents::ParameterList meta_parameters() const;
 
+  // Truncated back-propagation through the adaptation chain (Al-Shedivat et al., ICLR
+  // 2018): of a chain of k inner steps only the last b are differentiated; the
+  // parameters before them enter as θ plus a constant offset, θ + sg(θ'_{k−b} − θ), so
+  // the meta-gradient reaches θ through them by the identity and α not at all.
+  // b = 0 (the default) or b ≥ k: every step, the full meta-gradient.
+  void set_backprop_steps(int steps);
+  int backprop_steps() const { return backprop_steps_; }
+  // The first differentiated step of a chain of `chain_steps`: k − b, or 0.
+  int first_differentiated_step(int chain_steps) const;
+  // Step `step` (0-based) of a chain of `chain_steps`: adapt_step, except that a step
+  // before first_differentiated_step returns its values joined to θ by the identity
+  // (values + θ − sg(θ), exactly the values; no path to α or through the step's
+  // gradient). The one way the trainer, TRPO, ProMP and LinearizedAdaptation run a chain;
+  // the chain starts at this learner's θ (step 0's `params` is θ itself).
+  agents::ParameterList chain_step(const agents::ParameterList& params, int step, int chain_steps,
+                                   const agents::Trajectories& trajectories,
+                                   const agents::AdvantageOptions& advantage_options, bool create_graph,
+                                   const torch::Tensor& behaviour_log_probs = {}) const;
+
   // Per-task inner loss (policy gradient with the linear baseline, written as the
   // estimator says): [T]. `behaviour_log_probs`: the sampling policy's
   // log-probabilities of the trajectories when it is not `params`' policy (ProMP's
@@ -89,6 +108,7 @@ class MetaLearner {
   agents::Kernels kernels_;
   agents::ParameterList theta_;
   agents::ParameterList alpha_;
+  int backprop_steps_ = 0;  // b; 0 → every step
 };
 
 // The adaptation map (θ, α) ↦ θ' = U(θ, α) over k inner steps, linearised at the
@@ -97,7 +117,10 @@ class MetaLearner {
 // so J_j v = v_θ − v_α ⊙ g_j − α ⊙ H_j v_θ and J_jᵀ u = (u − H_j(α ⊙ u), −Σ_t u ⊙ g_j),
 // with H_j w the inner loss's Hessian-vector product in the estimator's form: the
 // policy's analytic kernels (agents/policy_kernels.h) when the learner's kernels are
-// analytic and the policy has them, else one double backward. TRPO uses it for the KL's Hessian at the old parameters, which
+// analytic and the policy has them, else one double backward. With truncated
+// back-propagation (MetaLearner::set_backprop_steps) the steps before the last b are
+// values only and J is the product of the last b steps' Jacobians applied to (v_θ, 0):
+// the same map MetaLearner::chain_step differentiates. TRPO uses it for the KL's Hessian at the old parameters, which
 // is exactly Jᵀ F J there (F: the KL's Hessian in θ'): ∇_θ' KL vanishes at θ' old.
 class LinearizedAdaptation {
  public:

@@ -70,7 +70,8 @@ OuterStepTraits adam_step_traits() {
   traits.follows_outer_lr = true;
   traits.step_size_keys = {"outer_lr", "alpha_lr_scale"};
   traits.forward_passes = [](const TrainConfig& config, double /*backtracks*/) {
-    return 1 + 2 + 6.0 * config.inner_steps;  // outer loss, backward through the adaptation
+    // The outer loss, and the backward through the differentiated adaptation steps.
+    return 1 + 2 + 6.0 * differentiated_inner_steps(config);
   };
   return traits;
 }

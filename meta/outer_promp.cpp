@@ -77,8 +77,8 @@ class PrompStep final : public OuterStep {
         const auto kl = task_mean(task_mean_kl(policy, inner.observations, sampling_params[j], params, inner.mask));
         if (inner_kls) inner_kls->push_back(all_reduce_sum(context_.collectives, kl.item<double>(), "a ProMP KL"));
         penalty = penalty + kl_weights_[static_cast<int64_t>(j)].item<double>() * kl;
-        params = learner_.adapt_step(params, inner, advantage_options, differentiable && second_order,
-                                     behaviour_log_probs[j]);
+        params = learner_.chain_step(params, static_cast<int>(j), static_cast<int>(inner_steps), inner,
+                                     advantage_options, differentiable && second_order, behaviour_log_probs[j]);
       }
       if (inner_steps > 0) penalty = penalty / static_cast<double>(inner_steps);
       const auto log_probs = policy.log_prob(batch.outer.observations, batch.outer.actions, params);
@@ -213,7 +213,10 @@ OuterStepTraits promp_step_traits() {
   // bench's estimate counts one pass of Adam's kind; ProMP's promp_epochs passes over
   // the batch are not modelled yet (bench's GFLOP figure for promp is a lower bound).
   traits.forward_passes = [](const TrainConfig& config, double /*backtracks*/) {
-    return 1 + 2 + 6.0 * config.inner_steps;
+    // The re-adaptation: truncated steps forward and their inner gradients (3 passes),
+    // differentiated ones with the backward through them (6).
+    const double b = differentiated_inner_steps(config);
+    return 1 + 2 + 6.0 * b + 3.0 * (config.inner_steps - b);
   };
   return traits;
 }

@@ -197,8 +197,10 @@ class TrpoOuterStep final : public OuterStep {
       if (analytic && !differentiable) return evaluate_values();
       // Re-adapt from the current θ, α on the same inner rollouts: π'_new.
       ParameterList params = learner_.theta();
-      for (const auto& inner : inner_batches) {
-        params = learner_.adapt_step(params, inner, advantage_options, differentiable && !config_.first_order);
+      const int chain_steps = static_cast<int>(inner_batches.size());
+      for (int j = 0; j < chain_steps; ++j) {
+        params = learner_.chain_step(params, j, chain_steps, inner_batches[static_cast<size_t>(j)], advantage_options,
+                                     differentiable && !config_.first_order);
       }
       const auto log_probs = policy.log_prob(outer.observations, outer.actions, params);
       SurrogateAndKl out;
@@ -310,17 +312,18 @@ OuterStepTraits trpo_step_traits() {
                            {"surrogate_improvement", std::numeric_limits<double>::quiet_NaN(), false}};
   traits.forward_passes = [](const TrainConfig& config, double backtracks) {
     const double k = config.inner_steps;
+    const double b = differentiated_inner_steps(config);  // the steps J and the gradient run through
     const double products = trpo_options(config).cg_iterations + 1;
     double passes = 0;
     if (config.kernels == agents::Kernels::kAnalytic && !config.first_order) {
       // Analytic kernels: an R-op forward 2, a backward 2, an R-op backward 4 passes.
-      passes += 3 * k + 3 + 6 * k + 2;           // value evaluation; gradient Jᵀ ∇θ' (k inner HVPs, one backward)
+      passes += 3 * k + 3 + 6 * b + 2;           // value evaluation; gradient Jᵀ ∇θ' (b inner HVPs, one backward)
       passes += 3 * k + 1;                       // set-up: inner forwards and gradients, the outer forward
-      passes += products * (6 * 2 * k + 4);      // products J v, F = Jᵀ M J at θ', Jᵀ u
+      passes += products * (6 * 2 * b + 4);      // products J v, F = Jᵀ M J at θ', Jᵀ u
     } else {
-      passes += 3 * k + 2 + 2 + 6 * k;           // differentiable evaluation and its gradient
-      passes += 3 * k + 4;                       // curvature set-up: inner gradients with graph, ∇KL
-      passes += products * 6 * (2 * k + 1);      // products J v, F, Jᵀ u
+      passes += 3 * k + 2 + 2 + 6 * b;           // differentiable evaluation and its gradient
+      passes += 3 * k + 4;                       // curvature set-up: inner gradients, ∇KL
+      passes += products * 6 * (2 * b + 1);      // products J v, F, Jᵀ u
     }
     passes += (backtracks + 1) * (3 * k + 3);  // line-search evaluations
     return passes;

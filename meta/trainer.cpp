@@ -135,7 +135,7 @@ IterationMetrics MetaTrainer::run_iteration() {
     batch.inner.push_back(trajectories);
     {
       PhaseScope inner_step(Phase::kInnerStep);
-      params = learner.adapt_step(params, trajectories, config.advantages, keep_graph);
+      params = learner.chain_step(params, step, config.inner_steps, trajectories, config.advantages, keep_graph);
     }
     {
       PhaseScope sampling(Phase::kSampling);

@@ -311,7 +311,9 @@ void bind_training(py::module_& m) {
             return e.learner->adapt_step(params, rollouts, e.config.advantages, create_graph);
           },
           py::arg("params"), py::arg("trajectories"), py::arg("create_graph") = false,
-          "One adaptation step of every task: θ'_t = params − α ⊙ ∇L_t, [T, ...] per parameter")
+          "One adaptation step of every task: θ'_t = params − α ⊙ ∇L_t, [T, ...] per parameter. Never "
+          "truncated: backprop_steps applies to train's chains; a loop of your own truncates by continuing from "
+          "[t + (a - t).detach() for t, a in zip(theta, adapted)]")
       .def(
           "inner_loss",
           [](meta::Experiment& e, const ParameterList& params, const py::dict& trajectories) {

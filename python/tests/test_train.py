@@ -118,6 +118,28 @@ def test_online_adaptation_trains_and_evaluates_through_the_python_api(tmp_path)
     assert "task_change_step: random\n" in (changed / "config.yaml").read_text()
 
 
+def test_truncated_back_propagation_trains_as_the_command_line_does(tmp_path):
+    # backprop_steps (issue P): a chain of three rounds back-propagated through its last
+    # step only, from Python and from the command line; a b past the chain is refused.
+    keys = dict(TINY, inner_steps=2, task_process=["goal_x=walk(0.1)"], blas_kernels="openblas")
+    ours = tmp_path / "python"
+    theirs = tmp_path / "cli"
+    metarl.train(out=ours, backprop_steps=1, **keys)
+    cli("train", *tiny_flags(), "--inner-steps", "2", "--task-process", "goal_x=walk(0.1)", "--backprop-steps", "1",
+        "--quiet", "--blas-kernels", "openblas", "--out", str(theirs))
+    assert "backprop_steps: 1\n" in (ours / "config.yaml").read_text()
+    assert metrics_without_time(ours / "metrics.csv") == metrics_without_time(theirs / "metrics.csv")
+    whole = tmp_path / "whole"
+    metarl.train(out=whole, **keys)
+    assert metrics_without_time(whole / "metrics.csv") != metrics_without_time(ours / "metrics.csv")
+    with pytest.raises(ValueError, match="'backprop_steps': value '3' is invalid with inner_steps 2"):
+        metarl.train(out=tmp_path / "past", backprop_steps=3, **keys)
+    refused = cli("train", *tiny_flags(), "--inner-steps", "2", "--backprop-steps", "3", "--out",
+                  str(tmp_path / "past-cli"), check=False)
+    assert refused.returncode == 2 and "expected 0 (every step) or 1 to 2 (inner_steps)" in refused.stderr
+    assert not (tmp_path / "past-cli").exists()
+
+
 def test_a_mixture_of_families_trains_and_evaluates_each_family_through_the_python_api(tmp_path):
     # Issue Q: env as a list of families (and their weights), one meta-policy over
     # cartpole and pendulum; the report's per-family figures are the command line's.

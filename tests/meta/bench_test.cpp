@@ -50,6 +50,13 @@ TEST(BenchFlops, CountsForwardPassesPerPhase) {
   // Analytic kernels: value evaluation 3+3 and gradient 6+2, set-up 3+1, 3 products of
   // 6·2 + 4 (two inner HVPs, the Gauss–Newton F), 2 line-search evaluations of 6.
   EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 1.0), (5 + 14 + 4 + 48 + 12) * 1920.0);
+  // Two inner steps with Adam: sampling 3, inner 6, outer loss 1, its backward 2, through
+  // the adaptation 12; truncated to the last step (backprop_steps 1), through it 6.
+  config.optimizer = "adam";
+  config.inner_steps = 2;
+  EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 0.0), 24 * 1920.0);
+  config.backprop_steps = 1;
+  EXPECT_DOUBLE_EQ(estimate_meta_iteration_flops(config, 2, 2, 10, 0.0), 18 * 1920.0);
 }
 
 TEST(BenchReport, MetaIterationReportsItsWorkAndTheSampler) {

@@ -17,6 +17,7 @@
 #include "meta/trainer.h"
 #include "meta/outer_trpo.h"
 #include "meta/trpo.h"
+#include "tests/support/parameter_lists.h"
 #include "tests/support/small_configs.h"
 
 namespace metarl::meta {
@@ -24,27 +25,11 @@ namespace {
 
 using agents::ParameterList;
 using agents::Trajectories;
+using metarl::testing::dot;
+using metarl::testing::dot_graph;
+using metarl::testing::random_like;
 
 const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-
-double dot(const ParameterList& a, const ParameterList& b) {
-  double sum = 0;
-  for (size_t i = 0; i < a.size(); ++i) sum += (a[i] * b[i]).sum().item<double>();
-  return sum;
-}
-
-// Σ_i ⟨a_i, b_i⟩ as a differentiable scalar.
-torch::Tensor dot_graph(const ParameterList& a, const ParameterList& b) {
-  torch::Tensor sum = torch::zeros({}, f64);
-  for (size_t i = 0; i < a.size(); ++i) sum = sum + (a[i] * b[i]).sum();
-  return sum;
-}
-
-ParameterList random_like(const ParameterList& shapes) {
-  ParameterList out;
-  for (const auto& p : shapes) out.push_back(torch::randn(p.sizes(), f64));
-  return out;
-}
 
 TEST(ConjugateGradient, SolvesASymmetricPositiveDefiniteSystem) {
   torch::manual_seed(1);
